@@ -1,0 +1,66 @@
+"""Errors that reach a client, each carrying the HTTP status Vault uses for it.
+
+Messages are shown to clients verbatim, so they must never contain a secret.
+"""
+
+from http import HTTPStatus
+
+
+class VaultError(Exception):
+    """Base of every client-facing error; rendered as ``{"errors": [message]}``."""
+
+    status: int = HTTPStatus.INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class BadRequest(VaultError):
+    status = HTTPStatus.BAD_REQUEST
+
+
+class PermissionDenied(VaultError):
+    """403. Vault deliberately says the same thing for a missing, invalid or revoked token."""
+
+    status = HTTPStatus.FORBIDDEN
+
+    def __init__(self, message: str = "permission denied") -> None:
+        super().__init__(message)
+
+
+class NotFound(VaultError):
+    status = HTTPStatus.NOT_FOUND
+
+
+class UnsupportedOperation(VaultError):
+    status = HTTPStatus.METHOD_NOT_ALLOWED
+
+    def __init__(self, message: str = "unsupported operation") -> None:
+        super().__init__(message)
+
+
+class Sealed(VaultError):
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str = "Vault is sealed") -> None:
+        super().__init__(message)
+
+
+class PreconditionFailed(VaultError):
+    """412: a conditional write lost a race, or a newer state is needed."""
+
+    status = HTTPStatus.PRECONDITION_FAILED
+
+
+class EntryTooLarge(BadRequest):
+    """A value that cannot fit in one DynamoDB item (400 KB)."""
+
+
+class InternalError(VaultError):
+    """500 with a generic message; the cause is logged, never shown."""
+
+    def __init__(self, message: str = "internal error") -> None:
+        super().__init__(message)

@@ -1,0 +1,18 @@
+"""The logical operations of Vault's request model."""
+
+from enum import StrEnum
+
+
+class Operation(StrEnum):
+    """What a request does, independent of the HTTP verb that carried it.
+
+    POST/PUT become CREATE or UPDATE once the router knows whether the item exists,
+    which is what lets an ACL grant `create` without `update` (as Vault does).
+    """
+
+    READ = "read"
+    CREATE = "create"
+    UPDATE = "update"
+    PATCH = "patch"
+    DELETE = "delete"
+    LIST = "list"

@@ -1,0 +1,241 @@
+"""Per-container state: the barrier's keys, the mount tables and the cluster state.
+
+A Lambda container keeps this between invocations. Every request rereads the small
+cluster-state item (in the same BatchGetItem as its token) and reloads only what a
+generation bump says has changed, so seal, rotation and mount changes made through any
+container apply to the very next request everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+
+from chalicelib.core.errors import PreconditionFailed
+from chalicelib.core.mounts import AUTH_KEY, MOUNTS_KEY, MountTable
+from chalicelib.seal import kms
+from chalicelib.seal.config import KEYRING_KEY, SEAL_CONFIG_KEY, SealConfig
+from chalicelib.seal.rootkey import open_with_root, seal_with_root
+from chalicelib.storage.barrier import Barrier, Keyring
+from chalicelib.storage.physical import ClusterState, ConditionFailed, Entry, Physical
+from chalicelib.tokens.ids import SALT_KEY
+
+TABLE_KEYS = {"mounts": MOUNTS_KEY, "auth": AUTH_KEY}
+
+
+@dataclass(slots=True)
+class KeyringRecord:
+    """The keyring plus when each term was installed (for sys/key-status)."""
+
+    keyring: Keyring
+    installed: dict[int, str] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        payload = {
+            "keyring": base64.b64encode(self.keyring.to_bytes()).decode(),
+            "installed": {str(term): when for term, when in self.installed.items()},
+        }
+        return json.dumps(payload).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> KeyringRecord:
+        payload = json.loads(raw)
+        installed = {int(term): when for term, when in payload["installed"].items()}
+        return cls(Keyring.from_bytes(base64.b64decode(payload["keyring"])), installed)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Runtime:
+    """What one container knows; created once per process by :func:`runtime`."""
+
+    def __init__(self, physical: Physical) -> None:
+        self.physical = physical
+        self.barrier = Barrier(physical, None)
+        self.seal_config: SealConfig | None = None
+        self.state = ClusterState()
+        self.keyring_record: KeyringRecord | None = None
+        self.tables: dict[str, MountTable] = {"mounts": MountTable(), "auth": MountTable()}
+        self.token_salt: bytes | None = None
+        self._root_key: bytes | None = None
+        self._generations: dict[str, int] = {}
+        self._loaded = False
+
+    # -- state --------------------------------------------------------------------------
+
+    @property
+    def initialized(self) -> bool:
+        return self.seal_config is not None
+
+    @property
+    def sealed(self) -> bool:
+        return self.barrier.keyring is None
+
+    @property
+    def mounts(self) -> MountTable:
+        return self.tables["mounts"]
+
+    @property
+    def auth(self) -> MountTable:
+        return self.tables["auth"]
+
+    def begin(self, extra_keys: list[str]) -> dict[str, bytes]:
+        """The per-request read: cluster state plus ``extra_keys`` in one round trip.
+
+        Returns the decrypted values of the extra keys that exist (empty while sealed).
+        """
+        self.ensure_loaded()
+        entries, state = self.physical.read(extra_keys if not self.sealed else [])
+        self._apply(state)
+        if self.sealed:
+            return {}
+        return {key: self._open(entry) for key, entry in entries.items()}
+
+    def ensure_loaded(self) -> None:
+        if not self._loaded:
+            self._cold_load()
+
+    def _open(self, entry: Entry) -> bytes:
+        assert self.barrier.keyring is not None
+        return self.barrier.keyring.decrypt(entry.key, entry.value)
+
+    def _cold_load(self) -> None:
+        """A new container: seal config, keyring, tables and salt in one BatchGetItem."""
+        keys = [SEAL_CONFIG_KEY, KEYRING_KEY, MOUNTS_KEY, AUTH_KEY, SALT_KEY]
+        entries, state = self.physical.read(keys)
+        config = entries.get(SEAL_CONFIG_KEY)
+        self._loaded = True
+        if config is None:
+            return
+        self.seal_config = SealConfig.from_bytes(config.value)
+        self.state = state
+        if not state.sealed:
+            self._unseal(entries)
+
+    def _unseal(self, prefetched: dict[str, Entry] | None = None) -> None:
+        """Exactly one KMS Decrypt, then everything else opens from memory."""
+        assert self.seal_config is not None
+        entries = prefetched if prefetched is not None else self.physical.get_many(
+            [KEYRING_KEY, MOUNTS_KEY, AUTH_KEY, SALT_KEY]
+        )
+        self._root_key = kms.unwrap_root_key(
+            self.seal_config.wrapped_root_key_bytes, cluster_id=self.seal_config.cluster_id
+        )
+        self._install_keyring(entries[KEYRING_KEY])
+        for name, key in TABLE_KEYS.items():
+            self._install_table(name, entries.get(key))
+        salt = entries.get(SALT_KEY)
+        self.token_salt = self._open(salt) if salt else None
+        self._generations = dict(self.state.generations)
+
+    def _install_keyring(self, entry: Entry) -> None:
+        assert self._root_key is not None
+        record = KeyringRecord.from_bytes(open_with_root(self._root_key, entry.key, entry.value))
+        self.keyring_record = record
+        self.barrier.keyring = record.keyring
+
+    def _install_table(self, name: str, entry: Entry | None) -> None:
+        raw = json.loads(self._open(entry)) if entry else []
+        self.tables[name] = MountTable.from_storage(raw)
+
+    def _apply(self, state: ClusterState) -> None:
+        """React to what other containers did since this one last looked."""
+        self.state = state
+        if not self.initialized:
+            if state.term:  # initialised elsewhere since our cold load
+                self._loaded = False
+                self._cold_load()
+            return
+        if state.sealed:
+            self._drop_keys()
+            return
+        if self.sealed:
+            self._unseal()
+            return
+        if self.barrier.keyring is not None and state.term != self.barrier.keyring.active_term:
+            entry = self.physical.get(KEYRING_KEY)
+            assert entry is not None
+            self._install_keyring(entry)
+        for name, key in TABLE_KEYS.items():
+            if state.generation(name) != self._generations.get(name, 0):
+                self._install_table(name, self.physical.get(key))
+                self._generations[name] = state.generation(name)
+
+    def _drop_keys(self) -> None:
+        """Sealed: forget every key this container holds."""
+        self.barrier.keyring = None
+        self.keyring_record = None
+        self._root_key = None
+        self.token_salt = None
+
+    # -- writes that other containers must notice --------------------------------------
+
+    def update_table(self, name: str, change: Callable[[MountTable], MountTable]) -> MountTable:
+        """Read-modify-write of a mount table with a version check, then a generation bump."""
+        key = TABLE_KEYS[name]
+        for _ in range(5):
+            entry = self.barrier.get(key)
+            current = MountTable.from_storage(json.loads(entry.value) if entry else [])
+            updated = change(current)
+            body = json.dumps(updated.to_storage(), separators=(",", ":")).encode()
+            try:
+                self.barrier.put(key, body, expected_version=entry.version if entry else 0)
+            except ConditionFailed:
+                continue
+            self.state = self.physical.update_cluster_state(bump=[name])
+            self.tables[name] = updated
+            self._generations[name] = self.state.generation(name)
+            return updated
+        raise PreconditionFailed("the mount table is being changed concurrently; retry")
+
+    def rotate_keyring(self) -> KeyringRecord:
+        """sys/rotate: a new term; old terms stay so older values still decrypt."""
+        assert self.keyring_record is not None and self._root_key is not None
+        entry = self.physical.get(KEYRING_KEY)
+        assert entry is not None
+        current = KeyringRecord.from_bytes(open_with_root(self._root_key, entry.key, entry.value))
+        rotated = current.keyring.rotate()
+        record = KeyringRecord(rotated, {**current.installed, rotated.active_term: now_iso()})
+        blob = seal_with_root(self._root_key, KEYRING_KEY, record.to_bytes())
+        try:
+            self.physical.put(KEYRING_KEY, blob, expected_version=entry.version)
+        except ConditionFailed:
+            raise PreconditionFailed("the keyring is being rotated concurrently; retry") from None
+        self.state = self.physical.update_cluster_state(term=rotated.active_term)
+        self.keyring_record = record
+        self.barrier.keyring = rotated
+        return record
+
+    def install_initial(self, config: SealConfig, root_key: bytes, state: ClusterState) -> None:
+        """After sys/init: this container is unsealed with what it just created."""
+        self.seal_config = config
+        self._root_key = root_key
+        self._loaded = True
+        self.state = state
+        entries = self.physical.get_many([KEYRING_KEY, MOUNTS_KEY, AUTH_KEY, SALT_KEY])
+        self._install_keyring(entries[KEYRING_KEY])
+        for name, key in TABLE_KEYS.items():
+            self._install_table(name, entries.get(key))
+        self.token_salt = self._open(entries[SALT_KEY])
+        self._generations = dict(state.generations)
+
+    def mark_sealed(self, sealed: bool) -> None:
+        self.state = self.physical.update_cluster_state(sealed=sealed)
+        if sealed:
+            self._drop_keys()
+        else:
+            self._unseal()
+
+
+@cache
+def runtime() -> Runtime:
+    """The container's runtime over DynamoDB; tests call ``runtime.cache_clear()``."""
+    from chalicelib.storage.dynamodb import DynamoDBPhysical
+
+    return Runtime(DynamoDBPhysical())

@@ -1,0 +1,37 @@
+"""Which backend serves each mount type; backends are imported only when first used."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.framework import Backend
+
+# type name -> "module:factory". Adding an engine is one line here.
+SECRETS_ENGINES: dict[str, str] = {
+    "system": "chalicelib.system.backend:backend",
+}
+AUTH_METHODS: dict[str, str] = {
+    "token": "chalicelib.auth.token.backend:backend",
+}
+# Types that exist exactly once, created at init, and cannot be enabled again.
+SINGLETONS = frozenset({"system", "cubbyhole", "token", "identity"})
+
+
+@cache
+def backend_for(type_name: str) -> Backend:
+    target = SECRETS_ENGINES.get(type_name) or AUTH_METHODS.get(type_name)
+    if target is None:
+        raise BadRequest(f"plugin not found in the catalog: {type_name}")
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)()
+
+
+def check_mountable(type_name: str, *, auth: bool) -> None:
+    """What sys/mounts and sys/auth accept: a known type of the right kind, not a singleton."""
+    registry = AUTH_METHODS if auth else SECRETS_ENGINES
+    if type_name not in registry:
+        raise BadRequest(f"plugin not found in the catalog: {type_name}")
+    if type_name in SINGLETONS:
+        raise BadRequest(f"cannot mount {type_name!r} of type {type_name!r}")

@@ -1,0 +1,77 @@
+"""A backend: the declared paths of one engine, auth method or the system mount."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from chalicelib.core.errors import NotFound, UnsupportedOperation
+from chalicelib.core.operation import Operation
+from chalicelib.framework.path import Path, PathMatch
+
+if TYPE_CHECKING:
+    from chalicelib.core.request import Request, Response
+
+
+def matches_special(patterns: Sequence[str], path: str) -> bool:
+    """Vault's PathsSpecial matching: exact, or prefix when the pattern ends in ``*``."""
+    for pattern in patterns:
+        if pattern.endswith("*"):
+            if path.startswith(pattern[:-1]):
+                return True
+        elif path == pattern:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Routing, validation and dispatch for one mount type, driven only by declarations."""
+
+    type_name: str
+    paths: Sequence[Path]
+    description: str = ""
+    unauthenticated: Sequence[str] = ()
+    sudo: Sequence[str] = ()
+    # Secret types (renew/revoke callbacks) are registered by the lease manager's issue.
+    secrets: Sequence[object] = field(default_factory=tuple)
+
+    def match(self, relative_path: str) -> PathMatch:
+        for path in self.paths:
+            found = path.regex.match(relative_path)
+            if found:
+                captures = {k: v for k, v in found.groupdict().items() if v is not None}
+                return PathMatch(path, captures)
+        raise NotFound("unsupported path")
+
+    def resolve_write(self, request: Request, match: PathMatch) -> Operation:
+        """CREATE or UPDATE for a POST/PUT, through the path's existence check (ACL needs it)."""
+        if match.path.exists is None:
+            return Operation.UPDATE if Operation.UPDATE in match.path.operations else (
+                Operation.CREATE
+            )
+        data = match.path.parse(match.captures, request.data)
+        return Operation.UPDATE if match.path.exists(request, data) else Operation.CREATE
+
+    def handle(self, request: Request, match: PathMatch) -> Response | None:
+        operations = match.path.operations
+        handler = operations.get(request.operation)
+        if handler is None and request.operation in (Operation.CREATE, Operation.UPDATE):
+            # A path with one write handler serves both (Vault: no existence check = update).
+            handler = operations.get(Operation.UPDATE) or operations.get(Operation.CREATE)
+        if handler is None:
+            raise UnsupportedOperation()
+        data = match.path.parse(match.captures, request.data)
+        response = handler(request, data)
+        if data.unknown and response is not None:
+            response.warnings.append(
+                "Endpoint ignored these unrecognized parameters: [" + " ".join(data.unknown) + "]"
+            )
+        return response
+
+    def is_sudo(self, relative_path: str) -> bool:
+        return matches_special(self.sudo, relative_path)
+
+    def is_unauthenticated(self, relative_path: str) -> bool:
+        return matches_special(self.unauthenticated, relative_path)

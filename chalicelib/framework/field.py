@@ -1,0 +1,68 @@
+"""Field declarations and the typed view of a request's data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.framework.fieldtypes import FieldError, FieldType
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    type: FieldType = FieldType.STRING
+    default: Any = None
+    description: str = ""
+    required: bool = False
+    allowed_values: tuple[Any, ...] = ()
+
+
+class FieldData(Mapping[str, Any]):
+    """Request data parsed against a path's fields: values are typed, defaults applied."""
+
+    def __init__(self, fields: Mapping[str, Field], raw: Mapping[str, Any]) -> None:
+        self._fields = fields
+        self.raw = dict(raw)
+        self._values: dict[str, Any] = {}
+        for name, value in raw.items():
+            spec = fields.get(name)
+            if spec is None:
+                continue
+            self._values[name] = _convert(name, spec, value)
+        for name, spec in fields.items():
+            if spec.required and name not in self._values:
+                raise BadRequest(f"missing required field {name!r}")
+
+    @property
+    def unknown(self) -> list[str]:
+        """Names the client sent that the path does not declare (Vault warns about them)."""
+        return sorted(name for name in self.raw if name not in self._fields)
+
+    def is_set(self, name: str) -> bool:
+        return name in self._values
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._values:
+            return self._values[name]
+        spec = self._fields[name]
+        default = spec.default
+        return default() if callable(default) else default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+
+def _convert(name: str, spec: Field, value: Any) -> Any:
+    try:
+        converted = spec.type.convert(value)
+    except FieldError as exc:
+        raise BadRequest(f"error converting input {value!r} for field {name!r}: {exc}") from None
+    if spec.allowed_values and converted not in spec.allowed_values:
+        allowed = ", ".join(str(v) for v in spec.allowed_values)
+        raise BadRequest(f"invalid value {converted!r} for field {name!r}; allowed: {allowed}")
+    return converted

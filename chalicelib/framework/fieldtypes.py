@@ -1,0 +1,142 @@
+"""Field types and the one place where request values are parsed into typed values.
+
+Mirrors the coercions of OpenBao's sdk/framework field types: clients send numbers as
+strings, booleans as "true", lists as comma-separated strings, durations as "1h30m".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h|d)")
+_UNIT_SECONDS = {
+    "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0,
+}
+
+
+class FieldError(ValueError):
+    """A value that cannot be converted to its field's type; the message is client-safe."""
+
+
+def parse_duration(value: Any) -> int:
+    """Seconds from an int, a numeric string or a Go duration ("90s", "1h30m", "2d")."""
+    if isinstance(value, bool):
+        raise FieldError("invalid duration")
+    if isinstance(value, int | float):
+        return int(value)
+    if not isinstance(value, str):
+        raise FieldError("invalid duration")
+    text = value.strip()
+    if text == "":
+        return 0
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    sign = -1 if text.startswith("-") else 1
+    body = text.lstrip("+-")
+    position, total = 0, 0.0
+    for match in _DURATION_PART.finditer(body):
+        if match.start() != position:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        position = match.end()
+    if position != len(body) or not body:
+        raise FieldError(f"time: invalid duration {json.dumps(text)}")
+    return sign * int(total)
+
+
+def _to_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    raise FieldError("expected a string")
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise FieldError("expected an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise FieldError("expected an integer")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("1", "t", "true"):
+            return True
+        if lowered in ("0", "f", "false", ""):
+            return False
+    if isinstance(value, int):
+        return value != 0
+    raise FieldError("expected a boolean")
+
+
+def _to_string_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, list):
+        return [_to_string(item).strip() for item in value if _to_string(item).strip()]
+    raise FieldError("expected a list of strings")
+
+
+def _to_map(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value) if value else {}
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, dict):
+            return parsed
+    raise FieldError("expected a map")
+
+
+def _to_kv_pairs(value: Any) -> dict[str, str]:
+    """A map of strings, also accepted as ["k=v", ...] the way the CLI sends it."""
+    if isinstance(value, list):
+        pairs: dict[str, str] = {}
+        for item in value:
+            key, sep, val = _to_string(item).partition("=")
+            if not sep:
+                raise FieldError("expected key=value pairs")
+            pairs[key] = val
+        return pairs
+    return {str(k): _to_string(v) for k, v in _to_map(value).items()}
+
+
+class FieldType(Enum):
+    """Each member carries its converter; the framework calls it once per field."""
+
+    STRING = (_to_string,)
+    LOWERCASE_STRING = (lambda v: _to_string(v).lower(),)
+    INT = (_to_int,)
+    BOOL = (_to_bool,)
+    DURATION = (parse_duration,)
+    COMMA_STRING_LIST = (_to_string_list,)
+    MAP = (_to_map,)
+    KV_PAIRS = (_to_kv_pairs,)
+    ANY = (lambda v: v,)
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        self.convert = convert

@@ -1,0 +1,67 @@
+"""Path declarations: a typed pattern, its fields, its operations and an existence check."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from chalicelib.core.operation import Operation
+from chalicelib.framework.field import Field, FieldData
+
+if TYPE_CHECKING:
+    from chalicelib.core.request import Request, Response
+
+Handler = Callable[["Request", FieldData], "Response | None"]
+ExistenceCheck = Callable[["Request", FieldData], bool]
+
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::(segment|path|any))?\}")
+_KIND_REGEX = {"segment": r"[^/]+", "path": r".+", "any": r".*"}
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Turn ``"keys/{name}/rotate"`` into an anchored regex with named groups.
+
+    ``{name}`` is one segment, ``{name:path}`` the non-empty rest, ``{name:any}`` the
+    possibly empty rest; a trailing ``/?`` makes the final slash optional.
+    """
+    optional_slash = pattern.endswith("/?")
+    body = pattern[:-2] if optional_slash else pattern
+    regex, position = "", 0
+    for match in _PLACEHOLDER.finditer(body):
+        regex += re.escape(body[position:match.start()])
+        regex += f"(?P<{match.group(1)}>{_KIND_REGEX[match.group(2) or 'segment']})"
+        position = match.end()
+    regex += re.escape(body[position:])
+    if optional_slash:
+        regex += "/?"
+    return re.compile(regex + r"\Z")
+
+
+@dataclass(frozen=True)
+class Path:
+    pattern: str
+    operations: Mapping[Operation, Handler]
+    fields: Mapping[str, Field] = field(default_factory=dict)
+    exists: ExistenceCheck | None = None
+    synopsis: str = ""
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        return compile_pattern(self.pattern)
+
+    def parse(self, captures: Mapping[str, str], body: Mapping[str, object]) -> FieldData:
+        """Body fields overlaid with the path's captured segments (the path wins, as Vault)."""
+        merged = {**body, **captures}
+        fields = dict(self.fields)
+        for name in captures:
+            fields.setdefault(name, Field())
+        return FieldData(fields, merged)
+
+
+@dataclass(frozen=True, slots=True)
+class PathMatch:
+    path: Path
+    captures: Mapping[str, str]

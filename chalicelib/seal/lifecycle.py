@@ -1,0 +1,198 @@
+"""Initialising, sealing, unsealing and rotating: the life of the barrier's keys."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.mounts import AUTH_KEY, MOUNTS_KEY, MountTable
+from chalicelib.core.runtime import KeyringRecord, Runtime, now_iso
+from chalicelib.seal import kms, shamir
+from chalicelib.seal.config import (
+    KEYRING_KEY,
+    SEAL_CONFIG_KEY,
+    UNSEAL_PROGRESS_KEY,
+    SealConfig,
+    recovery_verifier,
+    verify_recovery_key,
+)
+from chalicelib.seal.rootkey import seal_with_root
+from chalicelib.settings import settings
+from chalicelib.storage.barrier import Keyring
+from chalicelib.storage.physical import ConditionFailed, Put
+from chalicelib.tokens.entry import TokenEntry
+from chalicelib.tokens.ids import SALT_KEY, accessor_key, id_key, new_accessor, new_token_id
+
+_KEY_BYTES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    root_token: str
+    recovery_keys: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class UnsealProgress:
+    nonce: str
+    shares: list[str]  # base64; held only until the threshold is reached
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({"nonce": self.nonce, "shares": self.shares}).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> UnsealProgress:
+        return cls(**json.loads(raw))
+
+
+def initialize(
+    runtime: Runtime,
+    shares: int,
+    threshold: int,
+    default_tables: dict[str, MountTable],
+    root_token_id: str | None = None,
+) -> InitResult:
+    """sys/init: every initial item is written in one transaction, so init is all or nothing."""
+    if runtime.initialized or runtime.physical.get(SEAL_CONFIG_KEY) is not None:
+        raise BadRequest("Vault is already initialized")
+    _validate_shares(shares, threshold)
+    cluster_id = str(uuid.uuid4())
+    root_key, recovery_key = secrets.token_bytes(_KEY_BYTES), secrets.token_bytes(_KEY_BYTES)
+    config = SealConfig(
+        cluster_id=cluster_id,
+        cluster_name=f"{settings().cluster_name}-{cluster_id[:8]}",
+        kms_key_id=settings().kms_key_id,
+        wrapped_root_key=base64.b64encode(
+            kms.wrap_root_key(root_key, key_id=settings().kms_key_id, cluster_id=cluster_id)
+        ).decode(),
+        recovery_shares=shares,
+        recovery_threshold=threshold,
+        recovery_verifier=recovery_verifier(recovery_key),
+    )
+    keyring = Keyring.generate()
+    record = KeyringRecord(keyring, {keyring.active_term: now_iso()})
+    salt = secrets.token_bytes(_KEY_BYTES)
+    token_id = root_token_id or new_token_id()
+    root = TokenEntry(
+        accessor=new_accessor(),
+        policies=("root",),
+        path="auth/token/root",
+        display_name="root",
+        creation_time=int(time.time()),
+        orphan=True,
+    )
+
+    def sealed(key: str, obj: object) -> Put:
+        plaintext = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+        return Put(key, keyring.encrypt(key, plaintext), expected_version=0)
+
+    ops = [
+        Put(SEAL_CONFIG_KEY, config.to_bytes(), expected_version=0),
+        Put(KEYRING_KEY, seal_with_root(root_key, KEYRING_KEY, record.to_bytes()), 0),
+        sealed(MOUNTS_KEY, default_tables["mounts"].to_storage()),
+        sealed(AUTH_KEY, default_tables["auth"].to_storage()),
+        sealed(SALT_KEY, salt),
+        sealed(id_key(salt, token_id), root.to_storage()),
+        sealed(accessor_key(root.accessor), {"salted_id": id_key(salt, token_id)}),
+    ]
+    try:
+        runtime.physical.transact(ops)
+    except ConditionFailed:
+        raise BadRequest("Vault is already initialized") from None
+    state = runtime.physical.update_cluster_state(sealed=False, term=keyring.active_term)
+    runtime.install_initial(config, root_key, state)
+    return InitResult(token_id, _split(recovery_key, shares, threshold))
+
+
+def _validate_shares(shares: int, threshold: int) -> None:
+    if shares < 1:
+        raise BadRequest("recovery shares must be at least one")
+    if threshold < 1 or threshold > shares:
+        raise BadRequest("recovery threshold must be between one and the number of shares")
+    if shares > 1 and threshold < 2:
+        raise BadRequest("recovery threshold must be greater than one for multiple shares")
+    if shares > 255:
+        raise BadRequest("recovery shares must be at most 255")
+
+
+def _split(key: bytes, shares: int, threshold: int) -> list[bytes]:
+    return [key] if shares == 1 else shamir.split(key, shares, threshold)
+
+
+def decode_key(text: str) -> bytes:
+    """Unseal keys arrive hex or base64 encoded, as the CLI accepts both."""
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        pass
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("'key' must be a valid hex or base64 string") from None
+
+
+def submit_unseal_key(runtime: Runtime, key: str | None, reset: bool) -> None:
+    """sys/unseal after a sys/seal: collect recovery shares until the threshold is met.
+
+    Progress lives in storage (any container may receive the next share), wrapped by KMS
+    because the barrier is closed; it is deleted once the key is recovered or reset.
+    """
+    assert runtime.seal_config is not None
+    config = runtime.seal_config
+    physical = runtime.physical
+    if reset:
+        physical.delete(UNSEAL_PROGRESS_KEY)
+        return
+    if not key:
+        raise BadRequest("'key' must be specified in request body as JSON, or 'reset' set to true")
+    share = decode_key(key)
+    progress = _load_progress(runtime)
+    shares = [*progress.shares, base64.b64encode(share).decode()]
+    if len(set(shares)) != len(shares):
+        return  # Vault ignores a share it has already been given
+    if len(shares) < config.recovery_threshold:
+        _save_progress(runtime, UnsealProgress(progress.nonce, shares))
+        return
+    physical.delete(UNSEAL_PROGRESS_KEY)
+    recovered = _combine([base64.b64decode(s) for s in shares], config.recovery_threshold)
+    if recovered is None or not verify_recovery_key(config, recovered):
+        raise BadRequest("recovery key verification failed: incorrect recovery key shares")
+    runtime.mark_sealed(False)
+
+
+def _combine(shares: list[bytes], threshold: int) -> bytes | None:
+    if threshold == 1:
+        return shares[0]
+    try:
+        return shamir.combine(shares)
+    except ValueError:
+        return None
+
+
+def unseal_progress(runtime: Runtime) -> UnsealProgress:
+    return _load_progress(runtime) if runtime.initialized else UnsealProgress("", [])
+
+
+def _load_progress(runtime: Runtime) -> UnsealProgress:
+    assert runtime.seal_config is not None
+    entry = runtime.physical.get(UNSEAL_PROGRESS_KEY)
+    if entry is None:
+        return UnsealProgress(str(uuid.uuid4()), [])
+    raw = kms.unwrap(entry.value, cluster_id=runtime.seal_config.cluster_id, purpose="unseal")
+    return UnsealProgress.from_bytes(raw)
+
+
+def _save_progress(runtime: Runtime, progress: UnsealProgress) -> None:
+    assert runtime.seal_config is not None
+    config = runtime.seal_config
+    blob = kms.wrap(
+        progress.to_bytes(), key_id=config.kms_key_id, cluster_id=config.cluster_id,
+        purpose="unseal",
+    )
+    runtime.physical.put(UNSEAL_PROGRESS_KEY, blob)

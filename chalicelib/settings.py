@@ -1,0 +1,49 @@
+"""Deployment settings, read from the environment once, lazily (nothing at import time)."""
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str
+    kms_key_id: str
+    audit_bucket: str
+    audit_stream: str
+    region: str
+    endpoint_url: str | None
+    cluster_name: str
+    tracing: bool
+    log_level: str
+    default_lease_ttl: int
+    max_lease_ttl: int
+    cluster_state_ttl: float
+
+    @classmethod
+    def from_environ(cls, environ: os._Environ[str] | dict[str, str] = os.environ) -> "Settings":
+        def get(name: str, default: str) -> str:
+            return environ.get(name, default)
+
+        return cls(
+            table_name=get("LAMBDAVAULT_TABLE", "lambdavault"),
+            kms_key_id=get("LAMBDAVAULT_KMS_KEY_ID", "alias/lambdavault"),
+            audit_bucket=get("LAMBDAVAULT_AUDIT_BUCKET", "lambdavault-audit"),
+            audit_stream=get("LAMBDAVAULT_AUDIT_STREAM", "lambdavault-audit"),
+            region=get("AWS_REGION", get("AWS_DEFAULT_REGION", "us-east-1")),
+            endpoint_url=environ.get("AWS_ENDPOINT_URL") or None,
+            cluster_name=get("LAMBDAVAULT_CLUSTER_NAME", "lambdavault"),
+            tracing=get("LAMBDAVAULT_TRACING", "false").lower() == "true",
+            log_level=get("LAMBDAVAULT_LOG_LEVEL", "INFO"),
+            # Vault's system-wide defaults: 32 days for both.
+            default_lease_ttl=int(get("LAMBDAVAULT_DEFAULT_LEASE_TTL", "2764800")),
+            max_lease_ttl=int(get("LAMBDAVAULT_MAX_LEASE_TTL", "2764800")),
+            # How long a container trusts its cached cluster state before rereading it.
+            cluster_state_ttl=float(get("LAMBDAVAULT_CLUSTER_STATE_TTL", "0")),
+        )
+
+
+@cache
+def settings() -> Settings:
+    """The process-wide settings; tests call ``settings.cache_clear()`` after changing env."""
+    return Settings.from_environ()

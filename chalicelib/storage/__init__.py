@@ -1,0 +1,51 @@
+"""Storage: the physical contract, the DynamoDB backend, the barrier and per-mount views.
+
+`DynamoDBPhysical` and `create_table` are loaded on first access, so importing the types
+does not import pynamodb/botocore.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.storage.barrier import Barrier, BarrierError, Keyring, StaleKeyring
+from chalicelib.storage.physical import (
+    ClusterState,
+    ConditionFailed,
+    CopyTransform,
+    Delete,
+    Entry,
+    Physical,
+    Put,
+    WriteOp,
+)
+from chalicelib.storage.view import StorageView
+
+if TYPE_CHECKING:
+    from chalicelib.storage.dynamodb import DynamoDBPhysical, create_table
+
+__all__ = [
+    "Barrier",
+    "BarrierError",
+    "ClusterState",
+    "ConditionFailed",
+    "CopyTransform",
+    "Delete",
+    "DynamoDBPhysical",
+    "Entry",
+    "Keyring",
+    "Physical",
+    "Put",
+    "StaleKeyring",
+    "StorageView",
+    "WriteOp",
+    "create_table",
+]
+
+_LAZY = frozenset({"DynamoDBPhysical", "create_table"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from chalicelib.storage import dynamodb
+
+        return getattr(dynamodb, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

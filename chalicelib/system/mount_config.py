@@ -1,0 +1,121 @@
+"""Parsing and validating mount config and tune parameters, shared by sys/mounts and sys/auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.mounts import MountConfig, MountEntry
+from chalicelib.framework import FieldData, parse_duration
+from chalicelib.framework.fieldtypes import FieldError
+from chalicelib.settings import settings
+
+_LIST_SETTINGS = (
+    "passthrough_request_headers",
+    "allowed_response_headers",
+    "audit_non_hmac_request_keys",
+    "audit_non_hmac_response_keys",
+)
+_VISIBILITY = ("", "hidden", "unauth")
+
+
+def normalize_mount_path(path: str) -> str:
+    cleaned = path.strip("/")
+    if not cleaned:
+        raise BadRequest("path cannot be empty")
+    return cleaned + "/"
+
+
+def _duration(name: str, value: Any) -> int:
+    if value in ("system", None):
+        return 0
+    try:
+        seconds = parse_duration(value)
+    except FieldError:
+        raise BadRequest(f"unable to parse {name} {value!r}") from None
+    if seconds < 0:
+        raise BadRequest(f"{name} must not be negative")
+    return seconds
+
+
+def _string_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    raise BadRequest("expected a list of strings")
+
+
+def apply_config(config: MountConfig, changes: dict[str, Any]) -> MountConfig:
+    """Settings from a mount's ``config`` map or a tune request, validated as Vault does."""
+    updates: dict[str, Any] = {}
+    for name in ("default_lease_ttl", "max_lease_ttl"):
+        if name in changes and changes[name] not in ("", None):
+            updates[name] = _duration(name, changes[name])
+    if "listing_visibility" in changes:
+        visibility = str(changes["listing_visibility"] or "")
+        if visibility not in _VISIBILITY:
+            raise BadRequest("listing_visibility can only be 'hidden', 'unauth' or empty")
+        updates["listing_visibility"] = "" if visibility == "hidden" else visibility
+    if "force_no_cache" in changes:
+        updates["force_no_cache"] = bool(changes["force_no_cache"])
+    for name in _LIST_SETTINGS:
+        if name in changes:
+            updates[name] = _string_list(changes[name])
+    tuned = MountConfig(**{**_as_dict(config), **updates})
+    _check_ttls(tuned)
+    return tuned
+
+
+def _as_dict(config: MountConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in MountConfig.__slots__}
+
+
+def _check_ttls(config: MountConfig) -> None:
+    system_max = settings().max_lease_ttl
+    effective_max = config.max_lease_ttl or system_max
+    if config.max_lease_ttl > system_max:
+        raise BadRequest("given max_lease_ttl is greater than system max lease TTL")
+    if config.default_lease_ttl > effective_max:
+        raise BadRequest("given default_lease_ttl is greater than given max_lease_ttl")
+
+
+def effective_ttls(entry: MountEntry) -> tuple[int, int]:
+    system = settings()
+    return (
+        entry.config.default_lease_ttl or system.default_lease_ttl,
+        entry.config.max_lease_ttl or system.max_lease_ttl,
+    )
+
+
+def tune_view(entry: MountEntry) -> dict[str, Any]:
+    """What sys/mounts/:path/tune and sys/auth/:path/tune return."""
+    default_ttl, max_ttl = effective_ttls(entry)
+    view: dict[str, Any] = {
+        "description": entry.description,
+        "default_lease_ttl": default_ttl,
+        "max_lease_ttl": max_ttl,
+        "force_no_cache": entry.config.force_no_cache,
+    }
+    if entry.options:
+        view["options"] = entry.options
+    if entry.config.listing_visibility:
+        view["listing_visibility"] = entry.config.listing_visibility
+    for name in _LIST_SETTINGS:
+        if getattr(entry.config, name):
+            view[name] = list(getattr(entry.config, name))
+    return view
+
+
+def tune_changes(data: FieldData) -> dict[str, Any]:
+    """The tune parameters the client actually sent (absent ones leave settings alone)."""
+    return {name: data.raw[name] for name in data.raw if name not in ("path",)}
+
+
+def merged_options(current: dict[str, str] | None, sent: Any) -> dict[str, str] | None:
+    if sent is None:
+        return current
+    if not isinstance(sent, dict):
+        raise BadRequest("options must be a map of strings")
+    merged = {**(current or {}), **{str(k): str(v) for k, v in sent.items()}}
+    return merged or None

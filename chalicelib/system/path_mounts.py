@@ -1,0 +1,175 @@
+"""sys/mounts and sys/auth: enable, list, read, tune and disable mounts.
+
+The two tables behave the same, so every handler here is built for a table name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.mounts import RESERVED_PREFIXES, MountEntry, MountTable
+from chalicelib.core.operation import Operation
+from chalicelib.core.request import Request, Response
+from chalicelib.core.runtime import runtime
+from chalicelib.engines.registry import check_mountable
+from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.path import Handler
+from chalicelib.system.mount_config import (
+    apply_config,
+    merged_options,
+    normalize_mount_path,
+    tune_changes,
+    tune_view,
+)
+
+_ENABLE_FIELDS = {
+    "type": Field(FieldType.STRING, ""),
+    "description": Field(FieldType.STRING, ""),
+    "config": Field(FieldType.MAP),
+    "options": Field(FieldType.MAP),
+    "local": Field(FieldType.BOOL, False),
+    "seal_wrap": Field(FieldType.BOOL, False),
+    "external_entropy_access": Field(FieldType.BOOL, False),
+    "plugin_name": Field(FieldType.STRING, ""),
+    "plugin_version": Field(FieldType.STRING, ""),
+}
+_TUNE_FIELDS = {
+    "default_lease_ttl": Field(FieldType.ANY),
+    "max_lease_ttl": Field(FieldType.ANY),
+    "description": Field(FieldType.STRING),
+    "options": Field(FieldType.MAP),
+    "listing_visibility": Field(FieldType.STRING),
+    "force_no_cache": Field(FieldType.BOOL),
+    "passthrough_request_headers": Field(FieldType.COMMA_STRING_LIST),
+    "allowed_response_headers": Field(FieldType.COMMA_STRING_LIST),
+    "audit_non_hmac_request_keys": Field(FieldType.COMMA_STRING_LIST),
+    "audit_non_hmac_response_keys": Field(FieldType.COMMA_STRING_LIST),
+    "token_type": Field(FieldType.STRING),
+    "plugin_version": Field(FieldType.STRING),
+}
+
+
+def find_mount(table: str, path: str) -> MountEntry:
+    entry = runtime().tables[table].find(normalize_mount_path(path))
+    if entry is None:
+        raise BadRequest(f"no mount entry found at {normalize_mount_path(path)}")
+    return entry
+
+
+def table_listing(table: str) -> dict[str, Any]:
+    return {entry.path: entry.to_api() for entry in runtime().tables[table].entries}
+
+
+def _list(table: str) -> Handler:
+    def handler(request: Request, data: FieldData) -> Response:
+        return Response(data=table_listing(table), legacy_top_level=True)
+
+    return handler
+
+
+def _read(table: str) -> Handler:
+    def handler(request: Request, data: FieldData) -> Response:
+        return Response(data=find_mount(table, data["path"]).to_api(), legacy_top_level=True)
+
+    return handler
+
+
+def _enable(table: str) -> Handler:
+    auth = table == "auth"
+
+    def handler(request: Request, data: FieldData) -> None:
+        path = normalize_mount_path(data["path"])
+        type_name = data["type"] or data["plugin_name"]
+        if not type_name:
+            raise BadRequest("backend type must be specified as a string")
+        if not auth and path.startswith(RESERVED_PREFIXES):
+            raise BadRequest(f"cannot mount under reserved path {path!r}")
+        check_mountable(type_name, auth=auth)
+        entry = MountEntry.new(
+            path,
+            type_name,
+            description=data["description"],
+            config=apply_config(MountEntry.new(path, type_name).config, data["config"]),
+            options=merged_options(None, data["options"] or None),
+            local=data["local"],
+            seal_wrap=data["seal_wrap"],
+            table=table,
+        )
+
+        def add(current: MountTable) -> MountTable:
+            clash = current.conflicts(path)
+            if clash is not None:
+                raise BadRequest(f"path is already in use at {clash.path}")
+            return current.with_entry(entry)
+
+        runtime().update_table(table, add)
+
+    return handler
+
+
+def _disable(table: str) -> Handler:
+    def handler(request: Request, data: FieldData) -> None:
+        path = normalize_mount_path(data["path"])
+        rt = runtime()
+        entry = rt.tables[table].find(path)
+        if entry is None:
+            return  # Vault answers 204 for a mount that is already gone
+        if entry.type in ("system", "cubbyhole", "token", "identity"):
+            raise BadRequest(f"cannot unmount {path!r}")
+        # Unroute first: once the table no longer names it, nothing can read a half-deleted mount.
+        rt.update_table(table, lambda current: current.without(entry))
+        rt.barrier.delete_prefix(entry.storage_prefix)
+
+    return handler
+
+
+def _tune_read(table: str) -> Handler:
+    def handler(request: Request, data: FieldData) -> Response:
+        return Response(data=tune_view(find_mount(table, data["path"])), legacy_top_level=True)
+
+    return handler
+
+
+def _tune_write(table: str) -> Handler:
+    def handler(request: Request, data: FieldData) -> None:
+        target = find_mount(table, data["path"])
+        changes = tune_changes(data)
+
+        def tune(current: MountTable) -> MountTable:
+            entry = current.find(target.path)
+            if entry is None:
+                raise BadRequest(f"no mount entry found at {target.path}")
+            updated = entry.tuned(
+                config=apply_config(entry.config, changes),
+                description=changes.get("description", entry.description),
+                options=merged_options(entry.options, changes.get("options")),
+            )
+            return current.with_entry(updated)
+
+        runtime().update_table(table, tune)
+
+    return handler
+
+
+def table_paths(table: str, prefix: str) -> list[Path]:
+    """The paths of one mount table under ``prefix`` ("mounts" or "auth")."""
+    op = Operation
+    handlers: dict[str, Callable[[str], Handler]] = {
+        "list": _list, "read": _read, "enable": _enable, "disable": _disable,
+        "tune_read": _tune_read, "tune_write": _tune_write,
+    }
+    h = {name: factory(table) for name, factory in handlers.items()}
+    return [
+        Path(f"{prefix}/?", {op.READ: h["list"]}),
+        Path(f"{prefix}/{{path:path}}/tune", {op.READ: h["tune_read"], op.UPDATE: h["tune_write"]},
+             _TUNE_FIELDS),
+        Path(f"{prefix}/{{path:path}}",
+             {op.READ: h["read"], op.UPDATE: h["enable"], op.DELETE: h["disable"]},
+             _ENABLE_FIELDS),
+    ]
+
+
+def paths() -> list[Path]:
+    return [*table_paths("mounts", "mounts"), *table_paths("auth", "auth")]

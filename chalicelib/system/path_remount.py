@@ -1,0 +1,82 @@
+"""sys/remount: move a mount to a new path, and report the move's status.
+
+A mount's data is stored under its UUID, not its path, so moving it rewrites only the
+mount table; the move completes before the response and its record stays readable.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.mounts import RESERVED_PREFIXES, MountTable
+from chalicelib.core.operation import Operation
+from chalicelib.core.request import Request, Response
+from chalicelib.core.runtime import runtime
+from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.system.mount_config import normalize_mount_path
+
+_SINGLETONS = ("system", "cubbyhole", "token", "identity")
+
+
+def _split(path: str) -> tuple[str, str]:
+    """("auth", "userpass/") for "auth/userpass", ("mounts", "kv/") for "kv"."""
+    normalized = normalize_mount_path(path)
+    if normalized.startswith("auth/"):
+        return "auth", normalize_mount_path(normalized[len("auth/"):])
+    return "mounts", normalized
+
+
+def _remount(request: Request, data: FieldData) -> Response:
+    if not data["from"] or not data["to"]:
+        raise BadRequest("both 'from' and 'to' path must be specified as a string")
+    table, source = _split(data["from"])
+    target_table, target = _split(data["to"])
+    if table != target_table:
+        raise BadRequest("cannot remount between secrets engines and auth methods")
+    if table == "mounts" and target.startswith(RESERVED_PREFIXES):
+        raise BadRequest(f"cannot remount to reserved path {target!r}")
+
+    def move(current: MountTable) -> MountTable:
+        entry = current.find(source)
+        if entry is None:
+            raise BadRequest(f"no matching mount at {source!r}")
+        if entry.type in _SINGLETONS:
+            raise BadRequest(f"cannot remount {source!r}")
+        clash = current.without(entry).conflicts(target)
+        if clash is not None:
+            raise BadRequest(f"path already in use at {clash.path!r}")
+        return current.with_entry(entry.tuned(path=target))
+
+    runtime().update_table(table, move)
+    migration_id = str(uuid.uuid4())
+    prefix = "auth/" if table == "auth" else ""
+    record = {
+        "source_mount": prefix + source,
+        "target_mount": prefix + target,
+        "status": "success",
+    }
+    assert request.storage is not None
+    request.storage.put(f"remount/{migration_id}", json.dumps(record).encode())
+    return Response(data={"migration_id": migration_id})
+
+
+def _remount_status(request: Request, data: FieldData) -> Response | None:
+    assert request.storage is not None
+    raw = request.storage.get(f"remount/{data['migration_id']}")
+    if raw is None:
+        return None
+    info = json.loads(raw.value)
+    return Response(data={"migration_id": data["migration_id"], "migration_info": info})
+
+
+def paths() -> list[Path]:
+    return [
+        Path(
+            "remount",
+            {Operation.UPDATE: _remount},
+            {"from": Field(FieldType.STRING, ""), "to": Field(FieldType.STRING, "")},
+        ),
+        Path("remount/status/{migration_id}", {Operation.READ: _remount_status}),
+    ]

@@ -1,0 +1,185 @@
+"""sys/init, seal-status, health, leader, seal, unseal, rotate and key-status."""
+
+from __future__ import annotations
+
+import base64
+import time
+from http import HTTPStatus
+from typing import Any
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.operation import Operation
+from chalicelib.core.request import Request, Response
+from chalicelib.core.runtime import Runtime, runtime
+from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.seal import lifecycle
+from chalicelib.system.defaults import default_tables
+from chalicelib.version import reported_version
+
+SEAL_TYPE = "awskms"
+STORAGE_TYPE = "dynamodb"
+
+
+def seal_status(rt: Runtime) -> dict[str, Any]:
+    config = rt.seal_config
+    progress = lifecycle.unseal_progress(rt) if rt.initialized and rt.sealed else None
+    status: dict[str, Any] = {
+        "type": SEAL_TYPE,
+        "initialized": rt.initialized,
+        "sealed": rt.sealed,
+        "t": config.recovery_threshold if config else 0,
+        "n": config.recovery_shares if config else 0,
+        "progress": len(progress.shares) if progress else 0,
+        "nonce": progress.nonce if progress and progress.shares else "",
+        "version": reported_version(),
+        "build_date": "",
+        "migration": False,
+        "recovery_seal": True,
+        "storage_type": STORAGE_TYPE,
+    }
+    if config:
+        status["cluster_name"] = config.cluster_name
+        status["cluster_id"] = config.cluster_id
+    return status
+
+
+def _seal_status_read(request: Request, data: FieldData) -> Response:
+    return Response(raw=seal_status(runtime()))
+
+
+def _init_read(request: Request, data: FieldData) -> Response:
+    return Response(raw={"initialized": runtime().initialized})
+
+
+def _first_set(data: FieldData, preferred: str, fallback: str) -> int:
+    return data[preferred] if data.is_set(preferred) else data[fallback]
+
+
+def _init_write(request: Request, data: FieldData) -> Response:
+    # The CLI sends both pairs; an auto-unsealed cluster splits only its recovery key.
+    shares = _first_set(data, "recovery_shares", "secret_shares")
+    threshold = _first_set(data, "recovery_threshold", "secret_threshold")
+    if data["pgp_keys"] or data["recovery_pgp_keys"] or data["root_token_pgp_key"]:
+        raise BadRequest("PGP-encrypted keys are not supported by this seal")
+    result = lifecycle.initialize(runtime(), shares, threshold, default_tables())
+    return Response(
+        raw={
+            "keys": [],
+            "keys_base64": [],
+            "recovery_keys": [key.hex() for key in result.recovery_keys],
+            "recovery_keys_base64": [base64.b64encode(k).decode() for k in result.recovery_keys],
+            "root_token": result.root_token,
+        }
+    )
+
+
+def _health_read(request: Request, data: FieldData) -> Response:
+    rt = runtime()
+    config = rt.seal_config
+    if not rt.initialized:
+        status = data["uninitcode"]
+    elif rt.sealed:
+        status = data["sealedcode"]
+    else:
+        status = data["activecode"]
+    body: dict[str, Any] = {
+        "initialized": rt.initialized,
+        "sealed": rt.sealed,
+        "standby": False,
+        "performance_standby": False,
+        "replication_performance_mode": "disabled",
+        "replication_dr_mode": "disabled",
+        "server_time_utc": int(time.time()),
+        "version": reported_version(),
+    }
+    if config:
+        body["cluster_name"] = config.cluster_name
+        body["cluster_id"] = config.cluster_id
+    return Response(raw=body, status=status)
+
+
+def _leader_read(request: Request, data: FieldData) -> Response:
+    return Response(
+        raw={
+            "ha_enabled": False,
+            "is_self": False,
+            "active_time": "0001-01-01T00:00:00Z",
+            "leader_address": "",
+            "leader_cluster_address": "",
+            "performance_standby": False,
+            "performance_standby_last_remote_wal": 0,
+            "raft_committed_index": 0,
+            "raft_applied_index": 0,
+        }
+    )
+
+
+def _seal_write(request: Request, data: FieldData) -> None:
+    runtime().mark_sealed(True)
+
+
+def _unseal_write(request: Request, data: FieldData) -> Response:
+    rt = runtime()
+    if not rt.initialized:
+        raise BadRequest("Vault is not initialized")
+    if rt.sealed:
+        lifecycle.submit_unseal_key(rt, data["key"], data["reset"])
+    return Response(raw=seal_status(rt))
+
+
+def _rotate_write(request: Request, data: FieldData) -> None:
+    runtime().rotate_keyring()
+
+
+def _key_status_read(request: Request, data: FieldData) -> Response:
+    record = runtime().keyring_record
+    assert record is not None
+    term = record.keyring.active_term
+    return Response(
+        data={"term": term, "install_time": record.installed.get(term, ""), "encryptions": 0},
+        legacy_top_level=True,
+    )
+
+
+_HEALTH_FIELDS = {
+    "standbyok": Field(FieldType.BOOL, False),
+    "perfstandbyok": Field(FieldType.BOOL, False),
+    "activecode": Field(FieldType.INT, HTTPStatus.OK),
+    "standbycode": Field(FieldType.INT, HTTPStatus.TOO_MANY_REQUESTS),
+    "drsecondarycode": Field(FieldType.INT, 472),
+    "performancestandbycode": Field(FieldType.INT, 473),
+    "sealedcode": Field(FieldType.INT, HTTPStatus.SERVICE_UNAVAILABLE),
+    "uninitcode": Field(FieldType.INT, HTTPStatus.NOT_IMPLEMENTED),
+}
+
+_INIT_FIELDS = {
+    "secret_shares": Field(FieldType.INT, 1),
+    "secret_threshold": Field(FieldType.INT, 1),
+    "recovery_shares": Field(FieldType.INT, 1),
+    "recovery_threshold": Field(FieldType.INT, 1),
+    "pgp_keys": Field(FieldType.COMMA_STRING_LIST),
+    "recovery_pgp_keys": Field(FieldType.COMMA_STRING_LIST),
+    "root_token_pgp_key": Field(FieldType.STRING, ""),
+    "stored_shares": Field(FieldType.INT, 0),
+}
+
+
+def paths() -> list[Path]:
+    return [
+        Path("init", {Operation.READ: _init_read, Operation.UPDATE: _init_write}, _INIT_FIELDS),
+        Path("seal-status", {Operation.READ: _seal_status_read}),
+        Path("health", {Operation.READ: _health_read}, _HEALTH_FIELDS),
+        Path("leader", {Operation.READ: _leader_read}),
+        Path("seal", {Operation.UPDATE: _seal_write}),
+        Path(
+            "unseal",
+            {Operation.UPDATE: _unseal_write},
+            {"key": Field(FieldType.STRING, ""), "reset": Field(FieldType.BOOL, False)},
+        ),
+        Path("rotate", {Operation.UPDATE: _rotate_write}),
+        Path("key-status", {Operation.READ: _key_status_read}),
+    ]
+
+
+UNAUTHENTICATED = ("init", "seal-status", "health", "leader", "unseal")
+SUDO = ("seal", "rotate", "key-status")

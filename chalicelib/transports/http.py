@@ -1,0 +1,99 @@
+"""HTTP semantics shared by every HTTP-shaped transport: verbs, headers, bodies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.operation import Operation
+from chalicelib.core.request import Request
+from chalicelib.framework.fieldtypes import FieldError, parse_duration
+
+_WRITE_METHODS = {"POST", "PUT"}
+_TRUE = {"true", "1", "t"}
+
+
+def operation_for(method: str, query: Mapping[str, str]) -> Operation:
+    """Vault's verb mapping; ``GET ?list=true`` and the LIST verb both list."""
+    method = method.upper()
+    if method == "LIST" or (method == "GET" and query.get("list", "").lower() in _TRUE):
+        return Operation.LIST
+    if method in ("GET", "HEAD"):
+        return Operation.READ
+    if method in _WRITE_METHODS:
+        return Operation.UPDATE  # the pipeline decides create vs update
+    if method == "PATCH":
+        return Operation.PATCH
+    if method == "DELETE":
+        return Operation.DELETE
+    raise BadRequest(f"unsupported method {method}")
+
+
+def parse_body(body: str | bytes | None) -> dict[str, Any]:
+    """Clients do not always label JSON as JSON, so every body is parsed as JSON."""
+    if not body or not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("failed to parse JSON input: invalid JSON body") from None
+    if not isinstance(parsed, dict):
+        raise BadRequest("failed to parse JSON input: the body must be a JSON object")
+    return parsed
+
+
+def client_token(headers: Mapping[str, str]) -> str:
+    token = headers.get("x-vault-token", "")
+    if not token:
+        scheme, _, value = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            token = value.strip()
+    return token
+
+
+def wrap_ttl(headers: Mapping[str, str]) -> int | None:
+    raw = headers.get("x-vault-wrap-ttl")
+    if not raw:
+        return None
+    try:
+        ttl = parse_duration(raw)
+    except FieldError:
+        raise BadRequest("error parsing X-Vault-Wrap-TTL header") from None
+    if ttl <= 0:
+        raise BadRequest("invalid wrap TTL")
+    return ttl
+
+
+def build_request(
+    *,
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: str | bytes | None,
+    remote_address: str,
+    request_id: str | None = None,
+) -> Request:
+    """A pipeline Request from the pieces every HTTP transport has."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    operation = operation_for(method, query)
+    if operation in (Operation.READ, Operation.LIST, Operation.DELETE):
+        data: dict[str, Any] = {k: v for k, v in query.items() if k != "list"}
+        if operation is Operation.DELETE and body:
+            data.update(parse_body(body))
+    else:
+        data = parse_body(body)
+    request = Request(
+        operation=operation,
+        path=path.lstrip("/"),
+        data=data,
+        client_token=client_token(lowered),
+        wrap_ttl=wrap_ttl(lowered),
+        headers=lowered,
+        remote_address=remote_address,
+    )
+    if request_id:
+        request.request_id = request_id
+    return request

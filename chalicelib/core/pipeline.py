@@ -6,8 +6,6 @@ audit attach at the marked points as their issues land.)
 
 from __future__ import annotations
 
-from http import HTTPStatus
-
 from aws_lambda_powertools import Logger
 
 from chalicelib.core import authz
@@ -78,6 +76,4 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
     if not rt.sealed:
         request.storage = StorageView(rt.barrier, mount.storage_prefix)
     response = backend.handle(request, match)
-    if response is None and request.operation in (Operation.READ, Operation.LIST):
-        return HttpReply(HTTPStatus.NOT_FOUND, {"errors": []}, {"Content-Type": "application/json"})
     return render(request, response, mount_type=mount.type)

@@ -6,6 +6,7 @@ from http import HTTPStatus
 from typing import Any
 
 from chalicelib.core.errors import VaultError
+from chalicelib.core.operation import Operation
 from chalicelib.core.request import HttpReply, Request, Response
 
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
@@ -13,6 +14,9 @@ JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 def render(request: Request, response: Response | None, mount_type: str = "") -> HttpReply:
     if response is None:
+        if request.operation in (Operation.READ, Operation.LIST):
+            # Vault: a read that finds nothing is a 404 with an empty error list.
+            return HttpReply(HTTPStatus.NOT_FOUND, {"errors": []}, dict(JSON_HEADERS))
         return HttpReply(HTTPStatus.NO_CONTENT, None, {"Cache-Control": "no-store"})
     headers = {**JSON_HEADERS, **response.headers}
     if response.raw is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Request", FieldData], "Response | None"]
 ExistenceCheck = Callable[["Request", FieldData], bool]
+# Storage keys (relative to the mount) a read will need, fetched in the pipeline's first
+# round trip together with the token and the cluster state.
+Prefetch = Callable[[Mapping[str, str]], Sequence[str]]
 
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::(segment|path|any))?\}")
 _KIND_REGEX = {"segment": r"[^/]+", "path": r".+", "any": r".*"}
@@ -46,6 +49,7 @@ class Path:
     operations: Mapping[Operation, Handler]
     fields: Mapping[str, Field] = field(default_factory=dict)
     exists: ExistenceCheck | None = None
+    prefetch: Prefetch | None = None
     synopsis: str = ""
 
     @cached_property

@@ -6,8 +6,11 @@ audit attach at the marked points as their issues land.)
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
+import time
+from collections.abc import Callable
+from functools import cache
 
+from chalicelib import observability
 from chalicelib.core import authz
 from chalicelib.core.errors import InternalError, NotFound, Sealed, VaultError
 from chalicelib.core.mounts import SYSTEM_MOUNT
@@ -16,10 +19,9 @@ from chalicelib.core.render import render, render_error
 from chalicelib.core.request import HttpReply, Request
 from chalicelib.core.runtime import Runtime, runtime
 from chalicelib.engines.registry import backend_for
+from chalicelib.observability import logger
 from chalicelib.storage.view import StorageView
 from chalicelib.tokens.ids import id_key
-
-logger = Logger(service="lambdavault")
 
 # Served while sealed or uninitialised (Vault's unauthenticated seal/health endpoints).
 SEAL_EXEMPT = frozenset({"sys/seal-status", "sys/health", "sys/init", "sys/unseal", "sys/leader"})
@@ -27,6 +29,24 @@ SEAL_EXEMPT = frozenset({"sys/seal-status", "sys/health", "sys/init", "sys/unsea
 
 def handle(request: Request) -> HttpReply:
     """Run one request through the pipeline; never raises."""
+    started = time.perf_counter()
+    logger.set_correlation_id(request.request_id)
+    reply = _traced_handle(request)
+    elapsed = time.perf_counter() - started
+    logger.info(
+        "request",
+        extra={
+            "operation": request.operation.value,
+            "path": request.path,
+            "status": reply.status,
+            "duration_ms": round(elapsed * 1000, 3),
+        },
+    )
+    observability.record_request(request.operation.value, reply.status, elapsed)
+    return reply
+
+
+def _safe_handle(request: Request) -> HttpReply:
     try:
         return _handle(request, runtime())
     except VaultError as error:
@@ -35,6 +55,15 @@ def handle(request: Request) -> HttpReply:
         # The traceback goes to the log (it holds no request data); the client sees 500 only.
         logger.exception("unhandled error", extra={"path": request.path})
         return render_error(InternalError())
+
+
+@cache
+def _tracer_wrapped() -> Callable[[Request], HttpReply]:
+    return observability.traced(_safe_handle)
+
+
+def _traced_handle(request: Request) -> HttpReply:
+    return _tracer_wrapped()(request)
 
 
 def _handle(request: Request, rt: Runtime) -> HttpReply:

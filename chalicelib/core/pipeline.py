@@ -105,4 +105,4 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
     if not rt.sealed:
         request.storage = StorageView(rt.barrier, mount.storage_prefix)
     response = backend.handle(request, match)
-    return render(request, response, mount_type=mount.type)
+    return render(request, response)

@@ -12,7 +12,7 @@ from chalicelib.core.request import HttpReply, Request, Response
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 
-def render(request: Request, response: Response | None, mount_type: str = "") -> HttpReply:
+def render(request: Request, response: Response | None) -> HttpReply:
     if response is None:
         if request.operation in (Operation.READ, Operation.LIST):
             # Vault: a read that finds nothing is a 404 with an empty error list.
@@ -32,7 +32,6 @@ def render(request: Request, response: Response | None, mount_type: str = "") ->
         "wrap_info": response.wrap_info,
         "warnings": response.warnings or None,
         "auth": response.auth,
-        "mount_type": mount_type,
     }
     if response.legacy_top_level and response.data:
         body = {**response.data, **body}

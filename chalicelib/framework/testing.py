@@ -58,4 +58,4 @@ class BackendHarness:
             response = self.backend.handle(request, match)
         except VaultError as error:
             return render_error(error)
-        return render(request, response, mount_type=self.mount.type)
+        return render(request, response)

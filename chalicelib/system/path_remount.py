@@ -59,7 +59,11 @@ def _remount(request: Request, data: FieldData) -> Response:
     }
     assert request.storage is not None
     request.storage.put(f"remount/{migration_id}", json.dumps(record).encode())
-    return Response(data={"migration_id": migration_id})
+    return Response(
+        data={"migration_id": migration_id},
+        warnings=["Mount move has completed; its status stays readable at sys/remount/status"],
+        legacy_top_level=True,
+    )
 
 
 def _remount_status(request: Request, data: FieldData) -> Response | None:

@@ -32,6 +32,8 @@ def metrics() -> Metrics:
 
 def record_request(operation: str, status: int, seconds: float) -> None:
     """One count and one latency sample per request, by operation (EMF, flushed per invoke)."""
+    if not settings().metrics:
+        return
     from aws_lambda_powertools.metrics import MetricUnit
 
     sink = metrics()

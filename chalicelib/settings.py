@@ -15,6 +15,7 @@ class Settings:
     endpoint_url: str | None
     cluster_name: str
     tracing: bool
+    metrics: bool
     log_level: str
     default_lease_ttl: int
     max_lease_ttl: int
@@ -34,6 +35,7 @@ class Settings:
             endpoint_url=environ.get("AWS_ENDPOINT_URL") or None,
             cluster_name=get("LAMBDAVAULT_CLUSTER_NAME", "lambdavault"),
             tracing=get("LAMBDAVAULT_TRACING", "false").lower() == "true",
+            metrics=get("POWERTOOLS_METRICS_DISABLED", "false").lower() != "true",
             log_level=get("LAMBDAVAULT_LOG_LEVEL", "INFO"),
             # Vault's system-wide defaults: 32 days for both.
             default_lease_ttl=int(get("LAMBDAVAULT_DEFAULT_LEASE_TTL", "2764800")),

@@ -1,0 +1,74 @@
+"""Vault's envelope, error envelope and status codes, over HTTP through the dev adapter."""
+
+from __future__ import annotations
+
+from tests.support import VaultHTTP
+
+
+def test_unknown_path_is_404_with_vault_message(vault: VaultHTTP) -> None:
+    reply = vault.get("nope/x")
+    assert reply.status_code == 404
+    assert reply.json() == {"errors": ['no handler for route "nope/x". route entry not found.']}
+
+
+def test_missing_and_invalid_tokens_get_the_same_403(vault: VaultHTTP) -> None:
+    missing = vault.get("sys/mounts", token="")
+    invalid = vault.get("sys/mounts", token="hvs.not-a-real-token")
+    assert missing.status_code == invalid.status_code == 403
+    assert missing.json() == invalid.json() == {"errors": ["permission denied"]}
+
+
+def test_bearer_authorization_header_is_accepted(vault: VaultHTTP) -> None:
+    reply = vault.get("sys/mounts", token="", headers={"Authorization": f"Bearer {vault.token}"})
+    assert reply.status_code == 200
+
+
+def test_success_envelope_always_has_request_id(vault: VaultHTTP) -> None:
+    body = vault.get("sys/mounts").json()
+    assert body["request_id"]
+    for key in ("lease_id", "renewable", "lease_duration", "data", "wrap_info", "warnings", "auth"):
+        assert key in body
+    assert body["data"]["sys/"]["type"] == "system"
+    assert body["sys/"] == body["data"]["sys/"]  # sys/mounts repeats data at the top level
+
+
+def test_invalid_json_is_400_envelope(vault: VaultHTTP) -> None:
+    reply = vault.request("POST", "sys/mounts/x", data="{not json")
+    assert reply.status_code == 400
+    assert reply.json()["errors"][0].startswith("failed to parse JSON input")
+
+
+def test_json_that_is_not_an_object_is_400(vault: VaultHTTP) -> None:
+    for body in ("[1]", '"x"', "3"):
+        reply = vault.request("POST", "sys/mounts/x", data=body)
+        assert reply.status_code == 400, body
+        assert "errors" in reply.json()
+
+
+def test_any_content_type_is_parsed_as_json(vault: VaultHTTP) -> None:
+    reply = vault.request(
+        "POST",
+        "sys/mounts/x",
+        data='{"type": "nosuch"}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert reply.status_code == 400
+    assert reply.json() == {"errors": ["plugin not found in the catalog: nosuch"]}
+
+
+def test_unsupported_operation_is_405(vault: VaultHTTP) -> None:
+    reply = vault.delete("sys/seal-status")
+    assert reply.status_code == 405
+    assert reply.json() == {"errors": ["unsupported operation"]}
+
+
+def test_bad_field_type_is_400_not_500(vault: VaultHTTP) -> None:
+    reply = vault.get("sys/health", params={"activecode": "abc"})
+    assert reply.status_code == 400
+    assert "activecode" in reply.json()["errors"][0]
+
+
+def test_empty_write_answers_204(vault: VaultHTTP) -> None:
+    reply = vault.post("sys/mounts/cubbyhole/tune", {"description": "mine"})
+    assert reply.status_code == 204
+    assert reply.content == b""

@@ -1,0 +1,79 @@
+"""Shared fixtures: moto-backed AWS, the app behind the dev HTTP adapter, Vault clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support import REGION, ROOT_TOKEN, VaultHTTP, reset_process_state
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
+    """Fake credentials, no real AWS config, and moto's mock around the test."""
+    from moto import mock_aws
+
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    env = {
+        "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials"),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "LAMBDAVAULT_TABLE": "lambdavault-test",
+        "LAMBDAVAULT_KMS_KEY_ID": "alias/lambdavault-test",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    reset_process_state()
+    try:
+        with mock_aws():
+            yield
+    finally:
+        reset_process_state()
+
+
+@pytest.fixture
+def resources(aws: None) -> None:
+    """The table and KMS key a deployment has (the dev server creates the same)."""
+    import boto3
+
+    from chalicelib.storage.dynamodb import create_table
+
+    create_table()
+    kms = boto3.client("kms", region_name=REGION)
+    key_id = kms.create_key(Description="lambdavault test")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/lambdavault-test", TargetKeyId=key_id)
+
+
+@pytest.fixture
+def server(resources: None) -> Iterator[str]:
+    """The Chalice app behind the dev HTTP adapter on a free loopback port."""
+    import app
+    from chalicelib.transports.devserver import serve
+
+    httpd = serve(app.app)
+    try:
+        yield httpd.url
+    finally:
+        httpd.close()
+
+
+@pytest.fixture
+def fresh(server: str) -> VaultHTTP:
+    """A client of an uninitialised server."""
+    return VaultHTTP(server)
+
+
+@pytest.fixture
+def vault(server: str) -> VaultHTTP:
+    """A client of a dev-initialised server, holding the root token."""
+    from chalicelib.core.dev import bootstrap_dev
+
+    bootstrap_dev(ROOT_TOKEN)
+    return VaultHTTP(server, ROOT_TOKEN)

@@ -1,0 +1,59 @@
+"""Helpers shared by the test suites (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+REGION = "us-east-1"
+ROOT_TOKEN = "root"
+
+
+def reset_process_state() -> None:
+    """Forget every per-process cache, as a fresh Lambda container would."""
+    from chalicelib.core.runtime import runtime
+    from chalicelib.engines.registry import backend_for
+    from chalicelib.seal.kms import kms_client
+    from chalicelib.settings import settings
+
+    for cached in (settings, runtime, kms_client, backend_for):
+        cached.cache_clear()
+
+
+
+class VaultHTTP:
+    """A thin HTTP client for API tests: status and parsed JSON, nothing hidden."""
+
+    def __init__(self, url: str, token: str = "") -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.session = requests.Session()
+
+    def request(
+        self, method: str, path: str, json: Any = None, *, token: str | None = None, **kwargs: Any
+    ) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        chosen = self.token if token is None else token
+        if chosen:
+            headers["X-Vault-Token"] = chosen
+        return self.session.request(
+            method, f"{self.url}/v1/{path}", json=json, headers=headers, timeout=30, **kwargs
+        )
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, json, **kwargs)
+
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> requests.Response:
+        return self.request("PUT", path, json, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def list(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("LIST", path, **kwargs)
+
+

@@ -1,0 +1,565 @@
+"""DynamoDB physical backend (pynamodb): one table, one item per entry, folder markers.
+
+Layout
+  pk (S, hash)  "/" + the folder holding the key ("/" is the root: keys cannot be empty)
+  sk (S, range) the key's last segment
+  v  (B)        the value, already sealed by the barrier
+  ver (N)       the entry's version: 1 on creation, +1 per write
+  gen (N)       only on folder markers: item (pk="/a/", sk="b/") says folder "a/b/" exists
+  sealed, term, gens   only on the cluster-state item, which lives at pk "#cluster": every
+                storage pk starts with "/", so it can never collide with, or be listed,
+                copied or deleted as, a storage key.
+The lease-expiry GSI attribute (another module's) goes on entry items beside v and ver.
+
+Listing a folder is one Query on its pk; the markers make sub-folders show up in that
+Query as "b/" (as in Vault's own DynamoDB backend).
+
+Marker protocol, and why it is race-free. The invariant: once every writer has finished,
+a folder has a marker iff it holds an item (an entry or a sub-folder's marker).
+  * A writer that creates an entry (ver came back 1) does, AFTER the write, `ADD gen 1` on
+    the folder's marker; if that created the marker (gen == 1) it repeats one level up,
+    and stops at the first marker that already existed (its ancestors are marked).
+  * A deleter checks the folder with Query(Limit=1); if it is empty it reads the marker's
+    gen, queries again, and deletes the marker only if gen is unchanged; then it climbs.
+  A deleter removes a marker only when its second Query saw no item. Any item created
+  before that Query would have been seen; a creator whose write came after that Query does
+  its ADD after it too, hence after the gen read: the ADD either lands before the delete
+  (gen changed, the conditional delete fails, the marker stays) or after it (the ADD
+  recreates the marker, gen == 1, and the creator climbs, restoring the ancestors the
+  deleter may remove next). The first, cheap Query only ever makes a deleter stop early,
+  which is always safe: the folder's last deleter sees it empty. Overwrites touch no
+  markers. A crash between a write and its marker update leaves a folder missing from, or
+  lingering in, its parent's listing until the next create/delete there, as in Vault.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+from collections.abc import Iterable, Iterator, Sequence
+
+from pynamodb.attributes import (
+    Attribute,
+    BinaryAttribute,
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import BatchWrite, Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.core.errors import BadRequest, EntryTooLarge
+from chalicelib.settings import settings
+from chalicelib.storage.physical import (
+    ClusterState,
+    ConditionFailed,
+    CopyTransform,
+    Delete,
+    Entry,
+    Physical,
+    Put,
+    WriteOp,
+    check_key,
+    check_prefix,
+    check_version,
+    parent_folder,
+)
+
+MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item limit: attribute names + values
+MAX_TRANSACT_ITEMS = 100
+MAX_TRANSACT_BYTES = 4 * 1024 * 1024
+MAX_PK_BYTES = 2048
+MAX_SK_BYTES = 1024
+# A number takes at most 21 bytes (38 significant digits); `ver` is sized as such because its
+# new value is computed server-side.
+_NUMBER_BYTES = 21
+_BATCH_GET_LIMIT = 100  # pynamodb chunks BatchGetItem at this size
+
+_STATE_PK = "#cluster"
+_STATE_SK = "state"
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+# Reasons a transaction lost to someone else's write, as opposed to a malformed request.
+_LOST_RACE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+
+
+class Item(Model):
+    """Every item of the table; which attributes are set depends on the kind (see above)."""
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    v = BinaryAttribute(null=True, legacy_encoding=False)
+    ver = NumberAttribute(null=True)
+    gen = NumberAttribute(null=True)
+    sealed = BooleanAttribute(null=True)
+    term = NumberAttribute(null=True)
+    gens = MapAttribute(null=True)  # raw map: generation name -> N
+
+
+@functools.cache
+def _item_class(table_name: str, region: str, host: str | None) -> type[Item]:
+    """The Item model bound to one table; built on first use (the table is only known then)."""
+    meta = type(
+        "Meta",
+        (),
+        {
+            "table_name": table_name,
+            "region": region,
+            "host": host,
+            "billing_mode": "PAY_PER_REQUEST",
+        },
+    )
+    return type(f"Item_{table_name}", (Item,), {"Meta": meta, "__module__": __name__})
+
+
+def create_table(table_name: str | None = None) -> None:
+    """Create the table (on demand) when missing: for the dev server and tests."""
+    config = settings()
+    model = _item_class(table_name or config.table_name, config.region, config.endpoint_url)
+    if not model.exists():
+        model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+
+
+# --- key layout -------------------------------------------------------------------------
+
+
+def _folder_pk(folder: str) -> str:
+    return "/" + folder
+
+
+def _locate(key: str) -> tuple[str, str]:
+    """(pk, sk) of an entry; `key` has been checked."""
+    head, _, name = key.rpartition("/")
+    return _folder_pk(f"{head}/" if head else ""), name
+
+
+def _marker(folder: str) -> tuple[str, str]:
+    """(pk, sk) of the marker of a non-root `folder` ("a/b/" -> ("/a/", "b/"))."""
+    pk, name = _locate(folder[:-1])
+    return pk, name + "/"
+
+
+def _storage_key(pk: str, sk: str) -> str:
+    return pk[1:] + sk
+
+
+def _is_marker(item: Item) -> bool:
+    return item.sk.endswith("/")
+
+
+def _checked_location(key: str) -> tuple[str, str]:
+    check_key(key)
+    pk, sk = _locate(key)
+    if len(pk.encode()) > MAX_PK_BYTES or len(sk.encode()) > MAX_SK_BYTES:
+        raise BadRequest("storage key too long for DynamoDB (partition 2048 / sort 1024 bytes)")
+    return pk, sk
+
+
+# --- size limits ------------------------------------------------------------------------
+
+
+def entry_size(pk: str, sk: str, value: bytes) -> int:
+    """The DynamoDB size of an entry item: UTF-8 attribute names plus value sizes."""
+    return (
+        len("pk") + len(pk.encode())
+        + len("sk") + len(sk.encode())
+        + len("v") + len(value)
+        + len("ver") + _NUMBER_BYTES
+    )  # fmt: skip
+
+
+def _check_entry_size(size: int) -> None:
+    if size > MAX_ITEM_BYTES:
+        raise EntryTooLarge(
+            f"entry too large: {size} bytes including its key and encryption overhead; "
+            f"DynamoDB stores at most {MAX_ITEM_BYTES} bytes per item"
+        )
+
+
+def _check_transaction_size(ops: Sequence[WriteOp]) -> dict[str, tuple[str, str]]:
+    """Validate a transaction before sending it; returns each key's (pk, sk)."""
+    if len(ops) > MAX_TRANSACT_ITEMS:
+        raise BadRequest(
+            f"transaction has {len(ops)} operations; DynamoDB allows {MAX_TRANSACT_ITEMS}"
+        )
+    locations: dict[str, tuple[str, str]] = {}
+    total = 0
+    for op in ops:
+        check_version(op.expected_version)
+        if op.key in locations:
+            raise BadRequest("a transaction may touch each storage key only once")
+        pk, sk = locations[op.key] = _checked_location(op.key)
+        size = entry_size(pk, sk, op.value if isinstance(op, Put) else b"")
+        _check_entry_size(size)
+        total += size
+    if total > MAX_TRANSACT_BYTES:
+        raise BadRequest(
+            f"transaction is {total} bytes; DynamoDB allows {MAX_TRANSACT_BYTES} bytes"
+        )
+    return locations
+
+
+# --- helpers over the model ---------------------------------------------------------------
+
+
+def _lost_condition(error: PynamoDBException) -> bool:
+    return error.cause_response_code == _CONDITION_FAILED
+
+
+def _version_condition(model: type[Item], expected_version: int | None) -> Condition | None:
+    check_version(expected_version)
+    if expected_version is None:
+        return None
+    if expected_version == 0:
+        return model.ver.does_not_exist()
+    return model.ver == expected_version
+
+
+def _write_actions(model: type[Item], value: bytes) -> list[Action]:
+    # One UpdateItem both writes and reports whether the key is new (ver comes back 1).
+    return [model.v.set(value), model.ver.set((model.ver | 0) + 1)]
+
+
+def _entry(item: Item) -> Entry:
+    return Entry(_storage_key(item.pk, item.sk), item.v or b"", int(item.ver or 0))
+
+
+def _state(item: Item | None) -> ClusterState:
+    if item is None:
+        return ClusterState()
+    gens = item.gens.as_dict() if item.gens is not None else {}
+    return ClusterState(
+        sealed=bool(item.sealed),
+        term=int(item.term or 0),
+        generations={name: int(count) for name, count in gens.items()},
+    )
+
+
+def _folders_to_mark(ops: Sequence[WriteOp]) -> list[str]:
+    """Folders whose markers a committed transaction must ensure (as for single puts).
+
+    TransactWriteItems does not say which puts created their key, so unconditional puts mark
+    their folder anyway: an extra ADD on an existing marker is harmless (it can only make a
+    concurrent pruner stop, and the folder is not empty).
+    """
+    creating = (op for op in ops if isinstance(op, Put) and op.expected_version in (None, 0))
+    return sorted({parent_folder(op.key) for op in creating})
+
+
+def _folders_to_prune(ops: Sequence[WriteOp]) -> list[str]:
+    """Folders a committed transaction may have emptied (those that got a put did not)."""
+    written = {parent_folder(op.key) for op in ops if isinstance(op, Put)}
+    # With expected_version 0 a successful delete deleted nothing.
+    deleting = (op for op in ops if isinstance(op, Delete) and op.expected_version != 0)
+    return sorted({parent_folder(op.key) for op in deleting} - written)
+
+
+def _check_copy_prefixes(src: str, dst: str) -> None:
+    check_prefix(src)
+    check_prefix(dst)
+    if src.startswith(dst) or dst.startswith(src):
+        raise ValueError("copy_prefix needs two disjoint prefixes")
+
+
+class DynamoDBPhysical(Physical):
+    """The `Physical` protocol over one DynamoDB table. Safe to share within a container.
+
+    (Annotations in this class say `builtins.list`: in its body, `list` is the method.)
+    """
+
+    def __init__(
+        self,
+        table_name: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        config = settings()
+        self._model = _item_class(
+            table_name or config.table_name,
+            region or config.region,
+            endpoint_url if endpoint_url is not None else config.endpoint_url,
+        )
+
+    @property
+    def table_name(self) -> str:
+        return self._model.Meta.table_name
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def get(self, key: str) -> Entry | None:
+        pk, sk = _checked_location(key)
+        try:
+            item = self._model.get(pk, sk, consistent_read=True)
+        except self._model.DoesNotExist:
+            return None
+        return _entry(item)
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
+        items = self._batch_get({_checked_location(key) for key in keys})
+        return {entry.key: entry for entry in map(_entry, items)}
+
+    def read(self, keys: Sequence[str]) -> tuple[dict[str, Entry], ClusterState]:
+        # The cluster-state item rides in the same BatchGetItem as the entries.
+        wanted = {_checked_location(key) for key in keys}
+        entries: dict[str, Entry] = {}
+        state: Item | None = None
+        for item in self._batch_get(wanted | {(_STATE_PK, _STATE_SK)}):
+            if item.pk == _STATE_PK:
+                state = item
+            else:
+                entries[_storage_key(item.pk, item.sk)] = _entry(item)
+        return entries, _state(state)
+
+    def _batch_get(self, locations: set[tuple[str, str]]) -> Iterator[Item]:
+        # pynamodb sends chunks of 100 keys and resubmits UnprocessedKeys until none remain.
+        if not locations:
+            return iter(())
+        return self._model.batch_get(locations, consistent_read=True)
+
+    def list(self, prefix: str) -> list[str]:
+        check_prefix(prefix)
+        query = self._model.query(
+            _folder_pk(prefix), consistent_read=True, attributes_to_get=self._key_attributes()
+        )
+        # DynamoDB returns sort keys in UTF-8 byte order, which is Vault's (Go's) string order.
+        return [item.sk for item in query]
+
+    # --- single writes ---------------------------------------------------------------------
+
+    def put(self, key: str, value: bytes, *, expected_version: int | None = None) -> int:
+        pk, sk = _checked_location(key)
+        _check_entry_size(entry_size(pk, sk, value))
+        item = self._model(pk, sk)
+        condition = _version_condition(self._model, expected_version)
+        try:
+            item.update(_write_actions(self._model, value), condition=condition)
+        except UpdateError as error:
+            if _lost_condition(error):
+                raise ConditionFailed("version mismatch") from None
+            raise
+        version = int(item.ver)
+        if version == 1:
+            self._mark(parent_folder(key))
+        return version
+
+    def delete(self, key: str, *, expected_version: int | None = None) -> None:
+        pk, sk = _checked_location(key)
+        condition = _version_condition(self._model, expected_version)
+        try:
+            # Unconditional deletes require existence too: a failed condition is how we learn,
+            # without reading the value back, that there is nothing to delete and no folder
+            # to prune.
+            if condition is None:
+                condition = self._model.ver.exists()
+            self._model(pk, sk).delete(condition=condition)
+        except DeleteError as error:
+            if not _lost_condition(error):
+                raise
+            if expected_version is not None:
+                raise ConditionFailed("version mismatch") from None
+            return
+        if expected_version != 0:  # with 0, success means the key did not exist
+            self._prune(parent_folder(key))
+
+    # --- transactions --------------------------------------------------------------------
+
+    def transact(self, ops: Sequence[WriteOp]) -> None:
+        if not ops:
+            return
+        locations = _check_transaction_size(ops)
+        self._commit(ops, locations)
+        # Markers after the commit, as for single writes (see the module docstring).
+        for folder in _folders_to_mark(ops):
+            self._mark(folder)
+        for folder in _folders_to_prune(ops):
+            self._prune(folder)
+
+    def _commit(self, ops: Sequence[WriteOp], locations: dict[str, tuple[str, str]]) -> None:
+        model = self._model
+        try:
+            with TransactWrite(connection=self._connection()) as transaction:
+                for op in ops:
+                    item = model(*locations[op.key])
+                    condition = _version_condition(model, op.expected_version)
+                    if isinstance(op, Put):
+                        transaction.update(item, _write_actions(model, op.value), condition)
+                    else:
+                        transaction.delete(item, condition)
+        except TransactWriteError as error:
+            codes = {reason.code for reason in error.cancellation_reasons if reason}
+            if codes & _LOST_RACE_REASONS:
+                raise ConditionFailed("transaction condition failed") from None
+            raise
+
+    def _connection(self) -> Connection:
+        # TransactWrite takes a low-level Connection; reusing the model's (private accessor)
+        # avoids building a second botocore client on a cold start.
+        return self._model._get_connection().connection
+
+    # --- folders -------------------------------------------------------------------------
+
+    def _mark(self, folder: str) -> None:
+        """Ensure `folder` and its ancestors have markers (after a key was created in it)."""
+        while folder:
+            marker = self._model(*_marker(folder))
+            marker.update([self._model.gen.add(1)])
+            if marker.gen != 1:
+                return  # it already existed, so its ancestors are marked
+            folder = parent_folder(folder)
+
+    def _prune(self, folder: str) -> None:
+        """Remove the markers of `folder` and its ancestors while they are empty."""
+        while folder and self._is_empty(folder):
+            try:
+                marker = self._model.get(*_marker(folder), consistent_read=True)
+            except self._model.DoesNotExist:
+                return  # another deleter removed it and climbs for us
+            # The second Query must follow the gen read: see the module docstring.
+            if not self._is_empty(folder):
+                return
+            try:
+                marker.delete(condition=self._model.gen == marker.gen)
+            except DeleteError as error:
+                if _lost_condition(error):
+                    return  # a creator touched it: the folder is in use again
+                raise
+            folder = parent_folder(folder)
+
+    def _key_attributes(self) -> builtins.list[Attribute[str]]:
+        return [self._model.pk, self._model.sk]
+
+    def _is_empty(self, folder: str) -> bool:
+        query = self._model.query(
+            _folder_pk(folder),
+            consistent_read=True,
+            limit=1,
+            attributes_to_get=self._key_attributes(),
+        )
+        return next(iter(query), None) is None
+
+    def _walk(self, folder: str, *, keys_only: bool = False) -> Iterator[Item]:
+        """Every item under `folder`, depth first, each folder's marker after its contents."""
+        projection = self._key_attributes() if keys_only else None
+        query = self._model.query(
+            _folder_pk(folder), consistent_read=True, attributes_to_get=projection
+        )
+        for item in query:
+            if _is_marker(item):
+                yield from self._walk(folder + item.sk, keys_only=keys_only)
+            yield item
+
+    # --- prefix operations -----------------------------------------------------------------
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every entry (and marker) under `prefix`; returns the number of entries.
+
+        Meant for unmount: concurrent writers under the prefix are not expected.
+        """
+        check_prefix(prefix)
+        deleted = 0
+        with self._model.batch_write() as batch:
+            for item in self._walk(prefix, keys_only=True):
+                deleted += not _is_marker(item)
+                batch.delete(item)
+        self._prune(prefix)
+        return deleted
+
+    def copy_prefix(self, src: str, dst: str, *, transform: CopyTransform | None = None) -> int:
+        """Copy every entry under `src` to `dst` with BatchWriteItem; returns the count.
+
+        Meant for remount, into an empty `dst`: existing entries there are overwritten and
+        copied entries start again at version 1. Values are copied as stored unless
+        `transform` rewrites them (the barrier re-encrypts for the new key). An entry that
+        would exceed the item limit under its new key raises EntryTooLarge after the
+        entries before it were copied.
+        """
+        _check_copy_prefixes(src, dst)
+        with self._model.batch_write() as batch:
+            copied = self._copy_items(batch, self._walk(src), src, dst, transform)
+        if copied:
+            self._mark(dst)
+        return copied
+
+    def _copy_items(
+        self,
+        batch: BatchWrite[Item],
+        items: Iterable[Item],
+        src: str,
+        dst: str,
+        transform: CopyTransform | None,
+    ) -> int:
+        copied = 0
+        for item in items:
+            source_key = _storage_key(item.pk, item.sk)
+            pk = _folder_pk(dst) + item.pk[len(_folder_pk(src)) :]
+            if _is_marker(item):
+                # Markers inside the copy follow their contents (the walk is depth first).
+                batch.save(self._model(pk, item.sk, gen=1))
+                continue
+            value = item.v or b""
+            if transform is not None:
+                value = transform(source_key, _storage_key(pk, item.sk), value)
+            _check_entry_size(entry_size(pk, item.sk, value))
+            batch.save(self._model(pk, item.sk, v=value, ver=1))
+            copied += 1
+        return copied
+
+    # --- cluster state -------------------------------------------------------------------
+
+    def cluster_state(self) -> ClusterState:
+        try:
+            return _state(self._model.get(_STATE_PK, _STATE_SK, consistent_read=True))
+        except self._model.DoesNotExist:
+            return ClusterState()
+
+    def update_cluster_state(
+        self,
+        *,
+        sealed: bool | None = None,
+        term: int | None = None,
+        bump: Sequence[str] = (),
+    ) -> ClusterState:
+        model = self._model
+        actions: list[Action] = []
+        if sealed is not None:
+            actions.append(model.sealed.set(sealed))
+        if term is not None:
+            actions.append(model.term.set(term))
+        names = sorted(set(bump))
+        if not names:
+            if not actions:
+                return self.cluster_state()
+            item = model(_STATE_PK, _STATE_SK)
+            item.update(actions)
+            return _state(item)
+        return self._update_with_bumps(actions, names)
+
+    def _update_with_bumps(
+        self, actions: builtins.list[Action], names: builtins.list[str]
+    ) -> ClusterState:
+        model = self._model
+        item = model(_STATE_PK, _STATE_SK)
+        bumps = [model.gens[name].set((model.gens[name] | 0) + 1) for name in names]
+        try:
+            item.update([*actions, *bumps], condition=model.gens.exists())
+            return _state(item)
+        except UpdateError as error:
+            if not _lost_condition(error):
+                raise
+        # DynamoDB cannot SET inside a map that does not exist yet, so the very first bump
+        # creates the map whole (a second call, once per table lifetime). Losing that
+        # creation race means the map exists now: the first form then succeeds.
+        try:
+            item.update(
+                [*actions, model.gens.set(dict.fromkeys(names, 1))],
+                condition=model.gens.does_not_exist(),
+            )
+        except UpdateError as error:
+            if not _lost_condition(error):
+                raise
+            item.update([*actions, *bumps], condition=model.gens.exists())
+        return _state(item)

@@ -1,0 +1,154 @@
+"""The physical storage contract: opaque byte values under hierarchical string keys.
+
+Keys look like Vault's (`core/mounts`, `logical/<uuid>/config`): segments separated by
+"/", never empty, never starting or ending with "/". A *prefix* names a folder: it is ""
+(the root) or ends with "/". Values are opaque here; the barrier encrypts them before
+they reach a physical backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Protocol
+
+from chalicelib.core.errors import BadRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A stored value and its version (1 on creation, +1 per write)."""
+
+    key: str
+    value: bytes
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    """Write `value` at `key`.
+
+    expected_version: None writes unconditionally, 0 requires that the key does not
+    exist, N > 0 requires that it is currently at version N.
+    """
+
+    key: str
+    value: bytes
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Delete `key` (expected_version as for `Put`)."""
+
+    key: str
+    expected_version: int | None = None
+
+
+WriteOp = Put | Delete
+
+# (source key, destination key, stored value) -> value to store at the destination.
+CopyTransform = Callable[[str, str, bytes], bytes]
+
+
+def _frozen_generations() -> Mapping[str, int]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterState:
+    """The small, plaintext, shared state every container polls (see ARCHITECTURE §3)."""
+
+    sealed: bool = False
+    term: int = 0
+    generations: Mapping[str, int] = field(default_factory=_frozen_generations)
+
+    def __post_init__(self) -> None:
+        # Frozen all the way down: a cached state must not be mutated by whoever reads it.
+        object.__setattr__(self, "generations", MappingProxyType(dict(self.generations)))
+
+    def generation(self, name: str) -> int:
+        """The generation counter `name`; 0 when it was never bumped."""
+        return self.generations.get(name, 0)
+
+
+class ConditionFailed(Exception):
+    """A conditional write lost (version mismatch or a concurrent transaction).
+
+    Internal: callers translate it into the client error that fits (usually 412 / a
+    check-and-set failure).
+    """
+
+
+class Physical(Protocol):
+    """What the barrier needs from a storage backend. Every read is strongly consistent."""
+
+    def get(self, key: str) -> Entry | None: ...
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Entry]: ...
+
+    def read(self, keys: Sequence[str]) -> tuple[dict[str, Entry], ClusterState]:
+        """`get_many(keys)` and `cluster_state()` in one round trip."""
+        ...
+
+    def put(self, key: str, value: bytes, *, expected_version: int | None = None) -> int:
+        """Write and return the new version; ConditionFailed when expected_version is not met."""
+        ...
+
+    def delete(self, key: str, *, expected_version: int | None = None) -> None: ...
+
+    def transact(self, ops: Sequence[WriteOp]) -> None:
+        """All or nothing; ConditionFailed if any condition fails."""
+        ...
+
+    def list(self, prefix: str) -> list[str]:
+        """Immediate children of `prefix`: leaf names and "sub/" folder names, sorted."""
+        ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete everything under `prefix`, recursively; returns the number of entries."""
+        ...
+
+    def copy_prefix(self, src: str, dst: str, *, transform: CopyTransform | None = None) -> int:
+        """Copy every entry under `src` to the same relative key under `dst`.
+
+        `transform` rewrites each value on the way (the barrier re-encrypts, because a
+        ciphertext is bound to its key). Returns the number of entries copied.
+        """
+        ...
+
+    def cluster_state(self) -> ClusterState: ...
+
+    def update_cluster_state(
+        self,
+        *,
+        sealed: bool | None = None,
+        term: int | None = None,
+        bump: Sequence[str] = (),
+    ) -> ClusterState:
+        """One atomic update; each name in `bump` has its generation incremented by 1."""
+        ...
+
+
+def check_key(key: str) -> None:
+    """Reject keys that cannot name an entry (the message shows no key: it may be secret)."""
+    if not key or key.startswith("/") or key.endswith("/") or "//" in key:
+        raise BadRequest("invalid storage key: empty path segment")
+
+
+def check_prefix(prefix: str) -> None:
+    """A prefix is the root ("") or a folder ending with "/"; anything else is a caller bug."""
+    if prefix and (not prefix.endswith("/") or prefix.startswith("/") or "//" in prefix):
+        raise ValueError("a storage prefix must be empty or end with a single '/'")
+
+
+def parent_folder(path: str) -> str:
+    """The folder holding a key or a folder: "a/b/c" and "a/b/c/" are both in "a/b/"."""
+    head, _, _ = path.rstrip("/").rpartition("/")
+    return f"{head}/" if head else ""
+
+
+def check_version(expected_version: int | None) -> None:
+    if expected_version is not None and expected_version < 0:
+        raise ValueError("expected_version must be None, 0 or a positive version")

@@ -1,0 +1,82 @@
+"""StorageView: the barrier seen through a prefix, the only storage an engine gets.
+
+Keys are plain concatenation onto the prefix (no path resolution, and "//" is rejected by
+the key check), so nothing a handler passes can reach outside its view.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from chalicelib.storage.barrier import Barrier
+from chalicelib.storage.physical import Delete, Entry, Put, WriteOp, check_key, check_prefix
+
+
+class StorageView:
+    """Barrier operations with keys relative to `prefix` ("" or ending with "/")."""
+
+    def __init__(self, barrier: Barrier, prefix: str) -> None:
+        check_prefix(prefix)
+        self._barrier = barrier
+        self._prefix = prefix
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    def __repr__(self) -> str:
+        return f"StorageView(prefix={self._prefix!r})"
+
+    def _key(self, key: str) -> str:
+        check_key(key)  # before joining: a relative "/x" would otherwise hide as "prefix//x"
+        return self._prefix + key
+
+    def _relative(self, entry: Entry) -> Entry:
+        return Entry(entry.key[len(self._prefix) :], entry.value, entry.version)
+
+    def get(self, key: str) -> Entry | None:
+        entry = self._barrier.get(self._key(key))
+        return None if entry is None else self._relative(entry)
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
+        found = self._barrier.get_many([self._key(key) for key in keys])
+        return {entry.key: entry for entry in map(self._relative, found.values())}
+
+    def put(self, key: str, value: bytes, *, expected_version: int | None = None) -> int:
+        return self._barrier.put(self._key(key), value, expected_version=expected_version)
+
+    def delete(self, key: str, *, expected_version: int | None = None) -> None:
+        self._barrier.delete(self._key(key), expected_version=expected_version)
+
+    def transact(self, ops: Sequence[WriteOp]) -> None:
+        self._barrier.transact([self._absolute(op) for op in ops])
+
+    def _absolute(self, op: WriteOp) -> WriteOp:
+        if isinstance(op, Put):
+            return Put(self._key(op.key), op.value, op.expected_version)
+        return Delete(self._key(op.key), op.expected_version)
+
+    def list(self, prefix: str = "") -> list[str]:
+        check_prefix(prefix)
+        return self._barrier.list(self._prefix + prefix)
+
+    def delete_prefix(self, prefix: str = "") -> int:
+        """Delete everything under `prefix` in this view (all of it by default)."""
+        check_prefix(prefix)
+        return self._barrier.delete_prefix(self._prefix + prefix)
+
+    def get_json(self, key: str) -> Any | None:
+        entry = self.get(key)
+        return None if entry is None else json.loads(entry.value)
+
+    def put_json(self, key: str, obj: Any, *, expected_version: int | None = None) -> int:
+        # Compact and UTF-8: every byte counts against the 400 KB item limit.
+        data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+        return self.put(key, data, expected_version=expected_version)
+
+    def sub(self, prefix: str) -> StorageView:
+        """A narrower view: `prefix` ("x/") relative to this one."""
+        check_prefix(prefix)
+        return StorageView(self._barrier, self._prefix + prefix)

@@ -59,6 +59,11 @@ class EntryTooLarge(BadRequest):
     """A value that cannot fit in one DynamoDB item (400 KB)."""
 
 
+def multierror(message: str) -> str:
+    """Vault's backends report through a Go multierror, and clients see its exact text."""
+    return f"1 error occurred:\n\t* {message}\n\n"
+
+
 class InternalError(VaultError):
     """500 with a generic message; the cause is logged, never shown."""
 

@@ -33,5 +33,7 @@ def check_mountable(type_name: str, *, auth: bool) -> None:
     registry = AUTH_METHODS if auth else SECRETS_ENGINES
     if type_name not in registry:
         raise BadRequest(f"plugin not found in the catalog: {type_name}")
+    if type_name == "token":
+        raise BadRequest("token credential backend cannot be instantiated")
     if type_name in SINGLETONS:
-        raise BadRequest(f"cannot mount {type_name!r} of type {type_name!r}")
+        raise BadRequest(f'mount type of "{type_name}" is not mountable')

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from chalicelib.core.errors import NotFound, UnsupportedOperation
+from chalicelib.core.errors import NotFound, UnsupportedOperation, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.framework.path import Path, PathMatch
 
@@ -43,7 +43,7 @@ class Backend:
             if found:
                 captures = {k: v for k, v in found.groupdict().items() if v is not None}
                 return PathMatch(path, captures)
-        raise NotFound("unsupported path")
+        raise NotFound(multierror("unsupported path"))
 
     def resolve_write(self, request: Request, match: PathMatch) -> Operation:
         """CREATE or UPDATE for a POST/PUT, through the path's existence check (ACL needs it)."""
@@ -61,14 +61,8 @@ class Backend:
             # A path with one write handler serves both (Vault: no existence check = update).
             handler = operations.get(Operation.UPDATE) or operations.get(Operation.CREATE)
         if handler is None:
-            raise UnsupportedOperation()
-        data = match.path.parse(match.captures, request.data)
-        response = handler(request, data)
-        if data.unknown and response is not None:
-            response.warnings.append(
-                "Endpoint ignored these unrecognized parameters: [" + " ".join(data.unknown) + "]"
-            )
-        return response
+            raise UnsupportedOperation(multierror("unsupported operation"))
+        return handler(request, match.path.parse(match.captures, request.data))
 
     def is_sudo(self, relative_path: str) -> bool:
         return matches_special(self.sudo, relative_path)

@@ -31,8 +31,8 @@ def _duration(name: str, value: Any) -> int:
         return 0
     try:
         seconds = parse_duration(value)
-    except FieldError:
-        raise BadRequest(f"unable to parse {name} {value!r}") from None
+    except FieldError as error:
+        raise BadRequest(str(error)) from None
     if seconds < 0:
         raise BadRequest(f"{name} must not be negative")
     return seconds
@@ -72,12 +72,12 @@ def _as_dict(config: MountConfig) -> dict[str, Any]:
 
 
 def _check_ttls(config: MountConfig) -> None:
-    system_max = settings().max_lease_ttl
-    effective_max = config.max_lease_ttl or system_max
-    if config.max_lease_ttl > system_max:
-        raise BadRequest("given max_lease_ttl is greater than system max lease TTL")
-    if config.default_lease_ttl > effective_max:
-        raise BadRequest("given default_lease_ttl is greater than given max_lease_ttl")
+    """Only the mount's own pair is checked; values over the system max are capped at use."""
+    if config.max_lease_ttl and config.default_lease_ttl > config.max_lease_ttl:
+        raise BadRequest(
+            f"backend max lease TTL of {config.max_lease_ttl} would be less than backend "
+            f"default lease TTL of {config.default_lease_ttl}"
+        )
 
 
 def effective_ttls(entry: MountEntry) -> tuple[int, int]:

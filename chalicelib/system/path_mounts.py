@@ -13,7 +13,7 @@ from chalicelib.core.mounts import RESERVED_PREFIXES, MountEntry, MountTable
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import runtime
-from chalicelib.engines.registry import check_mountable
+from chalicelib.engines.registry import SINGLETONS, check_mountable
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.path import Handler
 from chalicelib.system.mount_config import (
@@ -51,10 +51,13 @@ _TUNE_FIELDS = {
 }
 
 
-def find_mount(table: str, path: str) -> MountEntry:
-    entry = runtime().tables[table].find(normalize_mount_path(path))
+def find_mount(table: str, path: str, failure: str) -> MountEntry:
+    """The entry at ``path``; ``failure`` is Vault's message, formatted with the full path."""
+    normalized = normalize_mount_path(path)
+    entry = runtime().tables[table].find(normalized)
     if entry is None:
-        raise BadRequest(f"no mount entry found at {normalize_mount_path(path)}")
+        shown = f"auth/{normalized}" if table == "auth" else normalized
+        raise BadRequest(failure.format(path=shown))
     return entry
 
 
@@ -71,7 +74,8 @@ def _list(table: str) -> Handler:
 
 def _read(table: str) -> Handler:
     def handler(request: Request, data: FieldData) -> Response:
-        return Response(data=find_mount(table, data["path"]).to_api(), legacy_top_level=True)
+        entry = find_mount(table, data["path"], 'no matching mount at "{path}"')
+        return Response(data=entry.to_api(), legacy_top_level=True)
 
     return handler
 
@@ -85,7 +89,7 @@ def _enable(table: str) -> Handler:
         if not type_name:
             raise BadRequest("backend type must be specified as a string")
         if not auth and path.startswith(RESERVED_PREFIXES):
-            raise BadRequest(f"cannot mount under reserved path {path!r}")
+            raise BadRequest(f'cannot mount "{path}"')
         check_mountable(type_name, auth=auth)
         entry = MountEntry.new(
             path,
@@ -116,8 +120,10 @@ def _disable(table: str) -> Handler:
         entry = rt.tables[table].find(path)
         if entry is None:
             return  # Vault answers 204 for a mount that is already gone
-        if entry.type in ("system", "cubbyhole", "token", "identity"):
-            raise BadRequest(f"cannot unmount {path!r}")
+        if entry.type == "token":
+            raise BadRequest("token credential backend cannot be disabled")
+        if entry.type in SINGLETONS:
+            raise BadRequest(f'cannot unmount "{path}"')
         # Unroute first: once the table no longer names it, nothing can read a half-deleted mount.
         rt.update_table(table, lambda current: current.without(entry))
         rt.barrier.delete_prefix(entry.storage_prefix)
@@ -127,20 +133,22 @@ def _disable(table: str) -> Handler:
 
 def _tune_read(table: str) -> Handler:
     def handler(request: Request, data: FieldData) -> Response:
-        return Response(data=tune_view(find_mount(table, data["path"])), legacy_top_level=True)
+        entry = find_mount(table, data["path"], 'cannot fetch sysview for path "{path}"')
+        return Response(data=tune_view(entry), legacy_top_level=True)
 
     return handler
 
 
 def _tune_write(table: str) -> Handler:
     def handler(request: Request, data: FieldData) -> None:
-        target = find_mount(table, data["path"])
+        failure = 'tune of path "{path}" failed: no mount entry found'
+        target = find_mount(table, data["path"], failure)
         changes = tune_changes(data)
 
         def tune(current: MountTable) -> MountTable:
             entry = current.find(target.path)
             if entry is None:
-                raise BadRequest(f"no mount entry found at {target.path}")
+                raise BadRequest(failure.format(path=target.router_path))
             updated = entry.tuned(
                 config=apply_config(entry.config, changes),
                 description=changes.get("description", entry.description),

@@ -14,10 +14,9 @@ from chalicelib.core.mounts import RESERVED_PREFIXES, MountTable
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import runtime
+from chalicelib.engines.registry import SINGLETONS
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.system.mount_config import normalize_mount_path
-
-_SINGLETONS = ("system", "cubbyhole", "token", "identity")
 
 
 def _split(path: str) -> tuple[str, str]:
@@ -33,20 +32,19 @@ def _remount(request: Request, data: FieldData) -> Response:
         raise BadRequest("both 'from' and 'to' path must be specified as a string")
     table, source = _split(data["from"])
     target_table, target = _split(data["to"])
-    if table != target_table:
-        raise BadRequest("cannot remount between secrets engines and auth methods")
-    if table == "mounts" and target.startswith(RESERVED_PREFIXES):
-        raise BadRequest(f"cannot remount to reserved path {target!r}")
+    shown_target = ("auth/" if target_table == "auth" else "") + target
+    if table != target_table or (table == "mounts" and target.startswith(RESERVED_PREFIXES)):
+        raise BadRequest(f"cannot remount to destination {shown_target}")
 
     def move(current: MountTable) -> MountTable:
         entry = current.find(source)
         if entry is None:
-            raise BadRequest(f"no matching mount at {source!r}")
-        if entry.type in _SINGLETONS:
-            raise BadRequest(f"cannot remount {source!r}")
-        clash = current.without(entry).conflicts(target)
+            raise BadRequest(f'no matching mount at "{source}"')
+        if entry.type in SINGLETONS:
+            raise BadRequest(f'cannot remount "{source}"')
+        clash = current.conflicts(target)
         if clash is not None:
-            raise BadRequest(f"path already in use at {clash.path!r}")
+            raise BadRequest(f'path already in use at "{clash.path}"')
         return current.with_entry(entry.tuned(path=target))
 
     runtime().update_table(table, move)

@@ -38,9 +38,9 @@ def parse_body(body: str | bytes | None) -> dict[str, Any]:
     try:
         parsed = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("failed to parse JSON input: invalid JSON body") from None
+        raise BadRequest("failed to decode JSON input: invalid JSON body") from None
     if not isinstance(parsed, dict):
-        raise BadRequest("failed to parse JSON input: the body must be a JSON object")
+        raise BadRequest("failed to decode JSON input: the body must be a JSON object")
     return parsed
 
 

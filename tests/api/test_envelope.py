@@ -35,7 +35,7 @@ def test_success_envelope_always_has_request_id(vault: VaultHTTP) -> None:
 def test_invalid_json_is_400_envelope(vault: VaultHTTP) -> None:
     reply = vault.request("POST", "sys/mounts/x", data="{not json")
     assert reply.status_code == 400
-    assert reply.json()["errors"][0].startswith("failed to parse JSON input")
+    assert reply.json()["errors"][0].startswith("failed to decode JSON input")
 
 
 def test_json_that_is_not_an_object_is_400(vault: VaultHTTP) -> None:
@@ -57,9 +57,15 @@ def test_any_content_type_is_parsed_as_json(vault: VaultHTTP) -> None:
 
 
 def test_unsupported_operation_is_405(vault: VaultHTTP) -> None:
-    reply = vault.delete("sys/seal-status")
+    reply = vault.delete("sys/key-status")
     assert reply.status_code == 405
-    assert reply.json() == {"errors": ["unsupported operation"]}
+    assert reply.json() == {"errors": ["1 error occurred:\n\t* unsupported operation\n\n"]}
+
+
+def test_unknown_sys_path_is_404_unsupported_path(vault: VaultHTTP) -> None:
+    reply = vault.get("sys/nope")
+    assert reply.status_code == 404
+    assert reply.json() == {"errors": ["1 error occurred:\n\t* unsupported path\n\n"]}
 
 
 def test_bad_field_type_is_400_not_500(vault: VaultHTTP) -> None:

@@ -12,7 +12,7 @@ from functools import cache
 
 from chalicelib import observability
 from chalicelib.core import authz
-from chalicelib.core.errors import InternalError, NotFound, Sealed, VaultError
+from chalicelib.core.errors import InternalError, NotFound, PermissionDenied, Sealed, VaultError
 from chalicelib.core.mounts import SYSTEM_MOUNT
 from chalicelib.core.operation import Operation
 from chalicelib.core.render import render, render_error
@@ -84,6 +84,9 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
         else rt.auth.longest_prefix(request.path) or rt.mounts.longest_prefix(request.path)
     )
     if mount is None:
+        # Without a valid token Vault says nothing about which paths exist.
+        if authz.optional_token(values.get(token_key) if token_key else None) is None:
+            raise PermissionDenied()
         raise NotFound(f'no handler for route "{request.path}". route entry not found.')
     request.mount = mount
     request.mount_path = mount.router_path

@@ -30,6 +30,7 @@ from chalicelib.tokens.entry import TokenEntry
 from chalicelib.tokens.ids import SALT_KEY, accessor_key, id_key, new_accessor, new_token_id
 
 _KEY_BYTES = 32
+_MIN_SHARE_BYTES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +113,15 @@ def initialize(
 
 def _validate_shares(shares: int, threshold: int) -> None:
     if shares < 1:
-        raise BadRequest("recovery shares must be at least one")
-    if threshold < 1 or threshold > shares:
-        raise BadRequest("recovery threshold must be between one and the number of shares")
+        raise BadRequest("shares must be at least one")
+    if threshold > shares:
+        raise BadRequest("threshold cannot be larger than shares")
     if shares > 1 and threshold < 2:
-        raise BadRequest("recovery threshold must be greater than one for multiple shares")
+        raise BadRequest("threshold must be greater than one for multiple shares")
     if shares > 255:
-        raise BadRequest("recovery shares must be at most 255")
+        raise BadRequest("shares must be at most 255")
+    if threshold < 1:
+        raise BadRequest("threshold must be at least one")
 
 
 def _split(key: bytes, shares: int, threshold: int) -> list[bytes]:
@@ -152,6 +155,8 @@ def submit_unseal_key(runtime: Runtime, key: str | None, reset: bool) -> None:
     if not key:
         raise BadRequest("'key' must be specified in request body as JSON, or 'reset' set to true")
     share = decode_key(key)
+    if len(share) < _MIN_SHARE_BYTES:
+        raise BadRequest(f"key is shorter than minimum {_MIN_SHARE_BYTES} bytes")
     progress = _load_progress(runtime)
     shares = [*progress.shares, base64.b64encode(share).decode()]
     if len(set(shares)) != len(shares):
@@ -162,7 +167,10 @@ def submit_unseal_key(runtime: Runtime, key: str | None, reset: bool) -> None:
     physical.delete(UNSEAL_PROGRESS_KEY)
     recovered = _combine([base64.b64decode(s) for s in shares], config.recovery_threshold)
     if recovered is None or not verify_recovery_key(config, recovered):
-        raise BadRequest("recovery key verification failed: incorrect recovery key shares")
+        # As Vault: wrong shares are only noticed at the threshold, and progress starts over.
+        raise BadRequest(
+            "unable to recover the key from the given shares: message authentication failed"
+        )
     runtime.mark_sealed(False)
 
 

@@ -26,13 +26,18 @@ def normalize_mount_path(path: str) -> str:
     return cleaned + "/"
 
 
-def _duration(name: str, value: Any) -> int:
+_ENABLE_LABELS = {"default_lease_ttl": "default TTL", "max_lease_ttl": "max TTL"}
+
+
+def _duration(name: str, value: Any, *, enabling: bool) -> int:
     if value in ("system", None):
         return 0
     try:
         seconds = parse_duration(value)
     except FieldError as error:
-        raise BadRequest(str(error)) from None
+        # Vault words the same failure differently when enabling and when tuning.
+        prefix = f"unable to parse {_ENABLE_LABELS[name]} of {value}: " if enabling else ""
+        raise BadRequest(prefix + str(error)) from None
     if seconds < 0:
         raise BadRequest(f"{name} must not be negative")
     return seconds
@@ -46,12 +51,14 @@ def _string_list(value: Any) -> tuple[str, ...]:
     raise BadRequest("expected a list of strings")
 
 
-def apply_config(config: MountConfig, changes: dict[str, Any]) -> MountConfig:
+def apply_config(
+    config: MountConfig, changes: dict[str, Any], *, enabling: bool = False
+) -> MountConfig:
     """Settings from a mount's ``config`` map or a tune request, validated as Vault does."""
     updates: dict[str, Any] = {}
     for name in ("default_lease_ttl", "max_lease_ttl"):
         if name in changes and changes[name] not in ("", None):
-            updates[name] = _duration(name, changes[name])
+            updates[name] = _duration(name, changes[name], enabling=enabling)
     if "listing_visibility" in changes:
         visibility = str(changes["listing_visibility"] or "")
         if visibility not in _VISIBILITY:
@@ -63,7 +70,7 @@ def apply_config(config: MountConfig, changes: dict[str, Any]) -> MountConfig:
         if name in changes:
             updates[name] = _string_list(changes[name])
     tuned = MountConfig(**{**_as_dict(config), **updates})
-    _check_ttls(tuned)
+    _check_ttls(tuned, enabling=enabling)
     return tuned
 
 
@@ -71,9 +78,11 @@ def _as_dict(config: MountConfig) -> dict[str, Any]:
     return {name: getattr(config, name) for name in MountConfig.__slots__}
 
 
-def _check_ttls(config: MountConfig) -> None:
+def _check_ttls(config: MountConfig, *, enabling: bool) -> None:
     """Only the mount's own pair is checked; values over the system max are capped at use."""
     if config.max_lease_ttl and config.default_lease_ttl > config.max_lease_ttl:
+        if enabling:
+            raise BadRequest("given default lease TTL greater than given max lease TTL")
         raise BadRequest(
             f"backend max lease TTL of {config.max_lease_ttl} would be less than backend "
             f"default lease TTL of {config.default_lease_ttl}"

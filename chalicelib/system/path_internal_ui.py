@@ -20,6 +20,11 @@ def _ui_entry(entry: MountEntry) -> dict[str, Any]:
     return view
 
 
+def _public_entry(entry: MountEntry) -> dict[str, Any]:
+    """Unauthenticated callers see only what a login page needs."""
+    return {"description": entry.description, "options": entry.options, "type": entry.type}
+
+
 def _visible(entry: MountEntry, authenticated: bool) -> bool:
     return authenticated or entry.config.listing_visibility == "unauth"
 
@@ -29,7 +34,7 @@ def _list(request: Request, data: FieldData) -> Response:
     rt = runtime()
     listing = {
         name: {
-            entry.path: _ui_entry(entry)
+            entry.path: _ui_entry(entry) if authenticated else _public_entry(entry)
             for entry in rt.tables[table].entries
             if _visible(entry, authenticated)
         }

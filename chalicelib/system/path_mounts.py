@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.core.errors import BadRequest
-from chalicelib.core.mounts import RESERVED_PREFIXES, MountEntry, MountTable
+from chalicelib.core.mounts import RESERVED_PREFIXES, MountConfig, MountEntry, MountTable
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import runtime
@@ -51,6 +51,9 @@ _TUNE_FIELDS = {
 }
 
 
+_MISSING = {"auth": "No auth engine at {path}", "mounts": "No secret engine mount at {path}"}
+
+
 def find_mount(table: str, path: str, failure: str) -> MountEntry:
     """The entry at ``path``; ``failure`` is Vault's message, formatted with the full path."""
     normalized = normalize_mount_path(path)
@@ -74,7 +77,8 @@ def _list(table: str) -> Handler:
 
 def _read(table: str) -> Handler:
     def handler(request: Request, data: FieldData) -> Response:
-        entry = find_mount(table, data["path"], 'no matching mount at "{path}"')
+        failure = _MISSING[table]
+        entry = find_mount(table, data["path"], failure)
         return Response(data=entry.to_api(), legacy_top_level=True)
 
     return handler
@@ -95,7 +99,7 @@ def _enable(table: str) -> Handler:
             path,
             type_name,
             description=data["description"],
-            config=apply_config(MountEntry.new(path, type_name).config, data["config"]),
+            config=apply_config(MountConfig(), data["config"], enabling=True),
             options=merged_options(None, data["options"] or None),
             local=data["local"],
             seal_wrap=data["seal_wrap"],
@@ -131,9 +135,17 @@ def _disable(table: str) -> Handler:
     return handler
 
 
+def _tune_target(table: str, path: str) -> tuple[str, str]:
+    """The CLI tunes auth methods at sys/mounts/auth/<path>/tune, so that spelling is accepted."""
+    if table == "mounts" and path.strip("/").startswith("auth/"):
+        return "auth", path.strip("/")[len("auth/"):]
+    return table, path
+
+
 def _tune_read(table: str) -> Handler:
     def handler(request: Request, data: FieldData) -> Response:
-        entry = find_mount(table, data["path"], 'cannot fetch sysview for path "{path}"')
+        target_table, path = _tune_target(table, data["path"])
+        entry = find_mount(target_table, path, 'cannot fetch sysview for path "{path}"')
         return Response(data=tune_view(entry), legacy_top_level=True)
 
     return handler
@@ -142,7 +154,8 @@ def _tune_read(table: str) -> Handler:
 def _tune_write(table: str) -> Handler:
     def handler(request: Request, data: FieldData) -> None:
         failure = 'tune of path "{path}" failed: no mount entry found'
-        target = find_mount(table, data["path"], failure)
+        target_table, path = _tune_target(table, data["path"])
+        target = find_mount(target_table, path, failure)
         changes = tune_changes(data)
 
         def tune(current: MountTable) -> MountTable:
@@ -156,7 +169,7 @@ def _tune_write(table: str) -> Handler:
             )
             return current.with_entry(updated)
 
-        runtime().update_table(table, tune)
+        runtime().update_table(target_table, tune)
 
     return handler
 

@@ -31,15 +31,16 @@ def seal_status(rt: Runtime) -> dict[str, Any]:
         "n": config.recovery_shares if config else 0,
         "progress": len(progress.shares) if progress else 0,
         "nonce": progress.nonce if progress and progress.shares else "",
-        "version": reported_version(),
-        "build_date": "",
-        "migration": False,
         "recovery_seal": True,
-        "storage_type": STORAGE_TYPE,
+        "recovery_seal_type": "shamir",
+        "version": reported_version(),
+        "commit_date": "",
+        "migration": False,
     }
-    if config:
+    if config and not rt.sealed:
         status["cluster_name"] = config.cluster_name
         status["cluster_id"] = config.cluster_id
+    status["storage_type"] = STORAGE_TYPE
     return status
 
 
@@ -52,7 +53,8 @@ def _init_read(request: Request, data: FieldData) -> Response:
 
 
 def _first_set(data: FieldData, preferred: str, fallback: str) -> int:
-    return data[preferred] if data.is_set(preferred) else data[fallback]
+    """The CLI sends recovery_shares=0 when the flag is unset: zero means "not given"."""
+    return data[preferred] or data[fallback]
 
 
 def _init_write(request: Request, data: FieldData) -> Response:
@@ -82,36 +84,27 @@ def _health_read(request: Request, data: FieldData) -> Response:
         status = data["sealedcode"]
     else:
         status = data["activecode"]
+    active = rt.initialized and not rt.sealed
+    replication = "disabled" if active else "unknown"
     body: dict[str, Any] = {
         "initialized": rt.initialized,
         "sealed": rt.sealed,
-        "standby": False,
+        "standby": not active,
         "performance_standby": False,
-        "replication_performance_mode": "disabled",
-        "replication_dr_mode": "disabled",
+        "replication_performance_mode": replication,
+        "replication_dr_mode": replication,
         "server_time_utc": int(time.time()),
         "version": reported_version(),
     }
-    if config:
+    if config and active:
         body["cluster_name"] = config.cluster_name
         body["cluster_id"] = config.cluster_id
     return Response(raw=body, status=status)
 
 
 def _leader_read(request: Request, data: FieldData) -> Response:
-    return Response(
-        raw={
-            "ha_enabled": False,
-            "is_self": False,
-            "active_time": "0001-01-01T00:00:00Z",
-            "leader_address": "",
-            "leader_cluster_address": "",
-            "performance_standby": False,
-            "performance_standby_last_remote_wal": 0,
-            "raft_committed_index": 0,
-            "raft_applied_index": 0,
-        }
-    )
+    # Every Lambda container serves as an equal: there is no leader, as in a non-HA Vault.
+    return Response(raw={"ha_enabled": False})
 
 
 def _seal_write(request: Request, data: FieldData) -> None:
@@ -122,8 +115,11 @@ def _unseal_write(request: Request, data: FieldData) -> Response:
     rt = runtime()
     if not rt.initialized:
         raise BadRequest("Vault is not initialized")
-    if rt.sealed:
-        lifecycle.submit_unseal_key(rt, data["key"], data["reset"])
+    if not rt.sealed:
+        if data["reset"]:
+            raise BadRequest("vault is unsealed")
+        return Response(raw=seal_status(rt))
+    lifecycle.submit_unseal_key(rt, data["key"], data["reset"])
     return Response(raw=seal_status(rt))
 
 
@@ -153,10 +149,10 @@ _HEALTH_FIELDS = {
 }
 
 _INIT_FIELDS = {
-    "secret_shares": Field(FieldType.INT, 1),
-    "secret_threshold": Field(FieldType.INT, 1),
-    "recovery_shares": Field(FieldType.INT, 1),
-    "recovery_threshold": Field(FieldType.INT, 1),
+    "secret_shares": Field(FieldType.INT, 0),
+    "secret_threshold": Field(FieldType.INT, 0),
+    "recovery_shares": Field(FieldType.INT, 0),
+    "recovery_threshold": Field(FieldType.INT, 0),
     "pgp_keys": Field(FieldType.COMMA_STRING_LIST),
     "recovery_pgp_keys": Field(FieldType.COMMA_STRING_LIST),
     "root_token_pgp_key": Field(FieldType.STRING, ""),

@@ -7,13 +7,13 @@ import hmac
 import secrets
 import string
 
-SERVICE_PREFIX = "hvs."
+SERVICE_PREFIX = "s."  # OpenBao's prefix (Vault 1.10+ says "hvs.")
 _ALPHABET = string.ascii_letters + string.digits
 SALT_KEY = "sys/token/salt"
 
 
 def new_token_id() -> str:
-    """A Vault-shaped service token: ``hvs.`` and 24 base62 characters (143 bits)."""
+    """A service token as OpenBao mints them: ``s.`` and 24 base62 characters (143 bits)."""
     return SERVICE_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(24))
 
 

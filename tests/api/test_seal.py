@@ -26,7 +26,7 @@ def test_uninitialised_server_reports_itself(fresh: VaultHTTP) -> None:
 def test_init_returns_recovery_keys_once_and_refuses_twice(fresh: VaultHTTP) -> None:
     body = _init(fresh)
     assert len(body["recovery_keys"]) == len(body["recovery_keys_base64"]) == 3
-    assert body["keys"] == [] and body["root_token"].startswith("hvs.")
+    assert body["keys"] == [] and body["root_token"].startswith("s.")
     assert fresh.get("sys/init").json() == {"initialized": True}
     again = fresh.put("sys/init", {"recovery_shares": 1, "recovery_threshold": 1})
     assert again.status_code == 400

@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml requirements.txt
 install: $(STAMP)
 
 dev: $(STAMP)
-	$(BIN)/lambdavault server -dev
+	$(BIN)/lambdavault server -dev -dev-root-token-id=root
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

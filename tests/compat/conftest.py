@@ -1,0 +1,118 @@
+"""Real clients against real servers: `lambdavault server` in a subprocess, driven by `bao`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+BIN = Path(sys.executable).parent
+ROOT_TOKEN = "root"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    address: str
+    process: subprocess.Popen[str]
+    log: Path
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def bao(self, *args: str, token: str | None = ROOT_TOKEN, check: bool = True) -> BaoResult:
+        """Run the real OpenBao CLI against this server."""
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))
+        }
+        env.update(BAO_ADDR=self.address, HOME=os.environ.get("HOME", "/tmp"))
+        if token:
+            env["BAO_TOKEN"] = token
+        done = subprocess.run(
+            [str(BIN / "bao"), *args], env=env, capture_output=True, text=True, timeout=60,
+            check=False,
+        )
+        result = BaoResult(done.returncode, done.stdout, done.stderr)
+        if check and done.returncode != 0:
+            raise AssertionError(f"bao {' '.join(args)} failed: {result}")
+        return result
+
+
+@dataclass
+class BaoResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+def _wait_ready(address: str, process: subprocess.Popen[str], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early: {log.read_text()}")
+        try:
+            requests.get(f"{address}/v1/sys/seal-status", timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start in 60 s")
+
+
+def start_server(args: list[str], log: Path, env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    address = f"http://127.0.0.1:{port}"
+    flag = "-dev-listen-address" if "-dev" in args else "-listen-address"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [str(BIN / "lambdavault"), "server", *args, f"{flag}=127.0.0.1:{port}"],
+            env={**os.environ, **(env or {})},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    _wait_ready(address, process, log)
+    return Server(address, process, log)
+
+
+def stop_server(server: Server) -> int:
+    server.process.send_signal(signal.SIGINT)
+    try:
+        return server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        return server.process.wait()
+
+
+@pytest.fixture
+def dev_server(tmp_path: Path) -> Iterator[Server]:
+    server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], tmp_path / "server.log")
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def recovery_key(output: str) -> str:
+    match = re.search(r"^Recovery Key: (\S+)$", output, re.MULTILINE)
+    assert match, output
+    return match.group(1)

@@ -30,10 +30,9 @@ def backend_for(type_name: str) -> Backend:
 
 def check_mountable(type_name: str, *, auth: bool) -> None:
     """What sys/mounts and sys/auth accept: a known type of the right kind, not a singleton."""
-    registry = AUTH_METHODS if auth else SECRETS_ENGINES
-    if type_name not in registry:
-        raise BadRequest(f"plugin not found in the catalog: {type_name}")
-    if type_name == "token":
+    if auth and type_name == "token":
         raise BadRequest("token credential backend cannot be instantiated")
     if type_name in SINGLETONS:
         raise BadRequest(f'mount type of "{type_name}" is not mountable')
+    if type_name not in (AUTH_METHODS if auth else SECRETS_ENGINES):
+        raise BadRequest(f"plugin not found in the catalog: {type_name}")

@@ -27,7 +27,7 @@ from chalicelib.system.mount_config import (
 _ENABLE_FIELDS = {
     "type": Field(FieldType.STRING, ""),
     "description": Field(FieldType.STRING, ""),
-    "config": Field(FieldType.MAP),
+    "config": Field(FieldType.MAP, dict),
     "options": Field(FieldType.MAP),
     "local": Field(FieldType.BOOL, False),
     "seal_wrap": Field(FieldType.BOOL, False),

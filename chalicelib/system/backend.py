@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from chalicelib.framework import Backend
-from chalicelib.system import path_internal_ui, path_mounts, path_remount, path_seal
+from chalicelib.system import (
+    path_internal_ui,
+    path_mounts,
+    path_policy,
+    path_remount,
+    path_seal,
+)
 
 
 def backend() -> Backend:
@@ -15,6 +21,7 @@ def backend() -> Backend:
             *path_mounts.paths(),
             *path_remount.paths(),
             *path_internal_ui.paths(),
+            *path_policy.paths(),
         ],
         unauthenticated=(*path_seal.UNAUTHENTICATED, "internal/ui/mounts", "internal/ui/mounts/*"),
         sudo=(*path_seal.SUDO, "remount", "auth/*", "mounts/*"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from chalicelib.core.errors import VaultError
 from chalicelib.core.pipeline import handle
@@ -21,7 +22,8 @@ def handle_chalice(current: ChaliceRequest) -> ChaliceResponse:
     try:
         request = build_request(
             method=current.method,
-            path=(current.uri_params or {}).get("proxy", ""),
+            # API Gateway keeps the client's percent-encoding in the proxy path; Vault decodes.
+            path=unquote((current.uri_params or {}).get("proxy", "")),
             query=dict(current.query_params or {}),
             headers=dict(current.headers or {}),
             body=current.raw_body,

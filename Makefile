@@ -26,8 +26,9 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# chalice needs a region only to name things in the template; nothing is contacted.
 package: $(STAMP)
-	$(BIN)/chalice package build/package
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage dev build/package
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -11,6 +11,7 @@ from chalicelib.framework import Backend
 # type name -> "module:factory". Adding an engine is one line here.
 SECRETS_ENGINES: dict[str, str] = {
     "system": "chalicelib.system.backend:backend",
+    "kv": "chalicelib.engines.kv.backend:backend",
 }
 AUTH_METHODS: dict[str, str] = {
     "token": "chalicelib.auth.token.backend:backend",

@@ -62,7 +62,14 @@ class Backend:
             handler = operations.get(Operation.UPDATE) or operations.get(Operation.CREATE)
         if handler is None:
             raise UnsupportedOperation(multierror("unsupported operation"))
-        return handler(request, match.path.parse(match.captures, request.data))
+        data = match.path.parse(match.captures, request.data)
+        response = handler(request, data)
+        # As Vault: ignored parameters are mentioned only when there is a response to carry it.
+        if response is not None and data.unknown:
+            response.warnings.append(
+                "Endpoint ignored these unrecognized parameters: [" + " ".join(data.unknown) + "]"
+            )
+        return response
 
     def is_sudo(self, relative_path: str) -> bool:
         return matches_special(self.sudo, relative_path)

@@ -28,8 +28,8 @@ class FieldData(Mapping[str, Any]):
         self._values: dict[str, Any] = {}
         for name, value in raw.items():
             spec = fields.get(name)
-            if spec is None:
-                continue
+            if spec is None or value is None:
+                continue  # JSON null means "not given", as Go's decoding of a nil leaves zero
             self._values[name] = _convert(name, spec, value)
         for name, spec in fields.items():
             if spec.required and name not in self._values:
@@ -61,7 +61,8 @@ def _convert(name: str, spec: Field, value: Any) -> Any:
     try:
         converted = spec.type.convert(value)
     except FieldError as exc:
-        raise BadRequest(f"error converting input {value!r} for field {name!r}: {exc}") from None
+        # The value itself is not echoed: a field may carry a secret.
+        raise BadRequest(f"error converting input for field {name!r}: {exc}") from None
     if spec.allowed_values and converted not in spec.allowed_values:
         allowed = ", ".join(str(v) for v in spec.allowed_values)
         raise BadRequest(f"invalid value {converted!r} for field {name!r}; allowed: {allowed}")

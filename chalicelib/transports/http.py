@@ -85,9 +85,14 @@ def build_request(
             data.update(parse_body(body))
     else:
         data = parse_body(body)
+    path = path.lstrip("/")
+    if operation in (Operation.UPDATE, Operation.PATCH) and path.endswith("/"):
+        raise BadRequest("cannot write to a path ending in '/'")
+    if operation is Operation.LIST and not path.endswith("/"):
+        path += "/"  # Vault's HTTP layer lists folders, so every list path ends in "/"
     request = Request(
         operation=operation,
-        path=path.lstrip("/"),
+        path=path,
         data=data,
         client_token=client_token(lowered),
         wrap_ttl=wrap_ttl(lowered),

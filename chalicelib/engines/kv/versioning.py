@@ -1,0 +1,224 @@
+"""The KV v2 model: engine config, a secret's record (metadata + current data), versions.
+
+The rules are OpenBao's (internal/builtin/logical/kv): how a new version slides the
+max_versions window, when delete_version_after makes a version deleted, what the API shows.
+Times are integer nanoseconds since the epoch, shown in Go's RFC 3339 form.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+DEFAULT_MAX_VERSIONS = 10
+# A config delete_version_after below zero switches the feature off for every secret.
+DVA_DISABLED = -1
+_NS = 1_000_000_000
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+
+def go_time(ns: int) -> str:
+    """Go's RFC3339Nano (trailing zeros of the fraction dropped); "" for an unset time."""
+    if not ns:
+        return ""
+    seconds, fraction = divmod(ns, _NS)
+    text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    if fraction:
+        text += "." + f"{fraction:09d}".rstrip("0")
+    return text + "Z"
+
+
+def go_duration(seconds: int) -> str:
+    """Go's time.Duration.String() for whole seconds: "0s", "90s" -> "1m30s", "1h0m0s"."""
+    if seconds == 0:
+        return "0s"
+    sign = "-" if seconds < 0 else ""
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{sign}{minutes}m{secs}s"
+    return f"{sign}{secs}s"
+
+
+@dataclass(slots=True)
+class KvConfig:
+    """The mount-wide settings at `config`."""
+
+    max_versions: int = 0
+    cas_required: bool = False
+    metadata_cas_required: bool = False
+    delete_version_after: int = 0  # seconds; 0 unset, DVA_DISABLED off
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "max_versions": self.max_versions,
+            "cas_required": self.cas_required,
+            "metadata_cas_required": self.metadata_cas_required,
+            "delete_version_after": go_duration(self.delete_version_after),
+        }
+
+    def to_storage(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_storage(cls, raw: dict[str, Any] | None) -> KvConfig:
+        return cls(**raw) if raw else cls()
+
+
+@dataclass(slots=True)
+class VersionInfo:
+    created_ns: int
+    deletion_ns: int = 0
+    destroyed: bool = False
+
+    def is_deleted(self, now: int) -> bool:
+        """Soft-deleted, or past its delete_version_after time (a future deletion is not yet)."""
+        return bool(self.deletion_ns) and self.deletion_ns <= now
+
+    def is_readable(self, now: int) -> bool:
+        return not self.destroyed and not self.is_deleted(now)
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "created_time": go_time(self.created_ns),
+            "deletion_time": go_time(self.deletion_ns),
+            "destroyed": self.destroyed,
+        }
+
+
+def deletion_after(created: int, config: KvConfig, record_dva: int) -> int:
+    """When a version created at `created` becomes deleted (0: never).
+
+    OpenBao: the smaller non-zero delete_version_after of mount and secret, unless the
+    mount switched the feature off.
+    """
+    if config.delete_version_after == DVA_DISABLED:
+        return 0
+    candidates = [d for d in (config.delete_version_after, record_dva) if d > 0]
+    return created + min(candidates) * _NS if candidates else 0
+
+
+@dataclass(slots=True)
+class SecretRecord:
+    """What `meta/<path>` holds: the secret's metadata plus its current version's data."""
+
+    current_version: int = 0
+    oldest_version: int = 0
+    created_ns: int = 0
+    updated_ns: int = 0
+    max_versions: int = 0
+    cas_required: bool = False
+    metadata_cas_required: bool = False
+    delete_version_after: int = 0
+    custom_metadata: dict[str, str] | None = None
+    metadata_version: int = 0
+    versions: dict[int, VersionInfo] = field(default_factory=dict)
+    # The current version's data; None once it is destroyed (or if the client wrote null).
+    data: Any = None
+    # Unreadable versions (pruned or destroyed) whose items are still to be deleted: more
+    # than one transaction holds (100 operations). The change that queued them drains the
+    # queue right after its commit; after a crash, the next change does.
+    purge: list[int] = field(default_factory=list)
+
+    # -- versions -----------------------------------------------------------------------
+
+    def add_version(self, data: Any, now: int, config: KvConfig) -> list[int]:
+        """Make `data` the new current version (OpenBao's KeyMetadata.AddVersion).
+
+        Returns the version numbers that fell out of the max_versions window; those with
+        a version item still stored are queued in `purge`. OpenBao keeps max(secret's,
+        mount's) versions, 10 when both are 0.
+        """
+        dva = deletion_after(now, config, self.delete_version_after)
+        previous = self.current_version
+        self.current_version += 1
+        self.versions[self.current_version] = VersionInfo(now, dva)
+        self.data = data
+        self.updated_ns = now
+        self.created_ns = self.created_ns or now
+        keep = max(self.max_versions, config.max_versions) or DEFAULT_MAX_VERSIONS
+        if self.current_version - self.oldest_version < keep:
+            return []
+        last_dropped = self.current_version - keep
+        dropped = [n for n in range(self.oldest_version, last_dropped + 1) if n in self.versions]
+        for number in dropped:
+            # The previous current version never got an item: its data lived in the record.
+            if number != previous and not self.versions[number].destroyed:
+                self.purge.append(number)
+            del self.versions[number]
+        self.oldest_version = last_dropped + 1
+        return dropped
+
+    def delete_versions(self, numbers: list[int], now: int) -> bool:
+        """Soft-delete; versions already deleted, destroyed or unknown are skipped.
+
+        Returns whether anything changed.
+        """
+        changed = False
+        for number in numbers:
+            info = self.versions.get(number)
+            if info is not None and not info.destroyed and not info.is_deleted(now):
+                info.deletion_ns = now
+                changed = True
+        return changed
+
+    def undelete_versions(self, numbers: list[int], now: int, config: KvConfig) -> bool:
+        """Restore versions; delete_version_after counts again from now (as OpenBao).
+
+        Returns whether any version was touched.
+        """
+        touched = False
+        for number in numbers:
+            info = self.versions.get(number)
+            if info is not None and not info.destroyed:
+                info.deletion_ns = deletion_after(now, config, self.delete_version_after)
+                touched = True
+        return touched
+
+    def version_view(self, number: int) -> dict[str, Any]:
+        """A version's metadata as data writes and reads show it."""
+        return {
+            **self.versions[number].to_api(),
+            "version": number,
+            "custom_metadata": self.custom_metadata,
+        }
+
+    # -- metadata -----------------------------------------------------------------------
+
+    def to_api(self) -> dict[str, Any]:
+        """metadata/:path read (and detailed-metadata key_info)."""
+        return {
+            "versions": {str(n): v.to_api() for n, v in sorted(self.versions.items())},
+            "current_version": self.current_version,
+            "current_metadata_version": self.metadata_version,
+            "oldest_version": self.oldest_version,
+            "created_time": go_time(self.created_ns),
+            "updated_time": go_time(self.updated_ns),
+            "max_versions": self.max_versions,
+            "cas_required": self.cas_required,
+            "metadata_cas_required": self.metadata_cas_required,
+            "delete_version_after": go_duration(self.delete_version_after),
+            "custom_metadata": self.custom_metadata,
+        }
+
+    # -- storage ------------------------------------------------------------------------
+
+    def to_storage(self) -> dict[str, Any]:
+        # Not asdict(): it would deep-copy the secret's data on every write.
+        raw = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        raw["versions"] = {
+            str(n): [v.created_ns, v.deletion_ns, v.destroyed] for n, v in self.versions.items()
+        }
+        return raw
+
+    @classmethod
+    def from_storage(cls, raw: dict[str, Any]) -> SecretRecord:
+        versions = {int(n): VersionInfo(*fields) for n, fields in raw["versions"].items()}
+        return cls(**{**raw, "versions": versions})

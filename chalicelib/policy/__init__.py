@@ -9,13 +9,7 @@ Typical use::
         raise PermissionDenied()
 """
 
-from chalicelib.policy.acl import (
-    ACL,
-    Authorization,
-    IdentityAlias,
-    IdentityContext,
-    IdentityGroup,
-)
+from chalicelib.policy.acl import ACL, Authorization
 from chalicelib.policy.defaults import (
     DEFAULT_POLICY,
     DEFAULT_POLICY_NAME,
@@ -26,15 +20,10 @@ from chalicelib.policy.defaults import (
     ROOT_POLICY,
     ROOT_POLICY_NAME,
 )
-from chalicelib.policy.parser import (
-    Capability,
-    PathRule,
-    Policy,
-    decode_policy_text,
-    normalize_policy_name,
-    parse_duration_seconds,
-    parse_policy,
-)
+from chalicelib.policy.model import Capability, PathRule, Policy
+from chalicelib.policy.parser import decode_policy_text, normalize_policy_name, parse_policy
+from chalicelib.policy.scalars import parse_duration_seconds
+from chalicelib.policy.templates import IdentityAlias, IdentityContext, IdentityGroup
 
 __all__ = [
     "ACL",

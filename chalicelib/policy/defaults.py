@@ -7,7 +7,7 @@ are ours.  ``root`` has no text at all: the name alone grants everything.
 
 from typing import Final
 
-from chalicelib.policy.parser import Policy
+from chalicelib.policy.model import Policy
 
 DEFAULT_POLICY_NAME: Final = "default"
 ROOT_POLICY_NAME: Final = "root"

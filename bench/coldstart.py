@@ -1,0 +1,50 @@
+"""One cold start, as a new Lambda container: `import app`, then serve ONE request.
+
+Run as ``python -m bench.coldstart OUT.json [--count-calls]`` in a fresh process whose
+environment points at an initialised table (bench.common.aws_environ). The timed runs import
+nothing but the standard library before ``import app``; ``--count-calls`` hooks botocore first
+(so it is never timed). Exit status 0 only if the request answered 200.
+"""
+
+import json
+import sys
+import time
+
+
+def main() -> int:
+    out, count_calls = sys.argv[1], "--count-calls" in sys.argv[2:]
+    meter = None
+    if count_calls:
+        from bench.meter import ApiCallMeter
+
+        meter = ApiCallMeter().install()
+    imported = time.perf_counter()
+    import app  # noqa: F401
+    from chalicelib.core.pipeline import handle
+    from chalicelib.transports.http import build_request
+
+    app_imported = time.perf_counter()
+    request = build_request(
+        method="GET",
+        path="sys/mounts",
+        query={},
+        headers={"X-Vault-Token": "root"},
+        body=None,
+        remote_address="127.0.0.1",
+    )
+    status = handle(request).status
+    done = time.perf_counter()
+    result = {
+        "status": status,
+        "import_s": app_imported - imported,
+        "request_s": done - app_imported,
+        "calls": dict(meter.calls) if meter else None,
+        "aws_wall_s": meter.wall if meter else None,
+    }
+    with open(out, "w") as handle_:
+        json.dump(result, handle_)
+    return 0 if status == 200 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

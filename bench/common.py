@@ -1,0 +1,296 @@
+"""Helpers every benchmark module shares: moto in its own process, worker processes,
+a keep-alive HTTP client, /proc CPU readings and small statistics.
+
+Everything listens on 127.0.0.1 only; every wait is bounded in count and time; every
+process started here is stopped by its own handle (never by name).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import select
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+LOOPBACK = "127.0.0.1"
+ROOT_TOKEN = "root"
+REGION = "us-east-1"
+TABLE = "lambdavault-bench"
+KMS_ALIAS = "alias/lambdavault-bench"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not run (a server did not start, a request failed...)."""
+
+
+# --- time and statistics ---------------------------------------------------------------
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def us(seconds: float) -> str:
+    """Seconds as a rounded microsecond figure for tables."""
+    return f"{seconds * 1e6:,.0f}"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:,.0f}"
+
+
+def ratio(value: float, reference: float) -> str:
+    return f"{value / reference:.2f}x" if reference > 0 else "n/a"
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> None:
+    """Poll ``check`` at most ``timeout / interval`` times; raise BenchError if it never holds."""
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / interval) + 1):
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            if check():
+                return
+        if time.monotonic() > deadline:
+            break
+        time.sleep(interval)
+    raise BenchError(f"gave up waiting after {timeout:.0f} s")
+
+
+class Deadline:
+    """A whole benchmark's time budget: loops ask it before each round."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+        self.hit = False
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def expired(self) -> bool:
+        self.hit = self.hit or self.left() <= 0
+        return self.hit
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """Terminate one process we started (by its handle), then kill it if it lingers."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads) from /proc/<pid>/stat."""
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    fields = raw.rpartition(")")[2].split()
+    # Fields 14 and 15 of stat(5); fields[0] here is field 3 (state).
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def http_ok(url: str, path: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=2)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status < 500
+    finally:
+        connection.close()
+
+
+class MotoServer:
+    """moto in server mode in its own process, so its CPU is never counted as ours."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives with the process)
+        command = [PYTHON, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.port)]
+        self.process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+    def __enter__(self) -> MotoServer:
+        try:
+            wait_until(lambda: http_ok(self.url, "/moto-api/"), timeout=30)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        stop_process(self.process)
+        self._log.close()
+
+
+def aws_environ(endpoint_url: str) -> dict[str, str]:
+    """The environment a Lambdavault process needs to use moto (fake credentials only)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "LAMBDAVAULT_", "POWERTOOLS_"))
+    }
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "LAMBDAVAULT_TABLE": TABLE,
+            "LAMBDAVAULT_KMS_KEY_ID": KMS_ALIAS,
+        }
+    )
+    return env
+
+
+class Worker:
+    """A `python -m bench.worker` process driven by JSON lines (see bench/worker.py)."""
+
+    def __init__(self, env: Mapping[str, str], timeout: float = 120.0) -> None:
+        self.timeout = timeout
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives with the process)
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "bench.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=dict(env),
+            cwd=ROOT,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def call(self, cmd: str, **args: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"cmd": cmd, **args}).encode() + b"\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], self.timeout)
+        line = self.process.stdout.readline() if ready else b""
+        if not line:
+            raise BenchError(f"worker gave no answer to {cmd!r}: {self._stderr_tail()}")
+        reply: dict[str, Any] = json.loads(line)
+        if "error" in reply:
+            raise BenchError(f"worker failed {cmd!r}: {reply['error']}")
+        return reply
+
+    def _stderr_tail(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-2000:]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, BenchError, ValueError):
+            if self.process.poll() is None:
+                self.call("exit")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+        stop_process(self.process)
+        self._log.close()
+
+
+@contextlib.contextmanager
+def worker(env: Mapping[str, str]) -> Iterator[Worker]:
+    started = Worker(env)
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+# --- a keep-alive HTTP client --------------------------------------------------------------
+
+
+class KeepAliveClient:
+    """One persistent HTTP/1.1 connection (TCP_NODELAY), as a Vault client keeps."""
+
+    def __init__(self, url: str, token: str = ROOT_TOKEN) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.connection.connect()
+        self.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.headers = {"X-Vault-Token": token}
+
+    def request(self, method: str, path: str, body: str | None = None) -> int:
+        self.connection.request(method, f"/v1/{path}", body=body, headers=self.headers)
+        response = self.connection.getresponse()
+        response.read()
+        if response.getheader("Connection", "").lower() == "close":
+            raise BenchError(f"server closed the connection on {method} {path}")
+        return response.status
+
+    def repeat(self, method: str, path: str, count: int) -> int:
+        """Send the same request ``count`` times; returns how many were not 2xx."""
+        failures = 0
+        for _ in range(count):
+            failures += not 200 <= self.request(method, path) < 300
+        return failures
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+# --- machine facts -------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    return "unknown"
+
+
+def git_revision() -> str:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        result = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT, capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT, capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+        return result.stdout.strip() + (" (+ uncommitted changes)" if dirty.stdout else "")
+    return "unknown"

@@ -1,0 +1,274 @@
+"""A Lambdavault process the benchmarks drive: one JSON command per stdin line, one JSON
+answer per line on the original stdout (the app's logs and EMF metrics go to /dev/null, as
+production writes them to a pipe it never waits on).
+
+Commands: setup, start, calls, round, profile, serve, stats, gc, exit (see ``COMMANDS``).
+The AWS endpoint and resource names come from the environment (bench.common.aws_environ).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import os
+import pstats
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from bench.common import KMS_ALIAS, LOOPBACK, REGION, ROOT, ROOT_TOKEN
+from bench.meter import ApiCallMeter
+
+Reply = dict[str, Any]
+
+
+class State:
+    meter: ApiCallMeter | None = None
+    server: Any = None
+
+
+def _meter() -> ApiCallMeter:
+    assert State.meter is not None, "send 'start' first"
+    return State.meter
+
+
+def setup() -> Reply:
+    """Create the table and KMS key in moto, then init + unseal as `server -dev` does."""
+    import boto3
+
+    from chalicelib.core.dev import bootstrap_dev
+    from chalicelib.storage.dynamodb import create_table
+
+    create_table()
+    kms = boto3.client("kms", region_name=REGION)
+    key_id = kms.create_key(Description="lambdavault bench")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=KMS_ALIAS, TargetKeyId=key_id)
+    result = bootstrap_dev(ROOT_TOKEN)
+    return {"root_token": result.root_token, "mounted": result.mounted}
+
+
+def start() -> Reply:
+    """Hook botocore, import the app, and serve a first (cold) request."""
+    State.meter = ApiCallMeter().install()
+    State.meter.verify_pynamodb()
+    import app  # noqa: F401  (what Lambda imports)
+
+    return calls("GET", "sys/mounts")
+
+
+def _handle(method: str, path: str, body: str | None = None) -> int:
+    from chalicelib.core.pipeline import handle
+    from chalicelib.transports.http import build_request
+
+    request = build_request(
+        method=method,
+        path=path,
+        query={},
+        headers={"X-Vault-Token": ROOT_TOKEN},
+        body=body,
+        remote_address=LOOPBACK,
+    )
+    return handle(request).status
+
+
+def _lambda_entry(method: str, path: str) -> Callable[[], int]:
+    """What Lambda runs per invoke: the Chalice app on an API Gateway proxy event.
+
+    The event is built once (by the dev adapter's builder, as API Gateway would send it);
+    Chalice does not modify it.
+    """
+    import app
+    from chalicelib.transports.devserver import HttpRequest, LocalLambdaContext, build_event
+
+    headers = [("Host", "lambdavault"), ("X-Vault-Token", ROOT_TOKEN), ("User-Agent", "bench")]
+    event = build_event(HttpRequest(method, f"/v1/{path}", headers, b"", LOOPBACK))
+    context = LocalLambdaContext("bench", time.monotonic() + 3600)
+
+    def invoke() -> int:
+        return int(app.app(event, context)["statusCode"])
+
+    return invoke
+
+
+def _entry(entry: str, method: str, path: str) -> Callable[[], int]:
+    if entry == "lambda":
+        return _lambda_entry(method, path)
+    return lambda: _handle(method, path)
+
+
+def calls(method: str, path: str, body: str | None = None) -> Reply:
+    """One request; which AWS calls it made."""
+    meter = _meter()
+    before, _ = meter.snapshot()
+    pynamodb_before = meter.pynamodb_calls
+    status = _handle(method, path, body)
+    after, _ = meter.snapshot()
+    dynamodb = sum(n for name, n in (after - before).items() if name.startswith("dynamodb:"))
+    return {
+        "status": status,
+        "calls": dict(after - before),
+        "pynamodb_agrees": meter.pynamodb_calls - pynamodb_before == dynamodb,
+    }
+
+
+def round_(
+    method: str, path: str, count: int, replay: bool = False, entry: str = "pipeline"
+) -> Reply:
+    """``count`` requests (``entry``: pipeline.handle or the Chalice app on a proxy event);
+    the calling thread's CPU, the CPU inside botocore, and wall time."""
+    meter, call = _meter(), _entry(entry, method, path)
+    if replay:
+        meter.record()
+        call()
+        meter.replay()
+    try:
+        failures = 0
+        cpu_before, boto_before = time.thread_time(), meter.cpu
+        wall_before = time.perf_counter()
+        for _ in range(count):
+            failures += not 200 <= call() < 300
+        return {
+            "thread_cpu": time.thread_time() - cpu_before,
+            "botocore_cpu": meter.cpu - boto_before,
+            "wall": time.perf_counter() - wall_before,
+            "failures": failures,
+        }
+    finally:
+        meter.live()
+
+
+def profile(method: str, path: str, count: int, entry: str = "pipeline", top: int = 15) -> Reply:
+    """cProfile of ``count`` requests with AWS replayed (no botocore): our functions' top by
+    tottime, and the library calls our code makes, by the cumulative time spent in them."""
+    meter, call = _meter(), _entry(entry, method, path)
+    meter.record()
+    call()
+    meter.replay()
+    profiler = cProfile.Profile()
+    try:
+        profiler.enable()
+        for _ in range(count):
+            call()
+        profiler.disable()
+    finally:
+        meter.live()
+    stats = pstats.Stats(profiler)
+    return {
+        "total": stats.total_tt / count,  # type: ignore[attr-defined]
+        "tottime": _top_rows(stats, count, top),
+        "boundary": _boundary_rows(stats, count, top),
+    }
+
+
+def _is_stub(filename: str, name: str) -> bool:
+    # The replay stub stands where botocore was; it is not part of our path.
+    return "bench/" in filename or name == "<built-in method _pickle.loads>"
+
+
+def _is_ours(filename: str) -> bool:
+    return filename.startswith(str(ROOT)) and "/bench/" not in filename and ".venv" not in filename
+
+
+def _top_rows(stats: pstats.Stats, count: int, top: int) -> list[list[Any]]:
+    entries = stats.stats  # type: ignore[attr-defined]
+    rows = [
+        [calls / count, tottime / count, cumtime / count, _where(filename, line, name)]
+        for (filename, line, name), (_, calls, tottime, cumtime, _) in entries.items()
+        if not _is_stub(filename, name)
+    ]
+    rows.sort(key=lambda row: row[1], reverse=True)
+    return rows[:top]
+
+
+def _boundary_rows(stats: pstats.Stats, count: int, top: int) -> list[list[Any]]:
+    """Functions outside our code called directly from it, with the time spent below them."""
+    entries = stats.stats  # type: ignore[attr-defined]
+    rows = []
+    for (filename, line, name), (_, _, _, _, callers) in entries.items():
+        if _is_ours(filename) or _is_stub(filename, name):
+            continue
+        from_ours = [value for caller, value in callers.items() if _is_ours(caller[0])]
+        if from_ours:
+            calls = sum(value[1] for value in from_ours)
+            cumtime = sum(value[3] for value in from_ours)
+            rows.append([calls / count, 0.0, cumtime / count, _where(filename, line, name)])
+    rows.sort(key=lambda row: row[2], reverse=True)
+    return rows[:top]
+
+
+def _where(filename: str, line: int, name: str) -> str:
+    if filename == "~":
+        return name
+    for marker in ("site-packages/", str(ROOT) + "/", "/lib/python3"):
+        if marker in filename:
+            filename = filename.partition(marker)[2]
+            break
+    return f"{filename}:{line}({name})"
+
+
+def serve() -> Reply:
+    """The dev HTTP adapter (API Gateway events into the Chalice app) on a loopback port."""
+    import app
+    from chalicelib.transports.devserver import serve as serve_http
+
+    State.server = serve_http(app.app, LOOPBACK, 0)
+    return {"url": State.server.url}
+
+
+def stats() -> Reply:
+    meter = _meter()
+    return {
+        "process_cpu": time.process_time(),
+        "botocore_cpu": meter.cpu,
+        "calls": dict(meter.calls),
+    }
+
+
+def gc_(enabled: bool) -> Reply:
+    """Switch the cyclic garbage collector (for diagnosing CPU differences)."""
+    import gc
+
+    (gc.enable if enabled else gc.disable)()
+    return {"gc": gc.isenabled()}
+
+
+def exit_() -> Reply:
+    if State.server is not None:
+        State.server.close()
+        State.server = None
+    return {"bye": True}
+
+
+COMMANDS: dict[str, Callable[..., Reply]] = {
+    "setup": setup,
+    "start": start,
+    "calls": calls,
+    "round": round_,
+    "profile": profile,
+    "serve": serve,
+    "stats": stats,
+    "gc": gc_,
+    "exit": exit_,
+}
+
+
+def main() -> None:
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the app's logs and metrics
+    for line in sys.stdin:
+        command = json.loads(line)
+        name = command.pop("cmd")
+        try:
+            reply = COMMANDS[name](**command)
+        except Exception as error:
+            reply = {"error": f"{error!r}\n{traceback.format_exc()[-1500:]}"}
+        answers.write(json.dumps(reply) + "\n")
+        if name == "exit":
+            break
+
+
+if __name__ == "__main__":
+    main()

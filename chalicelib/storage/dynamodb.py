@@ -37,6 +37,7 @@ from __future__ import annotations
 import builtins
 import functools
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from pynamodb.attributes import (
     Attribute,
@@ -82,6 +83,7 @@ _BATCH_GET_LIMIT = 100  # pynamodb chunks BatchGetItem at this size
 
 _STATE_PK = "#cluster"
 _STATE_SK = "state"
+_BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 # Reasons a transaction lost to someone else's write, as opposed to a malformed request.
 _LOST_RACE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
@@ -228,6 +230,21 @@ def _entry(item: Item) -> Entry:
     return Entry(_storage_key(item.pk, item.sk), item.v or b"", int(item.ver or 0))
 
 
+def _raw_entry(raw: dict[str, Any]) -> Entry:
+    value = raw["v"]["B"] if "v" in raw else b""
+    version = int(raw["ver"]["N"]) if "ver" in raw else 0
+    return Entry(_storage_key(raw["pk"]["S"], raw["sk"]["S"]), value, version)
+
+
+def _raw_state(raw: dict[str, Any]) -> ClusterState:
+    gens = raw.get("gens", {}).get("M", {})
+    return ClusterState(
+        sealed=raw.get("sealed", {}).get("BOOL", False),
+        term=int(raw["term"]["N"]) if "term" in raw else 0,
+        generations={name: int(count["N"]) for name, count in gens.items()},
+    )
+
+
 def _state(item: Item | None) -> ClusterState:
     if item is None:
         return ClusterState()
@@ -303,16 +320,34 @@ class DynamoDBPhysical(Physical):
         return {entry.key: entry for entry in map(_entry, items)}
 
     def read(self, keys: Sequence[str]) -> tuple[dict[str, Entry], ClusterState]:
-        # The cluster-state item rides in the same BatchGetItem as the entries.
-        wanted = {_checked_location(key) for key in keys}
+        """The hot path of every request: the cluster state and a few entries, one round trip.
+
+        It speaks DynamoDB's wire format through pynamodb's low-level connection: the model
+        layer's per-item object building cost a third of a warm request's CPU here.
+        """
+        wanted = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in map(_checked_location, keys)]
+        wanted.append({"pk": {"S": _STATE_PK}, "sk": {"S": _STATE_SK}})
         entries: dict[str, Entry] = {}
-        state: Item | None = None
-        for item in self._batch_get(wanted | {(_STATE_PK, _STATE_SK)}):
-            if item.pk == _STATE_PK:
-                state = item
+        state = ClusterState()
+        for raw in self._raw_batch_get(wanted):
+            if raw["pk"]["S"] == _STATE_PK:
+                state = _raw_state(raw)
             else:
-                entries[_storage_key(item.pk, item.sk)] = _entry(item)
-        return entries, _state(state)
+                entry = _raw_entry(raw)
+                entries[entry.key] = entry
+        return entries, state
+
+    def _raw_batch_get(self, keys: builtins.list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        connection = self._connection()
+        table = self.table_name
+        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                table: {"Keys": keys[start:start + _BATCH_GET_LIMIT], "ConsistentRead": True}
+            }
+            while request:
+                answer = connection.dispatch("BatchGetItem", {"RequestItems": request})
+                yield from answer["Responses"].get(table, [])
+                request = answer.get("UnprocessedKeys") or {}
 
     def _batch_get(self, locations: set[tuple[str, str]]) -> Iterator[Item]:
         # pynamodb sends chunks of 100 keys and resubmits UnprocessedKeys until none remain.

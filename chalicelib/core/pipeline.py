@@ -19,9 +19,10 @@ from chalicelib.core.render import render, render_error
 from chalicelib.core.request import HttpReply, Request
 from chalicelib.core.runtime import Runtime, runtime
 from chalicelib.engines.registry import backend_for
+from chalicelib.framework import Backend, PathMatch
 from chalicelib.observability import logger
 from chalicelib.storage.view import StorageView
-from chalicelib.tokens.ids import id_key
+from chalicelib.tokens.cubbyhole import CUBBYHOLE_TYPE, require_service_token
 
 # Served while sealed or uninitialised (Vault's unauthenticated seal/health endpoints).
 SEAL_EXEMPT = frozenset({"sys/seal-status", "sys/health", "sys/init", "sys/unseal", "sys/leader"})
@@ -68,12 +69,8 @@ def _traced_handle(request: Request) -> HttpReply:
 
 def _handle(request: Request, rt: Runtime) -> HttpReply:
     rt.ensure_loaded()
-    token_key = (
-        id_key(rt.token_salt, request.client_token)
-        if request.client_token and rt.token_salt
-        else None
-    )
-    values = rt.begin([token_key] if token_key else [])
+    credential = authz.identify(rt, request.client_token)
+    values = rt.begin(credential.prefetch)
     exempt = request.path.rstrip("/") in SEAL_EXEMPT
     if rt.sealed and not exempt:
         raise Sealed()
@@ -85,7 +82,7 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
     )
     if mount is None:
         # Without a valid token Vault says nothing about which paths exist.
-        if authz.optional_token(values.get(token_key) if token_key else None) is None:
+        if authz.resolve(rt, credential, values, request.remote_address) is None:
             raise PermissionDenied()
         raise NotFound(f'no handler for route "{request.path}". route entry not found.')
     request.mount = mount
@@ -97,15 +94,21 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
         request.storage = StorageView(rt.barrier, mount.storage_prefix)
         request.operation = backend.resolve_write(request, match)
 
-    raw_token = values.get(token_key) if token_key else None
     if backend.is_unauthenticated(relative):
         # A token is optional here, but a valid one may show more (e.g. internal/ui/mounts).
-        request.token = authz.optional_token(raw_token)
-    else:
-        request.token = authz.token_from_storage(raw_token)
-        authz.authorize(request, request.token, sudo_path=backend.is_sudo(relative))
+        request.token = authz.resolve(rt, credential, values, request.remote_address)
+        return _dispatch(request, rt, backend, match)
+    request.token = authz.authenticate(rt, request, credential, values)
+    with authz.counted_use(rt, request):
+        authz.authorize(rt, request, request.token, sudo_path=backend.is_sudo(relative))
+        if mount.type == CUBBYHOLE_TYPE:
+            require_service_token(request)
+        return _dispatch(request, rt, backend, match)
 
+
+def _dispatch(request: Request, rt: Runtime, backend: Backend, match: PathMatch) -> HttpReply:
+    assert request.mount is not None
     if not rt.sealed:
-        request.storage = StorageView(rt.barrier, mount.storage_prefix)
+        request.storage = StorageView(rt.barrier, request.mount.storage_prefix)
     response = backend.handle(request, match)
     return render(request, response)

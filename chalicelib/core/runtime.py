@@ -22,9 +22,12 @@ from chalicelib.seal.config import KEYRING_KEY, SEAL_CONFIG_KEY, SealConfig
 from chalicelib.seal.rootkey import open_with_root, seal_with_root
 from chalicelib.storage.barrier import Barrier, Keyring
 from chalicelib.storage.physical import ClusterState, ConditionFailed, Entry, Physical
-from chalicelib.tokens.ids import SALT_KEY
+from chalicelib.tokens.acl_cache import ACLCache
+from chalicelib.tokens.ids import BATCH_KEY, SALT_KEY
 
 TABLE_KEYS = {"mounts": MOUNTS_KEY, "auth": AUTH_KEY}
+# Loaded with the keyring at unseal, like the tables: what the token store needs per request.
+UNSEAL_KEYS = [KEYRING_KEY, MOUNTS_KEY, AUTH_KEY, SALT_KEY, BATCH_KEY]
 
 
 @dataclass(slots=True)
@@ -63,6 +66,9 @@ class Runtime:
         self.keyring_record: KeyringRecord | None = None
         self.tables: dict[str, MountTable] = {"mounts": MountTable(), "auth": MountTable()}
         self.token_salt: bytes | None = None
+        self.batch_key: bytes | None = None
+        # Compiled ACLs by policy set, valid for one generation of the policies.
+        self.acls = ACLCache()
         self._root_key: bytes | None = None
         self._generations: dict[str, int] = {}
         self._loaded = False
@@ -85,17 +91,18 @@ class Runtime:
     def auth(self) -> MountTable:
         return self.tables["auth"]
 
-    def begin(self, extra_keys: list[str]) -> dict[str, bytes]:
+    def begin(self, extra_keys: list[str]) -> dict[str, Entry]:
         """The per-request read: cluster state plus ``extra_keys`` in one round trip.
 
-        Returns the decrypted values of the extra keys that exist (empty while sealed).
+        Returns the extra keys that exist, decrypted, with their versions (for conditional
+        writes such as a token's use count); empty while sealed.
         """
         self.ensure_loaded()
         entries, state = self.physical.read(extra_keys if not self.sealed else [])
         self._apply(state)
         if self.sealed:
             return {}
-        return {key: self._open(entry) for key, entry in entries.items()}
+        return {key: Entry(key, self._open(entry), entry.version) for key, entry in entries.items()}
 
     def ensure_loaded(self) -> None:
         if not self._loaded:
@@ -107,7 +114,7 @@ class Runtime:
 
     def _cold_load(self) -> None:
         """A new container: seal config, keyring, tables and salt in one BatchGetItem."""
-        keys = [SEAL_CONFIG_KEY, KEYRING_KEY, MOUNTS_KEY, AUTH_KEY, SALT_KEY]
+        keys = [SEAL_CONFIG_KEY, *UNSEAL_KEYS]
         entries, state = self.physical.read(keys)
         config = entries.get(SEAL_CONFIG_KEY)
         self._loaded = True
@@ -121,17 +128,14 @@ class Runtime:
     def _unseal(self, prefetched: dict[str, Entry] | None = None) -> None:
         """Exactly one KMS Decrypt, then everything else opens from memory."""
         assert self.seal_config is not None
-        entries = prefetched if prefetched is not None else self.physical.get_many(
-            [KEYRING_KEY, MOUNTS_KEY, AUTH_KEY, SALT_KEY]
-        )
+        entries = prefetched if prefetched is not None else self.physical.get_many(UNSEAL_KEYS)
         self._root_key = kms.unwrap_root_key(
             self.seal_config.wrapped_root_key_bytes, cluster_id=self.seal_config.cluster_id
         )
         self._install_keyring(entries[KEYRING_KEY])
         for name, key in TABLE_KEYS.items():
             self._install_table(name, entries.get(key))
-        salt = entries.get(SALT_KEY)
-        self.token_salt = self._open(salt) if salt else None
+        self._install_token_keys(entries)
         self._generations = dict(self.state.generations)
 
     def _install_keyring(self, entry: Entry) -> None:
@@ -139,6 +143,11 @@ class Runtime:
         record = KeyringRecord.from_bytes(open_with_root(self._root_key, entry.key, entry.value))
         self.keyring_record = record
         self.barrier.keyring = record.keyring
+
+    def _install_token_keys(self, entries: dict[str, Entry]) -> None:
+        salt, batch_key = entries.get(SALT_KEY), entries.get(BATCH_KEY)
+        self.token_salt = self._open(salt) if salt else None
+        self.batch_key = self._open(batch_key) if batch_key else None
 
     def _install_table(self, name: str, entry: Entry | None) -> None:
         raw = json.loads(self._open(entry)) if entry else []
@@ -173,6 +182,7 @@ class Runtime:
         self.keyring_record = None
         self._root_key = None
         self.token_salt = None
+        self.batch_key = None
 
     # -- writes that other containers must notice --------------------------------------
 
@@ -218,11 +228,11 @@ class Runtime:
         self._root_key = root_key
         self._loaded = True
         self.state = state
-        entries = self.physical.get_many([KEYRING_KEY, MOUNTS_KEY, AUTH_KEY, SALT_KEY])
+        entries = self.physical.get_many(UNSEAL_KEYS)
         self._install_keyring(entries[KEYRING_KEY])
         for name, key in TABLE_KEYS.items():
             self._install_table(name, entries.get(key))
-        self.token_salt = self._open(entries[SALT_KEY])
+        self._install_token_keys(entries)
         self._generations = dict(state.generations)
 
     def mark_sealed(self, sealed: bool) -> None:

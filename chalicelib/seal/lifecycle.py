@@ -6,8 +6,8 @@ import base64
 import binascii
 import json
 import secrets
-import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.core.errors import BadRequest
@@ -26,8 +26,9 @@ from chalicelib.seal.rootkey import seal_with_root
 from chalicelib.settings import settings
 from chalicelib.storage.barrier import Keyring
 from chalicelib.storage.physical import ConditionFailed, Put
-from chalicelib.tokens.entry import TokenEntry
-from chalicelib.tokens.ids import SALT_KEY, accessor_key, id_key, new_accessor, new_token_id
+from chalicelib.tokens.entry import root_entry
+from chalicelib.tokens.ids import BATCH_KEY, SALT_KEY, new_token_id
+from chalicelib.tokens.store import service_token_writes
 
 _KEY_BYTES = 32
 _MIN_SHARE_BYTES = 16
@@ -78,16 +79,9 @@ def initialize(
     )
     keyring = Keyring.generate()
     record = KeyringRecord(keyring, {keyring.active_term: now_iso()})
-    salt = secrets.token_bytes(_KEY_BYTES)
+    salt, batch_key = secrets.token_bytes(_KEY_BYTES), secrets.token_bytes(_KEY_BYTES)
     token_id = root_token_id or new_token_id()
-    root = TokenEntry(
-        accessor=new_accessor(),
-        policies=("root",),
-        path="auth/token/root",
-        display_name="root",
-        creation_time=int(time.time()),
-        orphan=True,
-    )
+    root_token = service_token_writes(salt, token_id, root_entry())
 
     def sealed(key: str, obj: object) -> Put:
         plaintext = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
@@ -99,8 +93,9 @@ def initialize(
         sealed(MOUNTS_KEY, default_tables["mounts"].to_storage()),
         sealed(AUTH_KEY, default_tables["auth"].to_storage()),
         sealed(SALT_KEY, salt),
-        sealed(id_key(salt, token_id), root.to_storage()),
-        sealed(accessor_key(root.accessor), {"salted_id": id_key(salt, token_id)}),
+        sealed(BATCH_KEY, batch_key),
+        *(sealed(put.key, put.value) for put in root_token),
+        _default_policy(sealed),
     ]
     try:
         runtime.physical.transact(ops)
@@ -109,6 +104,20 @@ def initialize(
     state = runtime.physical.update_cluster_state(sealed=False, term=keyring.active_term)
     runtime.install_initial(config, root_key, state)
     return InitResult(token_id, _split(recovery_key, shares, threshold))
+
+
+def _default_policy(sealed: Callable[[str, object], Put]) -> Put:
+    """The built-in ``default`` policy every new cluster starts with, as Vault's init.
+
+    Imported here: the policy engine is not needed on the request path until a
+    non-root token shows up.
+    """
+    from chalicelib.policy.defaults import DEFAULT_POLICY, DEFAULT_POLICY_NAME
+    from chalicelib.system.path_policy import policy_record
+    from chalicelib.tokens.acl_cache import policy_storage_key
+
+    record = policy_record(DEFAULT_POLICY_NAME, DEFAULT_POLICY, 1, False)
+    return sealed(policy_storage_key(DEFAULT_POLICY_NAME), record)
 
 
 def _validate_shares(shares: int, threshold: int) -> None:

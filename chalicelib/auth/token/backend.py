@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from chalicelib.auth.token import path_lookup
+from chalicelib.auth.token import (
+    path_create,
+    path_lookup,
+    path_renew,
+    path_revoke,
+    path_roles,
+    path_tidy,
+)
 from chalicelib.framework import Backend
 
 
@@ -10,5 +17,14 @@ def backend() -> Backend:
     return Backend(
         type_name="token",
         description="token based credentials",
-        paths=[*path_lookup.paths()],
+        paths=[
+            *path_create.paths(),
+            *path_lookup.paths(),
+            *path_renew.paths(),
+            *path_revoke.paths(),
+            *path_roles.paths(),
+            *path_tidy.paths(),
+        ],
+        # OpenBao's root paths: listing accessors can revoke everything, so it needs sudo.
+        sudo=("revoke-orphan/*", "accessors*"),
     )

@@ -1,43 +1,53 @@
-"""auth/token/lookup-self: what the caller's own token is."""
+"""auth/token/lookup, lookup-self and lookup-accessor."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from chalicelib.auth.token.common import accessor_record, store
+from chalicelib.core.errors import BadRequest, PermissionDenied, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.framework import FieldData, Path
-from chalicelib.tokens.entry import TokenEntry
+from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.tokens.clock import now_ns
+from chalicelib.tokens.view import lookup_data
+
+_TOKEN = {"token": Field(FieldType.STRING, "")}
 
 
-def token_view(entry: TokenEntry) -> dict[str, Any]:
-    """A token entry as lookup shows it (the ID itself is never stored, so never shown)."""
-    expires = entry.expires_at()
-    return {
-        "accessor": entry.accessor,
-        "creation_time": entry.creation_time,
-        "creation_ttl": entry.ttl,
-        "display_name": entry.display_name,
-        "entity_id": "",
-        "expire_time": expires or None,
-        "explicit_max_ttl": entry.explicit_max_ttl,
-        "meta": entry.meta,
-        "num_uses": entry.num_uses,
-        "orphan": entry.orphan,
-        "path": entry.path,
-        "policies": list(entry.policies),
-        "renewable": entry.renewable,
-        "ttl": entry.ttl,
-        "type": entry.type,
-    }
+def _lookup(request: Request, data: FieldData) -> Response:
+    """An empty ``token`` means the caller's own, as OpenBao."""
+    token_id = data["token"] or request.client_token
+    if not token_id:
+        raise BadRequest("missing token ID")
+    entry = store().lookup(token_id, tainted=True)
+    if entry is None:
+        raise PermissionDenied("bad token")
+    return Response(data=lookup_data(entry, token_id, now_ns()))
 
 
 def _lookup_self(request: Request, data: FieldData) -> Response:
     assert request.token is not None
-    view = token_view(request.token)
-    view["id"] = request.client_token
-    return Response(data=view)
+    # The pipeline has just read (and, for a limited token, spent) the caller's entry.
+    return Response(data=lookup_data(request.token, request.client_token, now_ns()))
+
+
+def _lookup_accessor(request: Request, data: FieldData) -> Response:
+    """The token behind an accessor, without its ID."""
+    tokens = store()
+    record = accessor_record(tokens, data["accessor"])
+    entry = tokens.lookup_salted(record.salted_id, tainted=True)
+    if entry is None:
+        raise PermissionDenied(multierror("permission denied"))
+    return Response(data=lookup_data(entry, "", now_ns()))
 
 
 def paths() -> list[Path]:
-    return [Path("lookup-self", {Operation.READ: _lookup_self})]
+    op = Operation
+    return [
+        Path("lookup", {op.READ: _lookup, op.UPDATE: _lookup}, _TOKEN),
+        Path("lookup-self", {op.READ: _lookup_self, op.UPDATE: _lookup_self}, _TOKEN),
+        Path(
+            "lookup-accessor",
+            {op.UPDATE: _lookup_accessor},
+            {"accessor": Field(FieldType.STRING, "")},
+        ),
+    ]

@@ -1,0 +1,30 @@
+"""Time as the token store reports it: Unix nanoseconds inside, RFC 3339 outside."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+NANOS = 1_000_000_000
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+
+def seconds_to_ns(seconds: int) -> int:
+    return seconds * NANOS
+
+
+def rfc3339(ns: int) -> str:
+    """Go's RFC3339Nano in UTC, as Vault prints token times (trailing zeros trimmed)."""
+    whole, fraction = divmod(ns, NANOS)
+    stamp = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    digits = f"{fraction:09d}".rstrip("0")
+    return f"{stamp}.{digits}Z" if digits else f"{stamp}Z"
+
+
+def remaining_seconds(expires_ns: int, now: int) -> int:
+    """Vault's lease ``ttl()``: expiry minus now rounded to the second, truncated."""
+    rounded = (now + NANOS // 2) // NANOS * NANOS
+    return int((expires_ns - rounded) / NANOS)

@@ -12,6 +12,7 @@ from chalicelib.framework import Backend
 SECRETS_ENGINES: dict[str, str] = {
     "system": "chalicelib.system.backend:backend",
     "kv": "chalicelib.engines.kv.backend:backend",
+    "cubbyhole": "chalicelib.engines.cubbyhole.backend:backend",
 }
 AUTH_METHODS: dict[str, str] = {
     "token": "chalicelib.auth.token.backend:backend",

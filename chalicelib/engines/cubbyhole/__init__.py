@@ -1,0 +1,1 @@
+"""The cubbyhole secrets engine: per-token private storage (see backend.py)."""

@@ -77,11 +77,13 @@ def kms_client() -> "BaseClient":
     Tests call ``kms_client.cache_clear()`` (with ``settings.cache_clear()``) after changing
     the environment.
     """
-    import boto3  # deferred: keeps imports cheap and lets tests set up the environment first
+    from chalicelib.storage.dynamodb import botocore_session
 
     s = settings()
-    # A private session: boto3's default session is shared mutable state.
-    return boto3.session.Session().client("kms", region_name=s.region, endpoint_url=s.endpoint_url)
+    # The storage connection's session: its models are already loaded (boto3 is not needed).
+    return botocore_session().create_client(
+        "kms", region_name=s.region, endpoint_url=s.endpoint_url
+    )
 
 
 def encryption_context(cluster_id: str, purpose: str = ROOT_KEY_PURPOSE) -> dict[str, str]:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import builtins
 import functools
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
     Attribute,
@@ -70,6 +70,9 @@ from chalicelib.storage.physical import (
     check_version,
     parent_folder,
 )
+
+if TYPE_CHECKING:
+    from botocore.session import Session as BotocoreSession
 
 MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item limit: attribute names + values
 MAX_TRANSACT_ITEMS = 100
@@ -116,6 +119,17 @@ def _item_class(table_name: str, region: str, host: str | None) -> type[Item]:
         },
     )
     return type(f"Item_{table_name}", (Item,), {"Meta": meta, "__module__": __name__})
+
+
+def botocore_session() -> BotocoreSession:
+    """The botocore session behind the table's connection.
+
+    Other AWS clients (KMS) are built from it: a second session would load botocore's
+    models and endpoints again, ~150 ms more on every cold start.
+    """
+    config = settings()
+    model = _item_class(config.table_name, config.region, config.endpoint_url)
+    return model._get_connection().connection.session
 
 
 def create_table(table_name: str | None = None) -> None:

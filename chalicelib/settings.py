@@ -16,7 +16,6 @@ class Settings:
     cluster_name: str
     tracing: bool
     metrics: bool
-    log_level: str
     default_lease_ttl: int
     max_lease_ttl: int
     cluster_state_ttl: float
@@ -36,7 +35,6 @@ class Settings:
             cluster_name=get("LAMBDAVAULT_CLUSTER_NAME", "lambdavault"),
             tracing=get("LAMBDAVAULT_TRACING", "false").lower() == "true",
             metrics=get("POWERTOOLS_METRICS_DISABLED", "false").lower() != "true",
-            log_level=get("LAMBDAVAULT_LOG_LEVEL", "INFO"),
             # Vault's system-wide defaults: 32 days for both.
             default_lease_ttl=int(get("LAMBDAVAULT_DEFAULT_LEASE_TTL", "2764800")),
             max_lease_ttl=int(get("LAMBDAVAULT_MAX_LEASE_TTL", "2764800")),

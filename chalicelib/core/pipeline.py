@@ -34,16 +34,7 @@ def handle(request: Request) -> HttpReply:
     logger.set_correlation_id(request.request_id)
     reply = _traced_handle(request)
     elapsed = time.perf_counter() - started
-    logger.info(
-        "request",
-        extra={
-            "operation": request.operation.value,
-            "path": request.path,
-            "status": reply.status,
-            "duration_ms": round(elapsed * 1000, 3),
-        },
-    )
-    observability.record_request(request.operation.value, reply.status, elapsed)
+    observability.record_request(request.operation.value, request.path, reply.status, elapsed)
     return reply
 
 

@@ -7,6 +7,7 @@ import logging
 import boto3
 import pytest
 
+from chalicelib import observability
 from chalicelib.core.runtime import Runtime
 from chalicelib.storage.dynamodb import DynamoDBPhysical
 from tests.support import REGION, VaultHTTP
@@ -38,9 +39,13 @@ def test_logs_never_contain_tokens_or_values(
     vault: VaultHTTP, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    vault.post("sys/mounts/cubbyhole/tune", {"description": CANARY})
-    vault.get("sys/mounts/cubbyhole/tune")
-    vault.get("sys/mounts", token=CANARY)  # a bad token is a secret too
+    observability.logger.setLevel(logging.DEBUG)  # the access line is DEBUG
+    try:
+        vault.post("sys/mounts/cubbyhole/tune", {"description": CANARY})
+        vault.get("sys/mounts/cubbyhole/tune")
+        vault.get("sys/mounts", token=CANARY)  # a bad token is a secret too
+    finally:
+        observability.logger.setLevel(logging.INFO)
     captured = capsys.readouterr()
     everything = caplog.text + captured.out + captured.err
     assert "request" in everything  # the request log line was emitted

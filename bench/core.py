@@ -58,6 +58,8 @@ class Config:
 
 
 CPU_PATHS = ("sys/mounts", "auth/token/lookup-self")
+TOKEN_KINDS = ("service", "batch")
+TOKEN_PATH = "auth/token/lookup-self"  # the default policy allows it
 CALL_REQUESTS: tuple[tuple[str, str, str | None], ...] = (
     ("GET", "sys/mounts", None),
     ("GET", "sys/seal-status", None),
@@ -221,7 +223,11 @@ def import_offenders(env: dict[str, str], runs: int) -> dict[str, list[tuple[str
 
 
 def count_calls(pipe: Worker, served: Worker, url: str) -> list[dict[str, Any]]:
-    """Each request once through pipeline.handle; GETs once more through the HTTP adapter."""
+    """Each request once through pipeline.handle; GETs once more through the HTTP adapter.
+
+    Then an authenticated read with a non-root service token and with a batch token: the
+    first should cost one round trip (token + cluster state), the second no token read.
+    """
     rows = []
     client = KeepAliveClient(url)
     try:
@@ -233,6 +239,12 @@ def count_calls(pipe: Worker, served: Worker, url: str) -> list[dict[str, Any]]:
             rows.append(row)
     finally:
         client.close()
+    for kind in TOKEN_KINDS:
+        token = pipe.call("token", kind=kind)["token"]
+        pipe.call("calls", method="GET", path=TOKEN_PATH, token=token)  # compile its ACL once
+        row = pipe.call("calls", method="GET", path=TOKEN_PATH, token=token)
+        row.update(method="GET", path=TOKEN_PATH, body=None, token_kind=kind)
+        rows.append(row)
     return rows
 
 
@@ -476,6 +488,8 @@ def _render_calls(cold: ColdStart, rows: list[dict[str, Any]]) -> str:
         same = "—" if adapter is None else _fmt_calls(adapter)
         same = "same" if adapter == row["calls"] else same
         label = f"warm: {row['method']} {row['path']}"
+        if row.get("token_kind"):
+            label += f" with a {row['token_kind']} token (default policy)"
         if row["body"]:
             label += f" `{row['body']}`"
         table.append(
@@ -490,7 +504,9 @@ def _render_calls(cold: ColdStart, rows: list[dict[str, Any]]) -> str:
             "Counted at `botocore.client.BaseClient._make_api_call`, which both the boto3 KMS "
             "client and pynamodb (its `Connection._make_api_call` delegates there) go through; "
             f"pynamodb-level counts {'agree' if agree else 'DISAGREE'} with botocore's "
-            "DynamoDB counts. Warm requests run in order in one warm process.",
+            "DynamoDB counts. Warm requests run in order in one warm process, with the root "
+            "token unless the row names another (those rows follow one request that compiled "
+            "the token's ACL).",
             "",
             _table(["request", "status", "KMS", "DynamoDB", "calls", "via HTTP adapter"], table),
         ]

@@ -58,7 +58,7 @@ def start() -> Reply:
     return calls("GET", "sys/mounts")
 
 
-def _handle(method: str, path: str, body: str | None = None) -> int:
+def _reply(method: str, path: str, body: str | None, token: str) -> Any:
     from chalicelib.core.pipeline import handle
     from chalicelib.transports.http import build_request
 
@@ -66,11 +66,22 @@ def _handle(method: str, path: str, body: str | None = None) -> int:
         method=method,
         path=path,
         query={},
-        headers={"X-Vault-Token": ROOT_TOKEN},
+        headers={"X-Vault-Token": token},
         body=body,
         remote_address=LOOPBACK,
     )
-    return handle(request).status
+    return handle(request)
+
+
+def _handle(method: str, path: str, body: str | None = None, token: str = ROOT_TOKEN) -> int:
+    return _reply(method, path, body, token).status
+
+
+def token(kind: str) -> Reply:
+    """A default-policy token of ``kind`` ("service" or "batch"), created by the root token."""
+    body = json.dumps({"type": kind, "policies": ["default"], "ttl": "1h"})
+    reply = _reply("POST", "auth/token/create", body, ROOT_TOKEN)
+    return {"token": reply.body["auth"]["client_token"]}
 
 
 def _lambda_entry(method: str, path: str) -> Callable[[], int]:
@@ -98,12 +109,12 @@ def _entry(entry: str, method: str, path: str) -> Callable[[], int]:
     return lambda: _handle(method, path)
 
 
-def calls(method: str, path: str, body: str | None = None) -> Reply:
+def calls(method: str, path: str, body: str | None = None, token: str = ROOT_TOKEN) -> Reply:
     """One request; which AWS calls it made."""
     meter = _meter()
     before, _ = meter.snapshot()
     pynamodb_before = meter.pynamodb_calls
-    status = _handle(method, path, body)
+    status = _handle(method, path, body, token)
     after, _ = meter.snapshot()
     dynamodb = sum(n for name, n in (after - before).items() if name.startswith("dynamodb:"))
     return {
@@ -245,6 +256,7 @@ COMMANDS: dict[str, Callable[..., Reply]] = {
     "setup": setup,
     "start": start,
     "calls": calls,
+    "token": token,
     "round": round_,
     "profile": profile,
     "serve": serve,

@@ -1,21 +1,22 @@
 """The one request pipeline every transport calls.
 
-seal check -> route -> token -> ACL -> engine -> envelope. (Lease registration, wrapping and
-audit attach at the marked points as their issues land.)
+seal check -> route -> token -> ACL -> engine -> envelope (wrapped when the client asks).
+(Lease registration and audit attach at the marked points as their issues land.)
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import cache
 
 from chalicelib import observability
-from chalicelib.core import authz
+from chalicelib.core import authz, wrapping
 from chalicelib.core.errors import InternalError, NotFound, PermissionDenied, Sealed, VaultError
 from chalicelib.core.mounts import SYSTEM_MOUNT
 from chalicelib.core.operation import Operation
-from chalicelib.core.render import render, render_error
+from chalicelib.core.render import render_error
 from chalicelib.core.request import HttpReply, Request
 from chalicelib.core.runtime import Runtime, runtime
 from chalicelib.engines.registry import backend_for
@@ -61,10 +62,12 @@ def _traced_handle(request: Request) -> HttpReply:
 def _handle(request: Request, rt: Runtime) -> HttpReply:
     rt.ensure_loaded()
     credential = authz.identify(rt, request.client_token)
-    values = rt.begin(credential.prefetch)
+    values = rt.begin([*credential.prefetch, *wrapping.prefetch(rt, request)])
     exempt = request.path.rstrip("/") in SEAL_EXEMPT
     if rt.sealed and not exempt:
         raise Sealed()
+    if request.path in wrapping.TOKEN_PATHS:
+        wrapping.validate(rt, request, values)
 
     mount = (
         SYSTEM_MOUNT
@@ -90,11 +93,17 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
         request.token = authz.resolve(rt, credential, values, request.remote_address)
         return _dispatch(request, rt, backend, match)
     request.token = authz.authenticate(rt, request, credential, values)
-    with authz.counted_use(rt, request):
+    with _spending_a_use(rt, request):
         authz.authorize(rt, request, request.token, sudo_path=backend.is_sudo(relative))
         if mount.type == CUBBYHOLE_TYPE:
             require_service_token(request)
         return _dispatch(request, rt, backend, match)
+
+
+def _spending_a_use(rt: Runtime, request: Request) -> AbstractContextManager[None]:
+    # A wrapping token unwrapping itself is spent by the handler, after the response is
+    # read: spending it first would lose the response to any failure in between.
+    return nullcontext() if wrapping.unwraps_itself(request) else authz.counted_use(rt, request)
 
 
 def _dispatch(request: Request, rt: Runtime, backend: Backend, match: PathMatch) -> HttpReply:
@@ -102,4 +111,4 @@ def _dispatch(request: Request, rt: Runtime, backend: Backend, match: PathMatch)
     if not rt.sealed:
         request.storage = StorageView(rt.barrier, request.mount.storage_prefix)
     response = backend.handle(request, match)
-    return render(request, response)
+    return wrapping.respond(rt, request, response)

@@ -4,12 +4,44 @@ from __future__ import annotations
 
 from chalicelib.framework import Backend
 from chalicelib.system import (
+    path_capabilities,
     path_internal_ui,
     path_mounts,
     path_policy,
     path_remount,
     path_seal,
+    path_wrapping,
 )
+
+# OpenBao's sudo-protected ("root") paths of the system backend, verbatim from
+# NewSystemBackend's PathsSpecial.Root (internal/vault/logical_system.go), including those
+# of endpoints not served yet, so that they are protected the day they land. sys/mounts/*
+# and sys/key-status are deliberately absent: OpenBao does not protect them.
+OPENBAO_ROOT_PATHS = (
+    "auth/*",
+    "remount",
+    "audit",
+    "audit/*",
+    "raw",
+    "raw/*",
+    "rotate",
+    "rotate/keyring",
+    "rotate/root",
+    "config/cors",
+    "config/auditing/*",
+    "config/ui/headers/*",
+    "plugins/catalog/*",
+    "revoke-prefix/*",
+    "revoke-force/*",
+    "leases/revoke-prefix/*",
+    "leases/revoke-force/*",
+    "leases/lookup/*",
+    "leases",
+    "internal/inspect/*",
+)
+# OpenBao checks sys/seal in its HTTP layer instead (SealWithRequest requires root
+# privileges), with the same multierror 403 as the router's check.
+SUDO = (*OPENBAO_ROOT_PATHS, "seal")
 
 
 def backend() -> Backend:
@@ -22,7 +54,14 @@ def backend() -> Backend:
             *path_remount.paths(),
             *path_internal_ui.paths(),
             *path_policy.paths(),
+            *path_capabilities.paths(),
+            *path_wrapping.paths(),
         ],
-        unauthenticated=(*path_seal.UNAUTHENTICATED, "internal/ui/mounts", "internal/ui/mounts/*"),
-        sudo=(*path_seal.SUDO, "remount", "auth/*", "mounts/*"),
+        unauthenticated=(
+            *path_seal.UNAUTHENTICATED,
+            "internal/ui/mounts",
+            "internal/ui/mounts/*",
+            *path_wrapping.UNAUTHENTICATED,
+        ),
+        sudo=SUDO,
     )

@@ -178,4 +178,3 @@ def paths() -> list[Path]:
 
 
 UNAUTHENTICATED = ("init", "seal-status", "health", "leader", "unseal")
-SUDO = ("seal", "rotate", "key-status")

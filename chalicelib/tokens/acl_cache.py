@@ -12,6 +12,7 @@ import json
 import threading
 from collections import OrderedDict
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
 
 POLICIES_GENERATION = "policies"
 ROOT = "root"
+RESPONSE_WRAPPING = "response-wrapping"
+# Policies that exist in code, not in storage: root, and the immutable one every
+# response-wrapping token carries (so a wrapping token can unwrap on any cluster).
+BUILT_IN = frozenset({ROOT, RESPONSE_WRAPPING})
 _MAX_ACLS = 512  # distinct policy sets kept per container
 
 
@@ -71,13 +76,13 @@ class ACLCache:
         """Each named policy (None where none exists), loading the unknown ones in one read."""
         with self._lock:
             self._sync(generation)
-            missing = [name for name in names if name not in self._policies and name != ROOT]
+            missing = [n for n in names if n not in self._policies and n not in BUILT_IN]
             if missing:
                 found = barrier.get_many([policy_storage_key(name) for name in missing])
                 for name in missing:
                     entry = found.get(policy_storage_key(name))
                     self._policies[name] = None if entry is None else _parse(name, entry.value)
-            return [_root_policy() if name == ROOT else self._policies[name] for name in names]
+            return [_built_in(name) if name in BUILT_IN else self._policies[name] for name in names]
 
 
 def _parse(name: str, stored: bytes) -> Policy:
@@ -86,7 +91,10 @@ def _parse(name: str, stored: bytes) -> Policy:
     return parse_policy(name, json.loads(stored)["raw"])
 
 
-def _root_policy() -> Policy:
-    from chalicelib.policy import ROOT_POLICY
+@cache
+def _built_in(name: str) -> Policy:
+    from chalicelib.policy import RESPONSE_WRAPPING_POLICY, ROOT_POLICY, parse_policy
 
-    return ROOT_POLICY
+    if name == ROOT:
+        return ROOT_POLICY
+    return parse_policy(RESPONSE_WRAPPING, RESPONSE_WRAPPING_POLICY)

@@ -31,21 +31,22 @@ def cubbyhole_folder(token: TokenEntry) -> str:
     return f"{token.cubbyhole_id}/"
 
 
-def _view(barrier: Barrier, mounts: MountTable) -> StorageView | None:
+def cubbyhole_view(barrier: Barrier, mounts: MountTable) -> StorageView | None:
+    """The cubbyhole mount's storage view (None on a table without one)."""
     mount = next((m for m in mounts.entries if m.type == CUBBYHOLE_TYPE), None)
     return None if mount is None else StorageView(barrier, mount.storage_prefix)
 
 
 def destroy(barrier: Barrier, mounts: MountTable, token: TokenEntry) -> None:
     """Revocation hook: the token's cubbyhole goes first, before its entry."""
-    view = _view(barrier, mounts)
+    view = cubbyhole_view(barrier, mounts)
     if view is not None and token.cubbyhole_id:
         view.delete_prefix(cubbyhole_folder(token))
 
 
 def tidy(barrier: Barrier, mounts: MountTable, alive: set[str]) -> int:
     """Delete the cubbyholes of tokens that no longer exist; returns how many."""
-    view = _view(barrier, mounts)
+    view = cubbyhole_view(barrier, mounts)
     if view is None:
         return 0
     orphaned = [name for name in view.list() if name.endswith("/") and name[:-1] not in alive]

@@ -39,6 +39,8 @@ def parse_body(body: str | bytes | None) -> dict[str, Any]:
         parsed = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise BadRequest("failed to decode JSON input: invalid JSON body") from None
+    if parsed is None:
+        return {}  # the CLI sends `null` for an empty body (e.g. `bao unwrap`, `write -f`)
     if not isinstance(parsed, dict):
         raise BadRequest("failed to decode JSON input: the body must be a JSON object")
     return parsed
@@ -59,11 +61,13 @@ def wrap_ttl(headers: Mapping[str, str]) -> int | None:
         return None
     try:
         ttl = parse_duration(raw)
-    except FieldError:
-        raise BadRequest("error parsing X-Vault-Wrap-TTL header") from None
-    if ttl <= 0:
-        raise BadRequest("invalid wrap TTL")
-    return ttl
+    except FieldError as error:
+        raise BadRequest(f"error parsing X-Vault-Wrap-TTL header: {error}") from None
+    if ttl < 0:
+        raise BadRequest(
+            "error parsing X-Vault-Wrap-TTL header: requested wrap ttl cannot be negative"
+        )
+    return ttl or None  # a zero TTL means "do not wrap", as OpenBao
 
 
 def build_request(

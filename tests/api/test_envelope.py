@@ -78,3 +78,19 @@ def test_empty_write_answers_204(vault: VaultHTTP) -> None:
     reply = vault.post("sys/mounts/cubbyhole/tune", {"description": "mine"})
     assert reply.status_code == 204
     assert reply.content == b""
+
+
+def test_wrap_ttl_header_is_parsed_as_openbao_does(vault: VaultHTTP) -> None:
+    bad = vault.get("sys/mounts", headers={"X-Vault-Wrap-TTL": "abc"})
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0].startswith("error parsing X-Vault-Wrap-TTL header: time:")
+    negative = vault.get("sys/mounts", headers={"X-Vault-Wrap-TTL": "-5"})
+    assert negative.json() == {
+        "errors": ["error parsing X-Vault-Wrap-TTL header: requested wrap ttl cannot be negative"]
+    }
+    unwrapped = vault.get("sys/mounts", headers={"X-Vault-Wrap-TTL": "0"}).json()
+    assert unwrapped["wrap_info"] is None and unwrapped["data"]
+
+
+def test_a_null_body_is_an_empty_body(vault: VaultHTTP) -> None:
+    assert vault.request("POST", "sys/rotate", data="null").status_code == 204

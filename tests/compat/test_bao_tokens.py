@@ -106,11 +106,15 @@ def test_revoke_modes(dev_server: Server, tmp_path: Path) -> None:
 
 
 def test_token_capabilities(dev_server: Server, tmp_path: Path) -> None:
-    probe = dev_server.bao("token", "capabilities", "sys/mounts", check=False)
-    if probe.code != 0 and "unsupported path" in probe.err:
-        pytest.skip("sys/capabilities is not served yet (owned by the policy engine)")
-    assert probe.out.strip() == "root"
-    _write_policy(dev_server, tmp_path, "reader", 'path "sys/mounts" { capabilities = ["read"] }')
+    assert dev_server.bao("token", "capabilities", "sys/mounts").out.strip() == "root"
+    _write_policy(dev_server, tmp_path, "reader",
+                  'path "sys/mounts" { capabilities = ["read", "update"] }')
     token = _create(dev_server, "-policy=reader")["client_token"]
     listed = dev_server.bao("token", "capabilities", token, "sys/mounts").out.strip()
-    assert listed == "read"
+    assert listed == "read, update"
+    # Without a TOKEN argument the CLI asks sys/capabilities-self with its own token.
+    own = dev_server.bao("token", "capabilities", "sys/mounts", token=token).out.strip()
+    assert own == "read, update"
+    assert dev_server.bao("token", "capabilities", "nothing", token=token).out.strip() == "deny"
+    bad = dev_server.bao("token", "capabilities", "bogus", "sys/mounts", check=False)
+    assert bad.code == 2 and "invalid token" in bad.err

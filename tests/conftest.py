@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from chalicelib.storage.dynamodb import DynamoDBPhysical
 
 from tests.support import REGION, ROOT_TOKEN, VaultHTTP, reset_process_state
 
@@ -36,6 +40,31 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
             yield
     finally:
         reset_process_state()
+
+
+@pytest.fixture
+def physical(aws: None) -> DynamoDBPhysical:
+    """The storage layer over a fresh moto table."""
+    from chalicelib.storage.dynamodb import DynamoDBPhysical, create_table
+
+    create_table()
+    return DynamoDBPhysical()
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """DynamoDB API calls by operation name (pynamodb makes every one of them)."""
+    from pynamodb.connection.base import Connection
+
+    counter: Counter[str] = Counter()
+    original = Connection._make_api_call
+
+    def counting(self: Connection, operation_name: str, operation_kwargs: dict) -> dict:
+        counter[operation_name] += 1
+        return original(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", counting)
+    return counter
 
 
 @pytest.fixture

@@ -1,61 +1,16 @@
 """Fixtures for engine tests: a moto-backed table and backends mounted over it."""
 
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from moto import mock_aws
 from pynamodb.connection.base import Connection
 
 from chalicelib.core.mounts import MountEntry
 from chalicelib.engines.cubbyhole.backend import backend as cubbyhole_backend
 from chalicelib.engines.kv.backend import backend as kv_backend
 from chalicelib.framework.testing import BackendHarness
-from chalicelib.settings import settings
-from chalicelib.storage.dynamodb import DynamoDBPhysical, create_table
-
-TABLE = "lambdavault-engines-test"
-
-
-@pytest.fixture(autouse=True)
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[None]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
-        "LAMBDAVAULT_TABLE": TABLE,
-    }.items():
-        monkeypatch.setenv(name, value)
-    settings.cache_clear()
-    yield
-    settings.cache_clear()
-
-
-@pytest.fixture
-def physical() -> Iterator[DynamoDBPhysical]:
-    with mock_aws():
-        create_table()
-        yield DynamoDBPhysical()
-
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """DynamoDB API calls by operation name; tests clear it before the request they measure."""
-    counter: Counter[str] = Counter()
-    original = Connection._make_api_call
-
-    def counting(self: Connection, operation_name: str, operation_kwargs: dict) -> dict:
-        counter[operation_name] += 1
-        return original(self, operation_name, operation_kwargs)
-
-    monkeypatch.setattr(Connection, "_make_api_call", counting)
-    return counter
+from chalicelib.storage.dynamodb import DynamoDBPhysical
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from bench.results import RESULTS, replace_section
 # name -> module; "all" runs them in this order.
 MODULES: dict[str, str] = {
     "core": "bench.core",
+    "kv": "bench.kv",
 }
 
 

@@ -16,12 +16,19 @@ from chalicelib.core.runtime import runtime
 from chalicelib.engines.registry import SINGLETONS, check_mountable
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.path import Handler
+from chalicelib.storage.view import StorageView
 from chalicelib.system.mount_config import (
+    KV_TYPE,
+    VersionChange,
     apply_config,
+    check_enable_version,
     merged_options,
     normalize_mount_path,
+    resolve_kv_alias,
     tune_changes,
     tune_view,
+    tuned_options,
+    version_change,
 )
 
 _ENABLE_FIELDS = {
@@ -94,13 +101,18 @@ def _enable(table: str) -> Handler:
             raise BadRequest("backend type must be specified as a string")
         if not auth and path.startswith(RESERVED_PREFIXES):
             raise BadRequest(f'cannot mount "{path}"')
+        sent_options = data["options"] or None
+        if not auth:
+            type_name, sent_options = resolve_kv_alias(type_name, sent_options)
+        options = merged_options(None, sent_options)
+        check_enable_version(type_name, options, auth=auth)
         check_mountable(type_name, auth=auth)
         entry = MountEntry.new(
             path,
             type_name,
             description=data["description"],
             config=apply_config(MountConfig(), data["config"], enabling=True),
-            options=merged_options(None, data["options"] or None),
+            options=options,
             local=data["local"],
             seal_wrap=data["seal_wrap"],
             table=table,
@@ -152,26 +164,54 @@ def _tune_read(table: str) -> Handler:
 
 
 def _tune_write(table: str) -> Handler:
-    def handler(request: Request, data: FieldData) -> None:
+    def handler(request: Request, data: FieldData) -> Response | None:
         failure = 'tune of path "{path}" failed: no mount entry found'
         target_table, path = _tune_target(table, data["path"])
         target = find_mount(target_table, path, failure)
         changes = tune_changes(data)
+        change = version_change(target, changes.get("options"))
+        # Before the commit: no container may see version 2 without the pending upgrade.
+        finish = _start_kv_upgrade(target) if _upgrades_kv(target, change) else None
 
         def tune(current: MountTable) -> MountTable:
             entry = current.find(target.path)
             if entry is None:
                 raise BadRequest(failure.format(path=target.router_path))
+            # Again on what is stored now: a concurrent tune may have changed the version.
+            checked = version_change(entry, changes.get("options"))
             updated = entry.tuned(
                 config=apply_config(entry.config, changes),
                 description=changes.get("description", entry.description),
-                options=merged_options(entry.options, changes.get("options")),
+                options=tuned_options(entry.options, changes.get("options"), checked),
             )
             return current.with_entry(updated)
 
         runtime().update_table(target_table, tune)
+        if finish is not None:
+            finish()
+        # Vault answers an upgrade with a warning (200), even one to version 1.
+        return Response(warnings=[change.warning()]) if change and change.upgrades else None
 
     return handler
+
+
+def _upgrades_kv(entry: MountEntry, change: VersionChange | None) -> bool:
+    """Only a kv mount moving to version 2 has data to upgrade (Vault's other reloads: no-op)."""
+    if change is None or not change.upgrades:
+        return False
+    return entry.type == KV_TYPE and change.requested == 2
+
+
+def _start_kv_upgrade(entry: MountEntry) -> Callable[[], object]:
+    """Record the pending upgrade now; returns the pass to run once the table says 2.
+
+    The engine is imported here, not at the top: only an upgrade needs it.
+    """
+    from chalicelib.engines.kv.upgrade import prepare_upgrade, run_upgrade
+
+    view = StorageView(runtime().barrier, entry.storage_prefix)
+    prepare_upgrade(view)
+    return lambda: run_upgrade(view)
 
 
 def table_paths(table: str, prefix: str) -> list[Path]:

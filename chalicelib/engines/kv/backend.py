@@ -25,6 +25,8 @@ from chalicelib.engines.kv import (
     path_subkeys,
     path_v1,
 )
+from chalicelib.engines.kv.layout import view_of
+from chalicelib.engines.kv.upgrade import UpgradeGate
 from chalicelib.framework import Backend, Field, FieldData, FieldType, Path, PathMatch
 from chalicelib.framework.path import Handler
 
@@ -113,6 +115,8 @@ class KvBackend(Backend):
     """Routes each request to the backend of its mount's KV version."""
 
     versions: Mapping[str, Backend] = field(default_factory=dict)
+    # The backend lives as long as its container: so does what the gate has learnt.
+    upgrades: UpgradeGate = field(default_factory=UpgradeGate)
 
     def for_mount(self, mount: MountEntry | None) -> Backend:
         """The version's own backend: the pipeline may route with it directly."""
@@ -122,13 +126,20 @@ class KvBackend(Backend):
         # The route depends on the mount's version, which only the request knows.
         return PathMatch(_DEFERRED, {"path": relative_path})
 
-    def resolve_write(self, request: Request, match: PathMatch) -> Operation:
+    def _route(self, request: Request, match: PathMatch) -> tuple[Backend, PathMatch]:
         inner = self.for_mount(request.mount)
-        return inner.resolve_write(request, inner.match(match.captures["path"]))
+        if inner is self.versions["2"]:
+            # A mount tuned from version 1 serves nothing before its v1 data has moved.
+            self.upgrades.ensure(view_of(request))
+        return inner, inner.match(match.captures["path"])
+
+    def resolve_write(self, request: Request, match: PathMatch) -> Operation:
+        inner, inner_match = self._route(request, match)
+        return inner.resolve_write(request, inner_match)
 
     def handle(self, request: Request, match: PathMatch) -> Response | None:
-        inner = self.for_mount(request.mount)
-        return inner.handle(request, inner.match(match.captures["path"]))
+        inner, inner_match = self._route(request, match)
+        return inner.handle(request, inner_match)
 
 
 def backend() -> Backend:

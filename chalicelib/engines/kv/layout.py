@@ -6,6 +6,7 @@ Layout (keys relative to the mount's view):
   meta/<path>             a version-2 secret: its metadata AND its current version's data,
                           so reading the latest version is one GetItem
   version/<path>/<n>      an older version's data, written when a newer version replaces it
+  upgrade                 the v1 -> v2 upgrade's progress, on mounts that were version 1
 
 Each version owns a namespace of its own (v1/ vs meta/, version/, config), so the v1 -> v2
 upgrade never has to guess whether a key is an old secret or a migrated one, whatever
@@ -27,6 +28,7 @@ V1_PREFIX = "v1/"
 META_PREFIX = "meta/"
 VERSION_PREFIX = "version/"
 CONFIG_KEY = "config"
+UPGRADE_KEY = "upgrade"
 
 
 def view_of(request: Request) -> StorageView:

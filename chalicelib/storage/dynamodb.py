@@ -226,6 +226,19 @@ def _lost_condition(error: PynamoDBException) -> bool:
     return error.cause_response_code == _CONDITION_FAILED
 
 
+def _refused_size(error: PynamoDBException) -> bool:
+    """The service's own size refusal (moto's limit is below DynamoDB's, and counts the
+    old value too on UpdateItem), so it reaches the client as the same clear 400."""
+    message = error.cause_response_message or ""
+    return error.cause_response_code == "ValidationException" and "size" in message.lower()
+
+
+def _too_large() -> EntryTooLarge:
+    return EntryTooLarge(
+        f"entry too large: DynamoDB refused the item; it stores at most {MAX_ITEM_BYTES} bytes"
+    )
+
+
 def _version_condition(model: type[Item], expected_version: int | None) -> Condition | None:
     check_version(expected_version)
     if expected_version is None:
@@ -389,6 +402,8 @@ class DynamoDBPhysical(Physical):
         except UpdateError as error:
             if _lost_condition(error):
                 raise ConditionFailed("version mismatch") from None
+            if _refused_size(error):
+                raise _too_large() from None
             raise
         version = int(item.ver)
         if version == 1:
@@ -442,6 +457,8 @@ class DynamoDBPhysical(Physical):
             codes = {reason.code for reason in error.cancellation_reasons if reason}
             if codes & _LOST_RACE_REASONS:
                 raise ConditionFailed("transaction condition failed") from None
+            if "ValidationError" in codes or _refused_size(error):
+                raise _too_large() from None
             raise
 
     def _connection(self) -> Connection:

@@ -230,12 +230,6 @@ def test_values_up_to_one_item_work_and_larger_get_a_clear_400(vault: VaultHTTP)
     assert megabyte.status_code == 400 and "entry too large" in megabyte.json()["errors"][0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moto refuses items over 405,000 bytes (DynamoDB: 409,600, which storage checks) "
-    "and counts the old value with the new one on UpdateItem; storage/dynamodb.py lets "
-    "that ValidationException through as a 500 instead of EntryTooLarge",
-)
 def test_what_moto_refuses_still_gets_a_clear_400(vault: VaultHTTP) -> None:
     between = _write(vault, "big/gap", MOTO_ITEM_LIMIT)
     assert between.status_code == 400, between.text

@@ -17,10 +17,19 @@ from chalicelib.storage.physical import Delete, Entry, Put, WriteOp, check_key, 
 class StorageView:
     """Barrier operations with keys relative to `prefix` ("" or ending with "/")."""
 
-    def __init__(self, barrier: Barrier, prefix: str) -> None:
+    def __init__(
+        self,
+        barrier: Barrier,
+        prefix: str,
+        prefetched: dict[str, Entry | None] | None = None,
+    ) -> None:
+        """``prefetched``: entries (absolute keys, decrypted; None = known absent) that the
+        pipeline read in its first round trip for this request; reads are served from them
+        until the request writes the key."""
         check_prefix(prefix)
         self._barrier = barrier
         self._prefix = prefix
+        self._prefetched = prefetched if prefetched is not None else {}
 
     @property
     def prefix(self) -> str:
@@ -37,21 +46,37 @@ class StorageView:
         return Entry(entry.key[len(self._prefix) :], entry.value, entry.version)
 
     def get(self, key: str) -> Entry | None:
-        entry = self._barrier.get(self._key(key))
+        absolute = self._key(key)
+        entry = (
+            self._prefetched[absolute]
+            if absolute in self._prefetched
+            else self._barrier.get(absolute)
+        )
         return None if entry is None else self._relative(entry)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
-        found = self._barrier.get_many([self._key(key) for key in keys])
+        wanted = [self._key(key) for key in keys]
+        found = {k: e for k in wanted if k in self._prefetched and (e := self._prefetched[k])}
+        missing = [k for k in wanted if k not in self._prefetched]
+        if missing:
+            found.update(self._barrier.get_many(missing))
         return {entry.key: entry for entry in map(self._relative, found.values())}
 
     def put(self, key: str, value: bytes, *, expected_version: int | None = None) -> int:
-        return self._barrier.put(self._key(key), value, expected_version=expected_version)
+        absolute = self._key(key)
+        self._prefetched.pop(absolute, None)
+        return self._barrier.put(absolute, value, expected_version=expected_version)
 
     def delete(self, key: str, *, expected_version: int | None = None) -> None:
-        self._barrier.delete(self._key(key), expected_version=expected_version)
+        absolute = self._key(key)
+        self._prefetched.pop(absolute, None)
+        self._barrier.delete(absolute, expected_version=expected_version)
 
     def transact(self, ops: Sequence[WriteOp]) -> None:
-        self._barrier.transact([self._absolute(op) for op in ops])
+        absolute = [self._absolute(op) for op in ops]
+        for op in absolute:
+            self._prefetched.pop(op.key, None)
+        self._barrier.transact(absolute)
 
     def _absolute(self, op: WriteOp) -> WriteOp:
         if isinstance(op, Put):
@@ -65,7 +90,10 @@ class StorageView:
     def delete_prefix(self, prefix: str = "") -> int:
         """Delete everything under `prefix` in this view (all of it by default)."""
         check_prefix(prefix)
-        return self._barrier.delete_prefix(self._prefix + prefix)
+        doomed = self._prefix + prefix
+        for key in [k for k in self._prefetched if k.startswith(doomed)]:
+            del self._prefetched[key]
+        return self._barrier.delete_prefix(doomed)
 
     def get_json(self, key: str) -> Any | None:
         entry = self.get(key)
@@ -79,4 +107,4 @@ class StorageView:
     def sub(self, prefix: str) -> StorageView:
         """A narrower view: `prefix` ("x/") relative to this one."""
         check_prefix(prefix)
-        return StorageView(self._barrier, self._prefix + prefix)
+        return StorageView(self._barrier, self._prefix + prefix, self._prefetched)

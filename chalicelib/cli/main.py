@@ -20,6 +20,8 @@ from importlib import metadata
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from chalicelib.cli import audit as audit_cli
+
 if TYPE_CHECKING:
     from chalicelib.cli.devenv import DevEnvironment
     from chalicelib.core.dev import DevBootstrap
@@ -298,4 +300,7 @@ Development mode should NOT be used in production installations!
 COMMANDS: dict[str, Command] = {
     "server": Command("start a Lambdavault server", configure_server, run_server),
     "version": Command("print the Lambdavault version", lambda parser: None, run_version),
+    "audit verify": Command(
+        "check the hash chains of audit records", audit_cli.configure_verify, audit_cli.run_verify
+    ),
 }

@@ -1,7 +1,7 @@
 """The one request pipeline every transport calls.
 
 seal check -> route -> token -> ACL -> engine -> envelope (wrapped when the client asks).
-(Lease registration and audit attach at the marked points as their issues land.)
+(Audit: a request record before the engine runs, a response record on the way out.)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from functools import cache
 
-from chalicelib import observability
+from chalicelib import audit, observability
 from chalicelib.core import authz, wrapping
 from chalicelib.core.errors import InternalError, NotFound, PermissionDenied, Sealed, VaultError
 from chalicelib.core.mounts import SYSTEM_MOUNT
@@ -41,13 +41,14 @@ def handle(request: Request) -> HttpReply:
 
 def _safe_handle(request: Request) -> HttpReply:
     try:
-        return _handle(request, runtime())
+        reply = _handle(request, runtime())
     except VaultError as error:
-        return render_error(error)
+        reply = render_error(error)
     except Exception:
         # The traceback goes to the log (it holds no request data); the client sees 500 only.
         logger.exception("unhandled error", extra={"path": request.path})
-        return render_error(InternalError())
+        reply = render_error(InternalError())
+    return audit.log_response(request, reply)
 
 
 @cache
@@ -110,5 +111,6 @@ def _dispatch(request: Request, rt: Runtime, backend: Backend, match: PathMatch)
     assert request.mount is not None
     if not rt.sealed:
         request.storage = StorageView(rt.barrier, request.mount.storage_prefix)
+    audit.log_request(rt, request)  # fail closed: no request record, no operation
     response = backend.handle(request, match)
     return wrapping.respond(rt, request, response)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalicelib.framework import Backend
 from chalicelib.system import (
+    path_audit,
     path_capabilities,
     path_internal_ui,
     path_mounts,
@@ -56,6 +57,7 @@ def backend() -> Backend:
             *path_policy.paths(),
             *path_capabilities.paths(),
             *path_wrapping.paths(),
+            *path_audit.paths(),
         ],
         unauthenticated=(
             *path_seal.UNAUTHENTICATED,

@@ -1,0 +1,10 @@
+"""Audit devices, Vault's JSON audit records, HMAC of secrets, and per-container hash chains.
+
+The pipeline calls :func:`log_request` before routing a request and :func:`log_response`
+on its way out; sys/audit* manage the devices (``chalicelib.system.path_audit``) and
+``lambdavault audit verify`` checks what they wrote (:mod:`chalicelib.audit.verify`).
+"""
+
+from chalicelib.audit.trail import log_request, log_response
+
+__all__ = ["log_request", "log_response"]

@@ -1,0 +1,55 @@
+"""Tamper evidence: every record names its chain, its place in it and its predecessor.
+
+Many Lambda containers write at once, so one global sequence would need coordination (a
+DynamoDB counter per record). Instead each container keeps one chain per device: the
+chain id is ``<container id>/<device uuid>`` (the container id is random, made when the
+container first audits, and logged), the sequence counts that chain's
+records from 1, and ``chain_prev_sha256`` is the SHA-256 of the previous record's line as
+written (prefix included, newline excluded). One writer per chain, no coordination;
+``lambdavault audit verify`` checks each chain on its own.
+
+A chain proves order and integrity up to its last record: editing or deleting the tail of
+a chain (or whole chains) needs protection at the destination (S3 Object Lock, a
+write-only bucket policy), which the chain cannot provide by itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chalicelib.audit.record import to_json
+
+CHAIN_ID = "chain_id"
+CHAIN_SEQ = "chain_seq"
+CHAIN_PREV = "chain_prev_sha256"
+GENESIS = ""  # the predecessor of a chain's first record
+
+
+def line_digest(line: bytes) -> str:
+    return hashlib.sha256(line).hexdigest()
+
+
+class Chain:
+    """The records one container writes to one device, linked by hash."""
+
+    def __init__(self, chain_id: str) -> None:
+        self.id = chain_id
+        self.seq = 0
+        self.prev = GENESIS
+        # Lambda serves one request at a time, but the dev server and tests use threads.
+        self._lock = threading.Lock()
+
+    def append(self, entry: Mapping[str, Any], prefix: str, write: Callable[[bytes], None]) -> None:
+        """Write ``entry`` as the chain's next line; the chain advances only if it was written.
+
+        A failed write leaves no gap: the next record reuses the sequence number.
+        """
+        with self._lock:
+            linked = {**entry, CHAIN_ID: self.id, CHAIN_SEQ: self.seq + 1, CHAIN_PREV: self.prev}
+            line = (prefix + to_json(linked)).encode()
+            write(line + b"\n")
+            self.seq += 1
+            self.prev = line_digest(line)

@@ -1,0 +1,108 @@
+"""Where the pipeline meets the audit log: a request record before, a response record after.
+
+As Vault: the request record is written once the token and the ACL have admitted the
+request and before it is routed; if no enabled device takes it, the request is refused
+with a 500 ("internal error") and never performed. The response record is written before
+the client sees the answer; if no device takes it, the client gets a 500 instead (the
+operation already happened, as in Vault). A request refused earlier (bad token, ACL) is
+logged after the fact: a request record carrying the error, then the response record.
+Unaudited, as in Vault: sys/init, sys/seal-status, sys/unseal, sys/leader, sys/health,
+and everything while sealed.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.audit.broker import broker_for, forget
+from chalicelib.audit.record import Subject, request_entry, response_entry
+from chalicelib.audit.subject import outcome_of, request_error, subject_of
+from chalicelib.core.errors import InternalError
+from chalicelib.core.render import render_error
+from chalicelib.core.runtime import Runtime, runtime
+from chalicelib.observability import logger
+
+if TYPE_CHECKING:
+    from chalicelib.audit.devices import Device
+    from chalicelib.core.request import HttpReply, Request
+
+NOT_AUDITED = frozenset({"sys/init", "sys/seal-status", "sys/unseal", "sys/leader", "sys/health"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Trail:
+    """This request reached the point of its request record; what became of it."""
+
+    request_id: str
+    subject: Subject | None = None  # as logged; None if no device was enabled then
+    refused: bool = False  # no device took it: the request was refused
+
+
+_CURRENT: ContextVar[_Trail | None] = ContextVar("audit_trail", default=None)
+
+
+def _devices(rt: Runtime, request: Request) -> list[Device]:
+    if rt.sealed:
+        forget(rt)
+        return []
+    if not rt.initialized or request.path.rstrip("/") in NOT_AUDITED:
+        return []
+    return broker_for(rt).current(rt)
+
+
+def log_request(rt: Runtime, request: Request) -> None:
+    """Before the operation: the request record, or InternalError when no device took it."""
+    devices = _devices(rt, request)
+    if not devices:
+        _CURRENT.set(_Trail(request.request_id))
+        return
+    subject = subject_of(rt, request, authorized=True)
+    accepted = broker_for(rt).log(
+        "request", lambda d: request_entry(subject, d.config, d.entry.salt), devices
+    )
+    _CURRENT.set(_Trail(request.request_id, subject, refused=not accepted))
+    if not accepted:
+        raise InternalError()
+
+
+def log_response(request: Request, reply: HttpReply) -> HttpReply:
+    """After the operation: the response record; the reply, or a 500 if no device took it."""
+    try:
+        return reply if _log_response(request, reply) else render_error(InternalError())
+    except Exception:
+        logger.exception("audit of a response failed", extra={"path": request.path})
+        return render_error(InternalError())
+    finally:
+        _CURRENT.set(None)
+
+
+def _log_response(request: Request, reply: HttpReply) -> bool:
+    trail = _CURRENT.get()
+    if trail is not None and trail.request_id != request.request_id:
+        trail = None
+    if trail is not None and trail.refused:
+        return True  # refused for want of a request record: that 500 stands
+    rt = runtime()
+    devices = _devices(rt, request)
+    if not devices:
+        return True
+    broker = broker_for(rt)
+    if trail is not None:
+        # No device was enabled at the request record (this request may have enabled one).
+        subject = trail.subject or subject_of(rt, request, authorized=True)
+    else:
+        subject = subject_of(rt, request, authorized=False)
+        error = request_error(reply)
+        # Vault ignores a failure here: the request was refused anyway.
+        broker.log(
+            "request", lambda d: request_entry(subject, d.config, d.entry.salt, error=error),
+            devices,
+        )
+    outcome, routed = outcome_of(reply), trail is not None
+
+    def record_for(device: Device) -> dict[str, Any]:
+        return response_entry(subject, outcome, device.config, device.entry.salt, routed=routed)
+
+    return broker.log("response", record_for, devices)

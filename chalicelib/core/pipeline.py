@@ -14,7 +14,7 @@ from functools import cache
 from chalicelib import audit, observability
 from chalicelib.core import authz, wrapping
 from chalicelib.core.errors import InternalError, NotFound, PermissionDenied, Sealed, VaultError
-from chalicelib.core.mounts import SYSTEM_MOUNT
+from chalicelib.core.mounts import SYSTEM_MOUNT, MountEntry
 from chalicelib.core.operation import Operation
 from chalicelib.core.render import render_error
 from chalicelib.core.request import HttpReply, Request
@@ -60,21 +60,42 @@ def _traced_handle(request: Request) -> HttpReply:
     return _tracer_wrapped()(request)
 
 
+def _route(rt: Runtime, request: Request, exempt: bool) -> MountEntry | None:
+    if exempt:
+        return SYSTEM_MOUNT
+    return rt.auth.longest_prefix(request.path) or rt.mounts.longest_prefix(request.path)
+
+
+def _path_prefetch(rt: Runtime, request: Request) -> tuple[MountEntry | None, list[str]]:
+    """The storage keys the target path says it will read, to ride in the first round trip.
+
+    Routed on this container's tables before they are refreshed: if the refresh changes
+    the route, the prefetched entries are simply not used.
+    """
+    mount = None if rt.sealed else _route(rt, request, exempt=False)
+    if mount is None:
+        return None, []
+    try:
+        match = backend_for(mount.type).match(request.path[len(mount.router_path):])
+    except VaultError:
+        return None, []
+    if match.path.prefetch is None:
+        return None, []
+    return mount, [mount.storage_prefix + key for key in match.path.prefetch(match.captures)]
+
+
 def _handle(request: Request, rt: Runtime) -> HttpReply:
     rt.ensure_loaded()
     credential = authz.identify(rt, request.client_token)
-    values = rt.begin([*credential.prefetch, *wrapping.prefetch(rt, request)])
+    guessed, path_keys = _path_prefetch(rt, request)
+    values = rt.begin([*credential.prefetch, *wrapping.prefetch(rt, request), *path_keys])
     exempt = request.path.rstrip("/") in SEAL_EXEMPT
     if rt.sealed and not exempt:
         raise Sealed()
     if request.path in wrapping.TOKEN_PATHS:
         wrapping.validate(rt, request, values)
 
-    mount = (
-        SYSTEM_MOUNT
-        if exempt
-        else rt.auth.longest_prefix(request.path) or rt.mounts.longest_prefix(request.path)
-    )
+    mount = _route(rt, request, exempt)
     if mount is None:
         # Without a valid token Vault says nothing about which paths exist.
         if authz.resolve(rt, credential, values, request.remote_address) is None:
@@ -85,8 +106,11 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
     backend = backend_for(mount.type)
     relative = request.relative_path
     match = backend.match(relative)
+    if not rt.sealed:
+        same_route = guessed is not None and guessed.uuid == mount.uuid
+        prefetched = {key: values.get(key) for key in path_keys} if same_route else {}
+        request.storage = StorageView(rt.barrier, mount.storage_prefix, prefetched)
     if request.operation in (Operation.CREATE, Operation.UPDATE) and not exempt:
-        request.storage = StorageView(rt.barrier, mount.storage_prefix)
         request.operation = backend.resolve_write(request, match)
 
     if backend.is_unauthenticated(relative):
@@ -109,8 +133,6 @@ def _spending_a_use(rt: Runtime, request: Request) -> AbstractContextManager[Non
 
 def _dispatch(request: Request, rt: Runtime, backend: Backend, match: PathMatch) -> HttpReply:
     assert request.mount is not None
-    if not rt.sealed:
-        request.storage = StorageView(rt.barrier, request.mount.storage_prefix)
     audit.log_request(rt, request)  # fail closed: no request record, no operation
     response = backend.handle(request, match)
     return wrapping.respond(rt, request, response)

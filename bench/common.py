@@ -29,6 +29,8 @@ ROOT_TOKEN = "root"
 REGION = "us-east-1"
 TABLE = "lambdavault-bench"
 KMS_ALIAS = "alias/lambdavault-bench"
+AUDIT_BUCKET = "lambdavault-bench-audit"  # and its Firehose stream: the s3 audit device's
+AUDIT_STREAM = "lambdavault-bench-audit"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -179,6 +181,8 @@ def aws_environ(endpoint_url: str) -> dict[str, str]:
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "LAMBDAVAULT_TABLE": TABLE,
             "LAMBDAVAULT_KMS_KEY_ID": KMS_ALIAS,
+            "LAMBDAVAULT_AUDIT_BUCKET": AUDIT_BUCKET,
+            "LAMBDAVAULT_AUDIT_STREAM": AUDIT_STREAM,
         }
     )
     return env

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,6 +128,8 @@ class LoadResults:
     latencies: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
     wall: dict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
     failures: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    # AWS calls ("service:Operation") the worker made during our load rounds (all threads)
+    calls: dict[tuple[str, str], Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     # per round, per request: path = operation; kinds "adapter", "pipeline", "openbao"
     cpu: CpuResults = field(default_factory=CpuResults)
 
@@ -170,6 +172,7 @@ def _ours_round(
     loop = _load_loop(client, op, count, deadline)
     after = ours.call("stats")
     _record(results, op, "ours", loop)
+    results.calls[(op, "ours")].update(Counter(after["calls"]) - Counter(before["calls"]))
     total = after["process_cpu"] - before["process_cpu"]
     boto = after["botocore_cpu"] - before["botocore_cpu"]
     results.cpu.add(op, "adapter", max(1, len(loop[0])), total, boto, loop[2])

@@ -18,6 +18,7 @@ from bench.results import RESULTS, replace_section
 MODULES: dict[str, str] = {
     "core": "bench.core",
     "kv": "bench.kv",
+    "audit": "bench.audit",
 }
 
 

@@ -18,7 +18,16 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import KMS_ALIAS, LOOPBACK, REGION, ROOT, ROOT_TOKEN
+from bench.common import (
+    AUDIT_BUCKET,
+    AUDIT_STREAM,
+    KMS_ALIAS,
+    LOOPBACK,
+    REGION,
+    ROOT,
+    ROOT_TOKEN,
+    TABLE,
+)
 from bench.meter import ApiCallMeter
 
 Reply = dict[str, Any]
@@ -35,16 +44,16 @@ def _meter() -> ApiCallMeter:
 
 
 def setup() -> Reply:
-    """Create the table and KMS key in moto, then init + unseal as `server -dev` does."""
-    import boto3
-
+    """Create what `server -dev` creates in moto (the table, KMS key and alias, the audit
+    bucket and Firehose stream: ``create_resources``), then init + unseal as it does."""
+    from chalicelib.cli.devenv import DevResources, create_resources
     from chalicelib.core.dev import bootstrap_dev
-    from chalicelib.storage.dynamodb import create_table
 
-    create_table()
-    kms = boto3.client("kms", region_name=REGION)
-    key_id = kms.create_key(Description="lambdavault bench")["KeyMetadata"]["KeyId"]
-    kms.create_alias(AliasName=KMS_ALIAS, TargetKeyId=key_id)
+    resources = DevResources(
+        table_name=TABLE, kms_alias=KMS_ALIAS, audit_bucket=AUDIT_BUCKET,
+        audit_stream=AUDIT_STREAM, region=REGION,
+    )  # fmt: skip
+    create_resources(resources, os.environ["AWS_ENDPOINT_URL"])
     result = bootstrap_dev(ROOT_TOKEN)
     return {"root_token": result.root_token, "mounted": result.mounted}
 

@@ -110,19 +110,25 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
         same_route = guessed is not None and guessed.uuid == mount.uuid
         prefetched = {key: values.get(key) for key in path_keys} if same_route else {}
         request.storage = StorageView(rt.barrier, mount.storage_prefix, prefetched)
-    if request.operation in (Operation.CREATE, Operation.UPDATE) and not exempt:
-        request.operation = backend.resolve_write(request, match)
-
     if backend.is_unauthenticated(relative):
         # A token is optional here, but a valid one may show more (e.g. internal/ui/mounts).
         request.token = authz.resolve(rt, credential, values, request.remote_address)
+        _resolve_write(request, backend, match, exempt)
         return _dispatch(request, rt, backend, match)
     request.token = authz.authenticate(rt, request, credential, values)
+    _resolve_write(request, backend, match, exempt)
     with _spending_a_use(rt, request):
         authz.authorize(rt, request, request.token, sudo_path=backend.is_sudo(relative))
         if mount.type == CUBBYHOLE_TYPE:
             require_service_token(request)
         return _dispatch(request, rt, backend, match)
+
+
+def _resolve_write(request: Request, backend: Backend, match: PathMatch, exempt: bool) -> None:
+    """CREATE or UPDATE, decided once the token is known (an existence check may need it,
+    e.g. a cubbyhole's) and before the ACL, which grants the two separately."""
+    if request.operation in (Operation.CREATE, Operation.UPDATE) and not exempt:
+        request.operation = backend.resolve_write(request, match)
 
 
 def _spending_a_use(rt: Runtime, request: Request) -> AbstractContextManager[None]:

@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -134,21 +134,36 @@ def http_ok(url: str, path: str) -> bool:
         connection.close()
 
 
-class MotoServer:
-    """moto in server mode in its own process, so its CPU is never counted as ours."""
+class LoopbackServer:
+    """A server process on a loopback port: started in __init__, ready after __enter__
+    (its ``ready_path`` answers), stopped by close() or on leaving the ``with`` block."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
+    ready_path = "/"
+    ready_timeout = 30.0
+
+    def __init__(self, command: list[str], port: int, env: dict[str, str] | None = None) -> None:
+        self.port = port
+        self.url = f"http://{LOOPBACK}:{port}"
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives with the process)
-        command = [PYTHON, "-m", "moto.server", "-H", LOOPBACK, "-p", str(self.port)]
         self.process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            command, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env,
         )
 
-    def __enter__(self) -> MotoServer:
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
+    def __enter__(self) -> Self:
         try:
-            wait_until(lambda: http_ok(self.url, "/moto-api/"), timeout=30)
+            wait_until(
+                lambda: http_ok(self.url, self.ready_path), timeout=self.ready_timeout,
+                interval=0.2,
+            )
         except BaseException:
             self.close()
             raise
@@ -160,6 +175,16 @@ class MotoServer:
     def close(self) -> None:
         stop_process(self.process)
         self._log.close()
+
+
+class MotoServer(LoopbackServer):
+    """moto in server mode in its own process, so its CPU is never counted as ours."""
+
+    ready_path = "/moto-api/"
+
+    def __init__(self) -> None:
+        port = free_port()
+        super().__init__([PYTHON, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)], port)
 
 
 def aws_environ(endpoint_url: str) -> dict[str, str]:

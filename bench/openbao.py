@@ -38,7 +38,7 @@ class OpenBaoDev(LoopbackServer):
 
     def version(self) -> str:
         for line in self.output().splitlines():
-            if "Version:" in line:
+            if line.strip().startswith("Version:"):  # not "Go Version:"
                 return line.partition("Version:")[2].strip()
         return "unknown"
 

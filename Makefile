@@ -29,6 +29,7 @@ bench: $(STAMP)
 # chalice needs a region only to name things in the template; nothing is contacted.
 package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage dev build/package
+	$(BIN)/python -m infra.precompile build/package/deployment.zip
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -6,11 +6,10 @@ does not import pynamodb/botocore.
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.storage.barrier import Barrier, BarrierError, Keyring, StaleKeyring
+from chalicelib.storage.barrier import Barrier, BarrierError, Keyring
 from chalicelib.storage.physical import (
     ClusterState,
     ConditionFailed,
-    CopyTransform,
     Delete,
     Entry,
     Physical,
@@ -27,14 +26,12 @@ __all__ = [
     "BarrierError",
     "ClusterState",
     "ConditionFailed",
-    "CopyTransform",
     "Delete",
     "DynamoDBPhysical",
     "Entry",
     "Keyring",
     "Physical",
     "Put",
-    "StaleKeyring",
     "StorageView",
     "WriteOp",
     "create_table",

@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chalicelib.core.errors import Sealed
-from chalicelib.storage.physical import ClusterState, Entry, Physical, Put, WriteOp
+from chalicelib.storage.physical import Entry, Physical, Put, WriteOp
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -41,14 +41,6 @@ class BarrierError(Exception):
 
     Internal: it surfaces as a 500, and its message never carries key material.
     """
-
-
-class StaleKeyring(BarrierError):
-    """The cluster moved to a newer keyring term than this container holds: reload, retry."""
-
-    def __init__(self, state: ClusterState) -> None:
-        super().__init__("the keyring was rotated; reload it")
-        self.state = state
 
 
 class Keyring:
@@ -155,19 +147,6 @@ class Barrier:
         ring = self._ring()
         return {key: self._open(ring, entry) for key, entry in self.physical.get_many(keys).items()}
 
-    def read(self, keys: Sequence[str]) -> tuple[dict[str, Entry], ClusterState]:
-        """Entries plus the cluster state in one round trip.
-
-        Raises StaleKeyring (carrying the state) instead of failing to open values when
-        another container rotated the keyring. A sealed state is returned, not raised:
-        the caller decides which requests a sealed cluster still answers.
-        """
-        ring = self._ring()
-        entries, state = self.physical.read(keys)
-        if state.term > ring.active_term:
-            raise StaleKeyring(state)
-        return {key: self._open(ring, entry) for key, entry in entries.items()}, state
-
     def put(self, key: str, value: bytes, *, expected_version: int | None = None) -> int:
         sealed = self._ring().encrypt(key, value)
         return self.physical.put(key, sealed, expected_version=expected_version)
@@ -193,12 +172,3 @@ class Barrier:
     def delete_prefix(self, prefix: str) -> int:
         self._ring()
         return self.physical.delete_prefix(prefix)
-
-    def copy_prefix(self, src: str, dst: str) -> int:
-        """Copy a subtree, re-sealing each value for its new key under the active term."""
-        ring = self._ring()
-
-        def reseal(source_key: str, target_key: str, blob: bytes) -> bytes:
-            return ring.encrypt(target_key, ring.decrypt(source_key, blob))
-
-        return self.physical.copy_prefix(src, dst, transform=reseal)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
@@ -51,7 +51,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.models import BatchWrite, Model
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.errors import BadRequest, EntryTooLarge
@@ -59,7 +59,6 @@ from chalicelib.settings import settings
 from chalicelib.storage.physical import (
     ClusterState,
     ConditionFailed,
-    CopyTransform,
     Delete,
     Entry,
     Physical,
@@ -302,13 +301,6 @@ def _folders_to_prune(ops: Sequence[WriteOp]) -> list[str]:
     return sorted({parent_folder(op.key) for op in deleting} - written)
 
 
-def _check_copy_prefixes(src: str, dst: str) -> None:
-    check_prefix(src)
-    check_prefix(dst)
-    if src.startswith(dst) or dst.startswith(src):
-        raise ValueError("copy_prefix needs two disjoint prefixes")
-
-
 class DynamoDBPhysical(Physical):
     """The `Physical` protocol over one DynamoDB table. Safe to share within a container.
 
@@ -533,46 +525,6 @@ class DynamoDBPhysical(Physical):
                 batch.delete(item)
         self._prune(prefix)
         return deleted
-
-    def copy_prefix(self, src: str, dst: str, *, transform: CopyTransform | None = None) -> int:
-        """Copy every entry under `src` to `dst` with BatchWriteItem; returns the count.
-
-        Meant for remount, into an empty `dst`: existing entries there are overwritten and
-        copied entries start again at version 1. Values are copied as stored unless
-        `transform` rewrites them (the barrier re-encrypts for the new key). An entry that
-        would exceed the item limit under its new key raises EntryTooLarge after the
-        entries before it were copied.
-        """
-        _check_copy_prefixes(src, dst)
-        with self._model.batch_write() as batch:
-            copied = self._copy_items(batch, self._walk(src), src, dst, transform)
-        if copied:
-            self._mark(dst)
-        return copied
-
-    def _copy_items(
-        self,
-        batch: BatchWrite[Item],
-        items: Iterable[Item],
-        src: str,
-        dst: str,
-        transform: CopyTransform | None,
-    ) -> int:
-        copied = 0
-        for item in items:
-            source_key = _storage_key(item.pk, item.sk)
-            pk = _folder_pk(dst) + item.pk[len(_folder_pk(src)) :]
-            if _is_marker(item):
-                # Markers inside the copy follow their contents (the walk is depth first).
-                batch.save(self._model(pk, item.sk, gen=1))
-                continue
-            value = item.v or b""
-            if transform is not None:
-                value = transform(source_key, _storage_key(pk, item.sk), value)
-            _check_entry_size(entry_size(pk, item.sk, value))
-            batch.save(self._model(pk, item.sk, v=value, ver=1))
-            copied += 1
-        return copied
 
     # --- cluster state -------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ they reach a physical backend.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
@@ -47,9 +47,6 @@ class Delete:
 
 
 WriteOp = Put | Delete
-
-# (source key, destination key, stored value) -> value to store at the destination.
-CopyTransform = Callable[[str, str, bytes], bytes]
 
 
 def _frozen_generations() -> Mapping[str, int]:
@@ -108,14 +105,6 @@ class Physical(Protocol):
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete everything under `prefix`, recursively; returns the number of entries."""
-        ...
-
-    def copy_prefix(self, src: str, dst: str, *, transform: CopyTransform | None = None) -> int:
-        """Copy every entry under `src` to the same relative key under `dst`.
-
-        `transform` rewrites each value on the way (the barrier re-encrypts, because a
-        ciphertext is bound to its key). Returns the number of entries copied.
-        """
         ...
 
     def cluster_state(self) -> ClusterState: ...

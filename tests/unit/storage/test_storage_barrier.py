@@ -1,7 +1,6 @@
 """Keyring and Barrier: AES-256-GCM sealing, AD binding, rotation, sealed behaviour."""
 
 import base64
-from collections import Counter
 
 import pytest
 
@@ -9,13 +8,11 @@ from chalicelib.core.errors import EntryTooLarge, Sealed
 from chalicelib.storage import (
     Barrier,
     BarrierError,
-    ClusterState,
     ConditionFailed,
     Delete,
     Entry,
     Keyring,
     Put,
-    StaleKeyring,
 )
 from chalicelib.storage.barrier import OVERHEAD_BYTES
 
@@ -121,24 +118,13 @@ def test_barrier_round_trip(barrier, physical):
     assert barrier.get("core/mounts") is None
 
 
-def test_barrier_get_many_read_and_transact(barrier, physical):
+def test_barrier_get_many_and_transact(barrier, physical):
     barrier.transact([Put("a/x", b"1", expected_version=0), Put("a/y", b"2")])
     barrier.transact([Put("a/x", b"3", expected_version=1), Delete("a/y")])
     assert barrier.get_many(["a/x", "a/y"]) == {"a/x": Entry("a/x", b"3", 2)}
-    physical.update_cluster_state(term=1)
-    entries, state = barrier.read(["a/x"])
-    assert entries == {"a/x": Entry("a/x", b"3", 2)}
-    assert state == ClusterState(term=1)
     assert barrier.list("a/") == ["x"]
     with pytest.raises(ConditionFailed):
         barrier.put("a/x", b"4", expected_version=1)
-
-
-def test_barrier_read_is_one_call(barrier, calls):
-    barrier.put("sys/token/id/h", b"token")
-    calls.clear()
-    barrier.read(["sys/token/id/h", "logical/u/secret"])
-    assert calls == Counter(BatchGetItem=1)
 
 
 def test_copied_ciphertext_does_not_decrypt_under_another_key(barrier, physical):
@@ -159,27 +145,16 @@ def test_rotation_through_the_barrier(barrier, physical, keyring):
     assert barrier.get_many(["k/old", "k/new"])["k/new"].value == b"new"
 
 
-def test_stale_keyring_is_reported_by_read(barrier, physical, keyring):
-    physical.update_cluster_state(term=2)  # another container rotated
-    with pytest.raises(StaleKeyring) as info:
-        barrier.read(["k"])
-    assert info.value.state.term == 2
-    barrier.keyring = keyring.rotate()
-    assert barrier.read(["k"]) == ({}, ClusterState(term=2))
-
-
 def test_sealed_barrier_refuses_everything(physical):
     barrier = Barrier(physical)
     operations = [
         lambda: barrier.get("k"),
         lambda: barrier.get_many(["k"]),
-        lambda: barrier.read(["k"]),
         lambda: barrier.put("k", b"v"),
         lambda: barrier.delete("k"),
         lambda: barrier.transact([Put("k", b"v")]),
         lambda: barrier.list(""),
         lambda: barrier.delete_prefix("a/"),
-        lambda: barrier.copy_prefix("a/", "b/"),
     ]
     for operation in operations:
         with pytest.raises(Sealed):
@@ -191,18 +166,6 @@ def test_sealed_barrier_refuses_everything(physical):
         barrier.get("k")
 
 
-def test_barrier_copy_prefix_reseals_for_the_new_key(barrier, physical, keyring):
-    barrier.put("logical/m1/a", b"A")
-    barrier.put("logical/m1/b/c", b"C")
-    barrier.keyring = keyring.rotate()  # old-term values are upgraded on the way
-    assert barrier.copy_prefix("logical/m1/", "logical/m2/") == 2
-    assert barrier.get("logical/m2/a") == Entry("logical/m2/a", b"A", 1)
-    assert barrier.get("logical/m2/b/c").value == b"C"
-    assert physical.get("logical/m2/a").value[:4] == (2).to_bytes(4, "big")
-    assert barrier.delete_prefix("logical/m1/") == 2
-    assert barrier.list("logical/") == ["m2/"]
-
-
 def test_entry_too_large_through_the_barrier(barrier):
     with pytest.raises(EntryTooLarge, match="409600"):
         barrier.put("big", b"x" * 409_600)
@@ -212,7 +175,6 @@ def test_table_holds_no_plaintext(barrier, raw_items):
     canary = b"CANARY-6b1f0c2e-secret-value"
     barrier.put("logical/uuid/secret/data/canary", canary)
     barrier.transact([Put("logical/uuid/other", canary + b"-2")])
-    barrier.copy_prefix("logical/uuid/", "logical/moved/")
     items = raw_items()
     assert items
     needles = [canary, base64.b64encode(canary), canary.hex().encode()]

@@ -355,43 +355,6 @@ def test_delete_prefix_many_items(physical, raw_items):
     assert raw_items() == []
 
 
-def test_copy_prefix(physical, raw_items):
-    for key in ["src/a", "src/b/c", "src/b/d/e", "logical/other"]:
-        physical.put(key, key.encode())
-    physical.put("src/a", b"src/a v2")
-    assert physical.copy_prefix("src/", "logical/dst/") == 3
-    assert physical.list("logical/") == ["dst/", "other"]
-    assert physical.list("logical/dst/") == ["a", "b/"]
-    assert physical.list("logical/dst/b/") == ["c", "d/"]
-    assert physical.get("logical/dst/a") == Entry("logical/dst/a", b"src/a v2", 1)
-    assert physical.get("logical/dst/b/d/e").value == b"src/b/d/e"
-    assert physical.get("src/a").version == 2  # the source is untouched
-
-    # The copy is a normal subtree: deleting it prunes its markers.
-    physical.delete_prefix("src/")
-    physical.delete_prefix("logical/dst/")
-    assert physical.list("") == ["logical/"]
-    assert markers(raw_items) == {("/", "logical/")}
-
-
-def test_copy_prefix_transform_and_validation(physical):
-    physical.put("s/k", b"v")
-    seen = []
-
-    def transform(src_key, dst_key, value):
-        seen.append((src_key, dst_key, value))
-        return value.upper()
-
-    assert physical.copy_prefix("s/", "d/", transform=transform) == 1
-    assert seen == [("s/k", "d/k", b"v")]
-    assert physical.get("d/k").value == b"V"
-    assert physical.copy_prefix("empty/", "e/") == 0
-    assert physical.list("") == ["d/", "s/"]
-    for src, dst in [("s/", "s/x/"), ("s/x/", "s/"), ("s/", "s/"), ("", "d/")]:
-        with pytest.raises(ValueError, match="disjoint"):
-            physical.copy_prefix(src, dst)
-
-
 # --- size limits -------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.mounts import AUTH_KEY, MOUNTS_KEY, MountTable
-from chalicelib.core.runtime import KeyringRecord, Runtime, now_iso
+from chalicelib.core.runtime import TABLE_KEYS, KeyringRecord, Runtime, now_iso
 from chalicelib.seal import kms, shamir
 from chalicelib.seal.config import (
     KEYRING_KEY,
@@ -101,7 +101,11 @@ def initialize(
         runtime.physical.transact(ops)
     except ConditionFailed:
         raise BadRequest("Vault is already initialized") from None
-    state = runtime.physical.update_cluster_state(sealed=False, term=keyring.active_term)
+    # Bumping the table generations here creates the generations map once, at init, so
+    # the first mount or policy change later pays one UpdateItem like every other.
+    state = runtime.physical.update_cluster_state(
+        sealed=False, term=keyring.active_term, bump=tuple(TABLE_KEYS)
+    )
     runtime.install_initial(config, root_key, state)
     return InitResult(token_id, _split(recovery_key, shares, threshold))
 

@@ -66,28 +66,30 @@ def _route(rt: Runtime, request: Request, exempt: bool) -> MountEntry | None:
     return rt.auth.longest_prefix(request.path) or rt.mounts.longest_prefix(request.path)
 
 
-def _path_prefetch(rt: Runtime, request: Request) -> tuple[MountEntry | None, list[str]]:
-    """The storage keys the target path says it will read, to ride in the first round trip.
-
-    Routed on this container's tables before they are refreshed: if the refresh changes
-    the route, the prefetched entries are simply not used.
-    """
+def _guess_route(rt: Runtime, request: Request) -> tuple[MountEntry, PathMatch] | None:
+    """Route on this container's tables before the request's read refreshes them, so the
+    keys the target path declares (``prefetch``) can ride in that first round trip."""
     mount = None if rt.sealed else _route(rt, request, exempt=False)
     if mount is None:
-        return None, []
+        return None
     try:
-        match = backend_for(mount.type).match(request.path[len(mount.router_path):])
+        return mount, backend_for(mount.type).match(request.path[len(mount.router_path):])
     except VaultError:
-        return None, []
-    if match.path.prefetch is None:
-        return None, []
-    return mount, [mount.storage_prefix + key for key in match.path.prefetch(match.captures)]
+        return None
+
+
+def _prefetch_keys(guess: tuple[MountEntry, PathMatch] | None) -> list[str]:
+    if guess is None or guess[1].path.prefetch is None:
+        return []
+    mount, match = guess
+    return [mount.storage_prefix + key for key in match.path.prefetch(match.captures)]
 
 
 def _handle(request: Request, rt: Runtime) -> HttpReply:
     rt.ensure_loaded()
     credential = authz.identify(rt, request.client_token)
-    guessed, path_keys = _path_prefetch(rt, request)
+    guess = _guess_route(rt, request)
+    path_keys = _prefetch_keys(guess)
     values = rt.begin([*credential.prefetch, *wrapping.prefetch(rt, request), *path_keys])
     exempt = request.path.rstrip("/") in SEAL_EXEMPT
     if rt.sealed and not exempt:
@@ -105,9 +107,10 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
     request.mount_path = mount.router_path
     backend = backend_for(mount.type)
     relative = request.relative_path
-    match = backend.match(relative)
+    # The refresh rarely changes the route; when it does, the guess is simply not used.
+    same_route = guess is not None and guess[0] == mount
+    match = guess[1] if guess is not None and same_route else backend.match(relative)
     if not rt.sealed:
-        same_route = guessed is not None and guessed.uuid == mount.uuid
         prefetched = {key: values.get(key) for key in path_keys} if same_route else {}
         request.storage = StorageView(rt.barrier, mount.storage_prefix, prefetched)
     if backend.is_unauthenticated(relative):

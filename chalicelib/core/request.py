@@ -10,6 +10,7 @@ from chalicelib.core.operation import Operation
 
 if TYPE_CHECKING:
     from chalicelib.core.mounts import MountEntry
+    from chalicelib.leases.secret import Secret
     from chalicelib.storage.view import StorageView
     from chalicelib.tokens.entry import TokenEntry
 
@@ -55,6 +56,8 @@ class Response:
     lease_id: str = ""
     lease_duration: int = 0
     renewable: bool = False
+    # Set by an engine handing out a leased secret; the pipeline registers the lease.
+    secret: Secret | None = None
     wrap_info: dict[str, Any] | None = None
     raw: Any = None
     status: int | None = None

@@ -13,6 +13,8 @@ SECRETS_ENGINES: dict[str, str] = {
     "system": "chalicelib.system.backend:backend",
     "kv": "chalicelib.engines.kv.backend:backend",
     "cubbyhole": "chalicelib.engines.cubbyhole.backend:backend",
+    "transit": "chalicelib.engines.transit.backend:backend",
+    "aws": "chalicelib.engines.aws.backend:backend",
 }
 AUTH_METHODS: dict[str, str] = {
     "token": "chalicelib.auth.token.backend:backend",

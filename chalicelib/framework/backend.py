@@ -12,6 +12,7 @@ from chalicelib.framework.path import Path, PathMatch
 
 if TYPE_CHECKING:
     from chalicelib.core.request import Request, Response
+    from chalicelib.leases.secret import SecretType
 
 
 def matches_special(patterns: Sequence[str], path: str) -> bool:
@@ -34,8 +35,8 @@ class Backend:
     description: str = ""
     unauthenticated: Sequence[str] = ()
     sudo: Sequence[str] = ()
-    # Secret types (renew/revoke callbacks) are registered by the lease manager's issue.
-    secrets: Sequence[object] = field(default_factory=tuple)
+    # The kinds of leased secret this backend issues, with their renew/revoke callbacks.
+    secrets: Sequence[SecretType] = field(default_factory=tuple)
 
     def match(self, relative_path: str) -> PathMatch:
         for path in self.paths:
@@ -70,6 +71,9 @@ class Backend:
                 "Endpoint ignored these unrecognized parameters: [" + " ".join(data.unknown) + "]"
             )
         return response
+
+    def secret_type(self, name: str) -> SecretType | None:
+        return next((kind for kind in self.secrets if kind.name == name), None)
 
     def is_sudo(self, relative_path: str) -> bool:
         return matches_special(self.sudo, relative_path)

@@ -1,0 +1,1 @@
+"""Leases: what a secret with a TTL owes the cluster (renewal, revocation, the sweeper)."""

@@ -1,6 +1,6 @@
 """The one request pipeline every transport calls.
 
-seal check -> route -> token -> ACL -> engine -> envelope (wrapped when the client asks).
+seal check -> route -> token -> ACL -> engine -> lease -> envelope (wrapped when asked).
 (Audit: a request record before the engine runs, a response record on the way out.)
 """
 
@@ -21,6 +21,7 @@ from chalicelib.core.request import HttpReply, Request
 from chalicelib.core.runtime import Runtime, runtime
 from chalicelib.engines.registry import backend_for
 from chalicelib.framework import Backend, PathMatch
+from chalicelib.leases import manager as leases
 from chalicelib.observability import logger
 from chalicelib.storage.view import StorageView
 from chalicelib.tokens.cubbyhole import CUBBYHOLE_TYPE, require_service_token
@@ -144,4 +145,6 @@ def _dispatch(request: Request, rt: Runtime, backend: Backend, match: PathMatch)
     assert request.mount is not None
     audit.log_request(rt, request)  # fail closed: no request record, no operation
     response = backend.handle(request, match)
+    if response is not None and response.secret is not None:
+        leases.register(rt, request, response)  # before wrapping: the wrapped copy has it
     return wrapping.respond(rt, request, response)

@@ -39,7 +39,9 @@ def render(request: Request, response: Response | None) -> HttpReply:
 
 
 def _is_empty(response: Response) -> bool:
-    return response.data is None and not (response.auth or response.warnings or response.wrap_info)
+    return response.data is None and not (
+        response.auth or response.warnings or response.wrap_info or response.lease_id
+    )
 
 
 def render_error(error: VaultError) -> HttpReply:

@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chalicelib.core.errors import Sealed
-from chalicelib.storage.physical import Entry, Physical, Put, WriteOp
+from chalicelib.storage.physical import Due, Entry, Physical, Put, WriteOp
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -147,9 +147,11 @@ class Barrier:
         ring = self._ring()
         return {key: self._open(ring, entry) for key, entry in self.physical.get_many(keys).items()}
 
-    def put(self, key: str, value: bytes, *, expected_version: int | None = None) -> int:
+    def put(
+        self, key: str, value: bytes, *, expected_version: int | None = None, due: Due | None = None
+    ) -> int:
         sealed = self._ring().encrypt(key, value)
-        return self.physical.put(key, sealed, expected_version=expected_version)
+        return self.physical.put(key, sealed, expected_version=expected_version, due=due)
 
     def delete(self, key: str, *, expected_version: int | None = None) -> None:
         self._ring()
@@ -162,7 +164,7 @@ class Barrier:
     @staticmethod
     def _seal_op(ring: Keyring, op: WriteOp) -> WriteOp:
         if isinstance(op, Put):
-            return Put(op.key, ring.encrypt(op.key, op.value), op.expected_version)
+            return Put(op.key, ring.encrypt(op.key, op.value), op.expected_version, op.due)
         return op
 
     def list(self, prefix: str) -> list[str]:

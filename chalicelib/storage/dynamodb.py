@@ -9,7 +9,9 @@ Layout
   sealed, term, gens   only on the cluster-state item, which lives at pk "#cluster": every
                 storage pk starts with "/", so it can never collide with, or be listed,
                 copied or deleted as, a storage key.
-The lease-expiry GSI attribute (another module's) goes on entry items beside v and ver.
+  due (S), exp (N)  only on entries marked due (leases): the `lease-due` GSI, keys only,
+                hashed on the time bucket `due` and sorted by `exp`, so finding what is due
+                reads only due items (see chalicelib/leases/schedule.py).
 
 Listing a folder is one Query on its pk; the markers make sub-folders show up in that
 Query as "b/" (as in Vault's own DynamoDB backend).
@@ -51,15 +53,18 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.errors import BadRequest, EntryTooLarge
 from chalicelib.settings import settings
 from chalicelib.storage.physical import (
+    NOT_DUE,
     ClusterState,
     ConditionFailed,
     Delete,
+    Due,
     Entry,
     Physical,
     Put,
@@ -91,6 +96,20 @@ _CONDITION_FAILED = "ConditionalCheckFailedException"
 _LOST_RACE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 
 
+DUE_INDEX = "lease-due"
+
+
+class DueIndex(GlobalSecondaryIndex["Item"]):
+    """Entries by time bucket and due time; keys only, so a sweep reads no values here."""
+
+    class Meta:
+        index_name = DUE_INDEX
+        projection = KeysOnlyProjection()
+
+    due = UnicodeAttribute(hash_key=True)
+    exp = NumberAttribute(range_key=True)
+
+
 class Item(Model):
     """Every item of the table; which attributes are set depends on the kind (see above)."""
 
@@ -102,6 +121,9 @@ class Item(Model):
     sealed = BooleanAttribute(null=True)
     term = NumberAttribute(null=True)
     gens = MapAttribute(null=True)  # raw map: generation name -> N
+    due = UnicodeAttribute(null=True)
+    exp = NumberAttribute(null=True)
+    due_index = DueIndex()
 
 
 @functools.cache
@@ -177,13 +199,15 @@ def _checked_location(key: str) -> tuple[str, str]:
 # --- size limits ------------------------------------------------------------------------
 
 
-def entry_size(pk: str, sk: str, value: bytes) -> int:
+def entry_size(pk: str, sk: str, value: bytes, due: Due | None = None) -> int:
     """The DynamoDB size of an entry item: UTF-8 attribute names plus value sizes."""
+    marked = due is not None and due != NOT_DUE
     return (
         len("pk") + len(pk.encode())
         + len("sk") + len(sk.encode())
         + len("v") + len(value)
         + len("ver") + _NUMBER_BYTES
+        + (len("due") + len(due.bucket.encode()) + len("exp") + _NUMBER_BYTES if marked else 0)
     )  # fmt: skip
 
 
@@ -208,7 +232,9 @@ def _check_transaction_size(ops: Sequence[WriteOp]) -> dict[str, tuple[str, str]
         if op.key in locations:
             raise BadRequest("a transaction may touch each storage key only once")
         pk, sk = locations[op.key] = _checked_location(op.key)
-        size = entry_size(pk, sk, op.value if isinstance(op, Put) else b"")
+        size = entry_size(pk, sk, op.value, op.due) if isinstance(op, Put) else entry_size(
+            pk, sk, b""
+        )
         _check_entry_size(size)
         total += size
     if total > MAX_TRANSACT_BYTES:
@@ -247,9 +273,14 @@ def _version_condition(model: type[Item], expected_version: int | None) -> Condi
     return model.ver == expected_version
 
 
-def _write_actions(model: type[Item], value: bytes) -> list[Action]:
+def _write_actions(model: type[Item], value: bytes, due: Due | None = None) -> list[Action]:
     # One UpdateItem both writes and reports whether the key is new (ver comes back 1).
-    return [model.v.set(value), model.ver.set((model.ver | 0) + 1)]
+    actions = [model.v.set(value), model.ver.set((model.ver | 0) + 1)]
+    if due == NOT_DUE:
+        actions += [model.due.remove(), model.exp.remove()]
+    elif due is not None:
+        actions += [model.due.set(due.bucket), model.exp.set(due.at)]
+    return actions
 
 
 def _entry(item: Item) -> Entry:
@@ -384,13 +415,15 @@ class DynamoDBPhysical(Physical):
 
     # --- single writes ---------------------------------------------------------------------
 
-    def put(self, key: str, value: bytes, *, expected_version: int | None = None) -> int:
+    def put(
+        self, key: str, value: bytes, *, expected_version: int | None = None, due: Due | None = None
+    ) -> int:
         pk, sk = _checked_location(key)
-        _check_entry_size(entry_size(pk, sk, value))
+        _check_entry_size(entry_size(pk, sk, value, due))
         item = self._model(pk, sk)
         condition = _version_condition(self._model, expected_version)
         try:
-            item.update(_write_actions(self._model, value), condition=condition)
+            item.update(_write_actions(self._model, value, due), condition=condition)
         except UpdateError as error:
             if _lost_condition(error):
                 raise ConditionFailed("version mismatch") from None
@@ -442,7 +475,8 @@ class DynamoDBPhysical(Physical):
                     item = model(*locations[op.key])
                     condition = _version_condition(model, op.expected_version)
                     if isinstance(op, Put):
-                        transaction.update(item, _write_actions(model, op.value), condition)
+                        actions = _write_actions(model, op.value, op.due)
+                        transaction.update(item, actions, condition)
                     else:
                         transaction.delete(item, condition)
         except TransactWriteError as error:
@@ -525,6 +559,15 @@ class DynamoDBPhysical(Physical):
                 batch.delete(item)
         self._prune(prefix)
         return deleted
+
+    # --- the due index -------------------------------------------------------------------
+
+    def due_keys(self, bucket: str, until: int, limit: int) -> tuple[builtins.list[str], int]:
+        query = self._model.due_index.query(
+            bucket, self._model.exp <= until, limit=limit, page_size=min(limit, 1000)
+        )
+        keys = [_storage_key(item.pk, item.sk) for item in query]
+        return keys, query.total_count
 
     # --- cluster state -------------------------------------------------------------------
 

@@ -26,16 +26,30 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class Due:
+    """A plaintext mark that lists an entry in the due index: due at `at` (Unix seconds),
+    found by querying `bucket` (see `Physical.due_keys`). `NOT_DUE` removes the mark."""
+
+    bucket: str
+    at: int
+
+
+NOT_DUE = Due("", 0)
+
+
+@dataclass(frozen=True, slots=True)
 class Put:
     """Write `value` at `key`.
 
     expected_version: None writes unconditionally, 0 requires that the key does not
     exist, N > 0 requires that it is currently at version N.
+    due: None leaves the entry's due mark as it is; a `Due` sets it (NOT_DUE clears it).
     """
 
     key: str
     value: bytes
     expected_version: int | None = None
+    due: Due | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +103,9 @@ class Physical(Protocol):
         """`get_many(keys)` and `cluster_state()` in one round trip."""
         ...
 
-    def put(self, key: str, value: bytes, *, expected_version: int | None = None) -> int:
+    def put(
+        self, key: str, value: bytes, *, expected_version: int | None = None, due: Due | None = None
+    ) -> int:
         """Write and return the new version; ConditionFailed when expected_version is not met."""
         ...
 
@@ -105,6 +121,11 @@ class Physical(Protocol):
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete everything under `prefix`, recursively; returns the number of entries."""
+        ...
+
+    def due_keys(self, bucket: str, until: int, limit: int) -> tuple[list[str], int]:
+        """Keys marked due in `bucket` at or before `until`, soonest first, at most `limit`;
+        and the number of index items read. Eventually consistent: callers re-read."""
         ...
 
     def cluster_state(self) -> ClusterState: ...

@@ -7,6 +7,7 @@ from chalicelib.system import (
     path_audit,
     path_capabilities,
     path_internal_ui,
+    path_leases,
     path_mounts,
     path_policy,
     path_remount,
@@ -58,6 +59,7 @@ def backend() -> Backend:
             *path_capabilities.paths(),
             *path_wrapping.paths(),
             *path_audit.paths(),
+            *path_leases.paths(),
         ],
         unauthenticated=(
             *path_seal.UNAUTHENTICATED,

@@ -16,6 +16,7 @@ from chalicelib.core.runtime import runtime
 from chalicelib.engines.registry import SINGLETONS, check_mountable
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.path import Handler
+from chalicelib.leases import manager as leases
 from chalicelib.storage.view import StorageView
 from chalicelib.system.mount_config import (
     KV_TYPE,
@@ -140,6 +141,8 @@ def _disable(table: str) -> Handler:
             raise BadRequest("token credential backend cannot be disabled")
         if entry.type in SINGLETONS:
             raise BadRequest(f'cannot unmount "{path}"')
+        # As Vault: its secrets are revoked first, and a failure there keeps the mount.
+        leases.revoke_prefix(rt, entry.router_path)
         # Unroute first: once the table no longer names it, nothing can read a half-deleted mount.
         rt.update_table(table, lambda current: current.without(entry))
         rt.barrier.delete_prefix(entry.storage_prefix)

@@ -17,8 +17,12 @@ def token_store(rt: Runtime) -> TokenStore:
     """The token store over ``rt``'s barrier; its keys exist only while unsealed."""
     if rt.token_salt is None or rt.batch_key is None:
         raise Sealed()
-    # The lease manager adds its revoke-by-token hook here when it lands.
-    hooks = [lambda entry: cubbyhole.destroy(rt.barrier, rt.mounts, entry)]
+    from chalicelib.leases.manager import revoke_by_token  # the manager imports the tokens
+
+    hooks = [
+        lambda entry: cubbyhole.destroy(rt.barrier, rt.mounts, entry),
+        lambda entry: revoke_by_token(rt, entry),
+    ]
     return TokenStore(rt.barrier, rt.token_salt, rt.batch_key, hooks)
 
 

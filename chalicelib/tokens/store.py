@@ -11,11 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from chalicelib.core.errors import BadRequest, PreconditionFailed
+from chalicelib.leases import layout
 from chalicelib.storage.barrier import Barrier
-from chalicelib.storage.physical import ConditionFailed, Entry, Put
+from chalicelib.storage.physical import ConditionFailed, Due, Entry, Put
 from chalicelib.tokens import ids
 from chalicelib.tokens.batch import BatchCodec
-from chalicelib.tokens.clock import now_ns
+from chalicelib.tokens.clock import NANOS, now_ns
 from chalicelib.tokens.entry import BATCH, REVOCATION_PENDING, TokenEntry
 
 _RETRIES = 5
@@ -42,6 +43,13 @@ class AccessorRecord:
         return cls(**json.loads(raw))
 
 
+def expiry_mark(key: str, entry: TokenEntry) -> Due | None:
+    """The due-index mark that has the lease sweeper revoke the token when it expires."""
+    if not entry.expires_ns:
+        return None
+    return layout.due_mark(key, -(-entry.expires_ns // NANOS))
+
+
 def service_token_writes(salt: bytes, token_id: str, entry: TokenEntry) -> list[Put]:
     """The items of a new service token, in plaintext (the barrier seals them).
 
@@ -49,8 +57,9 @@ def service_token_writes(salt: bytes, token_id: str, entry: TokenEntry) -> list[
     must be new, so a duplicate custom ID fails the whole write.
     """
     salted = ids.salted_id(salt, token_id)
+    key = ids.salted_key(salted)
     writes = [
-        Put(ids.salted_key(salted), encode(entry), expected_version=0),
+        Put(key, encode(entry), expected_version=0, due=expiry_mark(key, entry)),
         Put(
             ids.accessor_key(salt, entry.accessor),
             AccessorRecord(entry.accessor, salted).to_bytes(),
@@ -158,9 +167,13 @@ class TokenStore:
             updated = change(current)
             if updated is None:
                 return current
+            moved = updated.expires_ns != current.expires_ns
             try:
                 version = self.barrier.put(
-                    current.key, encode(updated), expected_version=current.version
+                    current.key,
+                    encode(updated),
+                    expected_version=current.version,
+                    due=expiry_mark(current.key, updated) if moved else None,
                 )
             except ConditionFailed:
                 found = self.barrier.get(current.key)

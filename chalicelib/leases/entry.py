@@ -1,0 +1,85 @@
+"""A lease as stored: what was issued, to whom, until when, and how revocation is going."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.leases.secret import LeaseInfo
+from chalicelib.storage.physical import Entry
+from chalicelib.tokens.clock import NANOS, remaining_seconds, rfc3339
+
+# Vault gives up after this many failed revocations and keeps the lease as irrevocable.
+MAX_REVOKE_ATTEMPTS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseEntry:
+    lease_id: str
+    path: str  # the request path that created it (lookup's "path")
+    mount_uuid: str
+    secret_type: str
+    internal: dict[str, Any]
+    renewable: bool
+    issued_ns: int
+    expires_ns: int
+    max_ttl: int = 0  # the engine's own cap (0: the mount's), kept for renewals
+    last_renewal_ns: int = 0
+    token: str = ""  # the creating token's salted ID ("" for batch tokens)
+    # When the sweeper should next act (Unix seconds): the expiry, then retry times.
+    due_at: int = 0
+    revoke_attempts: int = 0
+    revoke_error: str = ""
+    key: str = field(default="", compare=False)
+    version: int = field(default=0, compare=False)
+
+    @property
+    def irrevocable(self) -> bool:
+        return self.revoke_attempts >= MAX_REVOKE_ATTEMPTS
+
+    def expired(self, now_ns: int) -> bool:
+        return self.expires_ns <= now_ns
+
+    def evolve(self, **changes: Any) -> LeaseEntry:
+        return replace(self, **changes)
+
+    def info(self, increment: int = 0) -> LeaseInfo:
+        return LeaseInfo(
+            lease_id=self.lease_id,
+            internal=self.internal,
+            issue_time=_datetime(self.issued_ns),
+            expire_time=_datetime(self.expires_ns),
+            increment=increment,
+        )
+
+    def lookup_view(self, now_ns: int) -> dict[str, Any]:
+        """sys/leases/lookup's data, as OpenBao prints it."""
+        view: dict[str, Any] = {
+            "id": self.lease_id,
+            "issue_time": rfc3339(self.issued_ns),
+            "expire_time": rfc3339(self.expires_ns),
+            "last_renewal": rfc3339(self.last_renewal_ns) if self.last_renewal_ns else None,
+            "ttl": max(remaining_seconds(self.expires_ns, now_ns), 0),
+            "path": self.path,
+            "renewable": self.renewable and not self.irrevocable and not self.expired(now_ns),
+        }
+        if self.revoke_error:
+            view["revoke_error"] = self.revoke_error
+        return view
+
+    def to_bytes(self) -> bytes:
+        stored = asdict(self)
+        del stored["key"], stored["version"]
+        return json.dumps(stored, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_entry(cls, entry: Entry) -> LeaseEntry:
+        known = {f.name for f in fields(cls)} - {"key", "version"}
+        raw = {k: v for k, v in json.loads(entry.value).items() if k in known}
+        return cls(**raw, key=entry.key, version=entry.version)
+
+
+def _datetime(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / NANOS, UTC)

@@ -1,0 +1,262 @@
+"""The expiration manager: register leases, renew them, revoke them through their engine.
+
+Every function takes the container's Runtime; engines are reached through the mount the
+lease was issued by (its uuid survives tuning), and only through their SecretType.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chalicelib.core.errors import BadRequest, InternalError, VaultError
+from chalicelib.engines.registry import backend_for
+from chalicelib.leases import layout
+from chalicelib.leases.entry import MAX_REVOKE_ATTEMPTS, LeaseEntry
+from chalicelib.leases.secret import SecretType
+from chalicelib.leases.store import LeaseStore
+from chalicelib.observability import logger
+from chalicelib.storage.physical import ConditionFailed
+from chalicelib.storage.view import StorageView
+from chalicelib.system.mount_config import effective_ttls
+from chalicelib.tokens.clock import NANOS, now_ns
+from chalicelib.tokens.entry import BATCH
+from chalicelib.tokens.ttl import TTLLimits, calculate_ttl
+
+if TYPE_CHECKING:
+    from chalicelib.core.mounts import MountEntry
+    from chalicelib.core.request import Request, Response
+    from chalicelib.core.runtime import Runtime
+    from chalicelib.tokens.entry import TokenEntry
+
+RETRY_BASE = 10  # seconds; the n-th failed attempt waits RETRY_BASE * 2**n, as Vault
+# A revocation in progress is claimed for this long: a crashed sweeper's claim lapses.
+CLAIM_SECONDS = 120
+
+
+def store(rt: Runtime) -> LeaseStore:
+    return LeaseStore(rt.barrier)
+
+
+# -- registration ---------------------------------------------------------------------
+
+
+def register(rt: Runtime, request: Request, response: Response) -> None:
+    """Turn `response.secret` into a stored lease and the envelope's lease fields."""
+    secret = response.secret
+    mount = request.mount
+    token = request.token
+    if secret is None or mount is None:
+        return
+    if token is None:
+        raise InternalError()  # an engine handed out a secret on an unauthenticated path
+    default_ttl, mount_max = effective_ttls(mount)
+    max_ttl = min(mount_max, secret.max_ttl) if secret.max_ttl else mount_max
+    ttl = min(secret.ttl or default_ttl, max_ttl)
+    now = now_ns()
+    if token.type == BATCH and token.expires_ns:
+        # A batch token has no storage to revoke from: its leases may not outlive it.
+        ttl = min(ttl, max((token.expires_ns - now) // NANOS, 0))
+    lease_id = layout.new_lease_id(request.path)
+    expires = now + ttl * NANOS
+    lease = LeaseEntry(
+        lease_id=lease_id,
+        path=request.path,
+        mount_uuid=mount.uuid,
+        secret_type=secret.type,
+        internal=dict(secret.internal),
+        renewable=secret.renewable,
+        issued_ns=now,
+        expires_ns=expires,
+        max_ttl=secret.max_ttl,
+        token="" if token.type == BATCH else token.salted_id,
+        due_at=-(-expires // NANOS),
+    )
+    try:
+        store(rt).create(lease)
+    except Exception:
+        # No lease, no secret: undo what the engine created before failing the request.
+        _revoke_quietly(rt, lease)
+        raise
+    response.lease_id = lease_id
+    response.lease_duration = ttl
+    response.renewable = secret.renewable
+
+
+def _revoke_quietly(rt: Runtime, lease: LeaseEntry) -> None:
+    try:
+        _call_revoke(rt, lease)
+    except Exception:
+        logger.exception("revoking a secret whose lease could not be stored failed")
+
+
+# -- the engine side --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    mount: MountEntry
+    kind: SecretType
+
+    def view(self, rt: Runtime) -> StorageView:
+        return StorageView(rt.barrier, self.mount.storage_prefix)
+
+
+def _owner(rt: Runtime, lease: LeaseEntry) -> _Owner:
+    mount = next((m for m in rt.mounts.entries if m.uuid == lease.mount_uuid), None)
+    if mount is None:
+        raise BadRequest("the mount that issued this lease no longer exists")
+    kind = backend_for(mount.type).secret_type(lease.secret_type)
+    if kind is None:
+        raise BadRequest(f"secret type {lease.secret_type!r} is unknown to its engine")
+    return _Owner(mount, kind)
+
+
+def _call_revoke(rt: Runtime, lease: LeaseEntry) -> None:
+    owner = _owner(rt, lease)
+    owner.kind.revoke(owner.view(rt), lease.info())
+
+
+# -- renewal ----------------------------------------------------------------------------
+
+
+def renew(rt: Runtime, lease_id: str, increment: int) -> tuple[LeaseEntry, int, list[str]]:
+    """Extend a lease; returns the stored lease, the TTL granted and Vault's warnings."""
+    lease = store(rt).load(lease_id)
+    now = now_ns()
+    _check_renewable(lease, now)
+    assert lease is not None
+    owner = _owner(rt, lease)
+    if owner.kind.renew is None:
+        raise BadRequest("lease is not renewable")
+    wanted = owner.kind.renew(owner.view(rt), lease.info(increment))
+    default_ttl, mount_max = effective_ttls(owner.mount)
+    ttl, warnings = calculate_ttl(
+        TTLLimits(default_ttl, mount_max),
+        start_ns=lease.issued_ns,
+        now_ns=now,
+        increment=increment,
+        backend_ttl=wanted.ttl,
+        explicit_max_ttl=wanted.max_ttl or lease.max_ttl,
+    )
+    expires = now + ttl * NANOS
+    renewed = lease.evolve(
+        expires_ns=expires, last_renewal_ns=now, due_at=-(-expires // NANOS)
+    )
+    try:
+        renewed = store(rt).save(renewed)
+    except ConditionFailed:
+        raise BadRequest("lease is being changed concurrently; retry") from None
+    return renewed, ttl, warnings
+
+
+def _check_renewable(lease: LeaseEntry | None, now: int) -> None:
+    """Vault's ``leaseEntry.renewable`` checks, in its order and words."""
+    if lease is None:
+        raise BadRequest("lease not found")
+    if lease.irrevocable:
+        raise BadRequest("lease is expired and has failed previous revocation attempts")
+    if lease.expired(now):
+        raise BadRequest("lease expired")
+    if not lease.renewable:
+        raise BadRequest("lease is not renewable")
+
+
+# -- revocation -------------------------------------------------------------------------
+
+
+def revoke(rt: Runtime, lease_id: str, *, force: bool = False) -> bool:
+    """Revoke one lease now; False when there was none. Engine failures raise unless
+    `force`, which drops the lease anyway (sys/leases/revoke-force)."""
+    lease = store(rt).load(lease_id)
+    if lease is None:
+        return False
+    revoke_entry(rt, lease, force=force)
+    return True
+
+
+def revoke_entry(rt: Runtime, lease: LeaseEntry, *, force: bool = False) -> None:
+    try:
+        _call_revoke(rt, lease)
+    except Exception as error:
+        if not force:
+            raise _revoke_failed(error) from None
+        logger.warning("revoke-force dropped a lease its engine failed to revoke")
+    _forget(rt, lease)
+
+
+def _forget(rt: Runtime, lease: LeaseEntry) -> None:
+    try:
+        store(rt).delete(lease)
+    except ConditionFailed:
+        # Renewed or claimed meanwhile: the secret is gone all the same, so drop the
+        # lease as it is now.
+        current = store(rt).load(lease.lease_id)
+        if current is not None:
+            store(rt).delete(current)
+
+
+def _revoke_failed(error: Exception) -> VaultError:
+    if isinstance(error, VaultError):
+        return BadRequest(f"failed to revoke lease: {error.message}")
+    return InternalError()
+
+
+def attempt(rt: Runtime, lease: LeaseEntry) -> bool:
+    """One revocation attempt for the sweeper or a queued revoke: True when revoked; on
+    failure the lease is rescheduled with backoff, or kept as irrevocable after the last."""
+    try:
+        _call_revoke(rt, lease)
+    except Exception as error:
+        failed(rt, lease, error)
+        return False
+    _forget(rt, lease)
+    return True
+
+
+def failed(rt: Runtime, lease: LeaseEntry, error: Exception) -> None:
+    attempts = lease.revoke_attempts + 1
+    reason = error.message if isinstance(error, VaultError) else type(error).__name__
+    if attempts >= MAX_REVOKE_ATTEMPTS:
+        reason = f"failed to revoke after {attempts} attempts: {reason}"
+    logger.warning("lease revocation failed", extra={"attempts": attempts})
+    retry_at = int(time.time()) + RETRY_BASE * 2**attempts
+    # If it changed meanwhile (renewed, revoked), its new state stands.
+    with suppress(ConditionFailed):
+        store(rt).save(
+            lease.evolve(revoke_attempts=attempts, revoke_error=reason, due_at=retry_at)
+        )
+
+
+def queue(rt: Runtime, lease: LeaseEntry) -> None:
+    """Vault's lazy revoke: due now, so the next sweep revokes it."""
+    with suppress(ConditionFailed):  # being revoked or renewed right now
+        store(rt).save(lease.evolve(due_at=int(time.time())))
+
+
+def revoke_prefix(rt: Runtime, prefix: str, *, force: bool = False) -> int:
+    """Revoke every lease under `prefix` (or the single lease it names); returns the count.
+
+    Like Vault: a prefix without a trailing "/" that names a lease revokes that lease.
+    """
+    prefix = prefix.lstrip("/")
+    if prefix and not prefix.endswith("/"):
+        if revoke(rt, prefix, force=force):
+            return 1
+        prefix += "/"
+    leases = store(rt)
+    count = 0
+    for lease_id in list(leases.walk(prefix)):
+        count += revoke(rt, lease_id, force=force)
+    return count
+
+
+def revoke_by_token(rt: Runtime, token: TokenEntry) -> None:
+    """A token's death takes its leases: each is revoked now, or queued if that fails."""
+    leases = store(rt)
+    for lease_id in leases.by_token(token.salted_id):
+        lease = leases.load(lease_id)
+        if lease is not None:
+            attempt(rt, lease)

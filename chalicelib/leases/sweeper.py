@@ -1,0 +1,148 @@
+"""The scheduled sweep: revoke what is due, reading only what is due.
+
+Each run reads the cluster state and the sweep cursor in one round trip, queries the
+`lease-due` index for every time bucket from the cursor's hour to now (keys only, items
+due by now), reads those leases in batches, claims each with a conditional write (so two
+overlapping sweeps never revoke the same lease twice, and a crashed sweep's claim lapses
+after CLAIM_SECONDS), and revokes it through its engine; a failure is retried with
+backoff and, after the last attempt, the lease is kept as irrevocable (lookup shows why).
+The cursor then moves past every hour it emptied.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from chalicelib.leases import layout, manager
+from chalicelib.leases.entry import LeaseEntry
+from chalicelib.observability import logger
+from chalicelib.storage.physical import ConditionFailed
+from chalicelib.tokens import ids
+
+if TYPE_CHECKING:
+    from chalicelib.core.runtime import Runtime
+
+# Leases handled per run at most: the rest waits for the next run (Lambda's time limit).
+DEFAULT_LIMIT = 1000
+# Without a cursor (the first sweep of a table) look back this far.
+FIRST_LOOKBACK = 24 * layout.HOUR
+_READ_CHUNK = 100  # BatchGetItem's limit
+
+
+@dataclass(slots=True)
+class SweepReport:
+    index_items_read: int = 0
+    leases_read: int = 0
+    revoked: int = 0
+    failed: int = 0
+    skipped: int = 0
+    tokens_revoked: int = 0
+    hours: list[str] = field(default_factory=list)
+
+
+def sweep(rt: Runtime | None = None, *, now: int | None = None, limit: int = DEFAULT_LIMIT) -> (
+    SweepReport
+):
+    """One sweep; does nothing while the vault is sealed or uninitialised."""
+    if rt is None:
+        from chalicelib.core.runtime import runtime
+
+        rt = runtime()
+    rt.ensure_loaded()
+    values = rt.begin([layout.CURSOR_KEY])
+    report = SweepReport()
+    if rt.sealed or not rt.initialized:
+        return report
+    now = int(time.time()) if now is None else now
+    cursor_entry = values.get(layout.CURSOR_KEY)
+    cursor = json.loads(cursor_entry.value)["hour"] if cursor_entry else layout.hour_of(
+        now - FIRST_LOOKBACK
+    )
+    emptied = cursor
+    budget = limit
+    for hour in range(cursor, layout.hour_of(now) + 1, layout.HOUR):
+        report.hours.append(layout.bucket(hour, 0).partition("#")[0])
+        complete = True
+        for shard in range(layout.SHARDS):
+            keys, read = rt.physical.due_keys(layout.bucket(hour, shard), now, budget)
+            report.index_items_read += read
+            budget -= len(keys)
+            complete &= _handle(rt, keys, now, report) and budget > 0
+            if budget <= 0:
+                break
+        if not complete or budget <= 0:
+            break
+        if hour < layout.hour_of(now):
+            emptied = hour + layout.HOUR
+    if emptied != cursor:
+        rt.barrier.put(layout.CURSOR_KEY, json.dumps({"hour": emptied}).encode())
+    logger.info(
+        "lease sweep",
+        extra={
+            "revoked": report.revoked,
+            "failed": report.failed,
+            "read": report.index_items_read + report.leases_read,
+        },
+    )
+    return report
+
+
+def _handle(rt: Runtime, keys: list[str], now: int, report: SweepReport) -> bool:
+    """Act on due keys; False if something could not be dealt with (the hour stays)."""
+    ok = True
+    token_keys = [key for key in keys if key.startswith(ids.ID_PREFIX)]
+    lease_keys = [key for key in keys if key.startswith(layout.ENTRY_PREFIX)]
+    for key in token_keys:
+        ok &= _expire_token(rt, key, report)
+    store = manager.store(rt)
+    for start in range(0, len(lease_keys), _READ_CHUNK):
+        leases = store.load_many(lease_keys[start:start + _READ_CHUNK])
+        report.leases_read += len(leases)
+        for lease in leases:
+            ok &= _revoke_due(rt, lease, now, report)
+    return ok
+
+
+def _revoke_due(rt: Runtime, lease: LeaseEntry, now: int, report: SweepReport) -> bool:
+    if lease.due_at > now or lease.irrevocable:
+        report.skipped += 1  # the index lagged a renewal or another sweep's claim
+        return True
+    try:
+        claimed = manager.store(rt).save(lease.evolve(due_at=now + manager.CLAIM_SECONDS))
+    except ConditionFailed:
+        report.skipped += 1  # another sweep (or a renewal) got there first
+        return True
+    try:
+        if manager.attempt(rt, claimed):
+            report.revoked += 1
+        else:
+            report.failed += 1
+    except Exception:
+        logger.exception("lease sweep could not record a revocation")
+        return False
+    return True
+
+
+def _expire_token(rt: Runtime, key: str, report: SweepReport) -> bool:
+    """A token's own expiry mark: revoke it (and with it its children and leases)."""
+    from chalicelib.tokens.context import token_store
+    from chalicelib.tokens.revoke import revoke_tree
+
+    found = rt.barrier.get(key)
+    if found is None:
+        return True
+    store = token_store(rt)
+    salted = key.rpartition("/")[2]
+    if store.lookup_salted(salted, tainted=True) is not None:
+        report.skipped += 1  # renewed since the mark was read
+        return True
+    try:
+        revoke_tree(store, salted)
+    except Exception:
+        logger.exception("lease sweep could not revoke an expired token")
+        return False
+    report.tokens_revoked += 1
+    return True

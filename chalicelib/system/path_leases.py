@@ -1,0 +1,123 @@
+"""sys/leases/*: look up, list, renew and revoke leases; and the legacy sys/renew, sys/revoke.
+
+Revocation is synchronous by default (OpenBao's `sync` defaults to true). With sync=false
+the lease is queued for the sweeper, answered 202, as OpenBao's lazy revoke.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.operation import Operation
+from chalicelib.core.request import Request, Response
+from chalicelib.core.runtime import runtime
+from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.leases import manager
+from chalicelib.leases.tidy import tidy_leases
+from chalicelib.tokens.clock import now_ns
+
+TIDY_STARTED = (
+    "Tidy operation successfully started. Any information from the operation will be "
+    "printed to OpenBao's server logs."
+)
+_LEASE_FIELDS = {"lease_id": Field(), "url_lease_id": Field()}
+
+
+def _lease_id(data: FieldData) -> str:
+    """The body's lease_id wins over the one in the URL, as OpenBao."""
+    lease_id = data["lease_id"] or data["url_lease_id"] or ""
+    if not lease_id:
+        raise BadRequest("lease_id must be specified")
+    return lease_id
+
+
+def _lookup(request: Request, data: FieldData) -> Response:
+    lease_id = data["lease_id"] or ""
+    if not lease_id:
+        raise BadRequest("lease_id must be specified")
+    lease = manager.store(runtime()).load(lease_id)
+    if lease is None:
+        raise BadRequest("invalid lease")
+    return Response(data=lease.lookup_view(now_ns()))
+
+
+def _list(request: Request, data: FieldData) -> Response | None:
+    prefix = data["prefix"] or ""
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    keys = manager.store(runtime()).list(prefix)
+    return Response(data={"keys": keys}) if keys else None  # none: 404, as every LIST
+
+
+def _renew(request: Request, data: FieldData) -> Response:
+    lease, ttl, warnings = manager.renew(runtime(), _lease_id(data), data["increment"])
+    return Response(
+        lease_id=lease.lease_id, lease_duration=ttl, renewable=True, warnings=warnings
+    )
+
+
+def _revoke(request: Request, data: FieldData) -> Response | None:
+    rt = runtime()
+    lease_id = _lease_id(data)
+    if data["sync"]:
+        manager.revoke(rt, lease_id)
+        return None
+    lease = manager.store(rt).load(lease_id)
+    if lease is not None:
+        manager.queue(rt, lease)
+    return Response(status=HTTPStatus.ACCEPTED)
+
+
+def _revoke_prefix(request: Request, data: FieldData) -> Response | None:
+    manager.revoke_prefix(runtime(), data["prefix"])
+    return None
+
+
+def _revoke_force(request: Request, data: FieldData) -> Response | None:
+    manager.revoke_prefix(runtime(), data["prefix"], force=True)
+    return None
+
+
+def _tidy(request: Request, data: FieldData) -> Response:
+    """Runs within the request (OpenBao runs it in the background)."""
+    tidy_leases(runtime())
+    return Response(warnings=[TIDY_STARTED], status=HTTPStatus.ACCEPTED)
+
+
+def _renew_path(pattern: str) -> Path:
+    fields = {**_LEASE_FIELDS, "increment": Field(FieldType.DURATION, default=0)}
+    return Path(pattern, {Operation.UPDATE: _renew}, fields)
+
+
+def _revoke_path(pattern: str) -> Path:
+    fields = {**_LEASE_FIELDS, "sync": Field(FieldType.BOOL, default=True)}
+    return Path(pattern, {Operation.UPDATE: _revoke}, fields)
+
+
+def _prefix_paths(name: str) -> list[Path]:
+    """revoke-prefix or revoke-force, under sys/leases/ and at sys/ (legacy)."""
+    handler = _revoke_force if name == "revoke-force" else _revoke_prefix
+    fields = {"prefix": Field(), "sync": Field(FieldType.BOOL, default=True)}
+    return [
+        Path(f"{base}{name}/{{prefix:path}}", {Operation.UPDATE: handler}, fields)
+        for base in ("leases/", "")
+    ]
+
+
+def paths() -> list[Path]:
+    return [
+        Path("leases/lookup", {Operation.UPDATE: _lookup}, {"lease_id": Field()}),
+        Path("leases/lookup/{prefix:any}", {Operation.LIST: _list}, {"prefix": Field()}),
+        _renew_path("leases/renew"),
+        _renew_path("leases/renew/{url_lease_id:path}"),
+        _renew_path("renew"),
+        _renew_path("renew/{url_lease_id:path}"),
+        _revoke_path("leases/revoke"),
+        _revoke_path("leases/revoke/{url_lease_id:path}"),
+        _revoke_path("revoke"),
+        _revoke_path("revoke/{url_lease_id:path}"),
+        *_prefix_paths("revoke-prefix"),
+        *_prefix_paths("revoke-force"),
+        Path("leases/tidy", {Operation.UPDATE: _tidy}),
+    ]

@@ -204,25 +204,26 @@ def _revoke_failed(error: Exception) -> VaultError:
     return InternalError()
 
 
-def attempt(rt: Runtime, lease: LeaseEntry) -> bool:
+def attempt(rt: Runtime, lease: LeaseEntry, now: int | None = None) -> bool:
     """One revocation attempt for the sweeper or a queued revoke: True when revoked; on
-    failure the lease is rescheduled with backoff, or kept as irrevocable after the last."""
+    failure the lease is rescheduled with backoff, or kept as irrevocable after the last.
+    `now` (Unix seconds) is the sweep's clock, from which the retry is scheduled."""
     try:
         _call_revoke(rt, lease)
     except Exception as error:
-        failed(rt, lease, error)
+        failed(rt, lease, error, int(time.time()) if now is None else now)
         return False
     _forget(rt, lease)
     return True
 
 
-def failed(rt: Runtime, lease: LeaseEntry, error: Exception) -> None:
+def failed(rt: Runtime, lease: LeaseEntry, error: Exception, now: int) -> None:
     attempts = lease.revoke_attempts + 1
     reason = error.message if isinstance(error, VaultError) else type(error).__name__
     if attempts >= MAX_REVOKE_ATTEMPTS:
         reason = f"failed to revoke after {attempts} attempts: {reason}"
     logger.warning("lease revocation failed", extra={"attempts": attempts})
-    retry_at = int(time.time()) + RETRY_BASE * 2**attempts
+    retry_at = now + RETRY_BASE * 2**attempts
     # If it changed meanwhile (renewed, revoked), its new state stands.
     with suppress(ConditionFailed):
         store(rt).save(

@@ -21,6 +21,7 @@ from chalicelib.leases.entry import LeaseEntry
 from chalicelib.observability import logger
 from chalicelib.storage.physical import ConditionFailed
 from chalicelib.tokens import ids
+from chalicelib.tokens.clock import NANOS
 
 if TYPE_CHECKING:
     from chalicelib.core.runtime import Runtime
@@ -96,7 +97,7 @@ def _handle(rt: Runtime, keys: list[str], now: int, report: SweepReport) -> bool
     token_keys = [key for key in keys if key.startswith(ids.ID_PREFIX)]
     lease_keys = [key for key in keys if key.startswith(layout.ENTRY_PREFIX)]
     for key in token_keys:
-        ok &= _expire_token(rt, key, report)
+        ok &= _expire_token(rt, key, now, report)
     store = manager.store(rt)
     for start in range(0, len(lease_keys), _READ_CHUNK):
         leases = store.load_many(lease_keys[start:start + _READ_CHUNK])
@@ -116,7 +117,7 @@ def _revoke_due(rt: Runtime, lease: LeaseEntry, now: int, report: SweepReport) -
         report.skipped += 1  # another sweep (or a renewal) got there first
         return True
     try:
-        if manager.attempt(rt, claimed):
+        if manager.attempt(rt, claimed, now):
             report.revoked += 1
         else:
             report.failed += 1
@@ -126,21 +127,20 @@ def _revoke_due(rt: Runtime, lease: LeaseEntry, now: int, report: SweepReport) -
     return True
 
 
-def _expire_token(rt: Runtime, key: str, report: SweepReport) -> bool:
+def _expire_token(rt: Runtime, key: str, now: int, report: SweepReport) -> bool:
     """A token's own expiry mark: revoke it (and with it its children and leases)."""
     from chalicelib.tokens.context import token_store
     from chalicelib.tokens.revoke import revoke_tree
+    from chalicelib.tokens.store import open_entry
 
     found = rt.barrier.get(key)
     if found is None:
         return True
-    store = token_store(rt)
-    salted = key.rpartition("/")[2]
-    if store.lookup_salted(salted, tainted=True) is not None:
+    if not open_entry(found).expired(now * NANOS):
         report.skipped += 1  # renewed since the mark was read
         return True
     try:
-        revoke_tree(store, salted)
+        revoke_tree(token_store(rt), key.rpartition("/")[2])
     except Exception:
         logger.exception("lease sweep could not revoke an expired token")
         return False

@@ -11,7 +11,7 @@ Layout
                 copied or deleted as, a storage key.
   due (S), exp (N)  only on entries marked due (leases): the `lease-due` GSI, keys only,
                 hashed on the time bucket `due` and sorted by `exp`, so finding what is due
-                reads only due items (see chalicelib/leases/schedule.py).
+                reads only due items (see chalicelib/leases/layout.py).
 
 Listing a folder is one Query on its pk; the markers make sub-folders show up in that
 Query as "b/" (as in Vault's own DynamoDB backend).

@@ -53,7 +53,9 @@ def _revoke(view: StorageView, lease: LeaseInfo) -> None:
     if (view.get_json("config/fail") or {}).get("fail"):
         raise BadRequest("the test engine refuses to revoke")
     view.delete(f"issued/{lease.internal['id']}")
-    view.put(f"revoked/{lease.internal['id']}", json.dumps(lease.lease_id).encode())
+    # expected_version=0: a second revocation of the same secret fails loudly.
+    view.put(f"revoked/{lease.internal['id']}", json.dumps(lease.lease_id).encode(),
+             expected_version=0)
 
 
 def _renew(view: StorageView, lease: LeaseInfo) -> Secret:

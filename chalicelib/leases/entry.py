@@ -11,6 +11,8 @@ from chalicelib.leases.secret import LeaseInfo
 from chalicelib.storage.physical import Entry
 from chalicelib.tokens.clock import NANOS, remaining_seconds, rfc3339
 
+# The secret type of a token's own lease (sys/leases sees tokens as leases, as Vault).
+TOKEN_LEASE = "token"  # noqa: S105 (a type name, not a secret)
 # Vault gives up after this many failed revocations and keeps the lease as irrevocable.
 MAX_REVOKE_ATTEMPTS = 6
 
@@ -36,11 +38,15 @@ class LeaseEntry:
     version: int = field(default=0, compare=False)
 
     @property
+    def is_token(self) -> bool:
+        return self.secret_type == TOKEN_LEASE
+
+    @property
     def irrevocable(self) -> bool:
         return self.revoke_attempts >= MAX_REVOKE_ATTEMPTS
 
     def expired(self, now_ns: int) -> bool:
-        return self.expires_ns <= now_ns
+        return bool(self.expires_ns) and self.expires_ns <= now_ns
 
     def evolve(self, **changes: Any) -> LeaseEntry:
         return replace(self, **changes)
@@ -55,13 +61,13 @@ class LeaseEntry:
         )
 
     def lookup_view(self, now_ns: int) -> dict[str, Any]:
-        """sys/leases/lookup's data, as OpenBao prints it."""
+        """sys/leases/lookup's data, as OpenBao prints it (no expiry: a root token's)."""
         view: dict[str, Any] = {
             "id": self.lease_id,
             "issue_time": rfc3339(self.issued_ns),
-            "expire_time": rfc3339(self.expires_ns),
+            "expire_time": rfc3339(self.expires_ns) if self.expires_ns else None,
             "last_renewal": rfc3339(self.last_renewal_ns) if self.last_renewal_ns else None,
-            "ttl": max(remaining_seconds(self.expires_ns, now_ns), 0),
+            "ttl": max(remaining_seconds(self.expires_ns, now_ns), 0) if self.expires_ns else 0,
             "path": self.path,
             "renewable": self.renewable and not self.irrevocable and not self.expired(now_ns),
         }

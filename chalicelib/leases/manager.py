@@ -21,8 +21,12 @@ from chalicelib.observability import logger
 from chalicelib.storage.physical import ConditionFailed
 from chalicelib.storage.view import StorageView
 from chalicelib.system.mount_config import effective_ttls
+from chalicelib.tokens import ids
 from chalicelib.tokens.clock import NANOS, now_ns
+from chalicelib.tokens.context import token_store
 from chalicelib.tokens.entry import BATCH
+from chalicelib.tokens.revoke import revoke_tree
+from chalicelib.tokens.store import open_entry, token_lease
 from chalicelib.tokens.ttl import TTLLimits, calculate_ttl
 
 if TYPE_CHECKING:
@@ -115,8 +119,31 @@ def _owner(rt: Runtime, lease: LeaseEntry) -> _Owner:
 
 
 def _call_revoke(rt: Runtime, lease: LeaseEntry) -> None:
+    if lease.is_token:
+        revoke_tree(token_store(rt), lease.token)
+        return
     owner = _owner(rt, lease)
     owner.kind.revoke(owner.view(rt), lease.info())
+
+
+# -- lookup -----------------------------------------------------------------------------
+
+
+def lookup(rt: Runtime, lease_id: str) -> LeaseEntry | None:
+    """A lease as lookup shows it; a token's lease takes its times from the live token."""
+    lease = store(rt).load(lease_id)
+    if lease is None or not lease.is_token:
+        return lease
+    found = rt.barrier.get(ids.salted_key(lease.token))
+    if found is None:
+        return None
+    token = open_entry(found)
+    return lease.evolve(
+        issued_ns=token.issued_ns,
+        expires_ns=token.expires_ns,
+        last_renewal_ns=token.last_renewal_ns,
+        renewable=token.lease_renewable(now_ns()),
+    )
 
 
 # -- renewal ----------------------------------------------------------------------------
@@ -125,6 +152,8 @@ def _call_revoke(rt: Runtime, lease: LeaseEntry) -> None:
 def renew(rt: Runtime, lease_id: str, increment: int) -> tuple[LeaseEntry, int, list[str]]:
     """Extend a lease; returns the stored lease, the TTL granted and Vault's warnings."""
     lease = store(rt).load(lease_id)
+    if lease is not None and lease.is_token:
+        raise BadRequest("tokens cannot be renewed through this endpoint")
     now = now_ns()
     _check_renewable(lease, now)
     assert lease is not None
@@ -261,3 +290,4 @@ def revoke_by_token(rt: Runtime, token: TokenEntry) -> None:
         lease = leases.load(lease_id)
         if lease is not None:
             attempt(rt, lease)
+    rt.barrier.delete(layout.entry_key(token_lease(token.salted_id, token).lease_id))

@@ -42,7 +42,7 @@ class LeaseStore:
     def delete(self, lease: LeaseEntry) -> None:
         """Remove a revoked lease and its token index (ConditionFailed if it changed)."""
         ops: list[Delete] = [Delete(layout.entry_key(lease.lease_id), lease.version)]
-        if lease.token:
+        if lease.token and not lease.is_token:
             ops.append(Delete(layout.token_index_key(lease.token, lease.lease_id)))
         self.barrier.transact(ops)
 

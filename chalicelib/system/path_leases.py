@@ -36,7 +36,7 @@ def _lookup(request: Request, data: FieldData) -> Response:
     lease_id = data["lease_id"] or ""
     if not lease_id:
         raise BadRequest("lease_id must be specified")
-    lease = manager.store(runtime()).load(lease_id)
+    lease = manager.lookup(runtime(), lease_id)
     if lease is None:
         raise BadRequest("invalid lease")
     return Response(data=lease.lookup_view(now_ns()))

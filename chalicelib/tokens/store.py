@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from chalicelib.core.errors import BadRequest, PreconditionFailed
 from chalicelib.leases import layout
+from chalicelib.leases.entry import TOKEN_LEASE, LeaseEntry
 from chalicelib.storage.barrier import Barrier
 from chalicelib.storage.physical import ConditionFailed, Due, Entry, Put
 from chalicelib.tokens import ids
@@ -68,7 +69,25 @@ def service_token_writes(salt: bytes, token_id: str, entry: TokenEntry) -> list[
     ]
     if entry.parent:
         writes.append(Put(ids.parent_key(entry.parent, salted), b"", expected_version=0))
+    # Its lease, so sys/leases can look up, list and revoke tokens as Vault does.
+    lease = token_lease(salted, entry)
+    writes.append(Put(layout.entry_key(lease.lease_id), lease.to_bytes(), expected_version=0))
     return writes
+
+
+def token_lease(salted: str, entry: TokenEntry) -> LeaseEntry:
+    """A token's lease entry: a pointer to the token, whose own entry keeps the times."""
+    return LeaseEntry(
+        lease_id=f"{entry.path.rstrip('/')}/{salted}",
+        path=entry.path,
+        mount_uuid="",
+        secret_type=TOKEN_LEASE,
+        internal={},
+        renewable=False,
+        issued_ns=entry.issued_ns,
+        expires_ns=entry.expires_ns,
+        token=salted,
+    )
 
 
 class TokenStore:

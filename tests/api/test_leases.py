@@ -249,3 +249,26 @@ def test_tidy_revokes_leases_whose_token_is_gone(things: VaultHTTP):
     assert reply.status_code == 202
     assert lookup(things, body["lease_id"]).status_code == 400
     assert body["data"]["id"] in engine_state(things)[1]
+
+
+def test_tokens_are_leases_too(vault: VaultHTTP):
+    auth = vault.post("auth/token/create", {"policies": ["default"], "ttl": "1h"}).json()["auth"]
+    keys = vault.list("sys/leases/lookup/auth/token/create/").json()["data"]["keys"]
+    assert len(keys) == 1
+    lease_id = "auth/token/create/" + keys[0]
+    data = lookup(vault, lease_id).json()["data"]
+    assert data["path"] == "auth/token/create" and data["renewable"] is True
+    assert 3590 <= data["ttl"] <= 3600
+    reply = vault.post("sys/leases/renew", {"lease_id": lease_id})
+    assert reply.json() == {"errors": ["tokens cannot be renewed through this endpoint"]}
+    assert vault.post("sys/leases/revoke", {"lease_id": lease_id}).status_code == 204
+    assert vault.get("auth/token/lookup-self", token=auth["client_token"]).status_code == 403
+    assert lookup(vault, lease_id).status_code == 400
+
+
+def test_revoke_prefix_revokes_the_tokens_created_there(vault: VaultHTTP):
+    tokens = [vault.post("auth/token/create", {"ttl": "1h"}).json()["auth"] for _ in range(2)]
+    assert vault.post("sys/leases/revoke-prefix/auth/token/create").status_code == 204
+    for auth in tokens:
+        assert vault.get("auth/token/lookup-self", token=auth["client_token"]).status_code == 403
+    assert vault.get("auth/token/lookup-self").status_code == 200  # root: auth/token/root

@@ -234,16 +234,39 @@ def _revoke_failed(error: Exception) -> VaultError:
 
 
 def attempt(rt: Runtime, lease: LeaseEntry, now: int | None = None) -> bool:
-    """One revocation attempt for the sweeper or a queued revoke: True when revoked; on
-    failure the lease is rescheduled with backoff, or kept as irrevocable after the last.
-    `now` (Unix seconds) is the sweep's clock, from which the retry is scheduled."""
+    """One revocation attempt for a queued or orphaned lease: True when revoked and gone."""
+    if not revoke_secret(rt, lease, now):
+        return False
+    _forget(rt, lease)
+    return True
+
+
+def revoke_secret(rt: Runtime, lease: LeaseEntry, now: int | None = None) -> bool:
+    """Call the engine; on failure reschedule with backoff, or keep the lease as irrevocable
+    after the last attempt. `now` (Unix seconds) is the sweep's clock. The lease itself is
+    left for the caller to forget."""
     try:
         _call_revoke(rt, lease)
     except Exception as error:
         failed(rt, lease, error, int(time.time()) if now is None else now)
         return False
-    _forget(rt, lease)
     return True
+
+
+# Two deletes per lease, within DynamoDB's 100 items per transaction.
+_FORGET_CHUNK = 50
+
+
+def forget_many(rt: Runtime, leases: list[LeaseEntry]) -> None:
+    """Drop revoked leases in few transactions (and few folder checks); a chunk that lost a
+    race falls back to one lease at a time."""
+    for start in range(0, len(leases), _FORGET_CHUNK):
+        chunk = leases[start:start + _FORGET_CHUNK]
+        try:
+            store(rt).delete(*chunk)
+        except ConditionFailed:
+            for lease in chunk:
+                _forget(rt, lease)
 
 
 def failed(rt: Runtime, lease: LeaseEntry, error: Exception, now: int) -> None:

@@ -39,11 +39,14 @@ class LeaseStore:
         version = self.barrier.put(key, lease.to_bytes(), expected_version=lease.version, due=due)
         return lease.evolve(key=key, version=version)
 
-    def delete(self, lease: LeaseEntry) -> None:
-        """Remove a revoked lease and its token index (ConditionFailed if it changed)."""
-        ops: list[Delete] = [Delete(layout.entry_key(lease.lease_id), lease.version)]
-        if lease.token and not lease.is_token:
-            ops.append(Delete(layout.token_index_key(lease.token, lease.lease_id)))
+    def delete(self, *leases: LeaseEntry) -> None:
+        """Remove revoked leases and their token index entries in one transaction
+        (ConditionFailed if any changed since it was read)."""
+        ops: list[Delete] = []
+        for lease in leases:
+            ops.append(Delete(layout.entry_key(lease.lease_id), lease.version))
+            if lease.token and not lease.is_token:
+                ops.append(Delete(layout.token_index_key(lease.token, lease.lease_id)))
         self.barrier.transact(ops)
 
     def list(self, prefix: str) -> list[str]:

@@ -99,15 +99,25 @@ def _handle(rt: Runtime, keys: list[str], now: int, report: SweepReport) -> bool
     for key in token_keys:
         ok &= _expire_token(rt, key, now, report)
     store = manager.store(rt)
+    revoked: list[LeaseEntry] = []
     for start in range(0, len(lease_keys), _READ_CHUNK):
         leases = store.load_many(lease_keys[start:start + _READ_CHUNK])
         report.leases_read += len(leases)
         for lease in leases:
-            ok &= _revoke_due(rt, lease, now, report)
+            ok &= _revoke_due(rt, lease, now, report, revoked)
+    try:
+        manager.forget_many(rt, revoked)
+    except Exception:
+        # The secrets are revoked; their claims lapse and a later sweep drops the leases
+        # (revocation callbacks are idempotent).
+        logger.exception("lease sweep could not drop revoked leases")
+        return False
     return ok
 
 
-def _revoke_due(rt: Runtime, lease: LeaseEntry, now: int, report: SweepReport) -> bool:
+def _revoke_due(
+    rt: Runtime, lease: LeaseEntry, now: int, report: SweepReport, revoked: list[LeaseEntry]
+) -> bool:
     if lease.due_at > now or lease.irrevocable:
         report.skipped += 1  # the index lagged a renewal or another sweep's claim
         return True
@@ -117,8 +127,9 @@ def _revoke_due(rt: Runtime, lease: LeaseEntry, now: int, report: SweepReport) -
         report.skipped += 1  # another sweep (or a renewal) got there first
         return True
     try:
-        if manager.attempt(rt, claimed, now):
+        if manager.revoke_secret(rt, claimed, now):
             report.revoked += 1
+            revoked.append(claimed)
         else:
             report.failed += 1
     except Exception:

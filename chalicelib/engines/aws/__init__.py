@@ -1,0 +1,1 @@
+"""aws: dynamic IAM users and STS credentials, leased and revoked through the lease manager."""

@@ -19,6 +19,9 @@ MODULES: dict[str, str] = {
     "core": "bench.core",
     "kv": "bench.kv",
     "audit": "bench.audit",
+    "leases": "bench.leases",
+    "transit": "bench.transit",
+    "cost": "bench.cost",
 }
 
 

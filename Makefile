@@ -20,16 +20,23 @@ dev: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) lint
+test: $(STAMP) lint package
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 # chalice needs a region only to name things in the template; nothing is contacted.
+# STAGE=prod packages the prod stage (its IAM policy file, its resource names).
+STAGE ?= dev
+PACKAGE := build/package
 package: $(STAMP)
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage dev build/package
-	$(BIN)/python -m infra.precompile build/package/deployment.zip
+	rm -rf $(PACKAGE)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
+		--merge-template infra/template.yaml $(PACKAGE)
+	$(BIN)/python -m infra.pin_stage $(PACKAGE)/sam.yaml $(STAGE)
+	$(BIN)/python -m infra.precompile $(PACKAGE)/deployment.zip
+	$(BIN)/cfn-lint $(PACKAGE)/sam.yaml
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

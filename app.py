@@ -2,6 +2,7 @@
 
 from chalice import Chalice
 
+from chalicelib import jobs
 from chalicelib.transports.apigw import handle_chalice
 
 app = Chalice(app_name="lambdavault")
@@ -13,3 +14,29 @@ _METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]
 def vault_api() -> object:
     """Every Vault API path: one greedy route, one pipeline."""
     return handle_chalice(app.current_request)
+
+
+@app.lambda_function(name="invoke")
+def invoke(event: object, context: object) -> dict[str, object]:
+    """Lambda-to-Lambda calls: the same pipeline, without API Gateway in between."""
+    from chalicelib.transports.invoke import handle_invoke
+
+    return handle_invoke(event, getattr(context, "aws_request_id", None))
+
+
+@app.schedule(jobs.LEASE_SWEEP.expression, name=jobs.LEASE_SWEEP.name)
+def sweep_leases(event: object) -> None:
+    """Revoke the leases that are due (Vault's expiration manager, minute by minute)."""
+    jobs.run(jobs.LEASE_SWEEP)
+
+
+@app.schedule(jobs.TOKEN_TIDY.expression, name=jobs.TOKEN_TIDY.name)
+def tidy_tokens(event: object) -> None:
+    """Revoke expired tokens and repair the token store's indexes."""
+    jobs.run(jobs.TOKEN_TIDY)
+
+
+@app.schedule(jobs.TRANSIT_ROTATION.expression, name=jobs.TRANSIT_ROTATION.name)
+def rotate_transit_keys(event: object) -> None:
+    """Rotate transit keys whose auto_rotate_period has passed."""
+    jobs.run(jobs.TRANSIT_ROTATION)

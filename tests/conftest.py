@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 from tests.support import REGION, ROOT_TOKEN, VaultHTTP, reset_process_state
 
+# lambda:Invoke of the app answered in-process (invoke_hook, lambda_client fixtures).
+pytest_plugins = ["tests.unit.clients.invoke_hook"]
+
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:

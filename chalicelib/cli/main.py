@@ -20,6 +20,7 @@ from importlib import metadata
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from chalicelib import jobs
 from chalicelib.cli import audit as audit_cli
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ __all__ = ["COMMANDS", "DEV_BACKGROUND_TASKS", "CliError", "Command", "build_par
 DEFAULT_LISTEN_ADDRESS = "127.0.0.1:8200"
 # Periodic jobs of the dev server, as (interval in seconds, job); run under the server's
 # invocation lock, like the @app.schedule functions they stand in for.
-DEV_BACKGROUND_TASKS: list[tuple[float, Callable[[], object]]] = []
+DEV_BACKGROUND_TASKS: list[tuple[float, Callable[[], object]]] = jobs.dev_tasks()
 LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error")
 
 

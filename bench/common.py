@@ -303,6 +303,16 @@ class KeepAliveClient:
 # --- machine facts -------------------------------------------------------------------------
 
 
+def noise_note(ratios: Sequence[float]) -> str:
+    """How noisy a run was: the load as it ends, and the spread of its per-round ratios."""
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    spread = f"{min(ratios):.2f}x-{max(ratios):.2f}x" if ratios else "n/a"
+    return (
+        f"Noise: load average at the end {load} on 2 cores shared with other engineers' test "
+        f"runs; per-round ratios spread {spread} around the medians above."
+    )
+
+
 def cpu_model() -> str:
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -31,6 +31,7 @@ from bench.common import (
     aws_environ,
     median,
     ms,
+    noise_note,
     proc_cpu_seconds,
     ratio,
     us,
@@ -574,14 +575,18 @@ def _render_cpu(cpu: CpuResults, config: Config, bao_version: str, deadline: Dea
             _table(header, rows),
             f"Ours / OpenBao (median of per-round ratios): {summary}.",
             "",
+            noise_note([r for path in CPU_PATHS for r in cpu.ratios(path, "pipeline")]),
+            "",
             "Reading the rows: *live* is the figure the brief asks for (total - botocore). "
             "*Replayed* runs the same code with no botocore and no network wait; its lower "
             "figure is not code we skip: after ~2 ms of botocore work or an idle wait for "
-            "moto, our code runs on cold CPU caches (replaying while still calling botocore "
-            "and subtracting its CPU brings ours back up to the live figure). In Lambda the "
-            "DynamoDB wait is there too, so expect the live figure. *Chalice entry* is what a "
-            "Lambda invoke runs (API Gateway event -> Chalice -> pipeline -> response dict); "
-            "the dev HTTP adapter adds the local HTTP server on top (dev only).",
+            "moto, our code runs on cold CPU caches, and the cyclic collections that "
+            "botocore's allocations trigger partly land in our code (the runtime freezes the "
+            "cold load's objects, botocore's models included, so those collections no longer "
+            "rescan them). In Lambda the DynamoDB wait is there too, so expect the live "
+            "figure. *Chalice entry* is what a Lambda invoke runs (API Gateway event -> "
+            "Chalice -> pipeline -> response dict); the dev HTTP adapter adds the local HTTP "
+            "server on top (dev only).",
             "",
         ]
     )

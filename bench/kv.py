@@ -29,6 +29,7 @@ from bench.common import (
     Worker,
     aws_environ,
     median,
+    noise_note,
     proc_cpu_seconds,
     ratio,
     us,
@@ -388,5 +389,7 @@ def _render_cpu(load: LoadResults, config: Config, bao_version: str) -> str:
             "read in the same round; target ≤ 1.00x.",
             "",
             _table(CPU_HEADER, rows),
+            noise_note(cpu.ratios("read", "pipeline")),
+            "",
         ]
     )

@@ -59,6 +59,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.errors import BadRequest, EntryTooLarge
 from chalicelib.settings import settings
+from chalicelib.storage.awsmodels import use_lean_loader
 from chalicelib.storage.physical import (
     NOT_DUE,
     ClusterState,
@@ -139,18 +140,26 @@ def _item_class(table_name: str, region: str, host: str | None) -> type[Item]:
             "billing_mode": "PAY_PER_REQUEST",
         },
     )
-    return type(f"Item_{table_name}", (Item,), {"Meta": meta, "__module__": __name__})
+    model = type(f"Item_{table_name}", (Item,), {"Meta": meta, "__module__": __name__})
+    use_lean_loader(_connection(model).session)  # before pynamodb builds its client
+    return model
+
+
+def _connection(model: type[Item]) -> Connection:
+    # The model's low-level Connection (private accessor): TransactWrite takes one, the read
+    # path calls its botocore client, and other clients share its session.
+    return model._get_connection().connection
 
 
 def botocore_session() -> BotocoreSession:
-    """The botocore session behind the table's connection.
+    """The botocore session behind the table's connection, with the lean model loader.
 
     Other AWS clients (KMS) are built from it: a second session would load botocore's
-    models and endpoints again, ~150 ms more on every cold start.
+    models and endpoints again, ~100 ms more on every cold start.
     """
     config = settings()
     model = _item_class(config.table_name, config.region, config.endpoint_url)
-    return model._get_connection().connection.session
+    return use_lean_loader(_connection(model).session)
 
 
 def create_table(table_name: str | None = None) -> None:
@@ -283,8 +292,8 @@ def _write_actions(model: type[Item], value: bytes, due: Due | None = None) -> l
     return actions
 
 
-def _entry(item: Item) -> Entry:
-    return Entry(_storage_key(item.pk, item.sk), item.v or b"", int(item.ver or 0))
+def _raw_key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
 def _raw_entry(raw: dict[str, Any]) -> Entry:
@@ -359,24 +368,22 @@ class DynamoDBPhysical(Physical):
 
     def get(self, key: str) -> Entry | None:
         pk, sk = _checked_location(key)
-        try:
-            item = self._model.get(pk, sk, consistent_read=True)
-        except self._model.DoesNotExist:
-            return None
-        return _entry(item)
+        params = {"TableName": self.table_name, "Key": _raw_key(pk, sk), "ConsistentRead": True}
+        answer = self._call("GetItem", params)
+        return _raw_entry(answer["Item"]) if "Item" in answer else None
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
-        items = self._batch_get({_checked_location(key) for key in keys})
-        return {entry.key: entry for entry in map(_entry, items)}
+        wanted = [_raw_key(*location) for location in {_checked_location(key) for key in keys}]
+        return {entry.key: entry for entry in map(_raw_entry, self._raw_batch_get(wanted))}
 
     def read(self, keys: Sequence[str]) -> tuple[dict[str, Entry], ClusterState]:
         """The hot path of every request: the cluster state and a few entries, one round trip.
 
-        It speaks DynamoDB's wire format through pynamodb's low-level connection: the model
-        layer's per-item object building cost a third of a warm request's CPU here.
+        It speaks DynamoDB's wire format (see :meth:`_call`): pynamodb's model layer built
+        objects per item, a third of a warm request's CPU here.
         """
-        wanted = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in map(_checked_location, keys)]
-        wanted.append({"pk": {"S": _STATE_PK}, "sk": {"S": _STATE_SK}})
+        wanted = [_raw_key(pk, sk) for pk, sk in map(_checked_location, keys)]
+        wanted.append(_raw_key(_STATE_PK, _STATE_SK))
         entries: dict[str, Entry] = {}
         state = ClusterState()
         for raw in self._raw_batch_get(wanted):
@@ -388,22 +395,23 @@ class DynamoDBPhysical(Physical):
         return entries, state
 
     def _raw_batch_get(self, keys: builtins.list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        connection = self._connection()
+        """Chunks of 100 keys; UnprocessedKeys resubmitted until none remain."""
         table = self.table_name
         for start in range(0, len(keys), _BATCH_GET_LIMIT):
             request: dict[str, Any] = {
                 table: {"Keys": keys[start:start + _BATCH_GET_LIMIT], "ConsistentRead": True}
             }
             while request:
-                answer = connection.dispatch("BatchGetItem", {"RequestItems": request})
+                answer = self._call("BatchGetItem", {"RequestItems": request})
                 yield from answer["Responses"].get(table, [])
                 request = answer.get("UnprocessedKeys") or {}
 
-    def _batch_get(self, locations: set[tuple[str, str]]) -> Iterator[Item]:
-        # pynamodb sends chunks of 100 keys and resubmits UnprocessedKeys until none remain.
-        if not locations:
-            return iter(())
-        return self._model.batch_get(locations, consistent_read=True)
+    def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        # pynamodb's client call, below its dispatch: the same client and error types, without
+        # dispatch's per-call uuid, consumed-capacity request and signals (a tenth of a warm
+        # read's CPU of ours).
+        answer: dict[str, Any] = _connection(self._model)._make_api_call(operation, params)
+        return answer
 
     def list(self, prefix: str) -> list[str]:
         check_prefix(prefix)
@@ -488,9 +496,9 @@ class DynamoDBPhysical(Physical):
             raise
 
     def _connection(self) -> Connection:
-        # TransactWrite takes a low-level Connection; reusing the model's (private accessor)
-        # avoids building a second botocore client on a cold start.
-        return self._model._get_connection().connection
+        # TransactWrite takes a low-level Connection; reusing the model's avoids building a
+        # second botocore client on a cold start.
+        return _connection(self._model)
 
     # --- folders -------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from chalice.app import Request as ChaliceRequest
     from chalice.app import Response as ChaliceResponse
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps builds one per call
+
 
 def handle_chalice(current: ChaliceRequest) -> ChaliceResponse:
     context = current.context or {}
@@ -37,5 +39,5 @@ def handle_chalice(current: ChaliceRequest) -> ChaliceResponse:
 def to_chalice(reply: HttpReply) -> ChaliceResponse:
     from chalice.app import Response as ChaliceResponse
 
-    body = "" if reply.body is None else json.dumps(reply.body, separators=(",", ":"))
+    body = "" if reply.body is None else _COMPACT.encode(reply.body)
     return ChaliceResponse(body=body, status_code=reply.status, headers=reply.headers)

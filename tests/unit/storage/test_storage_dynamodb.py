@@ -280,17 +280,19 @@ def test_read_with_more_than_100_keys(physical, calls):
 def test_batch_get_retries_unprocessed_keys(physical, monkeypatch, calls):
     for i in range(10):
         physical.put(f"u/k{i}", b"v")
-    original = Connection.batch_get_item
+    original = Connection._make_api_call
     throttled = [True]
 
-    def partial(self, table_name, keys, *args, **kwargs):
-        if throttled.pop() if throttled else False:
-            data = original(self, table_name, keys[:4], *args, **kwargs)
-            data["UnprocessedKeys"] = {table_name: {"Keys": keys[4:]}}
+    def partial(self, operation, params):
+        if operation == "BatchGetItem" and (throttled.pop() if throttled else False):
+            ((table, request),) = params["RequestItems"].items()
+            first = {"RequestItems": {table: {**request, "Keys": request["Keys"][:4]}}}
+            data = original(self, operation, first)
+            data["UnprocessedKeys"] = {table: {**request, "Keys": request["Keys"][4:]}}
             return data
-        return original(self, table_name, keys, *args, **kwargs)
+        return original(self, operation, params)
 
-    monkeypatch.setattr(Connection, "batch_get_item", partial)
+    monkeypatch.setattr(Connection, "_make_api_call", partial)
     calls.clear()
     found = physical.get_many([f"u/k{i}" for i in range(10)])
     assert len(found) == 10

@@ -1,0 +1,60 @@
+"""The EMF metrics line each request writes: the same record Powertools' Metrics would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from chalicelib import observability
+from chalicelib.settings import settings
+
+
+@pytest.mark.parametrize("server_error", [False, True])
+def test_emf_record_is_what_powertools_metrics_writes(server_error: bool) -> None:
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics = Metrics(namespace=observability.NAMESPACE, service=observability.SERVICE)
+    try:
+        metrics.add_dimension(name="operation", value="read")
+        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=12.5)
+        if server_error:
+            metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+        expected = metrics.serialize_metric_set()
+    finally:
+        metrics.clear_metrics()
+    ours = observability.emf_record("read", 12.5, server_error)
+    assert abs(ours["_aws"]["Timestamp"] - expected["_aws"]["Timestamp"]) < 5_000
+    expected["_aws"]["Timestamp"] = ours["_aws"]["Timestamp"]
+    assert json.dumps(ours) == json.dumps(expected)  # same keys in the same order
+
+
+@pytest.fixture
+def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    settings.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    settings.cache_clear()
+
+
+def test_each_request_writes_one_emf_line(
+    fresh_settings: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh_settings.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    observability.record_request("update", "secret/data/x", 500, 0.0125)
+    (line,) = capsys.readouterr().out.splitlines()
+    record = json.loads(line)
+    assert record["operation"] == "update"
+    assert record["Latency"] == [12.5]
+    assert record["ServerErrors"] == [1.0]
+    assert "secret/data/x" not in line  # paths can name secrets: they are not dimensions
+
+
+def test_metrics_can_be_disabled(
+    fresh_settings: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh_settings.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    observability.record_request("read", "sys/mounts", 200, 0.001)
+    assert capsys.readouterr().out == ""

@@ -7,6 +7,7 @@ the server's pid and /proc/<pid>/stat gives the server's CPU (all its threads).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.common import (
@@ -26,13 +27,14 @@ class OpenBaoDev(LoopbackServer):
     ready_path = "/v1/sys/health"
     ready_timeout = 60.0
 
-    def __init__(self) -> None:
+    def __init__(self, extra_args: Sequence[str] = ()) -> None:
         port = PREFERRED_PORT if port_is_free(PREFERRED_PORT) else free_port()
         self._home = tempfile.TemporaryDirectory()  # dev mode writes a token helper file
         command = [
             str(BAO), "server", "-dev",
             f"-dev-root-token-id={ROOT_TOKEN}",
             f"-dev-listen-address={LOOPBACK}:{port}",
+            *extra_args,
         ]  # fmt: skip
         super().__init__(command, port, {"HOME": self._home.name, "PATH": "/usr/bin:/bin"})
 

@@ -1,0 +1,1 @@
+"""The transit secrets engine: encryption as a service, byte-compatible with Vault's."""

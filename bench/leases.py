@@ -32,7 +32,9 @@ TITLE = "Leases: one sweep over 100,000 live leases, 100 due"
 LIVE = 100_000
 DUE = 100
 ENGINE = "benchlease"
-SWEEPS = 3  # each on its own group of due leases; medians reported
+# Each on its own group of due leases; medians reported. moto scans the whole table for
+# every Query and copies it for every transaction, so each sweep takes minutes here.
+SWEEPS = 2
 GROUP_SPACING = 1000  # seconds between the groups' TTLs (all well before the live ones)
 
 
@@ -71,9 +73,11 @@ def backend() -> Any:
         return Response(data={"id": ident}, secret=secret)
 
     def revoke(view: StorageView, lease: LeaseInfo) -> None:
-        # The engine's own reads are counted apart from the sweep's.
+        # The engine's own calls are counted apart from the sweep's. It records the
+        # revocation with one write (a delete would add a folder check, which moto answers
+        # by scanning every item of the table).
         with _ENGINE.counting():
-            view.delete(f"issued/{lease.internal['id']}")
+            view.put(f"issued/{lease.internal['id']}", b"revoked")
 
     return Backend(
         type_name=ENGINE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 NANOS = 1_000_000_000
 
@@ -19,7 +18,8 @@ def seconds_to_ns(seconds: int) -> int:
 def rfc3339(ns: int) -> str:
     """Go's RFC3339Nano in UTC, as Vault prints token times (trailing zeros trimmed)."""
     whole, fraction = divmod(ns, NANOS)
-    stamp = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    # gmtime and %-formatting: several times cheaper than datetime.strftime, per request.
+    stamp = "%04d-%02d-%02dT%02d:%02d:%02d" % time.gmtime(whole)[:6]  # noqa: UP031
     digits = f"{fraction:09d}".rstrip("0")
     return f"{stamp}.{digits}Z" if digits else f"{stamp}Z"
 

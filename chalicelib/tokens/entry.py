@@ -84,11 +84,14 @@ class TokenEntry:
 
     @classmethod
     def from_storage(cls, raw: dict[str, Any], *, key: str = "", version: int = 0) -> TokenEntry:
-        known = {f.name for f in fields(cls)} - {"key", "version"}
-        values = {name: value for name, value in raw.items() if name in known}
+        values = {name: value for name, value in raw.items() if name in _STORED_FIELDS}
         for name in ("policies", "bound_cidrs"):
             values[name] = tuple(values.get(name) or ())
         return cls(**values, key=key, version=version)
+
+
+# Read on every request's token lookup: computed once.
+_STORED_FIELDS = frozenset(f.name for f in fields(TokenEntry)) - {"key", "version"}
 
 
 def lease_times(creation_time: int, ttl: int) -> dict[str, int]:

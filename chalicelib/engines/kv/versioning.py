@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
+
+from chalicelib.tokens.clock import rfc3339
 
 DEFAULT_MAX_VERSIONS = 10
 # A config delete_version_after below zero switches the feature off for every secret.
@@ -24,13 +25,7 @@ def now_ns() -> int:
 
 def go_time(ns: int) -> str:
     """Go's RFC3339Nano (trailing zeros of the fraction dropped); "" for an unset time."""
-    if not ns:
-        return ""
-    seconds, fraction = divmod(ns, _NS)
-    text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    if fraction:
-        text += "." + f"{fraction:09d}".rstrip("0")
-    return text + "Z"
+    return rfc3339(ns) if ns else ""
 
 
 def go_duration(seconds: int) -> str:

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.api.lease_support import lease_engine  # noqa: F401 (fixture)
+from tests.api.tokens_support import allow, create
 from tests.support import VaultHTTP
 
 pytestmark = pytest.mark.usefixtures("lease_engine")
@@ -94,9 +95,8 @@ def test_listing_leases_by_prefix_needs_sudo(things: VaultHTTP):
     assert set(reply.json()["data"]["keys"]) == ids
     assert things.list("sys/leases/lookup/things/").json()["data"]["keys"] == ["creds/"]
     assert things.list("sys/leases/lookup/nothing/").status_code == 404
-    policy = 'path "sys/leases/lookup/*" { capabilities = ["list"] }'
-    assert things.put("sys/policies/acl/lister", {"policy": policy}).status_code == 204
-    token = things.post("auth/token/create", {"policies": ["lister"]}).json()["auth"]
+    allow(things, "lister", "sys/leases/lookup/*", "list")
+    token = create(things, {"policies": ["lister"]})
     reply = things.list("sys/leases/lookup/things/creds/r/", token=token["client_token"])
     assert reply.status_code == 403
 
@@ -179,9 +179,8 @@ def test_revoke_prefix_revokes_one_role_only_and_needs_sudo(things: VaultHTTP):
     issued, revoked = engine_state(things)
     assert set(mine) <= revoked and other["data"]["id"] in issued
     assert lookup(things, other["lease_id"]).status_code == 200
-    policy = 'path "sys/leases/revoke-prefix/*" { capabilities = ["update"] }'
-    assert things.put("sys/policies/acl/revoker", {"policy": policy}).status_code == 204
-    token = things.post("auth/token/create", {"policies": ["revoker"]}).json()["auth"]
+    allow(things, "revoker", "sys/leases/revoke-prefix/*", "update")
+    token = create(things, {"policies": ["revoker"]})
     reply = things.post("sys/leases/revoke-prefix/things", token=token["client_token"])
     assert reply.status_code == 403
 

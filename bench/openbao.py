@@ -41,7 +41,8 @@ class OpenBaoDev(LoopbackServer):
     def version(self) -> str:
         for line in self.output().splitlines():
             if line.strip().startswith("Version:"):  # not "Go Version:"
-                return line.partition("Version:")[2].strip()
+                # "OpenBao v2.7.2, committed …": callers print their own "OpenBao".
+                return line.partition("Version:")[2].strip().removeprefix("OpenBao ")
         return "unknown"
 
     def close(self) -> None:

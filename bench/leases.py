@@ -292,11 +292,10 @@ def _run(argv: list[str]) -> str:
         f"| {DUE / median([r['own_cpu'] for r in runs]):,.0f} |",
         "",
         "Per revoked lease the sweep makes one claim (UpdateItem) and the engine's own calls; "
-        "revoked leases are dropped 50 per TransactWriteItems. The items counted beyond the "
+        "revoked leases are dropped 25 per BatchWriteItem. The items counted beyond the "
         "200 are the cluster state and cursor (one BatchGetItem) and the folder-emptiness "
-        "checks after each batched delete (Query, Limit 1). The wall time is moto's: it "
-        "scans every item for each index Query and copies the whole table for each "
-        "TransactWriteItems, so with 100,000 items each of those costs seconds here; "
-        "DynamoDB's cost for either does not grow with the table.",
+        "checks after the deletes (Query, Limit 1). The wall time is moto's: it scans every "
+        "item of the table for each Query, so with 100,000 items each Query costs about a "
+        "second here; DynamoDB's does not grow with the table.",
     ]
     return "\n".join(lines)

@@ -39,15 +39,23 @@ class LeaseStore:
         version = self.barrier.put(key, lease.to_bytes(), expected_version=lease.version, due=due)
         return lease.evolve(key=key, version=version)
 
-    def delete(self, *leases: LeaseEntry) -> None:
-        """Remove revoked leases and their token index entries in one transaction
-        (ConditionFailed if any changed since it was read)."""
-        ops: list[Delete] = []
-        for lease in leases:
-            ops.append(Delete(layout.entry_key(lease.lease_id), lease.version))
-            if lease.token and not lease.is_token:
-                ops.append(Delete(layout.token_index_key(lease.token, lease.lease_id)))
+    def delete(self, lease: LeaseEntry) -> None:
+        """Remove a revoked lease and its token index entry in one transaction
+        (ConditionFailed if the lease changed since it was read)."""
+        ops = [Delete(layout.entry_key(lease.lease_id), lease.version)]
+        if lease.token and not lease.is_token:
+            ops.append(Delete(layout.token_index_key(lease.token, lease.lease_id)))
         self.barrier.transact(ops)
+
+    def drop(self, leases: Sequence[LeaseEntry]) -> None:
+        """Remove revoked leases and their index entries without conditions (the sweeper's
+        claimed leases: nothing else may change them once due), in batches."""
+        keys = []
+        for lease in leases:
+            keys.append(layout.entry_key(lease.lease_id))
+            if lease.token and not lease.is_token:
+                keys.append(layout.token_index_key(lease.token, lease.lease_id))
+        self.barrier.delete_many(keys)
 
     def list(self, prefix: str) -> list[str]:
         return self.barrier.list(layout.ENTRY_PREFIX + prefix)

@@ -157,6 +157,10 @@ class Barrier:
         self._ring()
         self.physical.delete(key, expected_version=expected_version)
 
+    def delete_many(self, keys: Sequence[str]) -> None:
+        self._ring()
+        self.physical.delete_many(keys)
+
     def transact(self, ops: Sequence[WriteOp]) -> None:
         ring = self._ring()
         self.physical.transact([self._seal_op(ring, op) for op in ops])

@@ -462,6 +462,15 @@ class DynamoDBPhysical(Physical):
         if expected_version != 0:  # with 0, success means the key did not exist
             self._prune(parent_folder(key))
 
+    def delete_many(self, keys: Sequence[str]) -> None:
+        locations = [_checked_location(key) for key in keys]
+        # pynamodb sends 25 deletes per BatchWriteItem and resubmits unprocessed ones.
+        with self._model.batch_write() as batch:
+            for pk, sk in locations:
+                batch.delete(self._model(pk, sk))
+        for folder in sorted({parent_folder(key) for key in keys}):
+            self._prune(folder)
+
     # --- transactions --------------------------------------------------------------------
 
     def transact(self, ops: Sequence[WriteOp]) -> None:

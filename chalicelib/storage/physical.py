@@ -115,6 +115,11 @@ class Physical(Protocol):
         """All or nothing; ConditionFailed if any condition fails."""
         ...
 
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """Delete these keys unconditionally, in batches (not atomic; a missing key is no
+        error): cheaper than a transaction where no condition is needed."""
+        ...
+
     def list(self, prefix: str) -> list[str]:
         """Immediate children of `prefix`: leaf names and "sub/" folder names, sorted."""
         ...

@@ -414,3 +414,14 @@ def test_call_counts(physical, calls):
     assert count(physical.transact, [Put("t/y", b"w", expected_version=1)]) == {
         "TransactWriteItems": 1
     }
+
+
+def test_delete_many_deletes_in_batches_ignores_missing_keys_and_prunes(physical):
+    for key in ("a/1", "a/2", "a/3", "b/c/1"):
+        physical.put(key, b"x")
+    keys = [f"a/{n}" for n in (1, 2)] + ["b/c/1", "a/missing"]
+    physical.delete_many(keys)
+    assert physical.list("a/") == ["3"]
+    assert physical.list("") == ["a/"]  # b/ and b/c/ emptied: their markers are gone
+    physical.delete_many([])
+    assert physical.get("a/3") is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 from chalicelib.core.errors import NotFound, UnsupportedOperation, multierror
@@ -17,13 +18,16 @@ if TYPE_CHECKING:
 
 def matches_special(patterns: Sequence[str], path: str) -> bool:
     """Vault's PathsSpecial matching: exact, or prefix when the pattern ends in ``*``."""
-    for pattern in patterns:
-        if pattern.endswith("*"):
-            if path.startswith(pattern[:-1]):
-                return True
-        elif path == pattern:
-            return True
-    return False
+    exact, prefixes = _split_special(tuple(patterns))
+    return path in exact or path.startswith(prefixes)
+
+
+@cache
+def _split_special(patterns: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    # Checked twice per request (unauthenticated, sudo): one set lookup and one C-level
+    # startswith over all prefixes instead of a Python loop.
+    exact = frozenset(p for p in patterns if not p.endswith("*"))
+    return exact, tuple(p[:-1] for p in patterns if p.endswith("*"))
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,18 @@ class Response:
     legacy_top_level: bool = False
 
 
+def tidy_started() -> Response:
+    """What OpenBao answers when a tidy starts: 202 with its warning (ours completes within
+    the request, but clients read the same text)."""
+    return Response(
+        warnings=[
+            "Tidy operation successfully started. Any information from the operation will "
+            "be printed to OpenBao's server logs."
+        ],
+        status=202,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class HttpReply:
     """The transport-facing result: status, headers and a JSON-ready body (or None)."""

@@ -18,6 +18,7 @@ import time
 import zlib
 
 from chalicelib.storage.physical import Due
+from chalicelib.tokens.clock import NANOS
 from chalicelib.tokens.ids import random_base62
 
 ENTRY_PREFIX = "sys/expire/id/"
@@ -43,6 +44,11 @@ def token_folder(salted_token: str) -> str:
 def token_index_key(salted_token: str, lease_id: str) -> str:
     # A digest, not the lease id: lease ids hold "/" and would nest folders.
     return token_folder(salted_token) + hashlib.sha256(lease_id.encode()).hexdigest()[:32]
+
+
+def due_second(expires_ns: int) -> int:
+    """The whole second at which something expiring at `expires_ns` is due (rounded up)."""
+    return -(-expires_ns // NANOS)
 
 
 def hour_of(at: int) -> int:

@@ -76,7 +76,7 @@ def register(rt: Runtime, request: Request, response: Response) -> None:
         expires_ns=expires,
         max_ttl=secret.max_ttl,
         token="" if token.type == BATCH else token.salted_id,
-        due_at=-(-expires // NANOS),
+        due_at=layout.due_second(expires),
     )
     try:
         store(rt).create(lease)
@@ -172,7 +172,7 @@ def renew(rt: Runtime, lease_id: str, increment: int) -> tuple[LeaseEntry, int, 
     )
     expires = now + ttl * NANOS
     renewed = lease.evolve(
-        expires_ns=expires, last_renewal_ns=now, due_at=-(-expires // NANOS)
+        expires_ns=expires, last_renewal_ns=now, due_at=layout.due_second(expires)
     )
     try:
         renewed = store(rt).save(renewed)
@@ -292,17 +292,15 @@ def revoke_prefix(rt: Runtime, prefix: str, *, force: bool = False) -> int:
             return 1
         prefix += "/"
     leases = store(rt)
-    count = 0
-    for lease_id in list(leases.walk(prefix)):
-        count += revoke(rt, lease_id, force=force)
-    return count
+    found = leases.load_ids(list(leases.walk(prefix)))
+    for lease in found:
+        revoke_entry(rt, lease, force=force)
+    return len(found)
 
 
 def revoke_by_token(rt: Runtime, token: TokenEntry) -> None:
     """A token's death takes its leases: each is revoked now, or queued if that fails."""
     leases = store(rt)
-    for lease_id in leases.by_token(token.salted_id):
-        lease = leases.load(lease_id)
-        if lease is not None:
-            attempt(rt, lease)
+    for lease in leases.load_ids(leases.by_token(token.salted_id)):
+        attempt(rt, lease)
     rt.barrier.delete(layout.entry_key(token_lease(token.salted_id, token).lease_id))

@@ -20,9 +20,8 @@ def tidy_leases(rt: Runtime) -> int:
     leases = manager.store(rt)
     revoked = 0
     token_alive: dict[str, bool] = {}
-    for lease_id in list(leases.walk("")):
-        lease = leases.load(lease_id)
-        if lease is None or not lease.token:
+    for lease in leases.load_ids(list(leases.walk(""))):
+        if not lease.token:
             continue
         if lease.token not in token_alive:
             token_alive[lease.token] = rt.barrier.get(ids.salted_key(lease.token)) is not None

@@ -10,17 +10,13 @@ from http import HTTPStatus
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
-from chalicelib.core.request import Request, Response
+from chalicelib.core.request import Request, Response, tidy_started
 from chalicelib.core.runtime import runtime
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.leases import manager
 from chalicelib.leases.tidy import tidy_leases
 from chalicelib.tokens.clock import now_ns
 
-TIDY_STARTED = (
-    "Tidy operation successfully started. Any information from the operation will be "
-    "printed to OpenBao's server logs."
-)
 _LEASE_FIELDS = {"lease_id": Field(), "url_lease_id": Field()}
 
 
@@ -82,7 +78,7 @@ def _revoke_force(request: Request, data: FieldData) -> Response | None:
 def _tidy(request: Request, data: FieldData) -> Response:
     """Runs within the request (OpenBao runs it in the background)."""
     tidy_leases(runtime())
-    return Response(warnings=[TIDY_STARTED], status=HTTPStatus.ACCEPTED)
+    return tidy_started()
 
 
 def _renew_path(pattern: str) -> Path:

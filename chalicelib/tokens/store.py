@@ -17,7 +17,7 @@ from chalicelib.storage.barrier import Barrier
 from chalicelib.storage.physical import ConditionFailed, Due, Entry, Put
 from chalicelib.tokens import ids
 from chalicelib.tokens.batch import BatchCodec
-from chalicelib.tokens.clock import NANOS, now_ns
+from chalicelib.tokens.clock import now_ns
 from chalicelib.tokens.entry import BATCH, REVOCATION_PENDING, TokenEntry
 
 _RETRIES = 5
@@ -48,7 +48,7 @@ def expiry_mark(key: str, entry: TokenEntry) -> Due | None:
     """The due-index mark that has the lease sweeper revoke the token when it expires."""
     if not entry.expires_ns:
         return None
-    return layout.due_mark(key, -(-entry.expires_ns // NANOS))
+    return layout.due_mark(key, layout.due_second(entry.expires_ns))
 
 
 def service_token_writes(salt: bytes, token_id: str, entry: TokenEntry) -> list[Put]:

@@ -6,7 +6,6 @@ status and timings only.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 
+from chalicelib.core import jsonio
 from chalicelib.settings import settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,7 +25,6 @@ NAMESPACE = "Lambdavault"
 
 logger = Logger(service=SERVICE)  # level: POWERTOOLS_LOG_LEVEL (default INFO)
 
-_COMPACT = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps builds one per call
 _LATENCY = {"Name": "Latency", "Unit": "Milliseconds"}
 _SERVER_ERRORS = {"Name": "ServerErrors", "Unit": "Count"}
 
@@ -72,7 +71,7 @@ def record_request(operation: str, path: str, status: int, seconds: float) -> No
     if not settings().metrics:
         return
     record = emf_record(operation, seconds * 1000, status == HTTPStatus.INTERNAL_SERVER_ERROR)
-    sys.stdout.write(_COMPACT.encode(record) + "\n")
+    sys.stdout.write(jsonio.dumps(record) + "\n")
 
 
 def traced(func: F) -> F:

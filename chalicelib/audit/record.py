@@ -9,12 +9,12 @@ records read like OpenBao's line for line.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.audit.hashing import HashFn, elide_list, hash_data, hasher, sorted_copy
+from chalicelib.core import jsonio
 from chalicelib.tokens.clock import now_ns, rfc3339
 
 ROOT_NAMESPACE = {"id": "root"}
@@ -233,7 +233,7 @@ _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u202
 
 def to_json(entry: Mapping[str, Any]) -> str:
     """One record as one compact JSON line (no newline), as Go's ``json.Encoder`` writes it."""
-    text = json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+    text = jsonio.dumps(entry)
     for char, escaped in _GO_ESCAPES.items():
         if char in text:
             text = text.replace(char, escaped)

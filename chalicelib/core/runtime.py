@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import gc
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import PreconditionFailed
 from chalicelib.core.mounts import AUTH_KEY, MOUNTS_KEY, MountTable
 from chalicelib.seal import kms
@@ -44,11 +44,11 @@ class KeyringRecord:
             "keyring": base64.b64encode(self.keyring.to_bytes()).decode(),
             "installed": {str(term): when for term, when in self.installed.items()},
         }
-        return json.dumps(payload).encode()
+        return jsonio.dumpb(payload)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> KeyringRecord:
-        payload = json.loads(raw)
+        payload = jsonio.loads(raw)
         installed = {int(term): when for term, when in payload["installed"].items()}
         return cls(Keyring.from_bytes(base64.b64decode(payload["keyring"])), installed)
 
@@ -181,7 +181,7 @@ class Runtime:
         self.batch_key = self._open(batch_key) if batch_key else None
 
     def _install_table(self, name: str, entry: Entry | None) -> None:
-        raw = json.loads(self._open(entry)) if entry else []
+        raw = jsonio.loads(self._open(entry)) if entry else []
         self.tables[name] = MountTable.from_storage(raw)
 
     def _apply(self, state: ClusterState) -> None:
@@ -222,9 +222,9 @@ class Runtime:
         key = TABLE_KEYS[name]
         for _ in range(5):
             entry = self.barrier.get(key)
-            current = MountTable.from_storage(json.loads(entry.value) if entry else [])
+            current = MountTable.from_storage(jsonio.loads(entry.value) if entry else [])
             updated = change(current)
-            body = json.dumps(updated.to_storage(), separators=(",", ":")).encode()
+            body = jsonio.dumpb(updated.to_storage())
             try:
                 self.barrier.put(key, body, expected_version=entry.version if entry else 0)
             except ConditionFailed:

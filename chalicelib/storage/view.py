@@ -6,10 +6,10 @@ the key check), so nothing a handler passes can reach outside its view.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+from chalicelib.core import jsonio
 from chalicelib.storage.barrier import Barrier
 from chalicelib.storage.physical import Delete, Entry, Put, WriteOp, check_key, check_prefix
 
@@ -97,11 +97,11 @@ class StorageView:
 
     def get_json(self, key: str) -> Any | None:
         entry = self.get(key)
-        return None if entry is None else json.loads(entry.value)
+        return None if entry is None else jsonio.loads(entry.value)
 
     def put_json(self, key: str, obj: Any, *, expected_version: int | None = None) -> int:
         # Compact and UTF-8: every byte counts against the 400 KB item limit.
-        data = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+        data = jsonio.dumpb(obj)
         return self.put(key, data, expected_version=expected_version)
 
     def sub(self, prefix: str) -> StorageView:

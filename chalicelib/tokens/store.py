@@ -6,10 +6,10 @@ revocation made through any container applies to the very next request everywher
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest, PreconditionFailed
 from chalicelib.leases import layout
 from chalicelib.leases.entry import TOKEN_LEASE, LeaseEntry
@@ -24,11 +24,11 @@ _RETRIES = 5
 
 
 def open_entry(entry: Entry) -> TokenEntry:
-    return TokenEntry.from_storage(json.loads(entry.value), key=entry.key, version=entry.version)
+    return TokenEntry.from_storage(jsonio.loads(entry.value), key=entry.key, version=entry.version)
 
 
 def encode(entry: TokenEntry) -> bytes:
-    return json.dumps(entry.to_storage(), separators=(",", ":")).encode()
+    return jsonio.dumpb(entry.to_storage())
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +37,11 @@ class AccessorRecord:
     salted_id: str
 
     def to_bytes(self) -> bytes:
-        return json.dumps({"accessor": self.accessor, "salted_id": self.salted_id}).encode()
+        return jsonio.dumpb({"accessor": self.accessor, "salted_id": self.salted_id})
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> AccessorRecord:
-        return cls(**json.loads(raw))
+        return cls(**jsonio.loads(raw))
 
 
 def expiry_mark(key: str, entry: TokenEntry) -> Due | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import ipaddress
-import json
 import os
 import socket
 import sys
@@ -31,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+from chalicelib.core import jsonio
 from chalicelib.observability import logger
 
 __all__ = [
@@ -367,7 +367,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _error_result(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
     """Vault's error envelope, for answers the adapter gives without calling the function."""
-    body = json.dumps({"errors": [message]}).encode("utf-8")
+    body = jsonio.dumpb({"errors": [message]})
     return status, [("Content-Type", "application/json")], body
 
 

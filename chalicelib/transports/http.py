@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request
@@ -36,8 +36,8 @@ def parse_body(body: str | bytes | None) -> dict[str, Any]:
     if not body or not body.strip():
         return {}
     try:
-        parsed = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        parsed = jsonio.loads(body)
+    except jsonio.DecodeError:
         raise BadRequest("failed to decode JSON input: invalid JSON body") from None
     if parsed is None:
         return {}  # the CLI sends `null` for an empty body (e.g. `bao unwrap`, `write -f`)

@@ -9,10 +9,10 @@ object, or null for a 204.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest, VaultError
 from chalicelib.core.pipeline import handle
 from chalicelib.core.render import render_error
@@ -51,7 +51,7 @@ def _build(event: object, request_id: str | None) -> Request:
     if token:
         headers["X-Vault-Token"] = token
     query = {k: _query_value(v) for k, v in data.items()} if method in _QUERY_METHODS else {}
-    body = None if method in _QUERY_METHODS or not data else json.dumps(data)
+    body = None if method in _QUERY_METHODS or not data else jsonio.dumps(data)
     return build_request(
         method=method,
         path=path,
@@ -89,4 +89,4 @@ def _header(name: str, value: object) -> str:
 
 def _query_value(value: object) -> str:
     """A read's data as it would arrive in a query string: strings as they are, else JSON."""
-    return value if isinstance(value, str) else json.dumps(value)
+    return value if isinstance(value, str) else jsonio.dumps(value)

@@ -38,6 +38,23 @@ def test_invalid_json_is_400_envelope(vault: VaultHTTP) -> None:
     assert reply.json()["errors"][0].startswith("failed to decode JSON input")
 
 
+def test_json_no_stored_value_could_hold_is_400(vault: VaultHTTP) -> None:
+    # A lone surrogate cannot be stored as UTF-8; nesting beyond 1,024 levels or a body
+    # that is not UTF-8 cannot be parsed sanely: each is bad input, never a 500.
+    for body in ('{"type": "kv", "description": "\\ud800"}', "[" * 5000,
+                 b'{"type": "\xff"}', '{"a": ' * 2000 + "1" + "}" * 2000):
+        reply = vault.request("POST", "sys/mounts/x", data=body)
+        assert reply.status_code == 400, body[:40]
+        assert reply.json()["errors"][0].startswith("failed to decode JSON input")
+
+
+def test_integers_beyond_64_bits_are_answered(vault: VaultHTTP) -> None:
+    big = 2**70
+    reply = vault.request("POST", "cubbyhole/big", data=f'{{"n": {big}, "s": "ü<"}}')
+    assert reply.status_code == 204
+    assert vault.get("cubbyhole/big").json()["data"] == {"n": float(big), "s": "ü<"}
+
+
 def test_json_that_is_not_an_object_is_400(vault: VaultHTTP) -> None:
     for body in ("[1]", '"x"', "3"):
         reply = vault.request("POST", "sys/mounts/x", data=body)

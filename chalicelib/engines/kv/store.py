@@ -8,13 +8,13 @@ concurrent writers get contiguous version numbers and a stale `cas` fails as in 
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import InternalError, PreconditionFailed
 from chalicelib.engines.kv.layout import CONFIG_KEY, meta_key, version_key
 from chalicelib.engines.kv.versioning import KvConfig, SecretRecord, now_ns
@@ -30,7 +30,7 @@ MAX_ATTEMPTS = 40
 
 def encode(value: Any) -> bytes:
     # Compact UTF-8 JSON, as StorageView.put_json: every byte counts against 400 KB.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    return jsonio.dumpb(value)
 
 
 @dataclass(slots=True)
@@ -44,7 +44,7 @@ class Loaded:
 def _loaded(entry: Entry | None) -> Loaded | None:
     if entry is None:
         return None
-    return Loaded(SecretRecord.from_storage(json.loads(entry.value)), entry.version)
+    return Loaded(SecretRecord.from_storage(jsonio.loads(entry.value)), entry.version)
 
 
 def load(view: StorageView, path: str) -> Loaded | None:
@@ -57,7 +57,7 @@ def load_with_config(view: StorageView, path: str) -> tuple[KvConfig, Loaded | N
     entries = view.get_many([CONFIG_KEY, meta_key(path)])
     config = entries.get(CONFIG_KEY)
     return (
-        KvConfig.from_storage(json.loads(config.value) if config else None),
+        KvConfig.from_storage(jsonio.loads(config.value) if config else None),
         _loaded(entries.get(meta_key(path))),
     )
 
@@ -99,7 +99,7 @@ def read_version(view: StorageView, path: str, requested: int) -> VersionRead | 
     item = entries.get(version_key(path, number))
     if item is None:
         raise InternalError()  # a readable archived version always has its item
-    return VersionRead(record, number, json.loads(item.value))
+    return VersionRead(record, number, jsonio.loads(item.value))
 
 
 def retrying(attempt: Callable[[], T]) -> T:

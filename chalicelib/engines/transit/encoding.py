@@ -1,9 +1,15 @@
-"""Base64 as Go's StdEncoding reads it, with its error text, on the per-item hot path."""
+"""Base64 as Go's StdEncoding reads it, with its error text, on the per-item hot path.
+
+pybase64 (SIMD) decodes a 1 KiB item's base64 ~10x and encodes it ~5x faster than
+binascii here; base64, not the cipher, is most of a transit item's cost in Python.
+"""
 
 from __future__ import annotations
 
 import binascii
 import re
+
+import pybase64
 
 _INVALID = re.compile(rb"[^A-Za-z0-9+/=]")
 
@@ -13,31 +19,11 @@ class DecodeError(ValueError):
 
 
 def b64decode(text: str) -> bytes:
-    """Strict standard base64 (padding required), like Go's base64.StdEncoding.
-
-    The lenient decoder is faster than the strict one; it skips what it cannot read, so
-    a result of exactly the length the text promises proves the text was well formed
-    (it also stops at the first padding, so padding inside the text comes out short).
-    Anything else is decoded again strictly, for the error (or the rare odd success).
-    """
+    """Strict standard base64 (padding required), like Go's base64.StdEncoding."""
     try:
-        raw = binascii.a2b_base64(text)
+        return pybase64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raw = None
-    size = len(text)
-    if raw is not None and size % 4 == 0:
-        padding = (text[-1:] == "=") + (text[-2:] == "==")
-        if len(raw) == size // 4 * 3 - padding:
-            return raw
-    return _strict(text)
-
-
-def _strict(text: str) -> bytes:
-    raw = text.encode()
-    try:
-        return binascii.a2b_base64(raw, strict_mode=True)
-    except binascii.Error:
-        raise DecodeError(f"illegal base64 data at input byte {_offset(raw)}") from None
+        raise DecodeError(f"illegal base64 data at input byte {_offset(text.encode())}") from None
 
 
 def _offset(raw: bytes) -> int:
@@ -49,4 +35,4 @@ def _offset(raw: bytes) -> int:
 
 
 def b64encode(data: bytes) -> str:
-    return binascii.b2a_base64(data, newline=False).decode()
+    return pybase64.b64encode_as_string(data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from binascii import b2a_base64
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -80,7 +79,7 @@ def decrypt_items(policy: KeyPolicy, inputs: list[dict[str, Any]]) -> list[dict[
                     if len(raw) >= NONCE_BYTES and cipher is not None:
                         view = memoryview(raw)
                         opened = cipher.decrypt(view[:NONCE_BYTES], view[NONCE_BYTES:], None)
-                        plain = b2a_base64(opened, newline=False).decode()
+                        plain = b64encode(opened)
                         append({"plaintext": plain, "reference": ""})
                         continue
                 except (DecodeError, InvalidTag):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from binascii import b2a_base64
 from typing import Any
 
 from chalicelib.core.errors import BadRequest
@@ -11,7 +10,7 @@ from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import collector_paused
 from chalicelib.engines.transit import batch
 from chalicelib.engines.transit.cipher import NONCE_BYTES, PREFIX, NoncePool, encrypt
-from chalicelib.engines.transit.encoding import DecodeError, b64decode
+from chalicelib.engines.transit.encoding import DecodeError, b64decode, b64encode
 from chalicelib.engines.transit.keytypes import key_type
 from chalicelib.engines.transit.path_keys import create_key, key_exists
 from chalicelib.engines.transit.policy import KeyPolicy, new_policy
@@ -88,8 +87,8 @@ def encrypt_plain_items(policy: KeyPolicy, inputs: list[dict[str, Any]]) -> list
                     append({"error": str(error), "reference": item.get("reference", "")})
                     continue
                 nonce = pool[index * width:(index + 1) * width]
-                body = b2a_base64(nonce + seal(nonce, plaintext, None), newline=False)
-                append({"ciphertext": prefix + body.decode(), "key_version": number,
+                body = b64encode(nonce + seal(nonce, plaintext, None))
+                append({"ciphertext": prefix + body, "key_version": number,
                         "reference": item.get("reference", "")})
             else:
                 append(encrypt_item(policy, item, index, nonces))

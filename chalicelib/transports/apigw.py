@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import VaultError
 from chalicelib.core.pipeline import handle
 from chalicelib.core.render import render_error
@@ -16,18 +16,20 @@ if TYPE_CHECKING:
     from chalice.app import Request as ChaliceRequest
     from chalice.app import Response as ChaliceResponse
 
-_COMPACT = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps builds one per call
-
 
 def handle_chalice(current: ChaliceRequest) -> ChaliceResponse:
     context = current.context or {}
+    # The event's own dicts: Chalice's case-insensitive wrappers cost a copy per request, and
+    # build_request lowercases header names itself. API Gateway's single-value maps hold the
+    # last value of a repeated header or parameter, as Chalice's wrappers answer.
+    event = current.to_original_event()
     try:
         request = build_request(
             method=current.method,
             # API Gateway keeps the client's percent-encoding in the proxy path; Vault decodes.
             path=unquote((current.uri_params or {}).get("proxy", "")),
-            query=dict(current.query_params or {}),
-            headers=dict(current.headers or {}),
+            query=event.get("queryStringParameters") or {},
+            headers=event.get("headers") or {},
             body=current.raw_body,
             remote_address=context.get("identity", {}).get("sourceIp", ""),
         )
@@ -39,5 +41,5 @@ def handle_chalice(current: ChaliceRequest) -> ChaliceResponse:
 def to_chalice(reply: HttpReply) -> ChaliceResponse:
     from chalice.app import Response as ChaliceResponse
 
-    body = "" if reply.body is None else _COMPACT.encode(reply.body)
+    body = "" if reply.body is None else jsonio.dumps(reply.body)
     return ChaliceResponse(body=body, status_code=reply.status, headers=reply.headers)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import authz
@@ -17,25 +18,32 @@ from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import runtime
 from chalicelib.framework import FieldData, Path
-from chalicelib.policy import Capability
 from chalicelib.tokens.clock import NANOS
 
 if TYPE_CHECKING:
-    from chalicelib.policy import ACL
+    from chalicelib.policy import ACL, Capability
     from chalicelib.policy.model import ParameterMap
     from chalicelib.policy.permissions import Permissions
 
-# The order OpenBao lists a rule's capabilities in resultant-acl (not alphabetical).
-_UI_CAPABILITY_ORDER = (
-    Capability.CREATE,
-    Capability.DELETE,
-    Capability.LIST,
-    Capability.READ,
-    Capability.SUDO,
-    Capability.UPDATE,
-    Capability.PATCH,
-    Capability.SCAN,
-)
+
+@cache
+def _ui_capability_order() -> tuple[Capability, ...]:
+    """The order OpenBao lists a rule's capabilities in resultant-acl (not alphabetical).
+
+    Built on first use: the policy engine is imported only by requests that need an ACL.
+    """
+    from chalicelib.policy import Capability
+
+    return (
+        Capability.CREATE,
+        Capability.DELETE,
+        Capability.LIST,
+        Capability.READ,
+        Capability.SUDO,
+        Capability.UPDATE,
+        Capability.PATCH,
+        Capability.SCAN,
+    )
 
 
 def _public_entry(entry: MountEntry) -> dict[str, Any]:
@@ -104,8 +112,10 @@ def _read(request: Request, data: FieldData) -> Response:
 
 def _rule_view(perms: Permissions) -> dict[str, Any]:
     """One path rule as resultant-acl shows it: capabilities, then only the set limits."""
+    from chalicelib.policy import Capability
+
     bits = perms.capabilities
-    names = [c.name.lower() for c in _UI_CAPABILITY_ORDER if bits & c and c.name]
+    names = [c.name.lower() for c in _ui_capability_order() if bits & c and c.name]
     view: dict[str, Any] = {
         "capabilities": ["deny"] if bits & Capability.DENY or not names else names
     }

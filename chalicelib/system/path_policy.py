@@ -15,11 +15,11 @@ from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import now_iso, runtime
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.path import Handler
-from chalicelib.policy import parse_policy
-from chalicelib.policy.defaults import DEFAULT_POLICY_NAME, ROOT_POLICY_NAME
 from chalicelib.storage.physical import ConditionFailed
 from chalicelib.storage.view import StorageView
 
+# The policy engine is imported by the handlers that use it, not here: every request loads
+# the system backend, and only some need policies (as in chalicelib.tokens.acl_cache).
 POLICY_PREFIX = "policy/"
 POLICIES_GENERATION = "policies"
 
@@ -45,6 +45,8 @@ def _view(request: Request) -> StorageView:
 
 
 def _names(request: Request) -> list[str]:
+    from chalicelib.policy import ROOT_POLICY_NAME
+
     stored = [name for name in _view(request).list(POLICY_PREFIX) if not name.endswith("/")]
     return sorted({*stored, ROOT_POLICY_NAME})
 
@@ -79,6 +81,8 @@ def _read(text_field: str, legacy: bool) -> Handler:
 
 
 def _write(request: Request, data: FieldData) -> None:
+    from chalicelib.policy import ROOT_POLICY_NAME, parse_policy
+
     name = data["name"].lower()
     text = data["policy"] or data["rules"]
     if name == ROOT_POLICY_NAME:
@@ -113,6 +117,8 @@ def _check_cas(record: dict[str, Any] | None, data: FieldData) -> None:
 
 
 def _delete(request: Request, data: FieldData) -> None:
+    from chalicelib.policy import DEFAULT_POLICY_NAME, ROOT_POLICY_NAME
+
     name = data["name"].lower()
     if name == DEFAULT_POLICY_NAME:
         raise BadRequest("cannot delete default policy")

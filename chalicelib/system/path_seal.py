@@ -12,17 +12,22 @@ from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import Runtime, runtime
 from chalicelib.framework import Field, FieldData, FieldType, Path
-from chalicelib.seal import lifecycle
 from chalicelib.system.defaults import default_tables
 from chalicelib.version import reported_version
 
+# chalicelib.seal.lifecycle (init, unseal keys, Shamir) is imported by the handlers that
+# need it: an unsealed container's requests never do.
 SEAL_TYPE = "awskms"
 STORAGE_TYPE = "dynamodb"
 
 
 def seal_status(rt: Runtime) -> dict[str, Any]:
     config = rt.seal_config
-    progress = lifecycle.unseal_progress(rt) if rt.initialized and rt.sealed else None
+    progress = None
+    if rt.initialized and rt.sealed:
+        from chalicelib.seal import lifecycle
+
+        progress = lifecycle.unseal_progress(rt)
     status: dict[str, Any] = {
         "type": SEAL_TYPE,
         "initialized": rt.initialized,
@@ -63,6 +68,8 @@ def _init_write(request: Request, data: FieldData) -> Response:
     threshold = _first_set(data, "recovery_threshold", "secret_threshold")
     if data["pgp_keys"] or data["recovery_pgp_keys"] or data["root_token_pgp_key"]:
         raise BadRequest("PGP-encrypted keys are not supported by this seal")
+    from chalicelib.seal import lifecycle
+
     result = lifecycle.initialize(runtime(), shares, threshold, default_tables())
     return Response(
         raw={
@@ -119,6 +126,8 @@ def _unseal_write(request: Request, data: FieldData) -> Response:
         if data["reset"]:
             raise BadRequest("vault is unsealed")
         return Response(raw=seal_status(rt))
+    from chalicelib.seal import lifecycle
+
     lifecycle.submit_unseal_key(rt, data["key"], data["reset"])
     return Response(raw=seal_status(rt))
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from chalicelib.core.errors import BadRequest, NotFound, multierror
 from chalicelib.core.request import Request
 from chalicelib.core.runtime import runtime
 from chalicelib.system.mount_config import effective_ttls
 from chalicelib.tokens.context import token_store
-from chalicelib.tokens.roles import RoleStore
 from chalicelib.tokens.store import AccessorRecord, TokenStore
 from chalicelib.tokens.ttl import TTLLimits
+
+if TYPE_CHECKING:
+    from chalicelib.tokens.roles import RoleStore
 
 ROLE_NAME = "{role_name}"
 # OpenBao's GenericNameRegex: other names do not route at all.
@@ -23,6 +26,9 @@ def store() -> TokenStore:
 
 
 def role_store() -> RoleStore:
+    # Imported here: sys/capabilities* loads this module, and only role paths need roles.
+    from chalicelib.tokens.roles import RoleStore
+
     return RoleStore(runtime().barrier)
 
 

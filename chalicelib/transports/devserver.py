@@ -264,6 +264,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: every response carries its Content-Length
     server_version = "Lambdavault"
     timeout = SOCKET_TIMEOUT_SECONDS
+    # Buffered writes: the status line, headers and a small body leave in one send (the base
+    # class flushes after each request) instead of a send for the headers and one for the
+    # body, each a loopback round of kernel work and a wake-up of the client.
+    wbufsize = 64 * 1024
     server: DevServer
 
     def version_string(self) -> str:
@@ -283,7 +287,9 @@ class _Handler(BaseHTTPRequestHandler):
         except _RequestRejected as rejected:
             self._send_envelope(rejected.status, rejected.message, close=True)
             return False
-        return super().handle_expect_100()
+        accepted = super().handle_expect_100()
+        self.wfile.flush()  # the client waits for this interim answer before sending the body
+        return accepted
 
     def _dispatch(self) -> None:
         started = time.perf_counter()

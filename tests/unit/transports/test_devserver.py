@@ -393,3 +393,18 @@ def test_parse_result_prefers_multi_value_headers_and_drops_framing():
     assert status == 200
     assert sorted(headers) == [("X-B", "b"), ("x-a", "m1"), ("x-a", "m2")]
     assert body == b"\x01"
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(server):
+    body = b'{"a": 1}'
+    head = (
+        b"PUT /v1/x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+    )
+    with socket.create_connection(server.server_address[:2], timeout=10) as sock:
+        sock.sendall(head)
+        assert sock.recv(64).startswith(b"HTTP/1.1 100")  # before any body byte was sent
+        sock.sendall(body)
+        reply = read_until_closed(sock)
+    assert b"HTTP/1.1 200" in reply
+    assert json.loads(reply.partition(b"\r\n\r\n")[2])["event"]["body"] == body.decode()

@@ -258,15 +258,22 @@ def _adapter_calls(served: Worker, client: KeepAliveClient, path: str) -> dict[s
 
 # --- 3. CPU per warm request ------------------------------------------------------------------
 
-KINDS = ("pipeline", "replayed", "lambda", "adapter", "openbao")
+KINDS = ("pipeline", "replayed", "waited", "lambda", "adapter", "openbao")
 
 
-# kind -> (AWS replayed?, entry point) for the rounds measured inside the worker
+# kind -> (AWS replayed?, entry point) for the rounds measured inside the worker; "waited"
+# replays each call after an idle wait as long as the same round's live calls took.
 IN_PROCESS_KINDS = (
     ("pipeline", False, "pipeline"),
     ("replayed", True, "pipeline"),
+    ("waited", True, "pipeline"),
     ("lambda", False, "lambda"),
 )
+
+
+def live_call_wall(got: dict[str, Any]) -> float:
+    """Seconds one AWS call of a live round took, wall clock (botocore, moto and the wire)."""
+    return float(got["aws_wall"]) / max(int(got["aws_calls"]), 1)
 
 
 @dataclass
@@ -321,10 +328,14 @@ def measure_cpu(
 
 
 def _pipeline_round(results: CpuResults, pipe: Worker, path: str, count: int) -> None:
+    wait = 0.0
     for kind, replay, entry in IN_PROCESS_KINDS:
         got = pipe.call(
-            "round", method="GET", path=path, count=count, replay=replay, entry=entry
+            "round", method="GET", path=path, count=count, replay=replay, entry=entry,
+            wait=wait if kind == "waited" else 0.0,
         )
+        if kind == "pipeline":
+            wait = live_call_wall(got)
         results.failures[(path, kind)] += got["failures"]
         results.add(path, kind, count, got["thread_cpu"], got["botocore_cpu"], got["wall"])
 
@@ -533,10 +544,12 @@ SUMMARY_KINDS = (
     ("lambda", "Chalice entry"),
     ("adapter", "dev HTTP adapter"),
     ("replayed", "`pipeline.handle` with AWS replayed"),
+    ("waited", "replayed after an idle wait"),
 )
 CPU_LABELS = {
     "pipeline": "ours: `pipeline.handle`, live moto",
     "replayed": "ours: `pipeline.handle`, AWS replayed",
+    "waited": "ours: `pipeline.handle`, AWS replayed after an idle wait as long as a live call",
     "lambda": "ours: Chalice `app(event, context)`, live moto",
     "adapter": "ours: dev HTTP adapter + Chalice, live moto",
     "openbao": "OpenBao `server -dev` (whole process)",
@@ -578,15 +591,17 @@ def _render_cpu(cpu: CpuResults, config: Config, bao_version: str, deadline: Dea
             noise_note([r for path in CPU_PATHS for r in cpu.ratios(path, "pipeline")]),
             "",
             "Reading the rows: *live* is the figure the brief asks for (total - botocore). "
-            "*Replayed* runs the same code with no botocore and no network wait; its lower "
-            "figure is not code we skip: after ~2 ms of botocore work or an idle wait for "
-            "moto, our code runs on cold CPU caches, and the cyclic collections that "
-            "botocore's allocations trigger partly land in our code (the runtime freezes the "
-            "cold load's objects, botocore's models included, so those collections no longer "
-            "rescan them). In Lambda the DynamoDB wait is there too, so expect the live "
-            "figure. *Chalice entry* is what a Lambda invoke runs (API Gateway event -> "
-            "Chalice -> pipeline -> response dict); the dev HTTP adapter adds the local HTTP "
-            "server on top (dev only).",
+            "*Replayed* runs the same code with no botocore and no network wait: our code "
+            "on warm CPU caches. *Replayed after an idle wait* is the same code and the same "
+            "answers, but each AWS call first sleeps as long as the round's live calls took "
+            "(no CPU spent, nothing of botocore's run): the rise over *replayed* is what a "
+            "wait alone costs the code that runs after it on this shared machine (caches "
+            "and predictors refilled after other processes ran), and the rest of the gap up "
+            "to *live* is what botocore's and moto's own work on the same two cores leaves "
+            "behind. In Lambda the DynamoDB wait is there too, so expect a figure between "
+            "the waited and the live one. *Chalice entry* is what a Lambda invoke runs (API "
+            "Gateway event -> Chalice -> pipeline -> response dict); the dev HTTP adapter "
+            "adds the local HTTP server on top (dev only).",
             "",
         ]
     )

@@ -35,7 +35,7 @@ from bench.common import (
     us,
     worker,
 )
-from bench.core import CpuResults, _table
+from bench.core import CpuResults, _table, live_call_wall
 from bench.openbao import OpenBaoDev
 from bench.results import run_header
 
@@ -191,10 +191,18 @@ def _bao_round(
 
 
 def _core_round(results: LoadResults, ours: Worker, count: int) -> None:
-    """Reads through `pipeline.handle` in the worker: the core's CPU, botocore's apart."""
-    got = ours.call("round", method="GET", path=READ_PATH, count=count, entry="pipeline")
-    results.failures[("read", "core")] += got["failures"]
-    results.cpu.add("read", "pipeline", count, got["thread_cpu"], got["botocore_cpu"], got["wall"])
+    """Reads through `pipeline.handle` in the worker: the core's CPU, botocore's apart; then
+    the same reads with AWS replayed, and replayed after idle waits as long as live calls."""
+    wait = 0.0
+    for kind, replay in (("pipeline", False), ("replayed", True), ("waited", True)):
+        got = ours.call(
+            "round", method="GET", path=READ_PATH, count=count, entry="pipeline",
+            replay=replay, wait=wait if kind == "waited" else 0.0,
+        )
+        if kind == "pipeline":
+            wait = live_call_wall(got)
+        results.failures[("read", kind)] += got["failures"]
+        results.cpu.add("read", kind, count, got["thread_cpu"], got["botocore_cpu"], got["wall"])
 
 
 def measure(
@@ -368,6 +376,8 @@ def _render_cpu(load: LoadResults, config: Config, bao_version: str) -> str:
     rows = []
     for kind, label in (
         ("pipeline", "ours: `pipeline.handle` (the core), live moto"),
+        ("replayed", "ours: `pipeline.handle`, AWS replayed"),
+        ("waited", "ours: `pipeline.handle`, AWS replayed after idle waits as long as live calls"),
         ("adapter", "ours: dev HTTP adapter + Chalice + core, live moto"),
         ("openbao", f"OpenBao {bao_version} `server -dev` (whole process)"),
     ):
@@ -386,7 +396,9 @@ def _render_cpu(load: LoadResults, config: Config, bao_version: str) -> str:
             "the worker (thread CPU of the calling thread). Our CPU = total - CPU inside "
             "botocore's `_make_api_call` (serialising, signing, parsing; moto's own CPU is in "
             "its process and never counted). Ratios are per round against OpenBao's CPU per "
-            "read in the same round; target ≤ 1.00x.",
+            "read in the same round; target ≤ 1.00x. The replayed rows run the same reads "
+            "with every AWS call answered from a recording, at once or after an idle wait as "
+            "long as the round's live calls took (see the core section for how to read them).",
             "",
             _table(CPU_HEADER, rows),
             noise_note(cpu.ratios("read", "pipeline")),

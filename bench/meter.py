@@ -39,6 +39,7 @@ class ApiCallMeter:
         self._recording: list[tuple[str, bytes]] | None = None
         self._replay: list[tuple[str, bytes]] = []
         self._replay_index = 0
+        self._replay_wait = 0.0
 
     def install(self) -> ApiCallMeter:
         meter = self
@@ -86,11 +87,13 @@ class ApiCallMeter:
         """Keep every response from now on, in order, for :meth:`replay`."""
         self._recording = []
 
-    def replay(self) -> None:
-        """Answer calls, cyclically, with the responses recorded since :meth:`record`."""
+    def replay(self, wait: float = 0.0) -> None:
+        """Answer calls, cyclically, with the responses recorded since :meth:`record`, each
+        after sleeping ``wait`` seconds (an idle round trip: no CPU, cold caches after)."""
         assert self._recording, "nothing recorded"
         self._replay, self._recording = self._recording, None
         self._replay_index = 0
+        self._replay_wait = wait
         self._backend = self._replayed
 
     def live(self) -> None:
@@ -102,4 +105,6 @@ class ApiCallMeter:
         self._replay_index = (self._replay_index + 1) % len(self._replay)
         if expected != operation:
             raise RuntimeError(f"replay out of step: {operation} where {expected} was recorded")
+        if self._replay_wait:
+            time.sleep(self._replay_wait)
         return pickle.loads(blob)

@@ -253,7 +253,7 @@ def render(header: str, results: Results, config: Config, version: str,
                 f"{ours_rate:,.0f}", us(results.cpu_per_item(op, size, "ours")),
                 f"{ours_core:,.0f}",
                 f"{bao_rate:,.0f}", us(results.cpu_per_item(op, size, "openbao")),
-                f"**{ratio(ours_rate, bao_rate)}**",
+                f"{ratio(ours_rate, bao_rate)}", f"**{ratio(ours_core, bao_rate)}**",
                 f"{ratio(raw, ours_rate)}",
             ])  # fmt: skip
     singles = []
@@ -280,7 +280,10 @@ def render(header: str, results: Results, config: Config, version: str,
         "Items/s per core = items / server process CPU seconds (all threads), so it does not "
         "depend on how busy the shared machine was. Ours includes the dev HTTP adapter, the "
         "pipeline (token, ACL, audit) and one DynamoDB call per request; the 'w/o botocore' "
-        "column takes out the CPU spent inside botocore talking to moto.",
+        "column takes out the CPU spent inside botocore talking to moto. The target "
+        "(1.5x OpenBao's items/s per core) is read on that column, since the brief measures "
+        "our CPU with botocore subtracted; the column before it keeps botocore's ~2 ms per "
+        "request (its one BatchGetItem), which weighs on batches of 100 (~20 us per item).",
         f"A request costs us about {us(fixed)} µs of CPU besides botocore before any item "
         "(single encrypt: dev adapter, Chalice, token, ACL, audit, envelope), "
         f"{us(fixed / BATCHES[0])} µs per item of a batch of {BATCHES[0]}, "
@@ -296,7 +299,8 @@ def render(header: str, results: Results, config: Config, version: str,
         "",
         _table(["operation", "ours items/s/core", "ours CPU µs/item",
                 "ours items/s/core w/o botocore", "OpenBao items/s/core",
-                "OpenBao CPU µs/item", "ours / OpenBao", "raw AES-GCM / ours"], rows),
+                "OpenBao CPU µs/item", "ours / OpenBao", "ours w/o botocore / OpenBao",
+                "raw AES-GCM / ours"], rows),
         "### Single encrypt (1 KiB plaintext)",
         "",
         _table(["server", "latency p50 µs", "latency p99 µs", "server CPU µs/request",

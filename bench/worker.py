@@ -134,25 +134,31 @@ def calls(method: str, path: str, body: str | None = None, token: str = ROOT_TOK
 
 
 def round_(
-    method: str, path: str, count: int, replay: bool = False, entry: str = "pipeline"
+    method: str, path: str, count: int, replay: bool = False, entry: str = "pipeline",
+    wait: float = 0.0,
 ) -> Reply:
     """``count`` requests (``entry``: pipeline.handle or the Chalice app on a proxy event);
-    the calling thread's CPU, the CPU inside botocore, and wall time."""
+    the calling thread's CPU, the CPU inside botocore, wall time, and the wall time spent
+    inside AWS calls. ``replay`` answers every AWS call from a recording, after an idle
+    ``wait`` (seconds) standing for the round trip, when one is given."""
     meter, call = _meter(), _entry(entry, method, path)
     if replay:
         meter.record()
         call()
-        meter.replay()
+        meter.replay(wait)
     try:
         failures = 0
         cpu_before, boto_before = time.thread_time(), meter.cpu
-        wall_before = time.perf_counter()
+        wall_before, aws_wall_before = time.perf_counter(), meter.wall
+        calls_before = sum(meter.calls.values())
         for _ in range(count):
             failures += not 200 <= call() < 300
         return {
             "thread_cpu": time.thread_time() - cpu_before,
             "botocore_cpu": meter.cpu - boto_before,
             "wall": time.perf_counter() - wall_before,
+            "aws_wall": meter.wall - aws_wall_before,
+            "aws_calls": sum(meter.calls.values()) - calls_before,
             "failures": failures,
         }
     finally:

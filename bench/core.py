@@ -33,7 +33,6 @@ from bench.common import (
     ms,
     noise_note,
     proc_cpu_seconds,
-    ratio,
     us,
     worker,
 )
@@ -123,12 +122,20 @@ class ColdStart:
     app: list[float] = field(default_factory=list)
     boto3: list[float] = field(default_factory=list)
     import_s: list[float] = field(default_factory=list)
+    unseal_s: list[float] = field(default_factory=list)
     request_s: list[float] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     counted: dict[str, Any] = field(default_factory=dict)  # the (untimed) call-counting run
 
     def pair_ratios(self) -> list[float]:
+        """Whole process (start-up, import, unseal, first request) / `import boto3`."""
         return [a / b for a, b in zip(self.app, self.boto3, strict=False)]
+
+    def unsealed_ratios(self) -> list[float]:
+        """The issue's cold start (start-up, `import app`, unseal) / `import boto3`: the
+        whole process less its first request, timed inside it."""
+        apps = [a - r for a, r in zip(self.app, self.request_s, strict=False)]
+        return [a / b for a, b in zip(apps, self.boto3, strict=False)]
 
 
 def _timed(command: list[str], env: dict[str, str]) -> float:
@@ -168,6 +175,7 @@ def measure_cold(env: dict[str, str], runs: int) -> ColdStart:
         wall, detail = _cold_app(env)
         result.app.append(wall)
         result.import_s.append(detail["import_s"])
+        result.unseal_s.append(detail["unseal_s"])
         result.request_s.append(detail["request_s"])
         if first_app:
             result.boto3.append(_cold_boto3(env))
@@ -423,12 +431,16 @@ def _render_cold(cold: dict[str, ColdStart], config: Config) -> str:
         app, boto3 = median(result.app), median(result.boto3)
         rows.append(
             [COLD_LABELS[variant], str(len(result.app)), ms(app), ms(median(result.import_s)),
-             ms(median(result.request_s)), ms(boto3), ratio(app, boto3),
-             f"**{median(result.pair_ratios()):.2f}x**"]
+             ms(median(result.unseal_s)), ms(median(result.request_s)), ms(boto3),
+             f"**{median(result.unsealed_ratios()):.2f}x**",
+             f"{median(result.pair_ratios()):.2f}x"]
         )  # fmt: skip
-    header = ["variant", "runs", "app ms", "of which `import app`", "of which 1st request",
-              "`import boto3` ms", "ratio of medians", "median pair ratio"]  # fmt: skip
-    primary = median(cold["cached"].pair_ratios())
+    header = ["variant", "runs", "app ms", "of which `import app`", "of which unseal",
+              "of which 1st request", "`import boto3` ms",
+              "import + unseal / boto3 (median pair)",
+              "with the 1st request / boto3 (median pair)"]  # fmt: skip
+    primary = median(cold["cached"].unsealed_ratios())
+    whole = median(cold["cached"].pair_ratios())
     counted = cold["cached"].counted
     verdict = "within" if primary <= config.target_cold_ratio else "over"
     samples = [
@@ -441,20 +453,23 @@ def _render_cold(cold: dict[str, ColdStart], config: Config) -> str:
             "### 1. Cold start (medians of alternating fresh processes)",
             "",
             "App: a fresh `python -m bench.coldstart` against an initialised table in moto "
-            "(server mode, own process): `import app`, then ONE `GET sys/mounts` with the root "
-            "token through `pipeline.handle` (cold load, the unseal's 1 KMS Decrypt, the "
-            "request). Baseline: a fresh `python -c 'import boto3'`. Wall times include "
-            "interpreter start-up for both; the split columns are measured inside the app "
-            "process.",
+            "(server mode, own process): `import app`, the unseal (`runtime().ensure_loaded()`:"
+            " seal config and keyring in one BatchGetItem, the 1 KMS Decrypt, both AWS clients "
+            "built), then ONE `GET sys/mounts` with the root token through `pipeline.handle`. "
+            "Baseline: a fresh `python -c 'import boto3'`. Wall times include interpreter "
+            "start-up for both; the split columns are measured inside the app process. The "
+            "issue's cold start is `import app` + unseal: the process's wall time less its "
+            "first request; the last column keeps that request in.",
             "",
             _table(header, rows),
-            f"With bytecode cached, app / boto3 = **{primary:.2f}x** (median of per-pair "
-            f"ratios; target ≤ {config.target_cold_ratio}x: {verdict}). In a separate "
-            f"call-counting run (bytecode cached), the first request took "
-            f"{ms(counted['request_s'])} ms, of which {ms(counted['aws_wall_s'])} ms inside "
-            f"its {sum(counted['calls'].values())} AWS calls (round trips to moto plus "
-            f"botocore's per-call work, first-call endpoint resolution included; creating the "
-            f"two clients is outside).",
+            f"With bytecode cached, (import + unseal) / boto3 = **{primary:.2f}x** (median of "
+            f"per-pair ratios; target ≤ {config.target_cold_ratio}x: {verdict}); with the "
+            f"first request served too, {whole:.2f}x. In a separate "
+            f"call-counting run (bytecode cached), the unseal and the first request took "
+            f"{ms(counted['unseal_s'] + counted['request_s'])} ms, of which "
+            f"{ms(counted['aws_wall_s'])} ms inside their {sum(counted['calls'].values())} AWS "
+            f"calls (round trips to moto plus botocore's per-call work, first-call endpoint "
+            f"resolution included; creating the two clients is outside).",
             "",
             *samples,
             "",

@@ -7,23 +7,78 @@ status and timings only.
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any, TypeVar
-
-from aws_lambda_powertools import Logger
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib.core import jsonio
 from chalicelib.settings import settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 SERVICE = "lambdavault"
 NAMESPACE = "Lambdavault"
 
-logger = Logger(service=SERVICE)  # level: POWERTOOLS_LOG_LEVEL (default INFO)
+# The environment variables through which Powertools' Logger takes its level, and the
+# levels that certainly leave DEBUG off (any other value: let Powertools decide).
+_LEVEL_VARIABLES = ("AWS_LAMBDA_LOG_LEVEL", "POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
+_ABOVE_DEBUG = frozenset({"", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"})
+
+
+class _PowertoolsLogger:
+    """Powertools' Logger, created by the first line logged (or level set).
+
+    Importing aws_lambda_powertools costs ~15-20 ms of every cold start (its package
+    imports Metrics and Tracer too), while a healthy container logs nothing below WARNING
+    and most never log at all. Until then the request's correlation id is only kept, and
+    the one question asked per request, whether DEBUG is on, is answered from the
+    environment Powertools would read (a DEBUG setting creates the Logger at once).
+    """
+
+    def __init__(self) -> None:
+        self._logger: Logger | None = None
+        self._correlation_id: str | None = None
+        self._lock = threading.Lock()
+
+    def _real(self) -> Logger:
+        with self._lock:
+            if self._logger is None:
+                from aws_lambda_powertools.logging.logger import Logger
+
+                created = Logger(service=SERVICE)
+                created.set_correlation_id(self._correlation_id)
+                self._logger = created
+            return self._logger
+
+    def set_correlation_id(self, value: str | None) -> None:
+        self._correlation_id = value
+        if self._logger is not None:
+            self._logger.set_correlation_id(value)
+
+    def isEnabledFor(self, level: int) -> bool:
+        if self._logger is None and level < logging.INFO and not _debug_configured():
+            return False  # Powertools' default level is INFO
+        return self._real().isEnabledFor(level)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+
+def _debug_configured() -> bool:
+    """Whether the environment might set DEBUG (then Powertools is asked)."""
+    return any(
+        os.environ.get(name, "").strip().upper() not in _ABOVE_DEBUG for name in _LEVEL_VARIABLES
+    )
+
+
+logger: Any = _PowertoolsLogger()  # level: POWERTOOLS_LOG_LEVEL (default INFO)
 
 _LATENCY = {"Name": "Latency", "Unit": "Milliseconds"}
 _SERVER_ERRORS = {"Name": "ServerErrors", "Unit": "Count"}

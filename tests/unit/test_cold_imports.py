@@ -6,7 +6,10 @@ import json
 import subprocess
 import sys
 
-LAZY = ["aws_xray_sdk", "boto3", "pynamodb", "hcl", "chalicelib.engines.kv", "chalicelib.policy"]
+LAZY = [
+    "aws_xray_sdk", "aws_lambda_powertools", "boto3", "pynamodb", "hcl", "chalicelib.engines.kv",
+    "chalicelib.policy",
+]
 
 
 def _imported_after(code: str, env: dict[str, str] | None = None) -> dict[str, bool]:

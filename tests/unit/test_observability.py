@@ -58,3 +58,42 @@ def test_metrics_can_be_disabled(
     fresh_settings.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     observability.record_request("read", "sys/mounts", 200, 0.001)
     assert capsys.readouterr().out == ""
+
+
+def _run_fresh(code: str, **env: str) -> list[str]:
+    """``code`` in a fresh interpreter (Powertools not yet imported); its stdout lines."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={"PATH": "/usr/bin:/bin", "POWERTOOLS_METRICS_DISABLED": "true", **env},
+    )
+    return done.stdout.strip().splitlines()
+
+
+_PROBE = """
+import logging, sys
+from chalicelib.observability import logger
+logger.set_correlation_id("req-1")
+print(logger.isEnabledFor(logging.DEBUG), "aws_lambda_powertools" in sys.modules)
+logger.warning("something odd", extra={"path": "sys/mounts"})
+print("aws_lambda_powertools" in sys.modules)
+"""
+
+
+def test_powertools_is_imported_by_the_first_line_logged() -> None:
+    debug_on, imported = _run_fresh(_PROBE)[0].split()
+    assert (debug_on, imported) == ("False", "False")
+    *_, record, imported_after = _run_fresh(_PROBE)
+    line = json.loads(record)
+    assert line["message"] == "something odd"
+    assert line["correlation_id"] == "req-1"  # set before the Logger existed
+    assert line["service"] == observability.SERVICE
+    assert imported_after == "True"
+
+
+@pytest.mark.parametrize("variable", ["POWERTOOLS_LOG_LEVEL", "AWS_LAMBDA_LOG_LEVEL", "LOG_LEVEL"])
+def test_debug_from_the_environment_is_honoured(variable: str) -> None:
+    assert _run_fresh(_PROBE, **{variable: "DEBUG"})[0] == "True True"
+    assert _run_fresh(_PROBE, **{variable: "info"})[0] == "False False"

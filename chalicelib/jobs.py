@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "JOBS",
@@ -22,8 +22,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
+# A NamedTuple: defined on every cold start, where a frozen dataclass costs ~7x more.
+class Job(NamedTuple):
     name: str
     minutes: int  # how often EventBridge runs it
     target: str  # "module:function", called without arguments

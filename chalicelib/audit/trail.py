@@ -13,8 +13,7 @@ and everything while sealed.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chalicelib.audit.broker import broker_for, forget
 from chalicelib.audit.record import Subject, request_entry, response_entry
@@ -31,8 +30,8 @@ if TYPE_CHECKING:
 NOT_AUDITED = frozenset({"sys/init", "sys/seal-status", "sys/unseal", "sys/leader", "sys/health"})
 
 
-@dataclass(frozen=True, slots=True)
-class _Trail:
+# A NamedTuple: defined on every cold start, where a frozen dataclass costs ~7x more.
+class _Trail(NamedTuple):
     """This request reached the point of its request record; what became of it."""
 
     request_id: str

@@ -15,26 +15,47 @@ if TYPE_CHECKING:
     from chalicelib.tokens.entry import TokenEntry
 
 
-@dataclass(slots=True)
+# Request and Response are plain classes with __slots__, not dataclasses: both are defined
+# on every cold start, where a dataclass costs ~50x more to define (it compiles methods).
 class Request:
     """One client request, as Vault's logical.Request.
 
     Transports fill the first block; the pipeline fills the rest as it routes.
     """
 
-    operation: Operation
-    path: str
-    data: dict[str, Any] = field(default_factory=dict)
-    client_token: str = ""
-    wrap_ttl: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    remote_address: str = ""
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    # Set by the pipeline.
-    mount: MountEntry | None = None
-    mount_path: str = ""
-    storage: StorageView | None = None
-    token: TokenEntry | None = None
+    __slots__ = (
+        "client_token", "data", "headers", "mount", "mount_path", "operation", "path",
+        "remote_address", "request_id", "storage", "token", "wrap_ttl",
+    )
+
+    def __init__(
+        self,
+        operation: Operation,
+        path: str,
+        data: dict[str, Any] | None = None,
+        client_token: str = "",
+        wrap_ttl: int | None = None,
+        headers: dict[str, str] | None = None,
+        remote_address: str = "",
+        request_id: str | None = None,
+        # Set by the pipeline.
+        mount: MountEntry | None = None,
+        mount_path: str = "",
+        storage: StorageView | None = None,
+        token: TokenEntry | None = None,
+    ) -> None:
+        self.operation = operation
+        self.path = path
+        self.data: dict[str, Any] = {} if data is None else data
+        self.client_token = client_token
+        self.wrap_ttl = wrap_ttl
+        self.headers: dict[str, str] = {} if headers is None else headers
+        self.remote_address = remote_address
+        self.request_id = str(uuid.uuid4()) if request_id is None else request_id
+        self.mount = mount
+        self.mount_path = mount_path
+        self.storage = storage
+        self.token = token
 
     @property
     def relative_path(self) -> str:
@@ -42,7 +63,6 @@ class Request:
         return self.path[len(self.mount_path):]
 
 
-@dataclass(slots=True)
 class Response:
     """What a handler returns; the pipeline turns it into Vault's JSON envelope.
 
@@ -50,20 +70,40 @@ class Response:
     whose body Vault sends bare, and ``status`` overrides the default 200/204.
     """
 
-    data: dict[str, Any] | None = None
-    warnings: list[str] = field(default_factory=list)
-    auth: dict[str, Any] | None = None
-    lease_id: str = ""
-    lease_duration: int = 0
-    renewable: bool = False
-    # Set by an engine handing out a leased secret; the pipeline registers the lease.
-    secret: Secret | None = None
-    wrap_info: dict[str, Any] | None = None
-    raw: Any = None
-    status: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    # Top-level keys some sys endpoints repeat beside "data" for old clients (e.g. sys/mounts).
-    legacy_top_level: bool = False
+    __slots__ = (
+        "auth", "data", "headers", "lease_duration", "lease_id", "legacy_top_level", "raw",
+        "renewable", "secret", "status", "warnings", "wrap_info",
+    )
+
+    def __init__(
+        self,
+        data: dict[str, Any] | None = None,
+        warnings: list[str] | None = None,
+        auth: dict[str, Any] | None = None,
+        lease_id: str = "",
+        lease_duration: int = 0,
+        renewable: bool = False,
+        # Set by an engine handing out a leased secret; the pipeline registers the lease.
+        secret: Secret | None = None,
+        wrap_info: dict[str, Any] | None = None,
+        raw: Any = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        # Top-level keys some sys endpoints repeat beside "data" for old clients (sys/mounts).
+        legacy_top_level: bool = False,
+    ) -> None:
+        self.data = data
+        self.warnings: list[str] = [] if warnings is None else warnings
+        self.auth = auth
+        self.lease_id = lease_id
+        self.lease_duration = lease_duration
+        self.renewable = renewable
+        self.secret = secret
+        self.wrap_info = wrap_info
+        self.raw = raw
+        self.status = status
+        self.headers: dict[str, str] = {} if headers is None else headers
+        self.legacy_top_level = legacy_top_level
 
 
 def tidy_started() -> Response:

@@ -12,7 +12,6 @@ import base64
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 
@@ -32,12 +31,16 @@ TABLE_KEYS = {"mounts": MOUNTS_KEY, "auth": AUTH_KEY}
 UNSEAL_KEYS = [KEYRING_KEY, MOUNTS_KEY, AUTH_KEY, SALT_KEY, BATCH_KEY]
 
 
-@dataclass(slots=True)
+# A plain class, not a dataclass: defined on every cold start, where a dataclass costs
+# ~50x more to define (it compiles its generated methods).
 class KeyringRecord:
     """The keyring plus when each term was installed (for sys/key-status)."""
 
-    keyring: Keyring
-    installed: dict[int, str] = field(default_factory=dict)
+    __slots__ = ("installed", "keyring")
+
+    def __init__(self, keyring: Keyring, installed: dict[int, str] | None = None) -> None:
+        self.keyring = keyring
+        self.installed: dict[int, str] = {} if installed is None else installed
 
     def to_bytes(self) -> bytes:
         payload = {

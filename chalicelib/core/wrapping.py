@@ -15,6 +15,7 @@ checks the presented wrapping token first, with its own errors) and :func:`respo
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from dataclasses import replace
@@ -150,7 +151,9 @@ def _check_listing(response: Response | None) -> None:
 
 def stored_body(request: Request, response: Response) -> str:
     """The response as OpenBao stores it: the plain envelope (no legacy top-level copy)."""
-    body = render(request, replace(response, legacy_top_level=False, wrap_info=None)).body
+    plain = copy.copy(response)  # a shallow copy, as dataclasses.replace made
+    plain.legacy_top_level, plain.wrap_info = False, None
+    body = render(request, plain).body
     return _compact(body)
 
 

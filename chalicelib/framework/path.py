@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 from chalicelib.core.operation import Operation
 from chalicelib.framework.field import Field, FieldData
@@ -43,14 +43,26 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(regex + r"\Z")
 
 
-@dataclass(frozen=True)
+# Path is a plain class and PathMatch a NamedTuple: both are defined on every cold start,
+# where a dataclass costs far more to define (it compiles its generated methods).
 class Path:
-    pattern: str
-    operations: Mapping[Operation, Handler]
-    fields: Mapping[str, Field] = field(default_factory=dict)
-    exists: ExistenceCheck | None = None
-    prefetch: Prefetch | None = None
-    synopsis: str = ""
+    """One declared path: its pattern, handlers per operation, fields and checks."""
+
+    def __init__(
+        self,
+        pattern: str,
+        operations: Mapping[Operation, Handler],
+        fields: Mapping[str, Field] = MappingProxyType({}),
+        exists: ExistenceCheck | None = None,
+        prefetch: Prefetch | None = None,
+        synopsis: str = "",
+    ) -> None:
+        self.pattern = pattern
+        self.operations = operations
+        self.fields = fields
+        self.exists = exists
+        self.prefetch = prefetch
+        self.synopsis = synopsis
 
     @cached_property
     def regex(self) -> re.Pattern[str]:
@@ -65,7 +77,6 @@ class Path:
         return FieldData(fields, merged)
 
 
-@dataclass(frozen=True, slots=True)
-class PathMatch:
+class PathMatch(NamedTuple):
     path: Path
     captures: Mapping[str, str]

@@ -11,16 +11,17 @@ secret it hands out (``Backend.secrets``); the manager calls its ``revoke`` (on
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
 
+# NamedTuples, not frozen dataclasses: defined on every cold start, they cost ~7x less.
 
-@dataclass(frozen=True, slots=True)
-class Secret:
+
+class Secret(NamedTuple):
     """A handler's request for a lease.
 
     ``internal`` is the engine's private data kept with the lease (e.g. the IAM user name
@@ -29,14 +30,13 @@ class Secret:
     """
 
     type: str
-    internal: Mapping[str, Any] = field(default_factory=dict)
+    internal: Mapping[str, Any] = MappingProxyType({})
     ttl: int = 0
     max_ttl: int = 0
     renewable: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class LeaseInfo:
+class LeaseInfo(NamedTuple):
     """What a callback is told about the lease it acts on."""
 
     lease_id: str
@@ -55,8 +55,7 @@ RevokeCallback = Callable[["StorageView", LeaseInfo], None]
 RenewCallback = Callable[["StorageView", LeaseInfo], Secret]
 
 
-@dataclass(frozen=True, slots=True)
-class SecretType:
+class SecretType(NamedTuple):
     """One kind of secret an engine issues, with its lease callbacks (Vault's framework.Secret).
 
     ``renew`` None: leases of this type are not renewable (e.g. STS credentials).

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.mounts import MountConfig, MountEntry
@@ -72,13 +71,9 @@ def apply_config(
     for name in _LIST_SETTINGS:
         if name in changes:
             updates[name] = _string_list(changes[name])
-    tuned = MountConfig(**{**_as_dict(config), **updates})
+    tuned = config._replace(**updates)
     _check_ttls(tuned, enabling=enabling)
     return tuned
-
-
-def _as_dict(config: MountConfig) -> dict[str, Any]:
-    return {name: getattr(config, name) for name in MountConfig.__slots__}
 
 
 def _check_ttls(config: MountConfig, *, enabling: bool) -> None:
@@ -183,8 +178,7 @@ def _go_int(text: str) -> int:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class VersionChange:
+class VersionChange(NamedTuple):
     """A tune of options.version that Vault accepted: from `current` (0: unset) to `requested`."""
 
     current: int

@@ -12,7 +12,6 @@ import base64
 import binascii
 import json
 import os
-from dataclasses import fields
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -26,7 +25,7 @@ _NONCE_BYTES = 12
 _AAD = b"lambdavault/batch-token/v1"
 # Implied by the token itself or derived on opening.
 _OMITTED = frozenset({"accessor", "type", "issued_ns", "expires_ns", "lease_ttl"})
-_DEFAULTS = {f.name: f.default for f in fields(TokenEntry)}
+_DEFAULTS = TokenEntry._field_defaults
 
 
 def _compact(entry: TokenEntry) -> dict[str, Any]:

@@ -7,7 +7,7 @@ revocation made through any container applies to the very next request everywher
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest, PreconditionFailed
@@ -31,8 +31,8 @@ def encode(entry: TokenEntry) -> bytes:
     return jsonio.dumpb(entry.to_storage())
 
 
-@dataclass(frozen=True, slots=True)
-class AccessorRecord:
+# A NamedTuple: defined on every cold start, where a frozen dataclass costs ~7x more.
+class AccessorRecord(NamedTuple):
     accessor: str
     salted_id: str
 

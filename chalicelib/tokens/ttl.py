@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.tokens.clock import NANOS
 
 
-@dataclass(frozen=True, slots=True)
-class TTLLimits:
+# A NamedTuple: defined on every cold start, where a frozen dataclass costs ~7x more.
+class TTLLimits(NamedTuple):
     """The system view of the mount: default and maximum lease TTL in seconds."""
 
     default_ttl: int

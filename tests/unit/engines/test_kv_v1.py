@@ -1,6 +1,5 @@
 """KV version 1 (unversioned) and the upgrade of a v1 mount to v2."""
 
-import dataclasses
 import json
 
 import pytest
@@ -129,7 +128,7 @@ def test_read_prefetch_covers_both_layouts(kv1):
 
 def as_v2(kv1: BackendHarness) -> BackendHarness:
     """The same mount after `bao kv enable-versioning` (tune options.version=2)."""
-    tuned = dataclasses.replace(kv1.mount, options={"version": "2"})
+    tuned = kv1.mount.tuned(options={"version": "2"})
     harness = BackendHarness(kv1.backend, tuned, kv1.physical)
     harness.storage = kv1.storage  # same barrier keys, same view
     return harness

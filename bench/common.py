@@ -289,10 +289,13 @@ class KeepAliveClient:
             raise BenchError(f"server closed the connection on {method} {path}")
         return response.status
 
-    def repeat(self, method: str, path: str, count: int) -> int:
-        """Send the same request ``count`` times; returns how many were not 2xx."""
+    def repeat(self, method: str, path: str, count: int, gap: float = 0.0) -> int:
+        """Send the same request ``count`` times, each after an idle ``gap`` (seconds) if one
+        is given; returns how many were not 2xx."""
         failures = 0
         for _ in range(count):
+            if gap:
+                time.sleep(gap)
             failures += not 200 <= self.request(method, path) < 300
         return failures
 

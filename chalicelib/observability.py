@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import cache
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -71,6 +72,7 @@ class _PowertoolsLogger:
         return getattr(self._real(), name)
 
 
+@cache  # asked on every request; the Lambda environment does not change
 def _debug_configured() -> bool:
     """Whether the environment might set DEBUG (then Powertools is asked)."""
     return any(

@@ -7,7 +7,6 @@ cluster's ``audit`` generation, so each container reloads the table on its next 
 
 from __future__ import annotations
 
-import json
 import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -15,6 +14,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chalicelib.audit.hashing import new_salt
+from chalicelib.core import jsonio
 from chalicelib.core.errors import PreconditionFailed
 from chalicelib.storage.physical import ConditionFailed
 
@@ -60,7 +60,7 @@ Table = tuple[AuditEntry, ...]
 
 
 def _decode(raw: bytes | None) -> Table:
-    return tuple(AuditEntry(**item) for item in json.loads(raw)) if raw else ()
+    return tuple(AuditEntry(**item) for item in jsonio.loads(raw)) if raw else ()
 
 
 def load(barrier: Barrier) -> Table:
@@ -77,7 +77,7 @@ def update(rt: Runtime, change: Callable[[Table], Table]) -> tuple[Table, int]:
         current = rt.barrier.get(AUDIT_KEY)
         updated = change(_decode(current.value if current else None))
         stored = [{**e._asdict(), "options": dict(e.options)} for e in updated]
-        body = json.dumps(stored, separators=(",", ":")).encode()
+        body = jsonio.dumpb(stored)
         try:
             rt.barrier.put(AUDIT_KEY, body, expected_version=current.version if current else 0)
         except ConditionFailed:

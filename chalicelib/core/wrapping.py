@@ -16,12 +16,11 @@ checks the presented wrapping token first, with its own errors) and :func:`respo
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from chalicelib.core import authz
+from chalicelib.core import authz, jsonio
 from chalicelib.core.errors import (
     BadRequest,
     EntryTooLarge,
@@ -223,4 +222,4 @@ def _persist(
 
 def _compact(value: object) -> str:
     # As StorageView.put_json: every byte counts against the 400 KB item limit.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return jsonio.dumps(value)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from typing import NamedTuple
+
+from chalicelib.core import jsonio
 
 SEAL_CONFIG_KEY = "core/seal-config"
 KEYRING_KEY = "core/keyring"
@@ -29,11 +30,11 @@ class SealConfig(NamedTuple):
     recovery_verifier: str  # base64 HMAC of a fixed context under the recovery key
 
     def to_bytes(self) -> bytes:
-        return json.dumps(self._asdict(), separators=(",", ":")).encode()
+        return jsonio.dumpb(self._asdict())
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> SealConfig:
-        return cls(**json.loads(raw))
+        return cls(**jsonio.loads(raw))
 
     @property
     def wrapped_root_key_bytes(self) -> bytes:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.mounts import AUTH_KEY, MOUNTS_KEY, MountTable
 from chalicelib.core.runtime import TABLE_KEYS, KeyringRecord, Runtime, now_iso
@@ -46,11 +46,11 @@ class UnsealProgress:
     shares: list[str]  # base64; held only until the threshold is reached
 
     def to_bytes(self) -> bytes:
-        return json.dumps({"nonce": self.nonce, "shares": self.shares}).encode()
+        return jsonio.dumpb({"nonce": self.nonce, "shares": self.shares})
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> UnsealProgress:
-        return cls(**json.loads(raw))
+        return cls(**jsonio.loads(raw))
 
 
 def initialize(
@@ -84,7 +84,7 @@ def initialize(
     root_token = service_token_writes(salt, token_id, root_entry())
 
     def sealed(key: str, obj: object) -> Put:
-        plaintext = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+        plaintext = obj if isinstance(obj, bytes) else jsonio.dumpb(obj)
         return Put(key, keyring.encrypt(key, plaintext), expected_version=0)
 
     ops = [

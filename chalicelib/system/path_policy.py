@@ -6,9 +6,9 @@ Policies live in the system view under ``policy/<name>``; every change bumps the
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
@@ -65,7 +65,7 @@ def _read(text_field: str, legacy: bool) -> Handler:
         entry = _view(request).get(policy_key(data["name"].lower()))
         if entry is None:
             return None
-        record = json.loads(entry.value)
+        record = jsonio.loads(entry.value)
         body = {
             "name": record["name"],
             text_field: record["raw"],
@@ -92,11 +92,11 @@ def _write(request: Request, data: FieldData) -> None:
     parse_policy(name, text)  # raises a 400 with the parser's message
     view = _view(request)
     current = view.get(policy_key(name))
-    record = json.loads(current.value) if current else None
+    record = jsonio.loads(current.value) if current else None
     _check_cas(record, data)
     version = record["version"] + 1 if record else 1
     cas_required = data["cas_required"] or bool(record and record["cas_required"])
-    body = json.dumps(policy_record(name, text, version, cas_required)).encode()
+    body = jsonio.dumpb(policy_record(name, text, version, cas_required))
     try:
         view.put(policy_key(name), body, expected_version=current.version if current else 0)
     except ConditionFailed:

@@ -6,9 +6,9 @@ mount table; the move completes before the response and its record stays readabl
 
 from __future__ import annotations
 
-import json
 import uuid
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.mounts import RESERVED_PREFIXES, MountTable
 from chalicelib.core.operation import Operation
@@ -16,6 +16,7 @@ from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import runtime
 from chalicelib.engines.registry import SINGLETONS
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.leases import manager as leases
 from chalicelib.system.mount_config import normalize_mount_path
 
 
@@ -47,16 +48,21 @@ def _remount(request: Request, data: FieldData) -> Response:
             raise BadRequest(f'path already in use at "{clash.path}"')
         return current.with_entry(entry.tuned(path=target))
 
-    runtime().update_table(table, move)
-    migration_id = str(uuid.uuid4())
+    rt = runtime()
+    move(rt.tables[table])  # refuse before revoking anything, as OpenBao checks first
     prefix = "auth/" if table == "auth" else ""
+    # As OpenBao: the mount's leases (their ids name the old path) are revoked before the
+    # move, and a failed revocation keeps the mount where it is.
+    leases.revoke_prefix(rt, prefix + source)
+    rt.update_table(table, move)
+    migration_id = str(uuid.uuid4())
     record = {
         "source_mount": prefix + source,
         "target_mount": prefix + target,
         "status": "success",
     }
     assert request.storage is not None
-    request.storage.put(f"remount/{migration_id}", json.dumps(record).encode())
+    request.storage.put(f"remount/{migration_id}", jsonio.dumpb(record))
     return Response(
         data={"migration_id": migration_id},
         warnings=["Mount move has completed; its status stays readable at sys/remount/status"],
@@ -69,7 +75,7 @@ def _remount_status(request: Request, data: FieldData) -> Response | None:
     raw = request.storage.get(f"remount/{data['migration_id']}")
     if raw is None:
         return None
-    info = json.loads(raw.value)
+    info = jsonio.loads(raw.value)
     return Response(data={"migration_id": data["migration_id"], "migration_info": info})
 
 

@@ -9,11 +9,10 @@ A second unwrap, or one that loses a race with another, gets OpenBao's 400.
 
 from __future__ import annotations
 
-import json
 from http import HTTPStatus
 from typing import Any
 
-from chalicelib.core import wrapping
+from chalicelib.core import jsonio, wrapping
 from chalicelib.core.errors import BadRequest, VaultError
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
@@ -60,7 +59,7 @@ def _unwrap(request: Request, data: FieldData) -> Response:
         _hand_over(rt, entry, info)
         return Response(wrap_info=info)
     _spend(rt, entry)
-    return Response(raw=json.loads(body), status=HTTPStatus.OK)
+    return Response(raw=jsonio.loads(body), status=HTTPStatus.OK)
 
 
 def _rewrap(request: Request, data: FieldData) -> Response:
@@ -96,7 +95,7 @@ def _contents(
     found = view.get_many(keys) if view is not None else {}
     if any(key not in found for key in keys):
         raise VaultError(_NO_INFORMATION, status=status)
-    return [json.loads(found[key].value) for key in keys]
+    return [jsonio.loads(found[key].value) for key in keys]
 
 
 def _hand_over(rt: Runtime, old: TokenEntry, new_info: dict[str, Any]) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from http import HTTPStatus
 from typing import Any
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
@@ -62,7 +62,7 @@ def _list(request: Request, data: FieldData, *, detailed: bool) -> Response | No
     info: dict[str, Any] = {key: {} for key in keys}
     for entry in found.values():
         name = entry.key[len(META_PREFIX + folder) :]
-        info[name] = SecretRecord.from_storage(json.loads(entry.value)).to_api()
+        info[name] = SecretRecord.from_storage(jsonio.loads(entry.value)).to_api()
     return Response(data={"keys": keys, "key_info": info})
 
 

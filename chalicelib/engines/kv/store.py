@@ -28,11 +28,6 @@ MAX_TRANSACTION_OPS = 100  # DynamoDB's TransactWriteItems limit
 MAX_ATTEMPTS = 40
 
 
-def encode(value: Any) -> bytes:
-    # Compact UTF-8 JSON, as StorageView.put_json: every byte counts against 400 KB.
-    return jsonio.dumpb(value)
-
-
 @dataclass(slots=True)
 class Loaded:
     """A secret's record and the storage version it was read at (for check-and-set)."""
@@ -123,9 +118,9 @@ def commit(
     """Write the secret's item on the version it was read at, plus `extra`, atomically."""
     expected = loaded.item_version if loaded else 0
     if not extra:
-        view.put(meta_key(path), encode(record.to_storage()), expected_version=expected)
+        view.put(meta_key(path), jsonio.dumpb(record.to_storage()), expected_version=expected)
         return
-    view.transact([Put(meta_key(path), encode(record.to_storage()), expected), *extra])
+    view.transact([Put(meta_key(path), jsonio.dumpb(record.to_storage()), expected), *extra])
 
 
 def purge_ops(path: str, record: SecretRecord, room: int) -> list[WriteOp]:
@@ -173,7 +168,7 @@ def write_version(
     ops: list[WriteOp] = []
     kept = record.versions.get(previous)
     if kept is not None and not kept.destroyed:
-        ops.append(Put(version_key(path, previous), encode(previous_data)))
+        ops.append(Put(version_key(path, previous), jsonio.dumpb(previous_data)))
     commit_purging(view, path, loaded, record, ops)
     return record
 

@@ -25,14 +25,13 @@ after its response. The contract here instead:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest
 from chalicelib.engines.kv.layout import UPGRADE_KEY, V1_PREFIX, meta_key
-from chalicelib.engines.kv.store import encode
 from chalicelib.engines.kv.versioning import KvConfig, SecretRecord, now_ns
 from chalicelib.settings import settings
 from chalicelib.storage.physical import ConditionFailed, Delete, Entry, Put
@@ -151,8 +150,8 @@ def _batches(entries: list[Entry]) -> Iterator[list[Entry]]:
 def _record(entry: Entry, now: int) -> bytes:
     record = SecretRecord()
     # OpenBao adds the version with max_versions 1, which also sets oldest_version to 1.
-    record.add_version(json.loads(entry.value), now, KvConfig(max_versions=1))
-    return encode(record.to_storage())
+    record.add_version(jsonio.loads(entry.value), now, KvConfig(max_versions=1))
+    return jsonio.dumpb(record.to_storage())
 
 
 def _moves(entry: Entry, now: int) -> list[Put | Delete]:

@@ -25,12 +25,10 @@ from bench.common import (
     BenchError,
     Deadline,
     KeepAliveClient,
-    MotoServer,
     Worker,
-    aws_environ,
     median,
+    served_vault,
     us,
-    worker,
 )
 from bench.core import _table
 from bench.results import run_header
@@ -58,25 +56,19 @@ def run(argv: list[str], config: Config = Config()) -> str:
     header = run_header(TITLE, argv)
     phases: dict[str, kv.LoadResults] = {}
     hit: dict[str, bool] = {}
-    with MotoServer() as moto:
-        env = aws_environ(moto.url)
-        with worker(env) as setup:
-            setup.call("setup")
-        with worker(env) as ours:
-            ours.call("start")
-            url = ours.call("serve")["url"]
-            kv._seed(url)
-            client = KeepAliveClient(url)
-            try:
-                for phase in PHASES:
-                    if phase == "s3":
-                        _enable_s3(client)
-                    deadline = Deadline(config.phase_seconds)
-                    phases[phase] = _phase(ours, client, config, deadline)
-                    hit[phase] = deadline.hit
-            finally:
-                client.close()
-        delivered = _objects_in_bucket(moto.url)
+    with served_vault() as (ours, url, aws_url):
+        kv._seed(url)
+        client = KeepAliveClient(url)
+        try:
+            for phase in PHASES:
+                if phase == "s3":
+                    _enable_s3(client)
+                deadline = Deadline(config.phase_seconds)
+                phases[phase] = _phase(ours, client, config, deadline)
+                hit[phase] = deadline.hit
+        finally:
+            client.close()
+        delivered = _objects_in_bucket(aws_url)
     return render(header, config, phases, hit, delivered)
 
 

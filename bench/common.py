@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -266,6 +266,25 @@ def worker(env: Mapping[str, str]) -> Iterator[Worker]:
         yield started
     finally:
         started.close()
+
+
+class ServedVault(NamedTuple):
+    worker: Worker  # started: the app imported, its cold request served
+    url: str  # the worker's dev HTTP adapter
+    aws_url: str  # moto's endpoint
+
+
+@contextlib.contextmanager
+def served_vault() -> Iterator[ServedVault]:
+    """moto with an initialised, unsealed vault in it, and a worker serving the dev HTTP
+    adapter over it."""
+    with MotoServer() as moto:
+        env = aws_environ(moto.url)
+        with worker(env) as setup:
+            setup.call("setup")
+        with worker(env) as ours:
+            ours.call("start")
+            yield ServedVault(ours, ours.call("serve")["url"], moto.url)
 
 
 # --- a keep-alive HTTP client --------------------------------------------------------------

@@ -25,15 +25,13 @@ from bench.common import (
     BenchError,
     Deadline,
     KeepAliveClient,
-    MotoServer,
     Worker,
-    aws_environ,
     median,
     noise_note,
     proc_cpu_seconds,
     ratio,
+    served_vault,
     us,
-    worker,
 )
 from bench.core import CpuResults, _table, live_call_wall
 from bench.openbao import OpenBaoDev
@@ -70,17 +68,11 @@ def run(argv: list[str], config: Config = Config()) -> str:
     """Run every KV benchmark; returns the Markdown section."""
     header = run_header(TITLE, argv)
     deadline = Deadline(config.budget_seconds)
-    with MotoServer() as moto:
-        env = aws_environ(moto.url)
-        with worker(env) as setup:
-            setup.call("setup")
-        with worker(env) as ours, OpenBaoDev() as bao:
-            ours.call("start")
-            url = ours.call("serve")["url"]
-            _seed(url, bao.url)
-            calls = count_calls(ours)
-            load = measure(ours, url, bao, config, deadline)
-            bao_version = bao.version()
+    with served_vault() as (ours, url, _), OpenBaoDev() as bao:
+        _seed(url, bao.url)
+        calls = count_calls(ours)
+        load = measure(ours, url, bao, config, deadline)
+        bao_version = bao.version()
     return render(header, config, calls, load, bao_version, deadline)
 
 

@@ -34,15 +34,13 @@ from bench.common import (
     BenchError,
     Deadline,
     KeepAliveClient,
-    MotoServer,
     Worker,
-    aws_environ,
     free_port,
     median,
     proc_cpu_seconds,
     ratio,
+    served_vault,
     us,
-    worker,
 )
 from bench.core import _table
 from bench.openbao import OpenBaoDev
@@ -92,17 +90,11 @@ class Results:
 def run(argv: list[str], config: Config = Config()) -> str:
     header = run_header(TITLE, argv)
     deadline = Deadline(config.budget_seconds)
-    with MotoServer() as moto:
-        env = aws_environ(moto.url)
-        with worker(env) as setup:
-            setup.call("setup")
-        with worker(env) as ours, openbao_for_batches() as (bao, bao_url):
-            ours.call("start")
-            url = ours.call("serve")["url"]
-            bodies = {server: _prepare(address) for server, address in
-                      (("ours", url), ("openbao", bao_url))}
-            results = measure(ours, url, bao, bao_url, bodies, config, deadline)
-            version = bao.version()
+    with served_vault() as (ours, url, _), openbao_for_batches() as (bao, bao_url):
+        bodies = {server: _prepare(address) for server, address in
+                  (("ours", url), ("openbao", bao_url))}
+        results = measure(ours, url, bao, bao_url, bodies, config, deadline)
+        version = bao.version()
     return render(header, results, config, version, deadline)
 
 

@@ -1,5 +1,6 @@
 """The mount's stored configuration: the root credentials (`config/root`) and the lease
-settings for IAM users (`config/lease`), in the JSON shapes Vault stores them in.
+settings for IAM users (`config/lease`). config/root keeps Vault's JSON field names;
+config/lease holds seconds (Vault stores Go nanosecond Durations there).
 
 Keys inside the mount's view:
   config/root     RootConfig (the secret key too: the barrier encrypts every value)

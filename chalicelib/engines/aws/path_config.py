@@ -89,20 +89,20 @@ def path_config_lease_read(request: Request, data: FieldData) -> Response | None
     )
 
 
-def _required_duration(data: FieldData, name: str, label: str) -> int:
-    raw = data[name]
-    if not raw:
-        raise BadRequest(f"'{name}' is a required parameter")
+def _duration(data: FieldData, name: str) -> int:
     try:
-        return parse_duration(raw)
+        return parse_duration(data[name])
     except FieldError as error:
-        raise BadRequest(f"Invalid {label}: {error}") from None
+        raise BadRequest(f"Invalid {name}: {error}") from None
 
 
 def path_config_lease_write(request: Request, data: FieldData) -> None:
-    lease = _required_duration(data, "lease", "lease")
-    lease_max = _required_duration(data, "lease_max", "lease_max")
-    stored.write_lease(view_of(request), stored.LeaseConfig(lease, lease_max))
+    # Vault's order: both presence checks before either value is parsed.
+    for name in ("lease", "lease_max"):
+        if not data[name]:
+            raise BadRequest(f"'{name}' is a required parameter")
+    lease = stored.LeaseConfig(_duration(data, "lease"), _duration(data, "lease_max"))
+    stored.write_lease(view_of(request), lease)
 
 
 def paths() -> list[Path]:

@@ -7,6 +7,8 @@ STS leases last exactly as long as the STS credential.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
@@ -18,6 +20,7 @@ from chalicelib.engines.aws.role import (
     ASSUMED_ROLE,
     FEDERATION_TOKEN,
     IAM_USER,
+    ROLE_PREFIX,
     SESSION_TOKEN,
     Role,
     read_role,
@@ -65,6 +68,11 @@ def _sts_ttl(request: Request, data: FieldData, role: Role) -> int:
     ttl = data["ttl"] if data.is_set("ttl") else role.default_sts_ttl or DEFAULT_STS_TTL
     assert request.mount is not None
     return min(ttl, role.max_sts_ttl or effective_ttls(request.mount)[1])
+
+
+def prefetch_creds(captures: Mapping[str, str]) -> Sequence[str]:
+    """Everything a credential read may look up, for the pipeline's first round trip."""
+    return [ROLE_PREFIX + captures["name"], stored.ROOT_KEY, stored.LEASE_KEY]
 
 
 def path_creds_read(request: Request, data: FieldData) -> Response:
@@ -123,8 +131,9 @@ def _iam_user(request: Request, config: stored.RootConfig, role: Role, name: str
     username = generate(
         config.username_template, sts=False, display_name=_display_name(request), policy_name=name
     )
-    key = create_user(iam_client(config), username, role, name)
+    # Read before the user exists: a failure after CreateUser would leave it to be rolled back.
     lease = stored.read_lease(view_of(request)) or stored.LeaseConfig()
+    key = create_user(iam_client(config), username, role, name)
     secret = Secret(
         type=SECRET_TYPE,
         internal={"username": username, "policy": role.to_storage(), "is_sts": False},
@@ -152,6 +161,7 @@ def paths() -> list[Path]:
                 "role_session_name": Field(FieldType.STRING, "", "Session name (assumed_role)."),
                 "mfa_code": Field(FieldType.STRING, "", "MFA code (session_token)."),
             },
+            prefetch=prefetch_creds,
             synopsis="Generate AWS credentials from a specific Vault role.",
         )
         for prefix in ("creds", "sts")

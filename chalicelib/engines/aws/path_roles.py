@@ -7,8 +7,6 @@ the role Vault would upgrade them to, and cannot be mixed with the current ones.
 
 from __future__ import annotations
 
-import json
-
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
@@ -22,6 +20,7 @@ from chalicelib.engines.aws.role import (
 )
 from chalicelib.engines.kv.layout import view_of
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.policy.errors import go_quote, multierror
 
 LEGACY_WARNING = (
     "Detected use of legacy role or policy parameter. Please upgrade to use the new parameters."
@@ -31,17 +30,6 @@ _NOT_WITH_LEGACY = (
     "credential_type", "role_arns", "policy_arns", "policy_document", "default_sts_ttl",
     "max_sts_ttl", "user_path", "permissions_boundary_arn",
 )
-
-
-def go_quote(text: str) -> str:
-    """Go's %q for the strings Vault quotes in its messages."""
-    return json.dumps(text, ensure_ascii=False)
-
-
-def multierror_text(errors: list[str]) -> str:
-    """The text of a Go multierror holding `errors`."""
-    head = "1 error occurred" if len(errors) == 1 else f"{len(errors)} errors occurred"
-    return head + ":\n" + "".join(f"\t* {error}\n" for error in errors) + "\n"
 
 
 def path_roles_list(request: Request, data: FieldData) -> Response | None:
@@ -113,7 +101,7 @@ def path_roles_write(request: Request, data: FieldData) -> Response | None:
     errors = role.validate()
     if errors:
         raise BadRequest(
-            f"error(s) validating supplied role data: {go_quote(multierror_text(errors))}"
+            f"error(s) validating supplied role data: {go_quote(multierror(errors))}"
         )
     write_role(view, name, role)
     return Response(warnings=warnings) if warnings else None

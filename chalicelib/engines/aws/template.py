@@ -69,6 +69,11 @@ def _printf(layout: str, *args: Any) -> str:
     return re.sub(r"%%|%([svdq])", substitute, layout)
 
 
+def _glob(pattern: str, value: str) -> bool:
+    # ryanuber/go-glob, as Vault's helper uses: "*" is the only wildcard.
+    return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), value, re.DOTALL) is not None
+
+
 def _truthy(value: Any) -> bool:
     return bool(value)
 
@@ -82,10 +87,13 @@ FUNCTIONS: Mapping[str, Callable[..., Any]] = {
     "replace": lambda find, new, text: text.replace(find, new),
     "sha256": lambda text: hashlib.sha256(text.encode()).hexdigest(),
     "base64": lambda text: base64.b64encode(text.encode()).decode(),
+    "decode_base64": lambda text: base64.b64decode(text, validate=True).decode(),
     "hex": lambda text: text.encode().hex(),
+    "decode_hex": lambda text: bytes.fromhex(text).decode(),
     "unix_time": lambda: str(int(time.time())),
     "unix_time_millis": lambda: str(int(time.time() * 1000)),
     "uuid": lambda: str(uuid.uuid4()),
+    "glob": _glob,
     "printf": _printf,
     "eq": lambda first, *others: any(first == other for other in others),
     "ne": lambda first, second: first != second,

@@ -79,6 +79,8 @@ def test_lease_config(aws_mount):
         ({"lease_max": "1h"}, "'lease' is a required parameter"),
         ({"lease": "1h"}, "'lease_max' is a required parameter"),
         ({"lease": "soon", "lease_max": "1h"}, 'Invalid lease: time: invalid duration "soon"'),
+        # Vault checks both are present before parsing either.
+        ({"lease": "soon"}, "'lease_max' is a required parameter"),
     ]:
         assert aws_mount.send(UPDATE, "config/lease", data).body == {"errors": [error]}
     ok(aws_mount, UPDATE, "config/lease", {"lease": "30m", "lease_max": 43200})

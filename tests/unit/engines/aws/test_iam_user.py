@@ -150,3 +150,12 @@ def test_unknown_role_and_sts_leases(aws_mount):
 def respond_session(harness):
     ok(harness, UPDATE, "roles/s", {"credential_type": "session_token"})
     return respond(harness, "creds/s")
+
+
+def test_creds_paths_declare_their_items_for_the_first_round_trip():
+    for prefix in ("creds", "sts"):
+        match = backend().match(f"{prefix}/dev")
+        assert match.path.prefetch is not None
+        assert list(match.path.prefetch(match.captures)) == [
+            "role/dev", "config/root", "config/lease",
+        ]

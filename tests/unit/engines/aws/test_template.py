@@ -43,6 +43,9 @@ def test_default_template_truncates_long_names_and_normalises_characters():
         ("{{ .A | sha256 | truncate 8 }}", {"A": "x"}, "2d711642"),
         ("{{ .A | base64 }} {{ .A | hex }}", {"A": "hi"}, "aGk= 6869"),
         ("{{ `raw` }}{{ 12 }}", {}, "raw12"),
+        ("{{ .A | decode_base64 }} {{ .B | decode_hex }}", {"A": "aGk=", "B": "6869"}, "hi hi"),
+        ('{{ if glob "dev-*" .A }}y{{ else }}n{{ end }}', {"A": "dev-ci"}, "y"),
+        ('{{ if glob "dev-*" .A }}y{{ else }}n{{ end }}', {"A": "prod"}, "n"),
     ],
 )
 def test_functions_pipes_and_conditionals(source, values, expected):

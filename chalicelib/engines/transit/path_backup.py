@@ -7,14 +7,13 @@ move to and from Vault through export and BYOK import instead.
 
 from __future__ import annotations
 
-import binascii
-import json
 from dataclasses import replace
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.transit.encoding import b64encode
+from chalicelib.engines.transit.encoding import b64decode, b64encode
 from chalicelib.engines.transit.material import KeyVersion, now_rfc3339
 from chalicelib.engines.transit.policy import KeyPolicy
 from chalicelib.engines.transit.store import KeyStore
@@ -38,15 +37,15 @@ def path_backup_read(request: Request, data: FieldData) -> Response:
         "policy": policy.settings(),
         "versions": {str(n): v.to_storage() for n, v in policy.versions.items()},
     }
-    return Response(data={"backup": b64encode(json.dumps(blob).encode())})
+    return Response(data={"backup": b64encode(jsonio.dumpb(blob))})
 
 
 def _parse(backup: str) -> KeyPolicy:
     try:
-        blob = json.loads(binascii.a2b_base64(backup.encode(), strict_mode=True))
+        blob = jsonio.loads(b64decode(backup))
         versions = {int(n): KeyVersion.from_storage(v) for n, v in blob["versions"].items()}
         return KeyPolicy.from_settings(blob["policy"], versions)
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
+    except (ValueError, KeyError, TypeError, AttributeError):  # DecodeErrors are ValueErrors
         raise BadRequest("failed to restore the policy: invalid backup") from None
 
 

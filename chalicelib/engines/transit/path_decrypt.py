@@ -27,10 +27,6 @@ from chalicelib.engines.transit.store import KeyStore
 from chalicelib.framework import Field, FieldData, FieldType, Path
 
 
-def _error(error: BadRequest | DecodeError) -> str:
-    return str(error) if isinstance(error, DecodeError) else error.message
-
-
 def _plaintext(policy: KeyPolicy, item: dict[str, Any], index: int) -> bytes:
     if not item.get("ciphertext"):
         raise BadRequest("missing ciphertext to decrypt")
@@ -43,7 +39,7 @@ def _decrypt_item(policy: KeyPolicy, item: dict[str, Any], index: int) -> dict[s
     try:
         plaintext = b64encode(_plaintext(policy, item, index))
     except (BadRequest, DecodeError) as error:
-        return {"plaintext": "", "error": _error(error), "reference": reference}
+        return {"plaintext": "", "error": str(error), "reference": reference}
     return {"plaintext": plaintext, "reference": reference}
 
 
@@ -126,7 +122,7 @@ def path_rewrap_write(request: Request, data: FieldData) -> Response:
         try:
             plaintext = _plaintext(policy, {**item, "associated_data": ""}, index)
         except (BadRequest, DecodeError) as error:
-            results.append({"error": _error(error), "reference": reference})
+            results.append({"error": str(error), "reference": reference})
             continue
         again = {**item, "plaintext": b64encode(plaintext)}
         again.pop("associated_data", None)

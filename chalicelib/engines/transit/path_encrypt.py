@@ -56,8 +56,7 @@ def encrypt_item(
         number = policy.encryption_version(batch.key_version(item.get("key_version")))
         ciphertext = encrypt(policy, number, plaintext, context, aad, nonces)
     except (BadRequest, DecodeError) as error:
-        return {"error": str(error) if isinstance(error, DecodeError) else error.message,
-                "reference": reference}
+        return {"error": str(error), "reference": reference}  # both: the message alone
     return {"ciphertext": ciphertext, "key_version": number, "reference": reference}
 
 

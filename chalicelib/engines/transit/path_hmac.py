@@ -9,7 +9,7 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.transit import batch
-from chalicelib.engines.transit.cipher import PREFIX
+from chalicelib.engines.transit.cipher import PREFIX, split_versioned
 from chalicelib.engines.transit.encoding import DecodeError, b64decode, b64encode
 from chalicelib.engines.transit.policy import KeyPolicy
 from chalicelib.engines.transit.signing import HASHES
@@ -44,7 +44,8 @@ def hash_name(data: FieldData, *fields: str) -> str:
     return "sha2-256"
 
 
-def _input(item: dict[str, Any], missing: str) -> bytes:
+def input_bytes(item: dict[str, Any], missing: str) -> bytes:
+    """An item's base64 ``input`` (hmac, sign and verify word its errors alike)."""
     if item.get("input") is None:
         raise BadRequest(missing)
     try:
@@ -78,7 +79,7 @@ def path_hmac_write(request: Request, data: FieldData) -> Response:
     for item in inputs:
         reference = item.get("reference", "")
         try:
-            mac = hmac.new(key, _input(item, "missing input for HMAC"), digestmod).digest()
+            mac = hmac.new(key, input_bytes(item, "missing input for HMAC"), digestmod).digest()
         except BadRequest as error:
             results.append({"error": error.message, "reference": reference})
             continue
@@ -88,19 +89,13 @@ def path_hmac_write(request: Request, data: FieldData) -> Response:
 
 
 def _verify_one(policy: KeyPolicy, item: dict[str, Any], digestmod: str) -> bool:
-    data = _input(item, "missing input")
+    data = input_bytes(item, "missing input")
     if item.get("hmac") is None:
         raise BadRequest("missing hmac")
     text = str(item["hmac"])
     if not text.startswith(PREFIX):
-        raise BadRequest("invalid HMAC to verify: no prefix")
-    version, sep, body = text[len(PREFIX):].partition(":")
-    if not sep:
-        raise BadRequest("invalid HMAC: wrong number of fields")
-    try:
-        number = int(version)
-    except ValueError:
-        raise BadRequest("invalid HMAC: version number could not be decoded") from None
+        raise BadRequest("invalid HMAC to verify: no prefix")  # Vault's wording differs here
+    number, body = split_versioned(text, "HMAC")
     try:
         expected = b64decode(body)
     except DecodeError as error:

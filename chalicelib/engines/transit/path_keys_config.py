@@ -8,7 +8,7 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.transit.path_keys import key_view
-from chalicelib.engines.transit.policy import KeyPolicy
+from chalicelib.engines.transit.policy import KeyPolicy, check_auto_rotate_period
 from chalicelib.engines.transit.store import KeyStore
 from chalicelib.framework import Field, FieldData, FieldType, Path
 
@@ -65,10 +65,8 @@ def _configure(data: FieldData, warnings: list[str]) -> Callable[[KeyPolicy], No
             data["allow_plaintext_backup"]
         )
         if data.is_set("auto_rotate_period"):
-            period = data["auto_rotate_period"]
-            if period != 0 and period < 3600:
-                raise BadRequest("auto rotate period must be 0 to disable or at least an hour")
-            policy.auto_rotate_period = period
+            check_auto_rotate_period(data["auto_rotate_period"])
+            policy.auto_rotate_period = data["auto_rotate_period"]
 
     return change
 

@@ -8,8 +8,9 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.transit import batch
-from chalicelib.engines.transit.encoding import DecodeError, b64decode, b64encode
-from chalicelib.engines.transit.path_hmac import hash_name, load_key, verify_hmacs
+from chalicelib.engines.transit.encoding import b64encode
+from chalicelib.engines.transit.path_hmac import hash_name, input_bytes, load_key, verify_hmacs
+from chalicelib.engines.transit.path_keys import decode_context
 from chalicelib.engines.transit.policy import KeyPolicy
 from chalicelib.engines.transit.signing import SignOptions, check_options, sign, verify
 from chalicelib.framework import Field, FieldData, FieldType, Path
@@ -34,17 +35,7 @@ def _signing_key(request: Request, data: FieldData, missing: str, verb: str) -> 
 
 
 def _item_bytes(item: dict[str, Any]) -> tuple[bytes, bytes]:
-    if item.get("input") is None:
-        raise BadRequest("missing input")
-    try:
-        data = b64decode(item["input"])
-    except DecodeError as error:
-        raise BadRequest(f"unable to decode input as base64: {error}") from None
-    try:
-        context = b64decode(item["context"]) if item.get("context") else b""
-    except DecodeError:
-        raise BadRequest("failed to base64-decode context") from None
-    return data, context
+    return input_bytes(item, "missing input"), decode_context(item.get("context") or "")
 
 
 def path_sign_write(request: Request, data: FieldData) -> Response:

@@ -141,14 +141,19 @@ class KeyPolicy:
         )
 
 
+def check_auto_rotate_period(seconds: int) -> None:
+    """Vault's floor for auto_rotate_period, on create, import and config alike."""
+    if seconds != 0 and seconds < 3600:
+        raise BadRequest("auto rotate period must be 0 to disable or at least an hour")
+
+
 def new_policy(
     name: str, kind: KeyType, *, derived: bool = False, convergent: bool = False,
     exportable: bool = False, allow_plaintext_backup: bool = False, auto_rotate_period: int = 0,
     key_size: int = 0,
 ) -> KeyPolicy:
     """A key with no version yet, after the checks Vault's lock manager makes."""
-    if auto_rotate_period != 0 and auto_rotate_period < 3600:
-        raise BadRequest("auto rotate period must be 0 to disable or at least an hour")
+    check_auto_rotate_period(auto_rotate_period)
     if convergent and not derived:
         raise BadRequest("convergent encryption requires derivation to be enabled")
     if kind.family in ("rsa", "ecdsa", "hmac") and (derived or convergent):

@@ -8,8 +8,6 @@ possible, unless ``salt_length`` says otherwise) or PKCS#1 v1.5.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +24,13 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from chalicelib.core.errors import BadRequest
 from chalicelib.engines.transit.cipher import PREFIX, split_versioned
 from chalicelib.engines.transit.derivation import derived_ed25519
-from chalicelib.engines.transit.encoding import b64encode
+from chalicelib.engines.transit.encoding import (
+    DecodeError,
+    b64decode,
+    b64decode_url,
+    b64encode,
+    b64encode_url,
+)
 from chalicelib.engines.transit.material import KeyVersion
 from chalicelib.engines.transit.policy import KeyPolicy
 
@@ -155,10 +159,7 @@ def sign(
         algorithm = HASHES[options.hash_algorithm][1]  # type: ignore[index]
         pad = _rsa_padding(options, private.key_size, algorithm, verifying=False)
         raw = _rsa_call(lambda: private.sign(digest, pad, Prehashed(algorithm)))
-    encoded = (
-        base64.urlsafe_b64encode(raw).rstrip(b"=").decode() if options.marshaling == "jws"
-        else b64encode(raw)
-    )  # fmt: skip
+    encoded = b64encode_url(raw) if options.marshaling == "jws" else b64encode(raw)
     return f"{PREFIX}{number}:{encoded}", public
 
 
@@ -171,12 +172,8 @@ def _rsa_call(operation: Callable[[], bytes]) -> bytes:
 
 def _signature_bytes(encoded: str, marshaling: str) -> bytes:
     try:
-        if marshaling == "jws":
-            if "=" in encoded:
-                raise ValueError
-            return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        return base64.b64decode(encoded, validate=True)
-    except (ValueError, binascii.Error):
+        return b64decode_url(encoded) if marshaling == "jws" else b64decode(encoded)
+    except DecodeError:
         raise BadRequest("invalid base64 signature value") from None
 
 

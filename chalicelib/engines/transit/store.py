@@ -14,11 +14,11 @@ warm encrypt reads nothing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import PreconditionFailed
 from chalicelib.core.runtime import runtime
 from chalicelib.engines.transit.material import KeyVersion
@@ -38,10 +38,6 @@ CACHE_CONFIG_KEY = "config/cache"
 _VERSIONS_PER_TRANSACTION = 99
 _MAX_CACHED = 10_000
 _ATTEMPTS = 5
-
-
-def _json(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
 
 
 def version_key(name: str, number: int) -> str:
@@ -109,12 +105,12 @@ class KeyStore:
         entry = self.view.get(POLICY_PREFIX + name)
         if entry is None:
             return None
-        settings = json.loads(entry.value)
+        settings = jsonio.loads(entry.value)
         first = max(settings["min_available_version"], 1)
         keys = [version_key(name, n) for n in range(first, settings["latest_version"] + 1)]
         stored = self.view.get_many(keys)
         versions = {
-            number: KeyVersion.from_storage(json.loads(stored[key].value))
+            number: KeyVersion.from_storage(jsonio.loads(stored[key].value))
             for number, key in enumerate(keys, start=first)
             if key in stored
         }
@@ -151,10 +147,10 @@ class KeyStore:
         written = [n for n, v in policy.versions.items() if before.get(n) is not v]
         removed = [n for n in before if n not in policy.versions]
         puts: list[WriteOp] = [
-            Put(version_key(policy.name, n), _json(policy.versions[n].to_storage()))
+            Put(version_key(policy.name, n), jsonio.dumpb(policy.versions[n].to_storage()))
             for n in written
         ]
-        head = Put(POLICY_PREFIX + policy.name, _json(policy.settings()), policy.stored_as)
+        head = Put(POLICY_PREFIX + policy.name, jsonio.dumpb(policy.settings()), policy.stored_as)
         # Versions first, the settings item last: a reader never sees a version missing.
         while len(puts) > _VERSIONS_PER_TRANSACTION:
             self.view.transact(puts[:_VERSIONS_PER_TRANSACTION])

@@ -7,8 +7,6 @@ is raw bytes for symmetric and HMAC keys, PKCS#8 DER otherwise.
 
 from __future__ import annotations
 
-import json
-
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.keywrap import (
@@ -50,9 +48,8 @@ def wrapping_key(store: KeyStore) -> KeyVersion:
     if raw is None:
         fresh = generate(TYPES["rsa-4096"])
         try:
-            store.view.put(WRAPPING_KEY, json.dumps(fresh.to_storage()).encode(),
-                           expected_version=0)
             raw = fresh.to_storage()
+            store.view.put_json(WRAPPING_KEY, raw, expected_version=0)
         except ConditionFailed:
             raw = store.get_json(WRAPPING_KEY)
     found = KeyVersion.from_storage(raw)

@@ -14,7 +14,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.engines.transit.cipher import NoncePool, decrypt, encrypt
-from chalicelib.engines.transit.encoding import DecodeError, b64decode
+from chalicelib.engines.transit.encoding import (
+    DecodeError,
+    b64decode,
+    b64decode_url,
+    b64encode_url,
+)
 from chalicelib.engines.transit.keytypes import TYPES
 from chalicelib.engines.transit.material import KeyVersion
 from chalicelib.engines.transit.policy import KeyPolicy, new_policy
@@ -38,6 +43,18 @@ def test_base64_is_strict_like_go(text: str, error: str) -> None:
 )
 def test_base64_accepts_what_go_accepts(text: str) -> None:
     assert b64decode(text) == base64.b64decode(text)
+
+
+@pytest.mark.parametrize("text", ["ab+/", "ab==", "ab!c", "a"])
+def test_url_base64_refuses_what_go_raw_url_refuses(text: str) -> None:
+    with pytest.raises(DecodeError):
+        b64decode_url(text)
+
+
+def test_url_base64_round_trips_without_padding() -> None:
+    raw = b"\xfb\xff\x00"
+    assert b64encode_url(raw[:2]) == "-_8"
+    assert b64decode_url(b64encode_url(raw)) == raw
 
 
 def _policy(kind: str = "aes256-gcm96", **options: bool) -> KeyPolicy:

@@ -140,3 +140,17 @@ class FieldType(Enum):
 
     def __init__(self, convert: Callable[[Any], Any]) -> None:
         self.convert = convert
+
+
+def go_duration(seconds: int) -> str:
+    """Go's time.Duration.String() for whole seconds: "0s", "90s" -> "1m30s", "1h0m0s"."""
+    if seconds == 0:
+        return "0s"
+    sign = "-" if seconds < 0 else ""
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{sign}{minutes}m{secs}s"
+    return f"{sign}{secs}s"

@@ -18,10 +18,9 @@ from chalicelib.engines.aws import config as stored
 from chalicelib.engines.aws.clients import iam_client
 from chalicelib.engines.aws.errors import reported_as
 from chalicelib.engines.aws.template import Template, TemplateError
-from chalicelib.engines.kv.layout import view_of
-from chalicelib.engines.kv.versioning import go_duration
 from chalicelib.framework import Field, FieldData, FieldType, Path
-from chalicelib.framework.fieldtypes import FieldError, parse_duration
+from chalicelib.framework.fieldtypes import FieldError, go_duration, parse_duration
+from chalicelib.framework.storage import view_of
 from chalicelib.storage.physical import ConditionFailed
 
 

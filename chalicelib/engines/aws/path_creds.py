@@ -27,8 +27,8 @@ from chalicelib.engines.aws.role import (
 )
 from chalicelib.engines.aws.secret import SECRET_TYPE
 from chalicelib.engines.aws.usernames import generate, normalize
-from chalicelib.engines.kv.layout import view_of
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.storage import view_of
 from chalicelib.leases.secret import Secret
 from chalicelib.system.mount_config import effective_ttls
 

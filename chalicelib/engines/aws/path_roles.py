@@ -18,8 +18,8 @@ from chalicelib.engines.aws.role import (
     read_role,
     write_role,
 )
-from chalicelib.engines.kv.layout import view_of
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.storage import view_of
 from chalicelib.policy.errors import go_quote, multierror
 
 LEGACY_WARNING = (

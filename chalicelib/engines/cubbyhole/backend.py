@@ -13,8 +13,8 @@ from chalicelib.core.errors import BadRequest, PermissionDenied
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.kv import passthrough
-from chalicelib.engines.kv.layout import view_of
 from chalicelib.framework import Backend, FieldData, Path
+from chalicelib.framework.storage import view_of
 from chalicelib.storage.view import StorageView
 from chalicelib.tokens.cubbyhole import cubbyhole_folder
 from chalicelib.tokens.entry import TokenEntry

@@ -25,10 +25,10 @@ from chalicelib.engines.kv import (
     path_subkeys,
     path_v1,
 )
-from chalicelib.engines.kv.layout import view_of
 from chalicelib.engines.kv.upgrade import UpgradeGate
 from chalicelib.framework import Backend, Field, FieldData, FieldType, Path, PathMatch
 from chalicelib.framework.path import Handler
+from chalicelib.framework.storage import view_of
 
 _DESCRIPTION = "key/value secret storage"
 _ROOTS = frozenset({"metadata", "data", "delete", "undelete", "destroy"})

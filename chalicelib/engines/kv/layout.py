@@ -21,20 +21,13 @@ from typing import TYPE_CHECKING
 from chalicelib.core.errors import BadRequest
 
 if TYPE_CHECKING:
-    from chalicelib.core.request import Request
-    from chalicelib.storage.view import StorageView
+    pass
 
 V1_PREFIX = "v1/"
 META_PREFIX = "meta/"
 VERSION_PREFIX = "version/"
 CONFIG_KEY = "config"
 UPGRADE_KEY = "upgrade"
-
-
-def view_of(request: Request) -> StorageView:
-    """The mount's storage view, which the pipeline sets before any handler runs."""
-    assert request.storage is not None
-    return request.storage
 
 
 def is_storable(path: str) -> bool:
@@ -72,9 +65,3 @@ def meta_key(path: str) -> str:
 
 def version_key(path: str, version: int) -> str:
     return f"{VERSION_PREFIX}{path}/{version}"
-
-
-def page(keys: list[str], after: str = "", limit: int = 0) -> list[str]:
-    """Vault's list paging: entries sorted after `after`, at most `limit` (<= 0: all)."""
-    selected = [key for key in keys if key > after] if after else keys
-    return selected[:limit] if limit > 0 else selected

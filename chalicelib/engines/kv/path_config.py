@@ -6,9 +6,10 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.kv import store
-from chalicelib.engines.kv.layout import CONFIG_KEY, view_of
+from chalicelib.engines.kv.layout import CONFIG_KEY
 from chalicelib.engines.kv.versioning import DVA_DISABLED
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.storage import view_of
 
 _SETTINGS = ("max_versions", "cas_required", "metadata_cas_required", "delete_version_after")
 

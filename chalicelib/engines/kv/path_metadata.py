@@ -16,13 +16,12 @@ from chalicelib.engines.kv.layout import (
     folder_of,
     is_storable,
     meta_key,
-    page,
-    view_of,
 )
 from chalicelib.engines.kv.params import check_metadata_cas, custom_metadata
 from chalicelib.engines.kv.path_data import secret_exists
 from chalicelib.engines.kv.versioning import KvConfig, SecretRecord, now_ns
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.storage import page, view_of
 
 _SETTINGS = (
     "max_versions", "cas_required", "metadata_cas_required", "delete_version_after",

@@ -9,9 +9,10 @@ from chalicelib.core.mounts import MountEntry
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.kv import passthrough
-from chalicelib.engines.kv.layout import V1_PREFIX, is_storable, v1_key, view_of
+from chalicelib.engines.kv.layout import V1_PREFIX, is_storable, v1_key
 from chalicelib.framework import FieldData, Path
 from chalicelib.framework.fieldtypes import FieldError, parse_duration
+from chalicelib.framework.storage import view_of
 from chalicelib.system.mount_config import effective_ttls
 
 

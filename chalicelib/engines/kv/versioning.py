@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from chalicelib.framework.fieldtypes import go_duration
 from chalicelib.tokens.clock import rfc3339
 
 DEFAULT_MAX_VERSIONS = 10
@@ -28,18 +29,6 @@ def go_time(ns: int) -> str:
     return rfc3339(ns) if ns else ""
 
 
-def go_duration(seconds: int) -> str:
-    """Go's time.Duration.String() for whole seconds: "0s", "90s" -> "1m30s", "1h0m0s"."""
-    if seconds == 0:
-        return "0s"
-    sign = "-" if seconds < 0 else ""
-    hours, rest = divmod(abs(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{sign}{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{sign}{minutes}m{secs}s"
-    return f"{sign}{secs}s"
 
 
 @dataclass(slots=True)

@@ -7,13 +7,13 @@ from typing import Any
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.kv.layout import page
 from chalicelib.engines.transit.derivation import derived_ed25519
 from chalicelib.engines.transit.encoding import DecodeError, b64decode, b64encode
 from chalicelib.engines.transit.keytypes import key_type
 from chalicelib.engines.transit.policy import KeyPolicy, new_policy
 from chalicelib.engines.transit.store import KeyStore
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.storage import page
 from chalicelib.storage.physical import ConditionFailed
 
 _CURVE_NAMES = {256: "P-256", 384: "P-384", 521: "P-521"}

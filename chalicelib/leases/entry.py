@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from chalicelib.core import jsonio
 from chalicelib.leases.secret import LeaseInfo
 from chalicelib.storage.physical import Entry
 from chalicelib.tokens.clock import NANOS, remaining_seconds, rfc3339
@@ -78,12 +78,12 @@ class LeaseEntry(NamedTuple):
     def to_bytes(self) -> bytes:
         stored = self._asdict()
         del stored["key"], stored["version"]
-        return json.dumps(stored, separators=(",", ":")).encode()
+        return jsonio.dumpb(stored)
 
     @classmethod
     def from_entry(cls, entry: Entry) -> LeaseEntry:
         known = set(cls._fields) - {"key", "version"}
-        raw = {k: v for k, v in json.loads(entry.value).items() if k in known}
+        raw = {k: v for k, v in jsonio.loads(entry.value).items() if k in known}
         return cls(**raw, key=entry.key, version=entry.version)
 
 

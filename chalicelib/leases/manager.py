@@ -280,18 +280,22 @@ def queue(rt: Runtime, lease: LeaseEntry) -> None:
         store(rt).save(lease.evolve(due_at=int(time.time())))
 
 
-def revoke_prefix(rt: Runtime, prefix: str, *, force: bool = False) -> int:
-    """Revoke every lease under `prefix` (or the single lease it names); returns the count.
-
-    Like Vault: a prefix without a trailing "/" that names a lease revokes that lease.
-    """
+def leases_under(rt: Runtime, prefix: str) -> list[LeaseEntry]:
+    """Every lease under `prefix`; like Vault, a prefix without a trailing "/" that names
+    a lease means that lease alone."""
     prefix = prefix.lstrip("/")
-    if prefix and not prefix.endswith("/"):
-        if revoke(rt, prefix, force=force):
-            return 1
-        prefix += "/"
     leases = store(rt)
-    found = leases.load_ids(list(leases.walk(prefix)))
+    if prefix and not prefix.endswith("/"):
+        lease = leases.load(prefix)
+        if lease is not None:
+            return [lease]
+        prefix += "/"
+    return leases.load_ids(list(leases.walk(prefix)))
+
+
+def revoke_prefix(rt: Runtime, prefix: str, *, force: bool = False) -> int:
+    """Revoke every lease under `prefix` (or the single lease it names); returns the count."""
+    found = leases_under(rt, prefix)
     for lease in found:
         revoke_entry(rt, lease, force=force)
     return len(found)

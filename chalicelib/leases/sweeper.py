@@ -11,11 +11,11 @@ The cursor then moves past every hour it emptied.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from chalicelib.core import jsonio
 from chalicelib.leases import layout, manager
 from chalicelib.leases.entry import LeaseEntry
 from chalicelib.observability import logger
@@ -52,14 +52,13 @@ def sweep(rt: Runtime | None = None, *, now: int | None = None, limit: int = DEF
         from chalicelib.core.runtime import runtime
 
         rt = runtime()
-    rt.ensure_loaded()
-    values = rt.begin([layout.CURSOR_KEY])
+    values = rt.begin([layout.CURSOR_KEY])  # begin loads a cold container first
     report = SweepReport()
     if rt.sealed or not rt.initialized:
         return report
     now = int(time.time()) if now is None else now
     cursor_entry = values.get(layout.CURSOR_KEY)
-    cursor = json.loads(cursor_entry.value)["hour"] if cursor_entry else layout.hour_of(
+    cursor = jsonio.loads(cursor_entry.value)["hour"] if cursor_entry else layout.hour_of(
         now - FIRST_LOOKBACK
     )
     emptied = cursor
@@ -79,7 +78,7 @@ def sweep(rt: Runtime | None = None, *, now: int | None = None, limit: int = DEF
         if hour < layout.hour_of(now):
             emptied = hour + layout.HOUR
     if emptied != cursor:
-        rt.barrier.put(layout.CURSOR_KEY, json.dumps({"hour": emptied}).encode())
+        rt.barrier.put(layout.CURSOR_KEY, jsonio.dumpb({"hour": emptied}))
     logger.info(
         "lease sweep",
         extra={

@@ -66,8 +66,13 @@ def _revoke(request: Request, data: FieldData) -> Response | None:
 
 
 def _revoke_prefix(request: Request, data: FieldData) -> Response | None:
-    manager.revoke_prefix(runtime(), data["prefix"])
-    return None
+    rt = runtime()
+    if data["sync"]:
+        manager.revoke_prefix(rt, data["prefix"])
+        return None
+    for lease in manager.leases_under(rt, data["prefix"]):  # OpenBao's lazy revoke, each
+        manager.queue(rt, lease)
+    return Response(status=HTTPStatus.ACCEPTED)
 
 
 def _revoke_force(request: Request, data: FieldData) -> Response | None:

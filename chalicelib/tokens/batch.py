@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from chalicelib.core import jsonio
 from chalicelib.tokens.entry import BATCH, TokenEntry, lease_times
 from chalicelib.tokens.ids import BATCH_PREFIX, is_batch
 
@@ -44,7 +44,7 @@ class BatchCodec:
         self._cipher = AESGCM(key)
 
     def seal(self, entry: TokenEntry) -> str:
-        body = json.dumps(_compact(entry), separators=(",", ":")).encode()
+        body = jsonio.dumpb(_compact(entry))
         nonce = os.urandom(_NONCE_BYTES)
         blob = bytes([_FORMAT]) + nonce + self._cipher.encrypt(nonce, body, _AAD)
         return BATCH_PREFIX + base64.urlsafe_b64encode(blob).decode().rstrip("=")
@@ -62,7 +62,7 @@ class BatchCodec:
             return None
         nonce, sealed = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
         try:
-            raw = json.loads(self._cipher.decrypt(nonce, sealed, _AAD))
+            raw = jsonio.loads(self._cipher.decrypt(nonce, sealed, _AAD))
         except (InvalidTag, ValueError):
             return None
         entry = TokenEntry.from_storage({**raw, "accessor": "", "type": BATCH})

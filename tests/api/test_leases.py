@@ -192,6 +192,15 @@ def test_revoke_prefix_naming_one_lease_and_the_legacy_path(things: VaultHTTP):
     assert lookup(things, one).status_code == lookup(things, two).status_code == 400
 
 
+def test_revoke_prefix_without_sync_queues_for_the_sweeper(things: VaultHTTP):
+    ids = {issue(things)["data"]["id"] for _ in range(2)}
+    reply = things.post("sys/leases/revoke-prefix/things/creds/r", {"sync": False})
+    assert reply.status_code == 202
+    assert ids <= engine_state(things)[0]
+    assert sweep().revoked == 2
+    assert ids <= engine_state(things)[1]
+
+
 def test_revoke_force_drops_leases_the_engine_cannot_revoke(things: VaultHTTP):
     lease_id = issue(things)["lease_id"]
     assert things.post("things/config/fail", {"fail": True}).status_code == 204
@@ -220,6 +229,19 @@ def test_unmounting_revokes_the_mounts_leases(things: VaultHTTP):
     lease_id = issue(things)["lease_id"]
     assert things.delete("sys/mounts/things").status_code == 204
     assert lookup(things, lease_id).status_code == 400
+
+
+def test_remounting_revokes_the_mounts_leases_first(things: VaultHTTP):
+    """As OpenBao: lease ids name the old path, so the move revokes them (or fails)."""
+    body = issue(things)
+    assert things.post("things/config/fail", {"fail": True}).status_code == 204
+    reply = things.post("sys/remount", {"from": "things", "to": "moved"})
+    assert reply.status_code == 400
+    assert lookup(things, body["lease_id"]).status_code == 200
+    assert things.post("things/config/fail", {"fail": False}).status_code == 204
+    assert things.post("sys/remount", {"from": "things", "to": "moved"}).status_code == 200
+    assert lookup(things, body["lease_id"]).status_code == 400
+    assert things.get("moved/creds/r").json()["lease_id"].startswith("moved/creds/r/")
 
 
 def test_a_wrapped_secret_keeps_its_lease(things: VaultHTTP):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from chalicelib.core import jsonio
+from chalicelib.core.records import build
 from chalicelib.leases.secret import LeaseInfo
 from chalicelib.storage.physical import Entry
 from chalicelib.tokens.clock import NANOS, remaining_seconds, rfc3339
@@ -82,9 +83,7 @@ class LeaseEntry(NamedTuple):
 
     @classmethod
     def from_entry(cls, entry: Entry) -> LeaseEntry:
-        known = set(cls._fields) - {"key", "version"}
-        raw = {k: v for k, v in jsonio.loads(entry.value).items() if k in known}
-        return cls(**raw, key=entry.key, version=entry.version)
+        return build(cls, jsonio.loads(entry.value), key=entry.key, version=entry.version)
 
 
 def _datetime(ns: int) -> datetime:

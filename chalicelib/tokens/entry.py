@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from chalicelib.core.records import build
 from chalicelib.tokens.clock import NANOS, now_ns
 from chalicelib.tokens.ids import new_accessor, random_base62
 
@@ -83,14 +84,11 @@ class TokenEntry(NamedTuple):
 
     @classmethod
     def from_storage(cls, raw: dict[str, Any], *, key: str = "", version: int = 0) -> TokenEntry:
-        values = {name: value for name, value in raw.items() if name in _STORED_FIELDS}
-        for name in ("policies", "bound_cidrs"):
-            values[name] = tuple(values.get(name) or ())
-        return cls(**values, key=key, version=version)
-
-
-# Read on every request's token lookup: computed once.
-_STORED_FIELDS = frozenset(TokenEntry._fields) - {"key", "version"}
+        return build(
+            cls, raw, key=key, version=version,
+            policies=tuple(raw.get("policies") or ()),
+            bound_cidrs=tuple(raw.get("bound_cidrs") or ()),
+        )  # fmt: skip
 
 
 def lease_times(creation_time: int, ttl: int) -> dict[str, int]:

@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from chalicelib.core.records import build
 from chalicelib.framework.fieldtypes import go_duration
 from chalicelib.tokens.clock import rfc3339
 
@@ -53,7 +54,7 @@ class KvConfig:
 
     @classmethod
     def from_storage(cls, raw: dict[str, Any] | None) -> KvConfig:
-        return cls(**raw) if raw else cls()
+        return build(cls, raw) if raw else cls()
 
 
 @dataclass(slots=True)
@@ -205,4 +206,4 @@ class SecretRecord:
     @classmethod
     def from_storage(cls, raw: dict[str, Any]) -> SecretRecord:
         versions = {int(n): VersionInfo(*fields) for n, fields in raw["versions"].items()}
-        return cls(**{**raw, "versions": versions})
+        return build(cls, raw, versions=versions)

@@ -82,32 +82,31 @@ def _debug_configured() -> bool:
 
 logger: Any = _PowertoolsLogger()  # level: POWERTOOLS_LOG_LEVEL (default INFO)
 
-_LATENCY = {"Name": "Latency", "Unit": "Milliseconds"}
-_SERVER_ERRORS = {"Name": "ServerErrors", "Unit": "Count"}
+# One request's metrics in CloudWatch's Embedded Metric Format, dimensions operation and
+# service: the line Powertools' Metrics writes for them (same keys in the same order). A
+# template, not a record serialised per request: only the time, the operation and the
+# latency change, and building and encoding the nested record cost ~10x more.
+_EMF_TEMPLATE = (
+    '{"_aws":{"Timestamp":%d,"CloudWatchMetrics":[{"Namespace":"' + NAMESPACE + '",'
+    '"Dimensions":[["operation","service"]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"}'
+    "%s]}]},"
+    '"operation":%s,"service":"' + SERVICE + '","Latency":[%.3f]%s}\n'
+)
+_SERVER_ERROR_METRIC = ',{"Name":"ServerErrors","Unit":"Count"}'
+_SERVER_ERROR_VALUE = ',"ServerErrors":[1.0]'
 
 
-def emf_record(operation: str, milliseconds: float, server_error: bool) -> dict[str, Any]:
-    """One request's metrics in CloudWatch's Embedded Metric Format: the record Powertools'
-    ``Metrics`` writes for them (same keys and order), dimensions operation and service."""
-    definitions = [_LATENCY, _SERVER_ERRORS] if server_error else [_LATENCY]
-    record: dict[str, Any] = {
-        "_aws": {
-            "Timestamp": int(time.time() * 1000),
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [["operation", "service"]],
-                    "Metrics": definitions,
-                }
-            ],
-        },
-        "operation": operation,
-        "service": SERVICE,
-        "Latency": [milliseconds],
-    }
-    if server_error:
-        record["ServerErrors"] = [1.0]
-    return record
+@cache
+def _quoted(operation: str) -> str:
+    return jsonio.dumps(operation)
+
+
+def emf_line(operation: str, milliseconds: float, server_error: bool) -> str:
+    """The EMF line (newline included) of one request; the latency to the microsecond."""
+    return _EMF_TEMPLATE % (
+        time.time_ns() // 1_000_000, _SERVER_ERROR_METRIC if server_error else "",
+        _quoted(operation), milliseconds, _SERVER_ERROR_VALUE if server_error else "",
+    )
 
 
 def record_request(operation: str, path: str, status: int, seconds: float) -> None:
@@ -125,10 +124,9 @@ def record_request(operation: str, path: str, status: int, seconds: float) -> No
             extra={"operation": operation, "path": path, "status": status,
                    "duration_ms": round(seconds * 1000, 3)},
         )
-    if not settings().metrics:
-        return
-    record = emf_record(operation, seconds * 1000, status == HTTPStatus.INTERNAL_SERVER_ERROR)
-    sys.stdout.write(jsonio.dumps(record) + "\n")
+    if settings().metrics:
+        server_error = status == HTTPStatus.INTERNAL_SERVER_ERROR
+        sys.stdout.write(emf_line(operation, seconds * 1000, server_error))
 
 
 def traced(func: F) -> F:

@@ -12,7 +12,7 @@ from chalicelib.settings import settings
 
 
 @pytest.mark.parametrize("server_error", [False, True])
-def test_emf_record_is_what_powertools_metrics_writes(server_error: bool) -> None:
+def test_emf_line_is_what_powertools_metrics_writes(server_error: bool) -> None:
     from aws_lambda_powertools import Metrics
     from aws_lambda_powertools.metrics import MetricUnit
 
@@ -25,7 +25,9 @@ def test_emf_record_is_what_powertools_metrics_writes(server_error: bool) -> Non
         expected = metrics.serialize_metric_set()
     finally:
         metrics.clear_metrics()
-    ours = observability.emf_record("read", 12.5, server_error)
+    line = observability.emf_line("read", 12.5, server_error)
+    assert line.endswith("}\n") and "\n" not in line[:-1]
+    ours = json.loads(line)
     assert abs(ours["_aws"]["Timestamp"] - expected["_aws"]["Timestamp"]) < 5_000
     expected["_aws"]["Timestamp"] = ours["_aws"]["Timestamp"]
     assert json.dumps(ours) == json.dumps(expected)  # same keys in the same order

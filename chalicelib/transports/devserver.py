@@ -21,7 +21,6 @@ import socket
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from chalicelib.core import jsonio
+from chalicelib.core.request import new_request_id
 from chalicelib.observability import logger
 
 __all__ = [
@@ -91,7 +91,7 @@ class HttpRequest:
     headers: Sequence[tuple[str, str]]
     body: bytes
     source_ip: str
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    request_id: str = field(default_factory=new_request_id)
     received: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

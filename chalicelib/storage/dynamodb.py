@@ -73,6 +73,7 @@ from chalicelib.storage.physical import (
     check_key,
     check_prefix,
     check_version,
+    frozen_generations,
     parent_folder,
 )
 
@@ -302,23 +303,26 @@ def _raw_entry(raw: dict[str, Any]) -> Entry:
     return Entry(_storage_key(raw["pk"]["S"], raw["sk"]["S"]), value, version)
 
 
+_NO_STATE = ClusterState()  # a table not yet initialised
+
+
 def _raw_state(raw: dict[str, Any]) -> ClusterState:
     gens = raw.get("gens", {}).get("M", {})
     return ClusterState(
-        sealed=raw.get("sealed", {}).get("BOOL", False),
-        term=int(raw["term"]["N"]) if "term" in raw else 0,
-        generations={name: int(count["N"]) for name, count in gens.items()},
+        raw.get("sealed", {}).get("BOOL", False),
+        int(raw["term"]["N"]) if "term" in raw else 0,
+        frozen_generations({name: int(count["N"]) for name, count in gens.items()}),
     )
 
 
 def _state(item: Item | None) -> ClusterState:
     if item is None:
-        return ClusterState()
+        return _NO_STATE
     gens = item.gens.as_dict() if item.gens is not None else {}
     return ClusterState(
-        sealed=bool(item.sealed),
-        term=int(item.term or 0),
-        generations={name: int(count) for name, count in gens.items()},
+        bool(item.sealed),
+        int(item.term or 0),
+        frozen_generations({name: int(count) for name, count in gens.items()}),
     )
 
 
@@ -359,6 +363,9 @@ class DynamoDBPhysical(Physical):
             region or config.region,
             endpoint_url if endpoint_url is not None else config.endpoint_url,
         )
+        # The model's low-level Connection: the read path calls its client, and TransactWrite
+        # takes it (a second one would build a second botocore client on a cold start).
+        self._connection = _connection(self._model)
 
     @property
     def table_name(self) -> str:
@@ -385,7 +392,7 @@ class DynamoDBPhysical(Physical):
         wanted = [_raw_key(pk, sk) for pk, sk in map(_checked_location, keys)]
         wanted.append(_raw_key(_STATE_PK, _STATE_SK))
         entries: dict[str, Entry] = {}
-        state = ClusterState()
+        state = _NO_STATE
         for raw in self._raw_batch_get(wanted):
             if raw["pk"]["S"] == _STATE_PK:
                 state = _raw_state(raw)
@@ -410,7 +417,7 @@ class DynamoDBPhysical(Physical):
         # pynamodb's client call, below its dispatch: the same client and error types, without
         # dispatch's per-call uuid, consumed-capacity request and signals (a tenth of a warm
         # read's CPU of ours).
-        answer: dict[str, Any] = _connection(self._model)._make_api_call(operation, params)
+        answer: dict[str, Any] = self._connection._make_api_call(operation, params)
         return answer
 
     def list(self, prefix: str) -> list[str]:
@@ -487,7 +494,7 @@ class DynamoDBPhysical(Physical):
     def _commit(self, ops: Sequence[WriteOp], locations: dict[str, tuple[str, str]]) -> None:
         model = self._model
         try:
-            with TransactWrite(connection=self._connection()) as transaction:
+            with TransactWrite(connection=self._connection) as transaction:
                 for op in ops:
                     item = model(*locations[op.key])
                     condition = _version_condition(model, op.expected_version)
@@ -503,11 +510,6 @@ class DynamoDBPhysical(Physical):
             if "ValidationError" in codes or _refused_size(error):
                 raise _too_large() from None
             raise
-
-    def _connection(self) -> Connection:
-        # TransactWrite takes a low-level Connection; reusing the model's avoids building a
-        # second botocore client on a cold start.
-        return _connection(self._model)
 
     # --- folders -------------------------------------------------------------------------
 
@@ -592,7 +594,7 @@ class DynamoDBPhysical(Physical):
         try:
             return _state(self._model.get(_STATE_PK, _STATE_SK, consistent_read=True))
         except self._model.DoesNotExist:
-            return ClusterState()
+            return _NO_STATE
 
     def update_cluster_state(
         self,

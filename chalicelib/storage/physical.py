@@ -9,7 +9,6 @@ they reach a physical backend.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple, Protocol
 
@@ -62,25 +61,27 @@ class Delete(NamedTuple):
 WriteOp = Put | Delete
 
 
-def _frozen_generations() -> Mapping[str, int]:
-    return MappingProxyType({})
+# A NamedTuple (not a frozen dataclass): every request builds one, and positional tuple
+# construction is the cheapest way to do it.
+class ClusterState(NamedTuple):
+    """The small, plaintext, shared state every container polls (see ARCHITECTURE §3).
 
-
-@dataclass(frozen=True, slots=True)
-class ClusterState:
-    """The small, plaintext, shared state every container polls (see ARCHITECTURE §3)."""
+    Frozen all the way down: storage backends build ``generations`` with
+    :func:`frozen_generations`, so a cached state cannot be mutated by whoever reads it.
+    """
 
     sealed: bool = False
     term: int = 0
-    generations: Mapping[str, int] = field(default_factory=_frozen_generations)
-
-    def __post_init__(self) -> None:
-        # Frozen all the way down: a cached state must not be mutated by whoever reads it.
-        object.__setattr__(self, "generations", MappingProxyType(dict(self.generations)))
+    generations: Mapping[str, int] = MappingProxyType({})
 
     def generation(self, name: str) -> int:
         """The generation counter `name`; 0 when it was never bumped."""
         return self.generations.get(name, 0)
+
+
+def frozen_generations(counts: dict[str, int]) -> Mapping[str, int]:
+    """A read-only view of ``counts``, which the caller hands over (and no longer changes)."""
+    return MappingProxyType(counts)
 
 
 class ConditionFailed(Exception):

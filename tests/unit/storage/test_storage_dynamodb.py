@@ -329,10 +329,14 @@ def test_cluster_state_is_not_a_storage_key(physical):
     assert physical.cluster_state().sealed is True
 
 
-def test_cluster_state_is_immutable():
-    state = ClusterState(generations={"a": 1})
-    with pytest.raises(TypeError):
-        state.generations["a"] = 2  # type: ignore[index]
+def test_cluster_state_is_immutable(physical):
+    physical.update_cluster_state(bump=["a"])
+    for state in (physical.cluster_state(), physical.read([])[1]):
+        assert state.generations == {"a": 1}
+        with pytest.raises(TypeError):
+            state.generations["a"] = 2  # type: ignore[index]
+        with pytest.raises(AttributeError):
+            state.term = 3  # type: ignore[misc]
 
 
 # --- prefix operations ------------------------------------------------------------------------

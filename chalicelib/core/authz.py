@@ -25,7 +25,7 @@ from chalicelib.tokens.clock import now_ns
 from chalicelib.tokens.context import token_store
 from chalicelib.tokens.entry import REVOCATION_PENDING, TokenEntry
 from chalicelib.tokens.revoke import revoke_tree
-from chalicelib.tokens.store import open_entry
+from chalicelib.tokens.store import open_sealed
 
 if TYPE_CHECKING:
     from chalicelib.policy import ACL
@@ -58,13 +58,16 @@ def identify(rt: Runtime, token: str) -> Credential:
         return Credential(token)
     if ids.is_batch(token):
         return Credential(token, ready=True, batch=BatchCodec(rt.batch_key).open(token))
-    return Credential(token, ready=True, key=ids.id_key(rt.token_salt, token))
+    return Credential(token, True, ids.id_key(rt.token_salt, token))
 
 
 def resolve(
     rt: Runtime, credential: Credential, values: Mapping[str, Entry], remote_address: str = ""
 ) -> TokenEntry | None:
-    """The caller's live token, or None for a missing, invalid, expired or spent one."""
+    """The caller's live token, or None for a missing, invalid, expired or spent one.
+
+    ``values``: the entries the request's first read prefetched, still sealed.
+    """
     if not credential.token:
         return None
     if not credential.ready:
@@ -72,25 +75,27 @@ def resolve(
             return None
         # Unsealed by another container during this request's read: fetch what was missed.
         credential = identify(rt, credential.token)
-        values = rt.barrier.get_many(credential.prefetch)
+        values = rt.physical.get_many(credential.prefetch)
     now = now_ns()
     if credential.batch is not None:
         entry: TokenEntry | None = credential.batch
-        if entry.expired(now) or (entry.parent and _live(values, entry.parent, now) is None):
+        if entry.expired(now) or (entry.parent and _live(rt, values, entry.parent, now) is None):
             return None
     else:
-        entry = _live(values, credential.key, now) if credential.key else None
+        entry = _live(rt, values, credential.key, now) if credential.key else None
     if entry is None or not _address_allowed(entry, remote_address):
         return None
     return entry
 
 
-def _live(values: Mapping[str, Entry], salted_or_key: str, now: int) -> TokenEntry | None:
+def _live(
+    rt: Runtime, values: Mapping[str, Entry], salted_or_key: str, now: int
+) -> TokenEntry | None:
     key = salted_or_key if "/" in salted_or_key else ids.salted_key(salted_or_key)
     found = values.get(key)
     if found is None:
         return None
-    entry = open_entry(found)
+    entry = open_sealed(rt.barrier, found)
     return entry if entry.live(now) else None
 
 

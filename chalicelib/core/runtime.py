@@ -127,15 +127,14 @@ class Runtime:
     def begin(self, extra_keys: list[str]) -> dict[str, Entry]:
         """The per-request read: cluster state plus ``extra_keys`` in one round trip.
 
-        Returns the extra keys that exist, decrypted, with their versions (for conditional
-        writes such as a token's use count); empty while sealed.
+        Returns the extra keys that exist, still sealed (``barrier.open`` opens one: a
+        prefetched entry is decrypted only if the request uses it), with their versions (for
+        conditional writes such as a token's use count); empty while sealed.
         """
         self.ensure_loaded()
         entries, state = self.physical.read(extra_keys if not self.sealed else [])
         self._apply(state)
-        if self.sealed:
-            return {}
-        return {key: Entry(key, self._open(entry), entry.version) for key, entry in entries.items()}
+        return {} if self.sealed else entries
 
     def ensure_loaded(self) -> None:
         if not self._loaded:

@@ -58,9 +58,10 @@ def sweep(rt: Runtime | None = None, *, now: int | None = None, limit: int = DEF
         return report
     now = int(time.time()) if now is None else now
     cursor_entry = values.get(layout.CURSOR_KEY)
-    cursor = jsonio.loads(cursor_entry.value)["hour"] if cursor_entry else layout.hour_of(
-        now - FIRST_LOOKBACK
-    )
+    cursor = (
+        jsonio.loads(rt.barrier.open(cursor_entry).value)["hour"] if cursor_entry
+        else layout.hour_of(now - FIRST_LOOKBACK)
+    )  # fmt: skip
     emptied = cursor
     budget = limit
     for hour in range(cursor, layout.hour_of(now) + 1, layout.HOUR):

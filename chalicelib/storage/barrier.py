@@ -135,7 +135,13 @@ class Barrier:
             raise Sealed()
         return self.keyring
 
-    def _open(self, ring: Keyring, entry: Entry) -> Entry:
+    def open(self, entry: Entry) -> Entry:
+        """``entry`` as physical storage holds it (read directly, as the per-request read
+        does), with its value opened."""
+        return self._open(self._ring(), entry)
+
+    @staticmethod
+    def _open(ring: Keyring, entry: Entry) -> Entry:
         return Entry(entry.key, ring.decrypt(entry.key, entry.value), entry.version)
 
     def get(self, key: str) -> Entry | None:

@@ -23,9 +23,9 @@ class StorageView:
         prefix: str,
         prefetched: dict[str, Entry | None] | None = None,
     ) -> None:
-        """``prefetched``: entries (absolute keys, decrypted; None = known absent) that the
-        pipeline read in its first round trip for this request; reads are served from them
-        until the request writes the key."""
+        """``prefetched``: entries (absolute keys, still sealed; None = known absent) that
+        the pipeline read in its first round trip for this request; reads are served from
+        them, opened then, until the request writes the key."""
         check_prefix(prefix)
         self._barrier = barrier
         self._prefix = prefix
@@ -47,16 +47,21 @@ class StorageView:
 
     def get(self, key: str) -> Entry | None:
         absolute = self._key(key)
-        entry = (
-            self._prefetched[absolute]
-            if absolute in self._prefetched
-            else self._barrier.get(absolute)
-        )
+        if absolute not in self._prefetched:
+            entry = self._barrier.get(absolute)
+        elif (sealed := self._prefetched[absolute]) is not None:
+            entry = self._barrier.open(sealed)
+        else:
+            return None
         return None if entry is None else self._relative(entry)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
         wanted = [self._key(key) for key in keys]
-        found = {k: e for k in wanted if k in self._prefetched and (e := self._prefetched[k])}
+        found = {
+            k: self._barrier.open(sealed)
+            for k in wanted
+            if k in self._prefetched and (sealed := self._prefetched[k]) is not None
+        }
         missing = [k for k in wanted if k not in self._prefetched]
         if missing:
             found.update(self._barrier.get_many(missing))

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import secrets
 import string
+from functools import lru_cache
 
 SERVICE_PREFIX = "s."  # OpenBao's prefix (Vault 1.10+ says "hvs.")
 BATCH_PREFIX = "b."
@@ -55,7 +56,14 @@ def salted_id(salt: bytes, value: str) -> str:
     return hmac.new(salt, value.encode(), hashlib.sha256).hexdigest()
 
 
+@lru_cache(maxsize=1024)
 def id_key(salt: bytes, token_id: str) -> str:
+    """The entry key of a presented token, which every request computes before its read.
+
+    Memoised for the tokens a container keeps seeing: the HMAC through Python's ``hmac``
+    wrapper is ~25,000 instructions, a hit is one dict lookup. Only the mapping is kept
+    (the entry itself is read on every request), keyed by the salt too.
+    """
     return ID_PREFIX + salted_id(salt, token_id)
 
 

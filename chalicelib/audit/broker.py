@@ -9,7 +9,6 @@ A device object lives as long as its entry: its chain continues across reloads.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -85,20 +84,21 @@ class Broker:
         return accepted
 
 
-_BROKERS: weakref.WeakKeyDictionary[Runtime, Broker] = weakref.WeakKeyDictionary()
-_BROKERS_LOCK = threading.Lock()
+_CREATING = threading.Lock()
 
 
 def broker_for(rt: Runtime) -> Broker:
-    """The broker of ``rt``: one per container, gone with its runtime (tests make many)."""
-    with _BROKERS_LOCK:
-        found = _BROKERS.get(rt)
-        if found is None:
-            found = _BROKERS[rt] = Broker()
-        return found
+    """The broker of ``rt``: one per container, kept on the runtime so that it goes with it
+    (tests make many) and so that the per-request lookup is one attribute read."""
+    found: Broker | None = rt.audit_broker
+    if found is None:
+        with _CREATING:
+            found = rt.audit_broker
+            if found is None:
+                found = rt.audit_broker = Broker()
+    return found
 
 
 def forget(rt: Runtime) -> None:
     """Sealed: drop the devices and their salts, as Vault tears its audit broker down."""
-    with _BROKERS_LOCK:
-        _BROKERS.pop(rt, None)
+    rt.audit_broker = None

@@ -140,10 +140,17 @@ def _resolve_write(request: Request, backend: Backend, match: PathMatch, exempt:
         request.operation = backend.resolve_write(request, match)
 
 
+_NO_USE_SPENT = nullcontext()
+
+
 def _spending_a_use(rt: Runtime, request: Request) -> AbstractContextManager[None]:
     # A wrapping token unwrapping itself is spent by the handler, after the response is
-    # read: spending it first would lose the response to any failure in between.
-    return nullcontext() if wrapping.unwraps_itself(request) else authz.counted_use(rt, request)
+    # read: spending it first would lose the response to any failure in between. Most
+    # tokens have no use limit: nothing to spend, nothing to set up.
+    assert request.token is not None
+    if request.token.num_uses == 0 or wrapping.unwraps_itself(request):
+        return _NO_USE_SPENT
+    return authz.counted_use(rt, request)
 
 
 def _dispatch(request: Request, rt: Runtime, backend: Backend, match: PathMatch) -> HttpReply:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
 from chalicelib.core import jsonio
 from chalicelib.core.errors import PreconditionFailed
@@ -25,6 +26,9 @@ from chalicelib.storage.barrier import Barrier, Keyring
 from chalicelib.storage.physical import ClusterState, ConditionFailed, Entry, Physical
 from chalicelib.tokens.acl_cache import ACLCache
 from chalicelib.tokens.ids import BATCH_KEY, SALT_KEY
+
+if TYPE_CHECKING:
+    from chalicelib.audit.broker import Broker
 
 TABLE_KEYS = {"mounts": MOUNTS_KEY, "auth": AUTH_KEY}
 # Loaded with the keyring at unseal, like the tables: what the token store needs per request.
@@ -102,6 +106,8 @@ class Runtime:
         self.batch_key: bytes | None = None
         # Compiled ACLs by policy set, valid for one generation of the policies.
         self.acls = ACLCache()
+        # This container's audit devices, made on first use (chalicelib.audit.broker).
+        self.audit_broker: Broker | None = None
         self._root_key: bytes | None = None
         self._generations: dict[str, int] = {}
         self._loaded = False

@@ -74,7 +74,8 @@ def _guess_route(rt: Runtime, request: Request) -> tuple[MountEntry, PathMatch] 
     if mount is None:
         return None
     try:
-        return mount, backend_for(mount.type).match(request.path[len(mount.router_path):])
+        backend = backend_for(mount.type).for_mount(mount)
+        return mount, backend.match(request.path[len(mount.router_path):])
     except VaultError:
         return None
 
@@ -111,7 +112,7 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
         raise NotFound(f'no handler for route "{request.path}". route entry not found.')
     request.mount = mount
     request.mount_path = mount.router_path
-    backend = backend_for(mount.type)
+    backend = backend_for(mount.type).for_mount(mount)
     relative = request.relative_path
     # The refresh rarely changes the route; when it does, the guess is simply not used.
     same_route = guess is not None and guess[0] == mount

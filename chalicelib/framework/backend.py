@@ -12,6 +12,7 @@ from chalicelib.core.operation import Operation
 from chalicelib.framework.path import Path, PathMatch
 
 if TYPE_CHECKING:
+    from chalicelib.core.mounts import MountEntry
     from chalicelib.core.request import Request, Response
     from chalicelib.leases.secret import SecretType
 
@@ -41,6 +42,11 @@ class Backend:
     sudo: Sequence[str] = ()
     # The kinds of leased secret this backend issues, with their renew/revoke callbacks.
     secrets: Sequence[SecretType] = field(default_factory=tuple)
+
+    def for_mount(self, mount: MountEntry) -> Backend:
+        """The backend that serves ``mount``: this one, unless what a mount of this type
+        serves depends on its options (kv's version). The pipeline routes with it."""
+        return self
 
     def match(self, relative_path: str) -> PathMatch:
         for path in self.paths:

@@ -1,14 +1,13 @@
 """The kv secrets engine: version 1 or 2, chosen per mount by its `options.version`.
 
 OpenBao builds a different backend per mount from the same factory. Our registry caches
-one backend per type, and `Backend.match` sees only the path, so `KvBackend` defers
-routing to `handle`/`resolve_write`, where the request carries its mount, and hands the
-request to that version's own, purely declarative backend.
+one backend per type, so `KvBackend` answers `for_mount` with that version's own
+declarative backend, which the pipeline routes with (and prefetches for) directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from http import HTTPStatus
@@ -80,73 +79,72 @@ def v1_backend() -> Backend:
     return Backend(type_name="kv", paths=path_v1.paths(), description=_DESCRIPTION)
 
 
-@cache
-def v2_backend() -> Backend:
-    return Backend(
-        type_name="kv",
-        description=_DESCRIPTION,
-        paths=[
-            *path_config.paths(),
-            *path_data.paths(),
-            *path_metadata.paths(),
-            *path_delete.paths(),
-            *path_subkeys.paths(),
-            _root("metadata", path_metadata.path_metadata_list),
-            _root("detailed-metadata", path_metadata.path_detailed_metadata_list),
-            Path("{path:any}", dict.fromkeys(_ALL, path_invalid)),  # last: what nothing matched
-        ],
-    )
+def _v2_paths() -> list[Path]:
+    return [
+        *path_config.paths(),
+        *path_data.paths(),
+        *path_metadata.paths(),
+        *path_delete.paths(),
+        *path_subkeys.paths(),
+        _root("metadata", path_metadata.path_metadata_list),
+        _root("detailed-metadata", path_metadata.path_detailed_metadata_list),
+        Path("{path:any}", dict.fromkeys(_ALL, path_invalid)),  # last: what nothing matched
+    ]
 
 
-def _prefetch_either(captures: Mapping[str, str]) -> Sequence[str]:
-    """Before the mount is known, the key a read needs under either version's layout."""
-    path = captures.get("path", "")
-    keys = list(path_v1.prefetch_v1(captures))
-    if path.startswith("data/"):
-        keys[:0] = path_data.prefetch_secret({"path": path.removeprefix("data/")})
-    return keys
+@dataclass(frozen=True)
+class V2Backend(Backend):
+    """Version 2: before anything, a mount tuned from version 1 finishes moving its data."""
+
+    # The backend lives as long as its container: so does what the gate has learnt.
+    upgrades: UpgradeGate = field(default_factory=UpgradeGate)
+
+    def resolve_write(self, request: Request, match: PathMatch) -> Operation:
+        self.upgrades.ensure(view_of(request))
+        return super().resolve_write(request, match)
+
+    def handle(self, request: Request, match: PathMatch) -> Response | None:
+        self.upgrades.ensure(view_of(request))
+        return super().handle(request, match)
 
 
-_DEFERRED = Path("{path:any}", {}, prefetch=_prefetch_either)
+# What a kv mount with an unsupported version routes to: every request fails on its version.
+_UNROUTABLE = Path("{path:any}", {})
 
 
 @dataclass(frozen=True)
 class KvBackend(Backend):
-    """Routes each request to the backend of its mount's KV version."""
+    """Selects the backend of each mount's KV version."""
 
     versions: Mapping[str, Backend] = field(default_factory=dict)
-    # The backend lives as long as its container: so does what the gate has learnt.
-    upgrades: UpgradeGate = field(default_factory=UpgradeGate)
 
-    def for_mount(self, mount: MountEntry | None) -> Backend:
-        """The version's own backend: the pipeline may route with it directly."""
-        return self.versions[mount_version(mount)]
+    def for_mount(self, mount: MountEntry) -> Backend:
+        # An unsupported version is this backend: its requests fail in handle, once the
+        # token has been checked, as OpenBao refuses them.
+        version = (mount.options or {}).get("version") or "1"
+        return self.versions.get(version, self)
 
     def match(self, relative_path: str) -> PathMatch:
-        # The route depends on the mount's version, which only the request knows.
-        return PathMatch(_DEFERRED, {"path": relative_path})
+        return PathMatch(_UNROUTABLE, {"path": relative_path})
 
-    def _route(self, request: Request, match: PathMatch) -> tuple[Backend, PathMatch]:
-        inner = self.for_mount(request.mount)
-        if inner is self.versions["2"]:
-            # A mount tuned from version 1 serves nothing before its v1 data has moved.
-            self.upgrades.ensure(view_of(request))
-        return inner, inner.match(match.captures["path"])
+    def _inner(self, request: Request) -> Backend:
+        return self.versions[mount_version(request.mount)]
 
     def resolve_write(self, request: Request, match: PathMatch) -> Operation:
-        inner, inner_match = self._route(request, match)
-        return inner.resolve_write(request, inner_match)
+        inner = self._inner(request)
+        return inner.resolve_write(request, inner.match(match.captures["path"]))
 
     def handle(self, request: Request, match: PathMatch) -> Response | None:
-        inner, inner_match = self._route(request, match)
-        return inner.handle(request, inner_match)
+        inner = self._inner(request)
+        return inner.handle(request, inner.match(match.captures["path"]))
 
 
 def backend() -> Backend:
-    """The registry's factory for type "kv"."""
+    """The registry's factory for type "kv" (one per container)."""
+    v2 = V2Backend(type_name="kv", description=_DESCRIPTION, paths=_v2_paths())
     return KvBackend(
         type_name="kv",
-        paths=(_DEFERRED,),
+        paths=(_UNROUTABLE,),
         description=_DESCRIPTION,
-        versions={"1": v1_backend(), "2": v2_backend()},
+        versions={"1": v1_backend(), "2": v2},
     )

@@ -117,10 +117,19 @@ def test_mount_version_option():
         mount_version(MountEntry.new("kv/", "kv", options={"version": "3"}))
 
 
-def test_read_prefetch_covers_both_layouts(kv1):
-    match = kv1.backend.match("data/x")
-    assert match.path.prefetch(match.captures) == ["meta/x", "v1/data/x"]
-    assert kv1.backend.match("").path.prefetch({"path": ""}) == []
+def test_each_version_routes_and_prefetches_its_own_layout(kv1):
+    from chalicelib.core.mounts import MountEntry
+
+    def prefetched(options: dict[str, str] | None, path: str) -> list[str] | None:
+        mount = MountEntry.new("kv/", "kv", options=options)
+        match = kv1.backend.for_mount(mount).match(path)
+        return None if match.path.prefetch is None else list(match.path.prefetch(match.captures))
+
+    assert prefetched(None, "data/x") == ["v1/data/x"]
+    assert prefetched({"version": "2"}, "data/x") == ["meta/x"]  # one read, nothing else
+    assert prefetched({"version": "2"}, "metadata/x") is None
+    assert prefetched(None, "") == []
+    assert prefetched({"version": "3"}, "data/x") is None  # refused by handle, after the token
 
 
 # -- upgrade to v2 -----------------------------------------------------------------------

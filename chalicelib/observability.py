@@ -33,6 +33,21 @@ _LEVEL_VARIABLES = ("AWS_LAMBDA_LOG_LEVEL", "POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
 _ABOVE_DEBUG = frozenset({"", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"})
 
 
+class _CurrentStdout:
+    """Writes to whatever ``sys.stdout`` is at the time of writing.
+
+    A Logger created with ``sys.stdout`` itself keeps that object: where stdout is swapped
+    (test capture, which closes its file afterwards), later lines would go to a closed
+    file. In Lambda stdout never changes and this costs one call per line logged.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 class _PowertoolsLogger:
     """Powertools' Logger, created by the first line logged (or level set).
 
@@ -53,7 +68,7 @@ class _PowertoolsLogger:
             if self._logger is None:
                 from aws_lambda_powertools.logging.logger import Logger
 
-                created = Logger(service=SERVICE)
+                created = Logger(service=SERVICE, stream=_CurrentStdout())  # type: ignore[arg-type]
                 created.set_correlation_id(self._correlation_id)
                 self._logger = created
             return self._logger

@@ -99,3 +99,17 @@ def test_powertools_is_imported_by_the_first_line_logged() -> None:
 def test_debug_from_the_environment_is_honoured(variable: str) -> None:
     assert _run_fresh(_PROBE, **{variable: "DEBUG"})[0] == "True True"
     assert _run_fresh(_PROBE, **{variable: "info"})[0] == "False False"
+
+
+def test_log_lines_go_to_stdout_as_it_is_when_written(capsys: pytest.CaptureFixture[str]) -> None:
+    import contextlib
+    import io
+
+    earlier = io.StringIO()
+    with contextlib.redirect_stdout(earlier):
+        observability.logger.warning("while stdout was another file")
+    earlier.close()  # as a finished test's capture is closed
+    observability.logger.warning("after it was closed")
+    captured = capsys.readouterr()
+    assert '"message":"after it was closed"' in captured.out
+    assert "Logging error" not in captured.err

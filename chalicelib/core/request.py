@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chalicelib.core.operation import Operation
 
@@ -129,10 +128,11 @@ def tidy_started() -> Response:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class HttpReply:
+# A NamedTuple: one is built per request, and a frozen dataclass's __init__ costs several
+# times more (an object.__setattr__ per field).
+class HttpReply(NamedTuple):
     """The transport-facing result: status, headers and a JSON-ready body (or None)."""
 
     status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+    body: Any
+    headers: dict[str, str]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from chalicelib.core import authz, jsonio
@@ -159,7 +158,7 @@ def stored_body(request: Request, response: Response) -> str:
 def envelope(request: Request, wrap_info: dict[str, Any]) -> HttpReply:
     """What the client gets instead: only ``wrap_info``, no request ID, no warnings."""
     reply = render(request, Response(wrap_info=wrap_info))
-    return replace(reply, body={**reply.body, "request_id": ""})
+    return reply._replace(body={**reply.body, "request_id": ""})
 
 
 def wrap(

@@ -52,8 +52,8 @@ class Backend:
         for path in self.paths:
             found = path.regex.match(relative_path)
             if found:
-                captures = {k: v for k, v in found.groupdict().items() if v is not None}
-                return PathMatch(path, captures)
+                # Every placeholder is a mandatory group (compile_pattern): none is None.
+                return PathMatch(path, found.groupdict())
         raise NotFound(multierror("unsupported path"))
 
     def resolve_write(self, request: Request, match: PathMatch) -> Operation:

@@ -37,7 +37,7 @@ class FieldData(Mapping[str, Any]):
     @property
     def unknown(self) -> list[str]:
         """Names the client sent that the path does not declare (Vault warns about them)."""
-        return sorted(name for name in self.raw if name not in self._fields)
+        return sorted(self.raw.keys() - self._fields.keys())
 
     def is_set(self, name: str) -> bool:
         return name in self._values

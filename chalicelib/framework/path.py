@@ -68,13 +68,16 @@ class Path:
     def regex(self) -> re.Pattern[str]:
         return compile_pattern(self.pattern)
 
+    @cached_property
+    def _parsed_fields(self) -> Mapping[str, Field]:
+        # The declared fields, then a plain string field per placeholder not declared.
+        names = [match.group(1) for match in _PLACEHOLDER.finditer(self.pattern)]
+        undeclared = {name: Field() for name in names if name not in self.fields}
+        return MappingProxyType({**self.fields, **undeclared})
+
     def parse(self, captures: Mapping[str, str], body: Mapping[str, object]) -> FieldData:
         """Body fields overlaid with the path's captured segments (the path wins, as Vault)."""
-        merged = {**body, **captures}
-        fields = dict(self.fields)
-        for name in captures:
-            fields.setdefault(name, Field())
-        return FieldData(fields, merged)
+        return FieldData(self._parsed_fields, {**body, **captures})
 
 
 class PathMatch(NamedTuple):

@@ -366,6 +366,7 @@ class DynamoDBPhysical(Physical):
         # The model's low-level Connection: the read path calls its client, and TransactWrite
         # takes it (a second one would build a second botocore client on a cold start).
         self._connection = _connection(self._model)
+        self._last_state: tuple[dict[str, Any], ClusterState] | None = None
 
     @property
     def table_name(self) -> str:
@@ -395,11 +396,21 @@ class DynamoDBPhysical(Physical):
         state = _NO_STATE
         for raw in self._raw_batch_get(wanted):
             if raw["pk"]["S"] == _STATE_PK:
-                state = _raw_state(raw)
+                state = self._parsed_state(raw)
             else:
                 entry = _raw_entry(raw)
                 entries[entry.key] = entry
         return entries, state
+
+    def _parsed_state(self, raw: dict[str, Any]) -> ClusterState:
+        # The state item changes rarely and every request reads it: while it reads back
+        # equal, the state parsed last time serves (comparing is a fraction of parsing).
+        last = self._last_state
+        if last is not None and last[0] == raw:
+            return last[1]
+        state = _raw_state(raw)
+        self._last_state = (raw, state)
+        return state
 
     def _raw_batch_get(self, keys: builtins.list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """Chunks of 100 keys; UnprocessedKeys resubmitted until none remain."""

@@ -38,3 +38,10 @@ def test_a_dataclass_takes_its_defaults_and_a_fresh_factory_value() -> None:
 def test_a_missing_required_field_is_an_error() -> None:
     with pytest.raises(TypeError, match="Point needs 'x'"):
         build(Point, {"y": 1})
+
+
+def test_a_one_field_record() -> None:
+    class Only(NamedTuple):
+        name: str
+
+    assert build(Only, {"name": "x", "other": 1}) == Only("x")

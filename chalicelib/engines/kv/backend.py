@@ -37,9 +37,13 @@ _CLI_VERBS = {
 }
 
 
+def _version_option(mount: MountEntry | None) -> str:
+    return ((mount.options or {}) if mount else {}).get("version") or "1"
+
+
 def mount_version(mount: MountEntry | None) -> str:
     """"1" or "2" from the mount's options (unset means 1, as OpenBao)."""
-    version = ((mount.options or {}) if mount else {}).get("version") or "1"
+    version = _version_option(mount)
     if version not in ("1", "2"):
         raise BadRequest(f"unsupported kv version {version!r}")
     return version
@@ -121,8 +125,7 @@ class KvBackend(Backend):
     def for_mount(self, mount: MountEntry) -> Backend:
         # An unsupported version is this backend: its requests fail in handle, once the
         # token has been checked, as OpenBao refuses them.
-        version = (mount.options or {}).get("version") or "1"
-        return self.versions.get(version, self)
+        return self.versions.get(_version_option(mount), self)
 
     def match(self, relative_path: str) -> PathMatch:
         return PathMatch(_UNROUTABLE, {"path": relative_path})

@@ -36,7 +36,8 @@ def handle(request: Request) -> HttpReply:
     logger.set_correlation_id(request.request_id)
     reply = _traced_handle(request)
     elapsed = time.perf_counter() - started
-    observability.record_request(request.operation.value, request.path, reply.status, elapsed)
+    # The Operation itself: a StrEnum is its value, without the enum property lookup.
+    observability.record_request(request.operation, request.path, reply.status, elapsed)
     return reply
 
 

@@ -22,6 +22,7 @@ MODULES: dict[str, str] = {
     "leases": "bench.leases",
     "transit": "bench.transit",
     "cost": "bench.cost",
+    "instructions": "bench.instructions",
 }
 
 

@@ -5,7 +5,10 @@ from chalice import Chalice
 from chalicelib import jobs
 from chalicelib.transports.apigw import handle_chalice
 
-app = Chalice(app_name="lambdavault")
+# configure_logs=False: Chalice's logger has the app's name, which is also Powertools'
+# service logger; Chalice would add a plain-text handler and set ERROR on it, so every line
+# would be written twice (once unstructured) and levels would depend on import order.
+app = Chalice(app_name="lambdavault", configure_logs=False)
 # Vault's API is JSON in and out: no binary media types, so API Gateway hands every body
 # over as text and Chalice's per-request binary checks have no list to scan.
 app.api.binary_types = []

@@ -113,3 +113,12 @@ def test_log_lines_go_to_stdout_as_it_is_when_written(capsys: pytest.CaptureFixt
     captured = capsys.readouterr()
     assert '"message":"after it was closed"' in captured.out
     assert "Logging error" not in captured.err
+
+
+def test_importing_the_app_leaves_one_structured_line_per_log_call() -> None:
+    # Chalice's logger has the app's name, which is Powertools' service logger too.
+    code = "import app\n" + _PROBE
+    lines = _run_fresh(code, AWS_DEFAULT_REGION="us-east-1")
+    logged = [line for line in lines if "something odd" in line]
+    assert len(logged) == 1
+    assert json.loads(logged[0])["level"] == "WARNING"

@@ -51,11 +51,12 @@ class BackendHarness:
             storage=self.storage,
             token=self.token,
         )
+        backend = self.backend.for_mount(self.mount)  # as the pipeline routes
         try:
-            match = self.backend.match(path)
+            match = backend.match(path)
             if operation in (Operation.CREATE, Operation.UPDATE):
-                request.operation = self.backend.resolve_write(request, match)
-            response = self.backend.handle(request, match)
+                request.operation = backend.resolve_write(request, match)
+            response = backend.handle(request, match)
         except VaultError as error:
             return render_error(error)
         return render(request, response)

@@ -38,15 +38,12 @@ _CLI_VERBS = {
 
 
 def _version_option(mount: MountEntry | None) -> str:
+    """The mount's `options.version` (unset means 1, as OpenBao)."""
     return ((mount.options or {}) if mount else {}).get("version") or "1"
 
 
-def mount_version(mount: MountEntry | None) -> str:
-    """"1" or "2" from the mount's options (unset means 1, as OpenBao)."""
-    version = _version_option(mount)
-    if version not in ("1", "2"):
-        raise BadRequest(f"unsupported kv version {version!r}")
-    return version
+def _unsupported(version: str) -> BadRequest:
+    return BadRequest(f"unsupported kv version {version!r}")
 
 
 def path_invalid(request: Request, data: FieldData) -> Response:
@@ -112,34 +109,20 @@ class V2Backend(Backend):
         return super().handle(request, match)
 
 
-# What a kv mount with an unsupported version routes to: every request fails on its version.
-_UNROUTABLE = Path("{path:any}", {})
+def _refuse_version(request: Request, data: FieldData) -> Response:
+    raise _unsupported(_version_option(request.mount))
 
 
 @dataclass(frozen=True)
 class KvBackend(Backend):
-    """Selects the backend of each mount's KV version."""
+    """Selects the backend of each mount's KV version; its own path only refuses."""
 
     versions: Mapping[str, Backend] = field(default_factory=dict)
 
     def for_mount(self, mount: MountEntry) -> Backend:
-        # An unsupported version is this backend: its requests fail in handle, once the
-        # token has been checked, as OpenBao refuses them.
+        # Enable and tune accept versions 1 and 2 only. Any other stored version routes
+        # here, where every request is refused on it once the token has been checked.
         return self.versions.get(_version_option(mount), self)
-
-    def match(self, relative_path: str) -> PathMatch:
-        return PathMatch(_UNROUTABLE, {"path": relative_path})
-
-    def _inner(self, request: Request) -> Backend:
-        return self.versions[mount_version(request.mount)]
-
-    def resolve_write(self, request: Request, match: PathMatch) -> Operation:
-        inner = self._inner(request)
-        return inner.resolve_write(request, inner.match(match.captures["path"]))
-
-    def handle(self, request: Request, match: PathMatch) -> Response | None:
-        inner = self._inner(request)
-        return inner.handle(request, inner.match(match.captures["path"]))
 
 
 def backend() -> Backend:
@@ -147,7 +130,7 @@ def backend() -> Backend:
     v2 = V2Backend(type_name="kv", description=_DESCRIPTION, paths=_v2_paths())
     return KvBackend(
         type_name="kv",
-        paths=(_UNROUTABLE,),
+        paths=(Path("{path:any}", dict.fromkeys(_ALL, _refuse_version)),),
         description=_DESCRIPTION,
         versions={"1": v1_backend(), "2": v2},
     )

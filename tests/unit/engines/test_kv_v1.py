@@ -5,7 +5,6 @@ import json
 import pytest
 
 from chalicelib.core.operation import Operation
-from chalicelib.engines.kv.backend import mount_version
 from chalicelib.engines.kv.layout import meta_key, v1_key
 from chalicelib.engines.kv.upgrade import upgrade_v1_to_v2
 from chalicelib.framework.testing import BackendHarness
@@ -100,21 +99,30 @@ def test_existence_check(kv1):
             operation=UPDATE, path="kv/s", mount=kv1.mount, mount_path="kv/",
             storage=kv1.storage, token=kv1.token,
         )
-        return kv1.backend.resolve_write(request, kv1.backend.match("s"))
+        backend = kv1.backend.for_mount(kv1.mount)  # as the pipeline routes
+        return backend.resolve_write(request, backend.match("s"))
 
     assert resolve() is Operation.CREATE
     kv1.send(UPDATE, "s", {"a": 1})
     assert resolve() is Operation.UPDATE
 
 
-def test_mount_version_option():
+def test_the_version_option_picks_the_backend(kv1):
     from chalicelib.core.mounts import MountEntry
 
-    assert mount_version(MountEntry.new("kv/", "kv")) == "1"
-    assert mount_version(MountEntry.new("kv/", "kv", options={"version": ""})) == "1"
-    assert mount_version(MountEntry.new("kv/", "kv", options={"version": "2"})) == "2"
-    with pytest.raises(Exception, match="unsupported kv version"):
-        mount_version(MountEntry.new("kv/", "kv", options={"version": "3"}))
+    def served(options: dict[str, str] | None) -> object:
+        return kv1.backend.for_mount(MountEntry.new("kv/", "kv", options=options))
+
+    versions = kv1.backend.versions
+    assert served(None) is versions["1"]
+    assert served({"version": ""}) is versions["1"]
+    assert served({"version": "2"}) is versions["2"]
+    unsupported = BackendHarness(kv1.backend, kv1.mount.tuned(options={"version": "3"}),
+                                 kv1.physical)
+    for operation in (READ, UPDATE, LIST):
+        reply = unsupported.send(operation, "data/x", {"a": 1} if operation is UPDATE else None)
+        assert reply.status == 400
+        assert reply.body == {"errors": ["unsupported kv version '3'"]}
 
 
 def test_each_version_routes_and_prefetches_its_own_layout(kv1):

@@ -104,10 +104,11 @@ def test_write_warns_about_unknown_parameters(kv2):
 
 
 def test_existence_check_decides_create_or_update(kv2):
-    match = kv2.backend.match("data/s")
-    assert kv2.backend.resolve_write(_request(kv2, "data/s"), match) is Operation.CREATE
+    backend = kv2.backend.for_mount(kv2.mount)  # as the pipeline routes
+    match = backend.match("data/s")
+    assert backend.resolve_write(_request(kv2, "data/s"), match) is Operation.CREATE
     put(kv2, "s", {"a": 1})
-    assert kv2.backend.resolve_write(_request(kv2, "data/s"), match) is Operation.UPDATE
+    assert backend.resolve_write(_request(kv2, "data/s"), match) is Operation.UPDATE
 
 
 def _request(kv, path):

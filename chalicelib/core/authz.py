@@ -58,7 +58,7 @@ def identify(rt: Runtime, token: str) -> Credential:
         return Credential(token)
     if ids.is_batch(token):
         return Credential(token, ready=True, batch=BatchCodec(rt.batch_key).open(token))
-    return Credential(token, True, ids.id_key(rt.token_salt, token))
+    return Credential(token, ready=True, key=ids.id_key(rt.token_salt, token))
 
 
 def resolve(

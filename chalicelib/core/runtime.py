@@ -146,10 +146,6 @@ class Runtime:
         if not self._loaded:
             self._cold_load()
 
-    def _open(self, entry: Entry) -> bytes:
-        assert self.barrier.keyring is not None
-        return self.barrier.keyring.decrypt(entry.key, entry.value)
-
     def _cold_load(self) -> None:
         """A new container: seal config, keyring, tables and salt in one BatchGetItem."""
         with collector_paused():  # the AWS clients are built by this first read
@@ -185,11 +181,11 @@ class Runtime:
 
     def _install_token_keys(self, entries: dict[str, Entry]) -> None:
         salt, batch_key = entries.get(SALT_KEY), entries.get(BATCH_KEY)
-        self.token_salt = self._open(salt) if salt else None
-        self.batch_key = self._open(batch_key) if batch_key else None
+        self.token_salt = self.barrier.open(salt).value if salt else None
+        self.batch_key = self.barrier.open(batch_key).value if batch_key else None
 
     def _install_table(self, name: str, entry: Entry | None) -> None:
-        raw = jsonio.loads(self._open(entry)) if entry else []
+        raw = jsonio.loads(self.barrier.open(entry).value) if entry else []
         self.tables[name] = MountTable.from_storage(raw)
 
     def _apply(self, state: ClusterState) -> None:

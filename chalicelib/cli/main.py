@@ -304,4 +304,8 @@ COMMANDS: dict[str, Command] = {
     "audit verify": Command(
         "check the hash chains of audit records", audit_cli.configure_verify, audit_cli.run_verify
     ),
+    "audit query": Command(
+        "find an identity's requests, or the KV secrets it read that nobody rolled since",
+        audit_cli.configure_query, audit_cli.run_query,
+    ),
 }

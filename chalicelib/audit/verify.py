@@ -12,6 +12,7 @@ its link was changed or it was moved).
 from __future__ import annotations
 
 import itertools
+import gzip
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -79,11 +80,16 @@ def read_file(path: str) -> Iterator[Line]:
         yield from _lines(path, handle.read())
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 def read_bucket(client: Any, bucket: str, prefix: str = "") -> Iterator[Line]:
     """Every record under ``prefix``, object by object (keys in S3's listing order)."""
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", ()):
             body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            if body[:2] == _GZIP_MAGIC:  # the deployed stream compresses what it delivers
+                body = gzip.decompress(body)
             yield from _lines(f"s3://{bucket}/{item['Key']}", body)
 
 

@@ -7,6 +7,7 @@ records into one object); the chain checks do not depend on either.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -169,6 +170,19 @@ def test_verify_names_the_tampered_record(
     for line, start in zip(problems, expected, strict=True):
         assert line.startswith(start), out
     assert out.strip().splitlines()[-1].startswith("FAILED:")
+
+
+def test_verify_reads_objects_the_deployed_stream_gzipped(
+    audited: VaultHTTP, s3: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The deployed delivery stream compresses objects (infra/); moto's does not."""
+    for n in range(3):
+        audited.post(f"secret/data/g{n}", {"data": {"n": str(n)}})
+    for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]:
+        body = s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+        s3.put_object(Bucket=BUCKET, Key=item["Key"], Body=gzip.compress(body))
+    status, out = verify_bucket(capsys)
+    assert status == 0, out
 
 
 # -- fail closed --------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def _policy_results(rt: Runtime, request: Request, token: TokenEntry) -> dict[st
     if token.is_root:
         names: tuple[str, ...] = ("root",)
     else:
-        verdict = authz.acl_for(rt, token).authorize(
+        verdict = authz.acl_for(rt, token, request.identity).authorize(
             request.operation, request.path, request.data, wrap_ttl=request.wrap_ttl
         )
         names = verdict.granting_policies

@@ -28,6 +28,7 @@ from chalicelib.tokens.revoke import revoke_tree
 from chalicelib.tokens.store import open_sealed
 
 if TYPE_CHECKING:
+    from chalicelib.identity.resolve import ResolvedIdentity
     from chalicelib.policy import ACL
 
 # What Vault answers when a valid token's policies refuse the request.
@@ -96,6 +97,7 @@ def _live(
     if found is None:
         return None
     entry = open_sealed(rt.barrier, found)
+    rt.identity.remember(key, entry.entity_id)
     return entry if entry.live(now) else None
 
 
@@ -110,12 +112,35 @@ def _address_allowed(entry: TokenEntry, remote_address: str) -> bool:
     return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in entry.bound_cidrs)
 
 
+def identity_prefetch(rt: Runtime, credential: Credential) -> list[str]:
+    """The entity key to read with the token, when this container knows the entity."""
+    batch_entity = credential.batch.entity_id if credential.batch is not None else ""
+    return rt.identity.prefetch(credential.key, batch_entity)
+
+
+def identity_of(rt: Runtime, token: TokenEntry) -> ResolvedIdentity | None:
+    """The entity grants of a token other than the one the pipeline authenticated (one
+    more read when this container has not compiled its entity at its current version)."""
+    if not token.entity_id:
+        return None
+    return rt.identity.resolve(rt, token.entity_id, {}, prefetched=False)
+
+
 def authenticate(
-    rt: Runtime, request: Request, credential: Credential, values: Mapping[str, Entry]
+    rt: Runtime, request: Request, credential: Credential, values: Mapping[str, Entry],
+    identity_keys: list[str],
 ) -> TokenEntry:
+    """The caller's live token, with its entity's grants on ``request.identity``; a
+    disabled entity's tokens are refused as an invalid token is (as Vault)."""
     entry = resolve(rt, credential, values, request.remote_address)
     if entry is None:
         raise PermissionDenied()
+    if entry.entity_id:
+        prefetched = bool(identity_keys) and identity_keys[0].endswith("/" + entry.entity_id)
+        identity = rt.identity.resolve(rt, entry.entity_id, values, prefetched)
+        if identity is not None and identity.disabled:
+            raise PermissionDenied()
+        request.identity = identity
     return entry
 
 
@@ -142,15 +167,21 @@ def counted_use(rt: Runtime, request: Request) -> Iterator[None]:
             revoke_tree(store, spent.salted_id)
 
 
-def acl_for(rt: Runtime, token: TokenEntry) -> ACL:
-    return rt.acls.acl(rt.barrier, rt.state.generation(POLICIES_GENERATION), token.policies)
+def acl_for(rt: Runtime, token: TokenEntry, identity: ResolvedIdentity | None = None) -> ACL:
+    """The ACL of the token's policies and its entity's (group and entity) policies,
+    templated paths rendered for that entity."""
+    generation = rt.state.generation(POLICIES_GENERATION)
+    if identity is None:
+        return rt.acls.acl(rt.barrier, generation, token.policies)
+    names = (*token.policies, *identity.policies)
+    return rt.acls.acl(rt.barrier, generation, names, identity.context, identity.version)
 
 
 def authorize(rt: Runtime, request: Request, token: TokenEntry, *, sudo_path: bool) -> None:
     """The ACL decision: root may do anything; policies (and sudo on sudo paths) decide."""
     if token.is_root:
         return
-    verdict = acl_for(rt, token).authorize(
+    verdict = acl_for(rt, token, request.identity).authorize(
         request.operation, request.path, request.data, wrap_ttl=request.wrap_ttl
     )
     if not verdict.allowed or (sudo_path and not verdict.root_privs):
@@ -159,9 +190,11 @@ def authorize(rt: Runtime, request: Request, token: TokenEntry, *, sudo_path: bo
         request.data["limit"] = verdict.limit_override
 
 
-def has_sudo(rt: Runtime, token: TokenEntry, path: str) -> bool:
+def has_sudo(
+    rt: Runtime, token: TokenEntry, path: str, identity: ResolvedIdentity | None = None
+) -> bool:
     """Vault's ``SudoPrivilege``: root, or the sudo capability on ``path``."""
     if token.is_root:
         return True
-    capabilities = acl_for(rt, token).capabilities(path)
+    capabilities = acl_for(rt, token, identity).capabilities(path)
     return "sudo" in capabilities or "root" in capabilities

@@ -25,8 +25,16 @@ class MountConfig(NamedTuple):
     allowed_response_headers: tuple[str, ...] = ()
     audit_non_hmac_request_keys: tuple[str, ...] = ()
     audit_non_hmac_response_keys: tuple[str, ...] = ()
+    # Auth mounts: what a login's "default" token type becomes ("" = default-service).
+    token_type: str = ""
+    # Auth mounts with lockout: the tuned settings (seconds), None = the defaults.
+    user_lockout_config: dict[str, Any] | None = None
 
-    def to_api(self) -> dict[str, Any]:
+    @property
+    def effective_token_type(self) -> str:
+        return self.token_type or "default-service"
+
+    def to_api(self, *, auth: bool = False) -> dict[str, Any]:
         """The ``config`` object of sys/mounts: empty optional lists are omitted, as Vault."""
         out: dict[str, Any] = {
             "default_lease_ttl": self.default_lease_ttl,
@@ -43,7 +51,21 @@ class MountConfig(NamedTuple):
         ):
             if getattr(self, name):
                 out[name] = list(getattr(self, name))
+        if auth:
+            out["token_type"] = self.effective_token_type
+        if self.user_lockout_config is not None:
+            out["user_lockout_config"] = lockout_view(self.user_lockout_config)
         return out
+
+
+def lockout_view(config: dict[str, Any]) -> dict[str, Any]:
+    """Tuned lockout settings as OpenBao shows them (0 = the default applies)."""
+    return {
+        "user_lockout_counter_reset_duration": config.get("counter_reset", 0),
+        "user_lockout_threshold": config.get("threshold", 0),
+        "user_lockout_duration": config.get("duration", 0),
+        "user_lockout_disable": config.get("disable", False),
+    }
 
 
 class MountEntry(NamedTuple):
@@ -62,7 +84,9 @@ class MountEntry(NamedTuple):
 
     @classmethod
     def new(cls, path: str, type_name: str, **kwargs: Any) -> MountEntry:
-        accessor = f"{type_name}_{secrets.token_hex(4)}"
+        # Vault's shape: "kv_1a2b3c4d", and "auth_userpass_1a2b3c4d" for auth mounts.
+        kind = f"auth_{type_name}" if kwargs.get("table") == "auth" else type_name
+        accessor = f"{kind}_{secrets.token_hex(4)}"
         return cls(path=path, type=type_name, uuid=str(uuid.uuid4()), accessor=accessor, **kwargs)
 
     @property
@@ -70,6 +94,8 @@ class MountEntry(NamedTuple):
         """Where this mount's engine keeps its data: a barrier view confined to the mount."""
         if self.type == "system":
             return "sys/"
+        if self.type == "identity":  # one store for every auth mount (chalicelib.identity)
+            return "identity/"
         root = "auth" if self.table == "auth" else "logical"
         return f"{root}/{self.uuid}/"
 
@@ -95,7 +121,7 @@ class MountEntry(NamedTuple):
         """The entry as sys/mounts and sys/auth show it."""
         out: dict[str, Any] = {
             "accessor": self.accessor,
-            "config": self.config.to_api(),
+            "config": self.config.to_api(auth=self.table == "auth"),
             "description": self.description,
             "external_entropy_access": False,
             "local": self.local,

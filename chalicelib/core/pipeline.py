@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, nullcontext
 from functools import cache
 
 from chalicelib import audit, observability
-from chalicelib.core import authz, wrapping
+from chalicelib.core import authz, lockout, login, wrapping
 from chalicelib.core.errors import InternalError, NotFound, PermissionDenied, Sealed, VaultError
 from chalicelib.core.mounts import SYSTEM_MOUNT, MountEntry
 from chalicelib.core.operation import Operation
@@ -24,6 +24,7 @@ from chalicelib.framework import Backend, PathMatch
 from chalicelib.leases import manager as leases
 from chalicelib.observability import logger
 from chalicelib.storage.view import StorageView
+from chalicelib.system.mount_config import LOCKOUT_TYPES
 from chalicelib.tokens.cubbyhole import CUBBYHOLE_TYPE, require_service_token
 
 # Served while sealed or uninitialised (Vault's unauthenticated seal/health endpoints).
@@ -93,8 +94,11 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
     credential = authz.identify(rt, request.client_token)
     guess = _guess_route(rt, request)
     path_keys = _prefetch_keys(guess)
+    identity_keys = authz.identity_prefetch(rt, credential)
     mounts, auth = rt.mounts, rt.auth
-    values = rt.begin([*credential.prefetch, *wrapping.prefetch(rt, request), *path_keys])
+    values = rt.begin(
+        [*credential.prefetch, *identity_keys, *wrapping.prefetch(rt, request), *path_keys]
+    )
     exempt = request.path.rstrip("/") in SEAL_EXEMPT
     if rt.sealed and not exempt:
         raise Sealed()
@@ -126,7 +130,7 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
         request.token = authz.resolve(rt, credential, values, request.remote_address)
         _resolve_write(request, backend, match, exempt)
         return _dispatch(request, rt, backend, match)
-    request.token = authz.authenticate(rt, request, credential, values)
+    request.token = authz.authenticate(rt, request, credential, values, identity_keys)
     _resolve_write(request, backend, match, exempt)
     with _spending_a_use(rt, request):
         authz.authorize(rt, request, request.token, sudo_path=backend.is_sudo(relative))
@@ -158,7 +162,16 @@ def _spending_a_use(rt: Runtime, request: Request) -> AbstractContextManager[Non
 def _dispatch(request: Request, rt: Runtime, backend: Backend, match: PathMatch) -> HttpReply:
     assert request.mount is not None
     audit.log_request(rt, request)  # fail closed: no request record, no operation
-    response = backend.handle(request, match)
+    if match.path.lockout_alias is not None and request.mount.type in LOCKOUT_TYPES:
+        alias = match.path.lockout_alias(match.path.parse(match.captures, request.data))
+        assert request.storage is not None
+        response = lockout.guarded(
+            request.storage, request.mount, alias, lambda: backend.handle(request, match)
+        )
+    else:
+        response = backend.handle(request, match)
+    if response is not None and response.login is not None:
+        response = login.complete(rt, request, response)
     if response is not None and response.secret is not None:
         leases.register(rt, request, response)  # before wrapping: the wrapped copy has it
     return wrapping.respond(rt, request, response)

@@ -9,6 +9,8 @@ from chalicelib.core.operation import Operation
 
 if TYPE_CHECKING:
     from chalicelib.core.mounts import MountEntry
+    from chalicelib.framework.login import Auth
+    from chalicelib.identity.resolve import ResolvedIdentity
     from chalicelib.leases.secret import Secret
     from chalicelib.storage.view import StorageView
     from chalicelib.tokens.entry import TokenEntry
@@ -34,8 +36,8 @@ class Request:
     """
 
     __slots__ = (
-        "client_token", "data", "headers", "mount", "mount_path", "operation", "path",
-        "remote_address", "request_id", "storage", "token", "wrap_ttl",
+        "client_token", "data", "headers", "identity", "mount", "mount_path", "operation",
+        "path", "remote_address", "request_id", "storage", "token", "wrap_ttl",
     )
 
     def __init__(
@@ -66,6 +68,8 @@ class Request:
         self.mount_path = mount_path
         self.storage = storage
         self.token = token
+        # The token's entity as this request sees it (set with the token; None: no entity).
+        self.identity: ResolvedIdentity | None = None
 
     @property
     def relative_path(self) -> str:
@@ -81,8 +85,8 @@ class Response:
     """
 
     __slots__ = (
-        "auth", "data", "headers", "lease_duration", "lease_id", "legacy_top_level", "raw",
-        "renewable", "secret", "status", "warnings", "wrap_info",
+        "auth", "data", "headers", "lease_duration", "lease_id", "legacy_top_level", "login",
+        "raw", "renewable", "secret", "status", "warnings", "wrap_info",
     )
 
     def __init__(
@@ -101,6 +105,8 @@ class Response:
         headers: dict[str, str] | None = None,
         # Top-level keys some sys endpoints repeat beside "data" for old clients (sys/mounts).
         legacy_top_level: bool = False,
+        # Set by an auth method's login; the pipeline issues the token and fills ``auth``.
+        login: Auth | None = None,
     ) -> None:
         self.data = data
         self.warnings: list[str] = [] if warnings is None else warnings
@@ -114,6 +120,7 @@ class Response:
         self.status = status
         self.headers: dict[str, str] = {} if headers is None else headers
         self.legacy_top_level = legacy_top_level
+        self.login = login
 
 
 def tidy_started() -> Response:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from chalicelib.core import jsonio
 from chalicelib.core.errors import PreconditionFailed
 from chalicelib.core.mounts import AUTH_KEY, MOUNTS_KEY, MountTable
+from chalicelib.identity.resolve import IdentityCache
 from chalicelib.seal import kms
 from chalicelib.seal.config import KEYRING_KEY, SEAL_CONFIG_KEY, SealConfig
 from chalicelib.seal.rootkey import open_with_root, seal_with_root
@@ -106,6 +107,8 @@ class Runtime:
         self.batch_key: bytes | None = None
         # Compiled ACLs by policy set, valid for one generation of the policies.
         self.acls = ACLCache()
+        # Token -> entity hints, the group graph and compiled entities (identity.resolve).
+        self.identity = IdentityCache()
         # This container's audit devices, made on first use (chalicelib.audit.broker).
         self.audit_broker: Broker | None = None
         self._root_key: bytes | None = None

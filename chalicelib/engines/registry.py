@@ -18,6 +18,7 @@ SECRETS_ENGINES: dict[str, str] = {
 }
 AUTH_METHODS: dict[str, str] = {
     "token": "chalicelib.auth.token.backend:backend",
+    "userpass": "chalicelib.auth.userpass.backend:backend",
 }
 # Types that exist exactly once, created at init, and cannot be enabled again.
 SINGLETONS = frozenset({"system", "cubbyhole", "token", "identity"})

@@ -12,9 +12,17 @@ from chalicelib.core.operation import Operation
 from chalicelib.framework.path import Path, PathMatch
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from chalicelib.core.mounts import MountEntry
     from chalicelib.core.request import Request, Response
+    from chalicelib.framework.login import LoginRenewal
+    from chalicelib.framework.tokenfields import TokenSettings
     from chalicelib.leases.secret import SecretType
+    from chalicelib.storage.view import StorageView
+
+    # Called with the auth mount's storage view.
+    RenewLogin = Callable[[StorageView, LoginRenewal], TokenSettings]
 
 
 def matches_special(patterns: Sequence[str], path: str) -> bool:
@@ -42,6 +50,9 @@ class Backend:
     sudo: Sequence[str] = ()
     # The kinds of leased secret this backend issues, with their renew/revoke callbacks.
     secrets: Sequence[SecretType] = field(default_factory=tuple)
+    # An auth method's answer when a token its login issued is renewed (OpenBao's
+    # AuthRenew): the current settings, or an error when the login no longer stands.
+    renew_login: RenewLogin | None = None
 
     def for_mount(self, mount: MountEntry) -> Backend:
         """The backend that serves ``mount``: this one, unless what a mount of this type

@@ -19,6 +19,9 @@ ExistenceCheck = Callable[["Request", FieldData], bool]
 # Storage keys (relative to the mount) a read will need, fetched in the pipeline's first
 # round trip together with the token and the cluster state.
 Prefetch = Callable[[Mapping[str, str]], Sequence[str]]
+# A login path's alias name, read from the request before the login runs, which keys
+# the user lockout (OpenBao's alias lookahead); "" when the request names none.
+LockoutAlias = Callable[["FieldData"], str]
 
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::(segment|path|any))?\}")
 _KIND_REGEX = {"segment": r"[^/]+", "path": r".+", "any": r".*"}
@@ -56,6 +59,7 @@ class Path:
         exists: ExistenceCheck | None = None,
         prefetch: Prefetch | None = None,
         synopsis: str = "",
+        lockout_alias: LockoutAlias | None = None,
     ) -> None:
         self.pattern = pattern
         self.operations = operations
@@ -63,6 +67,7 @@ class Path:
         self.exists = exists
         self.prefetch = prefetch
         self.synopsis = synopsis
+        self.lockout_alias = lockout_alias
 
     @cached_property
     def regex(self) -> re.Pattern[str]:

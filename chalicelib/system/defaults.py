@@ -1,4 +1,5 @@
-"""The mount tables a freshly initialised cluster starts with (as Vault: sys, cubbyhole, token)."""
+"""The mount tables a freshly initialised cluster starts with (as Vault: sys, identity, cubbyhole,
+token)."""
 
 from __future__ import annotations
 
@@ -13,4 +14,5 @@ def default_tables() -> dict[str, MountTable]:
     system = MountEntry.new(
         SYSTEM_MOUNT.path, "system", description=SYSTEM_MOUNT.description, seal_wrap=True
     )
-    return {"mounts": MountTable((system, cubbyhole)), "auth": MountTable((token,))}
+    identity = MountEntry.new("identity/", "identity", description="identity store")
+    return {"mounts": MountTable((system, identity, cubbyhole)), "auth": MountTable((token,))}

@@ -7,8 +7,8 @@ import re
 from typing import Any, NamedTuple
 
 from chalicelib.core.errors import BadRequest
-from chalicelib.core.mounts import MountConfig, MountEntry
-from chalicelib.framework import FieldData, parse_duration
+from chalicelib.core.mounts import MountConfig, MountEntry, lockout_view
+from chalicelib.framework import FieldData, FieldType, parse_duration
 from chalicelib.framework.fieldtypes import FieldError
 from chalicelib.settings import settings
 
@@ -53,10 +53,23 @@ def _string_list(value: Any) -> tuple[str, ...]:
     raise BadRequest("expected a list of strings")
 
 
+# Auth method types whose logins Vault's user lockout guards.
+LOCKOUT_TYPES = frozenset({"userpass", "approle", "ldap"})
+_MOUNT_TOKEN_TYPES = {"": "", "default-service": "", "default-batch": "default-batch",
+                      "service": "service", "batch": "batch"}
+
+
 def apply_config(
-    config: MountConfig, changes: dict[str, Any], *, enabling: bool = False
+    config: MountConfig,
+    changes: dict[str, Any],
+    *,
+    enabling: bool = False,
+    entry: MountEntry | None = None,
 ) -> MountConfig:
-    """Settings from a mount's ``config`` map or a tune request, validated as Vault does."""
+    """Settings from a mount's ``config`` map or a tune request, validated as Vault does.
+
+    ``entry``: the mount being tuned or enabled (its table and type decide what is allowed).
+    """
     updates: dict[str, Any] = {}
     for name in ("default_lease_ttl", "max_lease_ttl"):
         if name in changes and changes[name] not in ("", None):
@@ -71,8 +84,56 @@ def apply_config(
     for name in _LIST_SETTINGS:
         if name in changes:
             updates[name] = _string_list(changes[name])
+    if changes.get("token_type") is not None:
+        updates["token_type"] = _mount_token_type(changes["token_type"], entry)
+    if changes.get("user_lockout_config"):
+        updates["user_lockout_config"] = _lockout_config(
+            config.user_lockout_config, changes["user_lockout_config"], entry
+        )
     tuned = config._replace(**updates)
     _check_ttls(tuned, enabling=enabling)
+    return tuned
+
+
+def _mount_token_type(value: Any, entry: MountEntry | None) -> str:
+    if entry is None or entry.table != "auth":
+        raise BadRequest("'token_type' can only be modified on auth mounts")
+    if entry.type == "token":
+        raise BadRequest("'token_type' cannot be set for 'token' or 'ns_token' auth mounts")
+    chosen = _MOUNT_TOKEN_TYPES.get(str(value))
+    if chosen is None:
+        raise BadRequest("invalid value for 'token_type'")
+    return chosen
+
+
+def _lockout_config(
+    current: dict[str, Any] | None, sent: Any, entry: MountEntry | None
+) -> dict[str, Any]:
+    """A tune's ``user_lockout_config`` over what is tuned already (OpenBao's keys)."""
+    if not isinstance(sent, dict):
+        raise BadRequest("unable to convert given user lockout config information")
+    if entry is None or entry.type.lower() not in LOCKOUT_TYPES:
+        kind = entry.type if entry is not None else ""
+        raise BadRequest(
+            f"tuning of user lockout configuration for auth type {json.dumps(kind)} not allowed"
+        )
+    tuned = dict(current or {})
+    if sent.get("lockout_threshold") not in (None, ""):
+        try:
+            tuned["threshold"] = int(str(sent["lockout_threshold"]))
+        except ValueError:
+            raise BadRequest("unable to parse user lockout threshold") from None
+        if tuned["threshold"] < 0:
+            raise BadRequest("unable to parse user lockout threshold")
+    for key, name in (("lockout_duration", "duration"),
+                      ("lockout_counter_reset_duration", "counter_reset")):
+        if sent.get(key) not in (None, ""):
+            tuned[name] = _duration(key, sent[key], enabling=False)
+    if sent.get("lockout_disable") is not None:
+        try:
+            tuned["disable"] = FieldType.BOOL.convert(sent["lockout_disable"])
+        except FieldError as error:
+            raise BadRequest(str(error)) from None
     return tuned
 
 
@@ -106,6 +167,10 @@ def tune_view(entry: MountEntry) -> dict[str, Any]:
     }
     if entry.options:
         view["options"] = entry.options
+    if entry.table == "auth":
+        view["token_type"] = entry.config.effective_token_type
+    if entry.config.user_lockout_config is not None:
+        view.update(lockout_view(entry.config.user_lockout_config))
     if entry.config.listing_visibility:
         view["listing_visibility"] = entry.config.listing_visibility
     for name in _LIST_SETTINGS:

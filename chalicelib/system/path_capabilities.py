@@ -57,7 +57,8 @@ def _requested_paths(data: FieldData) -> list[str]:
 
 def _capabilities_of(token: TokenEntry | None, paths: Sequence[str]) -> Response:
     """OpenBao's ``handleCapabilities`` for an already looked-up token (None: not valid)."""
-    acl = authz.acl_for(runtime(), token) if token is not None else None
+    rt = runtime()
+    acl = authz.acl_for(rt, token, authz.identity_of(rt, token)) if token is not None else None
     answers: dict[str, Any] = {}
     for path in paths:
         # Checked per path, in OpenBao's order: an empty path is reported before a bad token.

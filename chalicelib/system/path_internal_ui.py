@@ -57,7 +57,8 @@ def _caller_acl(request: Request) -> ACL | None:
         if request.client_token:
             raise PermissionDenied()
         return None
-    return authz.acl_for(runtime(), request.token)
+    rt = runtime()
+    return authz.acl_for(rt, request.token, authz.identity_of(rt, request.token))
 
 
 def _visibility(acl: ACL | None) -> Callable[[MountEntry], bool]:
@@ -148,7 +149,7 @@ def _rule_tables(acl: ACL) -> tuple[dict[str, Permissions], dict[str, Permission
 def _resultant_acl(request: Request, data: FieldData) -> Response:
     """GET sys/internal/ui/resultant-acl: the caller's merged ACL, for the UI."""
     assert request.token is not None
-    acl = authz.acl_for(runtime(), request.token)
+    acl = authz.acl_for(runtime(), request.token, request.identity)
     if acl.is_root:
         return Response(data={"root": True})
     exact, glob = _rule_tables(acl)

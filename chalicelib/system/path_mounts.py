@@ -55,6 +55,7 @@ _TUNE_FIELDS = {
     "audit_non_hmac_request_keys": Field(FieldType.COMMA_STRING_LIST),
     "audit_non_hmac_response_keys": Field(FieldType.COMMA_STRING_LIST),
     "token_type": Field(FieldType.STRING),
+    "user_lockout_config": Field(FieldType.MAP),
     "plugin_version": Field(FieldType.STRING),
 }
 
@@ -112,11 +113,13 @@ def _enable(table: str) -> Handler:
             path,
             type_name,
             description=data["description"],
-            config=apply_config(MountConfig(), data["config"], enabling=True),
             options=options,
             local=data["local"],
             seal_wrap=data["seal_wrap"],
             table=table,
+        )
+        entry = entry.tuned(
+            config=apply_config(MountConfig(), data["config"], enabling=True, entry=entry)
         )
 
         def add(current: MountTable) -> MountTable:
@@ -183,7 +186,7 @@ def _tune_write(table: str) -> Handler:
             # Again on what is stored now: a concurrent tune may have changed the version.
             checked = version_change(entry, changes.get("options"))
             updated = entry.tuned(
-                config=apply_config(entry.config, changes),
+                config=apply_config(entry.config, changes, entry=entry),
                 description=changes.get("description", entry.description),
                 options=tuned_options(entry.options, changes.get("options"), checked),
             )

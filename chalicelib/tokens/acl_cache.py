@@ -16,7 +16,10 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     from chalicelib.policy import ACL, Policy
+    from chalicelib.policy.templates import IdentityContext
     from chalicelib.storage.barrier import Barrier
 
 POLICIES_GENERATION = "policies"
@@ -41,7 +44,9 @@ class ACLCache:
     def __init__(self) -> None:
         self._generation = -1
         self._policies: dict[str, Policy | None] = {}
-        self._acls: OrderedDict[tuple[str, ...], ACL] = OrderedDict()
+        self._acls: OrderedDict[tuple[tuple[str, ...], Hashable], ACL] = OrderedDict()
+        # Policy sets with templated paths: their ACL depends on the entity too.
+        self._templated: set[tuple[str, ...]] = set()
         # The dev server is threaded; a Lambda container never contends for it.
         self._lock = threading.RLock()
 
@@ -50,21 +55,38 @@ class ACLCache:
             self._generation = generation
             self._policies.clear()
             self._acls.clear()
+            self._templated.clear()
 
-    def acl(self, barrier: Barrier, generation: int, names: tuple[str, ...]) -> ACL:
-        """The ACL of a token's policies (names that name no policy grant nothing)."""
+    def acl(
+        self,
+        barrier: Barrier,
+        generation: int,
+        names: tuple[str, ...],
+        identity: IdentityContext | None = None,
+        identity_version: Hashable = None,
+    ) -> ACL:
+        """The ACL of a token's policies (names that name no policy grant nothing).
+
+        ``identity`` renders templated paths; such an ACL is cached per entity version,
+        every other one once per policy set, whoever holds it.
+        """
         from chalicelib.policy import ACL
 
-        key = tuple(sorted(set(names)))
+        names = tuple(sorted(set(names)))
         with self._lock:
             self._sync(generation)
+            key = (names, identity_version if names in self._templated else None)
             acl = self._acls.get(key)
             if acl is not None and (
                 acl.valid_until is None or acl.valid_until > datetime.now(UTC)
             ):
                 self._acls.move_to_end(key)
                 return acl
-            acl = ACL.compile(self.policies(barrier, generation, key))
+            policies = self.policies(barrier, generation, names)
+            if any(policy is not None and policy.templated for policy in policies):
+                self._templated.add(names)
+                key = (names, identity_version)
+            acl = ACL.compile(policies, identity=identity)
             self._acls[key] = acl
             if len(self._acls) > _MAX_ACLS:
                 self._acls.popitem(last=False)

@@ -37,6 +37,8 @@ class TokenEntry(NamedTuple):
     entity_id: str = ""
     bound_cidrs: tuple[str, ...] = ()
     cubbyhole_id: str = ""
+    # What the auth method that issued a login token keeps for its renewal (never shown).
+    internal: dict[str, str] | None = None
     # The lease: when it was issued, when it ends (0: never), the TTL of the last grant.
     issued_ns: int = 0
     expires_ns: int = 0

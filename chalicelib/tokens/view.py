@@ -8,12 +8,15 @@ from chalicelib.tokens.clock import NANOS, remaining_seconds, rfc3339
 from chalicelib.tokens.entry import TokenEntry
 
 
-def auth_block(entry: TokenEntry, client_token: str) -> dict[str, Any]:
-    """OpenBao's ``auth`` object, for the lease the entry holds now."""
-    return {
+def auth_block(
+    entry: TokenEntry, client_token: str, identity_policies: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """OpenBao's ``auth`` object, for the lease the entry holds now; ``policies`` also
+    names the entity's policies, which OpenBao lists apart only when there are some."""
+    block = {
         "client_token": client_token,
         "accessor": entry.accessor,
-        "policies": list(entry.policies),
+        "policies": sorted({*entry.policies, *identity_policies}),
         "token_policies": list(entry.policies),
         "metadata": entry.meta,
         "lease_duration": entry.lease_ttl,
@@ -24,9 +27,14 @@ def auth_block(entry: TokenEntry, client_token: str) -> dict[str, Any]:
         "mfa_requirement": None,
         "num_uses": entry.num_uses,
     }
+    if identity_policies:
+        block["identity_policies"] = list(identity_policies)
+    return block
 
 
-def lookup_data(entry: TokenEntry, token_id: str, now_ns: int) -> dict[str, Any]:
+def lookup_data(
+    entry: TokenEntry, token_id: str, now_ns: int, identity_policies: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """OpenBao's lookup ``data`` (the parent reference is never shown)."""
     data: dict[str, Any] = {
         "accessor": entry.accessor,
@@ -47,6 +55,8 @@ def lookup_data(entry: TokenEntry, token_id: str, now_ns: int) -> dict[str, Any]
         "ttl": remaining_seconds(entry.expires_ns, now_ns) if entry.expires_ns else 0,
         "type": entry.type,
     }
+    if identity_policies:
+        data["identity_policies"] = list(identity_policies)
     if entry.role:
         data["role"] = entry.role
     if entry.period:

@@ -308,12 +308,12 @@ def _listing(vault: VaultHTTP, token: str) -> dict[str, list[str]]:
 
 def test_ui_mounts_lists_what_the_token_can_reach(vault: VaultHTTP) -> None:
     tokens = _mounts(vault)
-    # The default policy reaches cubbyhole/, sys/ and auth/token/.
+    # The default policy reaches cubbyhole/, identity/, sys/ and auth/token/ (as OpenBao).
     assert _listing(vault, tokens["reach"]) == {
-        "secret": ["cubbyhole/", "public/", "reachable/", "sys/"], "auth": ["token/"],
+        "secret": ["cubbyhole/", "identity/", "public/", "reachable/", "sys/"], "auth": ["token/"],
     }
     assert _listing(vault, tokens["nothing"]) == {"secret": ["public/"], "auth": []}
-    everything = ["cubbyhole/", "hidden/", "public/", "reachable/", "secret/", "sys/"]
+    everything = ["cubbyhole/", "hidden/", "identity/", "public/", "reachable/", "secret/", "sys/"]
     assert _listing(vault, "root") == {"secret": everything, "auth": ["token/"]}
     public = vault.get("sys/internal/ui/mounts", token=tokens["nothing"]).json()["data"]
     assert public["secret"]["public/"]["config"]["listing_visibility"] == "unauth"

@@ -48,7 +48,7 @@ def create_token(
     parent = request.token
     assert parent is not None and request.mount is not None
     issue.check_parent(parent)
-    is_sudo = authz.has_sudo(rt, parent, request.path)
+    is_sudo = authz.has_sudo(rt, parent, request.path, request.identity)
     kind = issue.token_type(data, role)
     now = now_ns()
     entry = issue.base_entry(data, request.relative_path, kind, role, now)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from chalicelib.auth.token.common import accessor_record, store
+from chalicelib.core import authz
 from chalicelib.core.errors import BadRequest, PermissionDenied, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
+from chalicelib.core.runtime import runtime
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.tokens.clock import now_ns
+from chalicelib.tokens.entry import TokenEntry
 from chalicelib.tokens.view import lookup_data
 
 _TOKEN = {"token": Field(FieldType.STRING, "")}
@@ -21,13 +24,15 @@ def _lookup(request: Request, data: FieldData) -> Response:
     entry = store().lookup(token_id, tainted=True)
     if entry is None:
         raise PermissionDenied("bad token")
-    return Response(data=lookup_data(entry, token_id, now_ns()))
+    return Response(data=lookup_data(entry, token_id, now_ns(), _identity_policies(entry)))
 
 
 def _lookup_self(request: Request, data: FieldData) -> Response:
     assert request.token is not None
     # The pipeline has just read (and, for a limited token, spent) the caller's entry.
-    return Response(data=lookup_data(request.token, request.client_token, now_ns()))
+    identity = request.identity
+    policies = identity.policies if identity is not None else ()
+    return Response(data=lookup_data(request.token, request.client_token, now_ns(), policies))
 
 
 def _lookup_accessor(request: Request, data: FieldData) -> Response:
@@ -37,7 +42,12 @@ def _lookup_accessor(request: Request, data: FieldData) -> Response:
     entry = tokens.lookup_salted(record.salted_id, tainted=True)
     if entry is None:
         raise PermissionDenied(multierror("permission denied"))
-    return Response(data=lookup_data(entry, "", now_ns()))
+    return Response(data=lookup_data(entry, "", now_ns(), _identity_policies(entry)))
+
+
+def _identity_policies(entry: TokenEntry) -> tuple[str, ...]:
+    identity = authz.identity_of(runtime(), entry)
+    return identity.policies if identity is not None else ()
 
 
 def paths() -> list[Path]:

@@ -53,7 +53,7 @@ def _revoke_orphan(request: Request, data: FieldData) -> None:
     if not data["token"]:
         raise BadRequest("missing token ID")
     assert request.token is not None
-    if not authz.has_sudo(runtime(), request.token, request.path):
+    if not authz.has_sudo(runtime(), request.token, request.path, request.identity):
         raise BadRequest("root or sudo privileges required to revoke and orphan")
     tokens = store()
     entry = tokens.lookup(data["token"])

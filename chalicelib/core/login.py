@@ -1,0 +1,130 @@
+"""Turning an auth method's ``Auth`` into a token (OpenBao's handleLoginRequest).
+
+The method has checked the credentials; here the entity is found or created for the
+alias, the token's type, policies and TTL are settled against the mount's tune, and the
+token is stored (service) or sealed (batch). The client gets Vault's ``auth`` block.
+"""
+
+from __future__ import annotations
+
+import json
+
+from chalicelib.core.errors import BadRequest, PermissionDenied
+from chalicelib.core.mounts import MountEntry
+from chalicelib.core.request import Request, Response
+from chalicelib.core.runtime import Runtime
+from chalicelib.framework.login import Auth
+from chalicelib.identity.resolve import ResolvedIdentity
+from chalicelib.identity.store import IdentityStore
+from chalicelib.system.mount_config import effective_ttls
+from chalicelib.tokens import ids
+from chalicelib.tokens.clock import NANOS, now_ns
+from chalicelib.tokens.context import token_store
+from chalicelib.tokens.entry import BATCH, SERVICE, TokenEntry
+from chalicelib.tokens.policies import NON_ASSIGNABLE, ROOT, sanitize
+from chalicelib.tokens.ttl import TTLLimits, calculate_ttl
+from chalicelib.tokens.view import auth_block
+
+
+def complete(rt: Runtime, request: Request, response: Response) -> Response:
+    """Issue the token for ``response.login`` and answer with its ``auth`` block."""
+    auth, mount = response.login, request.mount
+    assert auth is not None and mount is not None
+    identity = _entity_for(rt, mount, auth)
+    identity_policies = identity.policies if identity is not None else ()
+    entry, warnings = _token_entry(request, mount, auth, identity)
+    _refuse_privileged([*entry.policies, *identity_policies])
+    tokens = token_store(rt)
+    if entry.type == BATCH:
+        token_id = tokens.issue_batch(entry)
+    else:
+        entry = entry.evolve(accessor=ids.new_accessor(), cubbyhole_id=ids.random_base62())
+        token_id = ids.new_token_id()
+        tokens.create_service(token_id, entry, None)
+    response.login = None
+    response.auth = auth_block(entry, token_id, identity_policies)
+    response.warnings.extend(warnings)
+    return response
+
+
+def _entity_for(rt: Runtime, mount: MountEntry, auth: Auth) -> ResolvedIdentity | None:
+    """Find or create the alias's entity; a disabled entity may not log in (Vault: 403)."""
+    if not auth.alias_name:
+        return None
+    entity = IdentityStore(rt.barrier).find_or_create_for_alias(
+        mount.accessor, mount.type, mount.router_path, auth.alias_name,
+        dict(auth.alias_metadata) or None,
+    )  # fmt: skip
+    identity = rt.identity.resolve(rt, entity.id, {}, prefetched=False)
+    if identity is None or identity.disabled:
+        raise PermissionDenied()
+    return identity
+
+
+def token_type(mount: MountEntry, wanted: str) -> str:
+    """The method's wish ("default", "service", "batch") under the mount's tune, as
+    OpenBao's router settles it: a tuned service or batch wins; a tuned default decides
+    only where the method did not ask."""
+    tuned = mount.config.effective_token_type
+    if tuned in (SERVICE, BATCH):
+        return tuned
+    if tuned == "default-batch":
+        return SERVICE if wanted == SERVICE else BATCH
+    return BATCH if wanted == BATCH else SERVICE
+
+
+def _token_entry(
+    request: Request, mount: MountEntry, auth: Auth, identity: ResolvedIdentity | None
+) -> tuple[TokenEntry, list[str]]:
+    settings = auth.token
+    kind = token_type(mount, settings.type)
+    policies = sanitize(
+        [*settings.policies, *auth.extra_policies], add_default=not settings.no_default_policy
+    )
+    default_ttl, max_ttl = effective_ttls(mount)
+    if 0 < settings.max_ttl < max_ttl:
+        max_ttl = settings.max_ttl
+    now = now_ns()
+    ttl, warnings = calculate_ttl(
+        TTLLimits(default_ttl, max_ttl),
+        start_ns=now,
+        now_ns=now,
+        backend_ttl=settings.ttl,
+        period=settings.period,
+        explicit_max_ttl=settings.explicit_max_ttl,
+    )
+    cidrs = settings.bound_cidrs
+    if settings.strictly_bind_ip and request.remote_address:
+        cidrs = (request.remote_address,)
+    created = now // NANOS
+    expires = now + ttl * NANOS if kind == SERVICE else (created + ttl) * NANOS
+    source = mount.path.replace("/", "-")
+    entry = TokenEntry(
+        accessor="",
+        policies=tuple(policies),
+        path=request.path,
+        display_name=(source + auth.display_name).removesuffix("-"),
+        meta=dict(auth.metadata) or None,
+        creation_time=created,
+        ttl=ttl,
+        explicit_max_ttl=settings.explicit_max_ttl,
+        period=settings.period,
+        num_uses=settings.num_uses if kind == SERVICE else 0,
+        renewable=kind == SERVICE,
+        type=kind,
+        entity_id=identity.entity_id if identity is not None else "",
+        bound_cidrs=cidrs,
+        internal=dict(auth.internal) or None,
+        issued_ns=now if kind == SERVICE else created * NANOS,
+        expires_ns=expires,
+        lease_ttl=ttl,
+    )
+    return entry, warnings
+
+
+def _refuse_privileged(policies: list[str]) -> None:
+    for name in policies:
+        if name == ROOT:
+            raise BadRequest("auth methods cannot create root tokens")
+        if name in NON_ASSIGNABLE:
+            raise BadRequest(f"cannot assign policy {json.dumps(name)}")

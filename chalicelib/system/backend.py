@@ -8,6 +8,7 @@ from chalicelib.system import (
     path_capabilities,
     path_internal_ui,
     path_leases,
+    path_locked_users,
     path_mounts,
     path_policy,
     path_remount,
@@ -60,6 +61,7 @@ def backend() -> Backend:
             *path_wrapping.paths(),
             *path_audit.paths(),
             *path_leases.paths(),
+            *path_locked_users.paths(),
         ],
         unauthenticated=(
             *path_seal.UNAUTHENTICATED,

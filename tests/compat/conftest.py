@@ -103,6 +103,36 @@ def stop_server(server: Server) -> int:
         return server.process.wait()
 
 
+def start_openbao(home: Path) -> Server:
+    """The real `bao server -dev` on a free loopback port, its HOME and log in ``home``."""
+    log = home / "openbao.log"
+    port = free_port()
+    env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [str(BIN / "bao"), "server", "-dev", f"-dev-root-token-id={ROOT_TOKEN}",
+             f"-dev-listen-address=127.0.0.1:{port}"],
+            env=env, stdout=sink, stderr=subprocess.STDOUT, text=True,
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, log)
+    try:
+        _wait_ready(server.address, process, log)
+    except RuntimeError:
+        stop_server(server)
+        raise
+    return server
+
+
+@pytest.fixture(scope="module")
+def openbao_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real OpenBao dev server for the module: the reference our answers are compared to."""
+    server = start_openbao(tmp_path_factory.mktemp("openbao-home"))
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
 @pytest.fixture
 def dev_server(tmp_path: Path) -> Iterator[Server]:
     server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], tmp_path / "server.log")

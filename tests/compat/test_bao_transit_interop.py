@@ -12,8 +12,6 @@ import base64
 import hashlib
 import hmac as hmac_module
 import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,12 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from tests.compat.conftest import (
-    BIN,
-    ROOT_TOKEN,
     Server,
-    _wait_ready,
-    free_port,
-    stop_server,
 )
 from tests.compat.test_bao_transit import transit_server  # noqa: F401 (fixture)
 
@@ -34,24 +27,9 @@ pytestmark = pytest.mark.compat
 
 
 @pytest.fixture(scope="module")
-def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("openbao-home")
-    log = home / "openbao.log"
-    port = free_port()
-    env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [str(BIN / "bao"), "server", "-dev", f"-dev-root-token-id={ROOT_TOKEN}",
-             f"-dev-listen-address=127.0.0.1:{port}"],
-            env=env, stdout=sink, stderr=subprocess.STDOUT, text=True,
-        )
-    server = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        _wait_ready(server.address, process, log)
-        server.bao("secrets", "enable", "transit")
-        yield server
-    finally:
-        stop_server(server)
+def openbao(openbao_dev: Server) -> Server:
+    openbao_dev.bao("secrets", "enable", "transit")
+    return openbao_dev
 
 
 def b64(data: bytes) -> str:

@@ -11,8 +11,8 @@ its link was changed or it was moved).
 
 from __future__ import annotations
 
-import itertools
 import gzip
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field

@@ -55,8 +55,8 @@ def _entity_for(rt: Runtime, mount: MountEntry, auth: Auth) -> ResolvedIdentity 
         mount.accessor, mount.type, mount.router_path, auth.alias_name,
         dict(auth.alias_metadata) or None,
     )  # fmt: skip
-    identity = rt.identity.resolve(rt, entity.id, {}, prefetched=False)
-    if identity is None or identity.disabled:
+    identity = rt.identity.of_entity(rt, entity)
+    if identity.disabled:
         raise PermissionDenied()
     return identity
 

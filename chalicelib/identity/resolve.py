@@ -137,6 +137,11 @@ class IdentityCache:
                 self._compiled.clear()
             return self._graph
 
+    def of_entity(self, rt: Runtime, entity: Entity) -> ResolvedIdentity:
+        """The grants of an entity just read or written (a login's), without reading it again."""
+        graph = self.graph(rt)
+        return compile_identity(entity, graph, self._generation)
+
     def resolve(
         self, rt: Runtime, entity_id: str, values: Mapping[str, Entry], prefetched: bool
     ) -> ResolvedIdentity | None:

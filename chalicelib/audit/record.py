@@ -42,6 +42,8 @@ class Caller(NamedTuple):
     policies: tuple[str, ...] = ()
     metadata: Mapping[str, str] | None = None
     entity_id: str = ""
+    # The entity's and its groups' policies, added at request time (chalicelib.identity).
+    identity_policies: tuple[str, ...] = ()
     token_type: str = "default"  # noqa: S105 - Vault's name for "no token", not a secret
     token_ttl: int = 0
     issue_time: str = ""
@@ -113,8 +115,9 @@ def _auth(caller: Caller, h: _Hashing) -> dict[str, Any]:
         "client_token": h.secret(caller.client_token),
         "accessor": h.accessor(caller.accessor),
         "display_name": caller.display_name,
-        "policies": list(caller.policies),
+        "policies": sorted({*caller.policies, *caller.identity_policies}),
         "token_policies": list(caller.policies),
+        "identity_policies": list(caller.identity_policies),
     })
     if caller.policy_results is not None:
         entry["policy_results"] = dict(caller.policy_results)
@@ -206,6 +209,7 @@ def _response_auth(auth: Mapping[str, Any], h: _Hashing) -> dict[str, Any]:
         "display_name": auth.get("display_name", ""),
         "policies": list(auth.get("policies") or ()),
         "token_policies": list(auth.get("token_policies") or ()),
+        "identity_policies": list(auth.get("identity_policies") or ()),
         "metadata": dict(auth.get("metadata") or {}),
         "num_uses": auth.get("num_uses", 0),
         "entity_id": auth.get("entity_id", ""),

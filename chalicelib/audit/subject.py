@@ -60,6 +60,7 @@ def _caller(rt: Runtime, request: Request, token: TokenEntry, authorized: bool) 
         policies=token.policies,
         metadata=token.meta,
         entity_id=token.entity_id,
+        identity_policies=request.identity.policies if request.identity else (),
         token_type=token.type,
         token_ttl=token.ttl,
         issue_time=rfc3339(token.creation_time * NANOS) if token.creation_time else "",

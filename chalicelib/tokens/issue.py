@@ -114,8 +114,6 @@ def _check_entity_alias(alias: str, role: Role | None) -> None:
     allowed = role.allowed_entity_aliases or ()
     if alias.lower() not in allowed and not matches_any_glob(allowed, alias.lower()):
         raise BadRequest("invalid 'entity_alias' value")
-    # Entities arrive with the identity store; until then no alias can be resolved.
-    raise BadRequest("failed to create or fetch entity from given entity alias")
 
 
 def resolve_policies_for(issue: Issue, data: FieldData) -> None:

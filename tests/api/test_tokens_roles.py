@@ -165,3 +165,18 @@ def test_role_bound_cidrs_bind_its_tokens(vault: VaultHTTP) -> None:
     assert vault.get("auth/token/lookup-self", token=far).json() == DENIED
     bad = vault.post("auth/token/roles/bad", {"token_bound_cidrs": "nonsense"})
     assert bad.status_code == 400 and bad.json()["errors"][0].startswith("error parsing role")
+
+
+def test_entity_alias_gives_the_token_that_aliases_entity(vault: VaultHTTP) -> None:
+    body = {"allowed_entity_aliases": ["svc-*"], "orphan": True}
+    assert vault.post("auth/token/roles/svc", body).status_code == 204
+
+    def entity(alias: str) -> str:
+        auth = create(vault, {"entity_alias": alias}, path="auth/token/create/svc")
+        return auth["entity_id"]
+
+    first = entity("svc-a")
+    assert first and entity("svc-a") == first  # created once, then found
+    assert entity("svc-b") not in ("", first)
+    refused = create_reply(vault, {"entity_alias": "other"}, path="auth/token/create/svc")
+    assert refused.json() == {"errors": ["invalid 'entity_alias' value"]}

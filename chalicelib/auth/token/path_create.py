@@ -10,12 +10,14 @@ from chalicelib.auth.token.common import (
     store,
 )
 from chalicelib.core import authz
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, PermissionDenied
+from chalicelib.core.mounts import MountEntry
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import runtime
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.path import Handler
+from chalicelib.identity.store import IdentityStore
 from chalicelib.tokens import ids, issue
 from chalicelib.tokens.acl_cache import POLICIES_GENERATION
 from chalicelib.tokens.clock import now_ns
@@ -58,10 +60,23 @@ def create_token(
     plan = issue.Issue(parent=parent, is_sudo=is_sudo, role=role, entry=entry)
     issue.resolve_policies_for(plan, data)
     issue.resolve_parentage(plan, data, orphan_path=orphan_path)
+    if data["entity_alias"]:
+        plan.entry = plan.entry.evolve(entity_id=_alias_entity(request.mount, data["entity_alias"]))
     issue.resolve_ttls(plan, data, mount_limits(request), renewable)
     token_id, created = _persist(request, plan.entry, data["id"])
     warnings = [*plan.warnings, *_missing_policy_warnings(created)]
     return Response(auth=auth_block(created, token_id), warnings=warnings)
+
+
+def _alias_entity(mount: MountEntry, alias: str) -> str:
+    """The entity of a role's ``entity_alias`` on the token mount, created on first use
+    (OpenBao's resolveEntityAlias); it replaces the parent's entity."""
+    entity = IdentityStore(runtime().barrier).find_or_create_for_alias(
+        mount.accessor, mount.type, mount.router_path, alias
+    )
+    if entity.disabled:
+        raise PermissionDenied("entity from given entity alias is disabled")
+    return entity.id
 
 
 def _persist(request: Request, entry: TokenEntry, custom_id: str) -> tuple[str, TokenEntry]:

@@ -28,10 +28,13 @@ class Alias(NamedTuple):
     canonical_id: str = ""  # the entity (or group) it belongs to
     creation_time: str = ""
     last_update_time: str = ""
+    # The entities it belonged to before merges moved it here.
+    merged_from_canonical_ids: tuple[str, ...] = ()
 
     @classmethod
     def from_storage(cls, raw: dict[str, Any]) -> Alias:
-        return build(cls, raw)
+        merged = raw.get("merged_from_canonical_ids")
+        return build(cls, raw, merged_from_canonical_ids=tuple(merged) if merged else ())
 
 
 class Entity(NamedTuple):
@@ -64,6 +67,18 @@ class Entity(NamedTuple):
 
     def alias_for(self, mount_accessor: str) -> Alias | None:
         return next((a for a in self.aliases if a.mount_accessor == mount_accessor), None)
+
+    def alias_by_id(self, alias_id: str) -> Alias | None:
+        return next((a for a in self.aliases if a.id == alias_id), None)
+
+    def with_alias(self, alias: Alias) -> Entity:
+        """This entity holding ``alias``: replaced in place if it holds it already."""
+        if self.alias_by_id(alias.id) is None:
+            return self._replace(aliases=(*self.aliases, alias))
+        return self._replace(aliases=tuple(alias if a.id == alias.id else a for a in self.aliases))
+
+    def without_alias(self, alias_id: str) -> Entity:
+        return self._replace(aliases=tuple(a for a in self.aliases if a.id != alias_id))
 
 
 class Group(NamedTuple):

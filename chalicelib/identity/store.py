@@ -1,7 +1,8 @@
 """The identity store over the barrier: entities, aliases, groups and their name indexes.
 
 Layout (under ``identity/``; names are hashed in keys, since any character may appear in
-one and a key must not carry a stray "/"):
+one and a key must not carry a stray "/"; they are hashed lowercased, so names and alias
+names are unique regardless of case, as OpenBao's identity store keeps them):
   identity/entity/<id>                         Entity (its aliases inside)
   identity/entity-name/<sha256(name)>          {"id": entity id}
   identity/entity-alias/<accessor>/<sha256(name)>  {"id": alias id, "canonical_id": entity}
@@ -20,6 +21,7 @@ Entities themselves are read with the token on every request, so their changes n
 from __future__ import annotations
 
 import hashlib
+import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -46,7 +48,7 @@ _RETRIES = 5
 
 
 def name_hash(name: str) -> str:
-    return hashlib.sha256(name.encode()).hexdigest()
+    return hashlib.sha256(name.lower().encode()).hexdigest()
 
 
 def entity_key(entity_id: str) -> str:
@@ -85,28 +87,37 @@ class IdentityStore:
         self.barrier = barrier
         self.view = StorageView(barrier, IDENTITY_PREFIX)
 
-    # -- entities ------------------------------------------------------------------------
-
-    def entity(self, entity_id: str) -> Entity | None:
-        if not entity_id or "/" in entity_id:
-            return None
-        found = self.view.get(ENTITY + entity_id)
-        return None if found is None else open_entity(found)
-
     def _pointer(self, key: str) -> dict[str, str] | None:
         found = self.view.get_json(key)
         return found if isinstance(found, dict) else None
+
+    def _all(self, prefix: str) -> list[Entry]:
+        ids = self.view.list(prefix)
+        found: dict[str, Entry] = {}
+        for start in range(0, len(ids), 100):
+            found.update(self.view.get_many([prefix + i for i in ids[start : start + 100]]))
+        return [found[key] for key in sorted(found)]
+
+    # -- entities ------------------------------------------------------------------------
+
+    def entity(self, entity_id: str) -> Entity | None:
+        if not _is_segment(entity_id):
+            return None
+        found = self.view.get(ENTITY + entity_id)
+        return None if found is None else open_entity(found)
 
     def entity_by_name(self, name: str) -> Entity | None:
         pointer = self._pointer(ENTITY_NAME + name_hash(name))
         return None if pointer is None else self.entity(pointer["id"])
 
     def entity_by_alias(self, mount_accessor: str, name: str) -> Entity | None:
+        if not _is_segment(mount_accessor):
+            return None
         pointer = self._pointer(alias_index_key(ENTITY_ALIAS, mount_accessor, name))
         return None if pointer is None else self.entity(pointer["canonical_id"])
 
     def entity_by_alias_id(self, alias_id: str) -> Entity | None:
-        if not alias_id or "/" in alias_id:
+        if not _is_segment(alias_id):
             return None
         pointer = self._pointer(ENTITY_ALIAS_ID + alias_id)
         return None if pointer is None else self.entity(pointer["canonical_id"])
@@ -115,38 +126,25 @@ class IdentityStore:
         return self.view.list(ENTITY)
 
     def entities(self, ids: Sequence[str]) -> list[Entity]:
-        found = self.view.get_many([ENTITY + i for i in ids if i and "/" not in i])
+        found = self.view.get_many([ENTITY + i for i in ids if _is_segment(i)])
         return [open_entity(entry) for entry in found.values()]
+
+    def all_entities(self) -> list[Entity]:
+        """Every entity, in ID order (listings; OpenBao walks its memdb the same way)."""
+        return [open_entity(entry) for entry in self._all(ENTITY)]
 
     def write_entity(self, entity: Entity, previous: Entity | None) -> Entity:
         """Create or replace ``entity`` and its indexes in one transaction.
 
         ``previous`` is the stored entity this write replaces (None: a new one); the
-        write fails with 412 if it changed meanwhile, and with 400 if a name or alias it
-        claims is taken.
+        write fails with 412 if it changed meanwhile, or if a name or alias it claims is
+        taken (callers check names first, to answer with OpenBao's 400).
         """
-        ops: list[WriteOp] = [
-            _put(ENTITY + entity.id, entity.to_storage(), previous.version if previous else 0)
-        ]
-        ops += _index_changes(
-            ENTITY_NAME, [entity.name], [previous.name] if previous else [], entity.id
-        )
-        old_aliases = previous.aliases if previous else ()
-        ops += _alias_changes(ENTITY_ALIAS, ENTITY_ALIAS_ID, entity.aliases, old_aliases)
-        try:
-            self.view.transact(ops)
-        except ConditionFailed:
-            raise PreconditionFailed(
-                "the entity, its name or one of its aliases changed concurrently; retry"
-            ) from None
-        return entity._replace(version=(previous.version if previous else 0) + 1)
+        self.commit(entities=[(previous, entity)])
+        return entity._replace(version=_next_version(previous))
 
     def delete_entity(self, entity: Entity) -> None:
-        ops: list[WriteOp] = [
-            Delete(ENTITY + entity.id), Delete(ENTITY_NAME + name_hash(entity.name))
-        ]
-        ops += _alias_changes(ENTITY_ALIAS, ENTITY_ALIAS_ID, (), entity.aliases)
-        self.view.transact(ops)
+        self.commit(entities=[(entity, None)])
 
     def find_or_create_for_alias(
         self,
@@ -170,7 +168,7 @@ class IdentityStore:
                 creation_time=now, last_update_time=now,
             )  # fmt: skip
             entity = Entity(
-                id=entity_id, name=f"entity_{entity_id[:8]}", aliases=(alias,),
+                id=entity_id, name=generated_name("entity"), aliases=(alias,),
                 creation_time=now, last_update_time=now,
             )  # fmt: skip
             try:
@@ -196,7 +194,7 @@ class IdentityStore:
     # -- groups --------------------------------------------------------------------------
 
     def group(self, group_id: str) -> Group | None:
-        if not group_id or "/" in group_id:
+        if not _is_segment(group_id):
             return None
         found = self.view.get(GROUP + group_id)
         return None if found is None else open_group(found)
@@ -206,11 +204,13 @@ class IdentityStore:
         return None if pointer is None else self.group(pointer["id"])
 
     def group_by_alias(self, mount_accessor: str, name: str) -> Group | None:
+        if not _is_segment(mount_accessor):
+            return None
         pointer = self._pointer(alias_index_key(GROUP_ALIAS, mount_accessor, name))
         return None if pointer is None else self.group(pointer["canonical_id"])
 
     def group_by_alias_id(self, alias_id: str) -> Group | None:
-        if not alias_id or "/" in alias_id:
+        if not _is_segment(alias_id):
             return None
         pointer = self._pointer(GROUP_ALIAS_ID + alias_id)
         return None if pointer is None else self.group(pointer["canonical_id"])
@@ -220,75 +220,97 @@ class IdentityStore:
 
     def all_groups(self) -> list[Group]:
         """Every group (the graph a container compiles once per identity generation)."""
-        ids = self.group_ids()
-        found: dict[str, Entry] = {}
-        for start in range(0, len(ids), 100):
-            found.update(self.view.get_many([GROUP + i for i in ids[start : start + 100]]))
-        return [open_group(entry) for entry in found.values()]
+        return [open_group(entry) for entry in self._all(GROUP)]
 
     def write_group(self, group: Group, previous: Group | None) -> Group:
         """Create or replace a group and its indexes in one transaction (as write_entity);
         the caller bumps the identity generation."""
-        ops: list[WriteOp] = [
-            _put(GROUP + group.id, group.to_storage(), previous.version if previous else 0)
-        ]
-        old_names = [previous.name] if previous else []
-        ops += _index_changes(GROUP_NAME, [group.name], old_names, group.id)
-        new_alias = (group.alias,) if group.alias else ()
-        old_alias = (previous.alias,) if previous and previous.alias else ()
-        ops += _alias_changes(GROUP_ALIAS, GROUP_ALIAS_ID, new_alias, old_alias)
+        self.commit(groups=[(previous, group)])
+        return group._replace(version=_next_version(previous))
+
+    def delete_group(self, group: Group) -> None:
+        self.commit(groups=[(group, None)])
+
+    # -- several records at once ---------------------------------------------------------
+
+    def commit(
+        self,
+        entities: Sequence[tuple[Entity | None, Entity | None]] = (),
+        groups: Sequence[tuple[Group | None, Group | None]] = (),
+    ) -> None:
+        """Write (previous, new) pairs in one transaction: previous None creates, new None
+        deletes. Each record is checked against the version it was read at, and the index
+        entries follow: a name or alias claimed anew must be free (412 if not), one that
+        moves between records of this transaction (a merge, an alias moved to another
+        entity) is rewritten, one no longer held is released."""
+        ops: list[WriteOp] = []
+        before: dict[str, dict[str, str]] = {}
+        after: dict[str, dict[str, str]] = {}
+        for entity_pair in entities:
+            ops.append(_record_op(ENTITY, *entity_pair))
+            for record, indexes in zip(entity_pair, (before, after), strict=True):
+                if record is not None:
+                    indexes.update(_entity_indexes(record))
+        for group_pair in groups:
+            ops.append(_record_op(GROUP, *group_pair))
+            for record, indexes in zip(group_pair, (before, after), strict=True):
+                if record is not None:
+                    indexes.update(_group_indexes(record))
+        for key, value in after.items():
+            if key not in before:
+                ops.append(_put(key, value))
+            elif before[key] != value:
+                ops.append(_put(key, value, None))
+        ops += [Delete(key) for key in before.keys() - after.keys()]
         try:
             self.view.transact(ops)
         except ConditionFailed:
             raise PreconditionFailed(
-                "the group, its name or its alias changed concurrently; retry"
+                "an identity record, a name or an alias changed concurrently; retry"
             ) from None
-        return group._replace(version=(previous.version if previous else 0) + 1)
-
-    def delete_group(self, group: Group) -> None:
-        ops: list[WriteOp] = [
-            Delete(GROUP + group.id), Delete(GROUP_NAME + name_hash(group.name))
-        ]
-        old_alias = (group.alias,) if group.alias else ()
-        ops += _alias_changes(GROUP_ALIAS, GROUP_ALIAS_ID, (), old_alias)
-        self.view.transact(ops)
 
 
-def _index_changes(
-    kind: str, names: Sequence[str], old_names: Sequence[str], target: str
-) -> list[WriteOp]:
-    """Name index entries to claim (must be free) and to release."""
-    ops: list[WriteOp] = []
-    for name in names:
-        if name not in old_names:
-            ops.append(_put(kind + name_hash(name), {"id": target}))
-    ops += [Delete(kind + name_hash(name)) for name in old_names if name not in names]
-    return ops
+def generated_name(kind: str) -> str:
+    """OpenBao's name for an entity or group created without one ("entity_1a2b3c4d.root":
+    the suffix is the namespace, always root here)."""
+    return f"{kind}_{secrets.token_hex(4)}.root"
 
 
-def _alias_changes(
-    by_name: str, by_id: str, aliases: Sequence[Alias], old: Sequence[Alias]
-) -> list[WriteOp]:
-    """Index entries of aliases added (each claimed, so one alias names one holder) and
-    of aliases removed."""
-    old_ids = {alias.id: alias for alias in old}
-    new_ids = {alias.id for alias in aliases}
-    ops: list[WriteOp] = []
-    for alias in aliases:
-        before = old_ids.get(alias.id)
-        if before is not None and (before.mount_accessor, before.name) == (
-            alias.mount_accessor, alias.name
-        ):
-            continue
-        if before is not None:
-            ops.append(Delete(alias_index_key(by_name, before.mount_accessor, before.name)))
-        pointer = {"id": alias.id, "canonical_id": alias.canonical_id}
-        ops.append(_put(alias_index_key(by_name, alias.mount_accessor, alias.name), pointer))
-        if before is None:
-            ops.append(_put(by_id + alias.id, {"canonical_id": alias.canonical_id}))
-    for alias in old:
-        if alias.id not in new_ids:
-            ops.append(Delete(alias_index_key(by_name, alias.mount_accessor, alias.name)))
-            ops.append(Delete(by_id + alias.id))
-    return ops
+def _is_segment(value: str) -> bool:
+    """Whether a client-given ID can name one key segment (anything else names nothing)."""
+    return bool(value) and "/" not in value
 
+
+def _next_version(previous: Entity | Group | None) -> int:
+    return (previous.version if previous else 0) + 1
+
+
+def _record_op(prefix: str, previous: Entity | Group | None, new: Entity | Group | None) -> WriteOp:
+    expected = previous.version if previous else 0
+    if new is None:
+        assert previous is not None
+        return Delete(prefix + previous.id, expected)
+    return _put(prefix + new.id, new.to_storage(), expected)
+
+
+def _alias_indexes(by_name: str, by_id: str, alias: Alias) -> dict[str, dict[str, str]]:
+    return {
+        alias_index_key(by_name, alias.mount_accessor, alias.name): {
+            "id": alias.id, "canonical_id": alias.canonical_id,
+        },
+        by_id + alias.id: {"canonical_id": alias.canonical_id},
+    }  # fmt: skip
+
+
+def _entity_indexes(entity: Entity) -> dict[str, dict[str, str]]:
+    indexes = {ENTITY_NAME + name_hash(entity.name): {"id": entity.id}}
+    for alias in entity.aliases:
+        indexes.update(_alias_indexes(ENTITY_ALIAS, ENTITY_ALIAS_ID, alias))
+    return indexes
+
+
+def _group_indexes(group: Group) -> dict[str, dict[str, str]]:
+    indexes = {GROUP_NAME + name_hash(group.name): {"id": group.id}}
+    if group.alias is not None:
+        indexes.update(_alias_indexes(GROUP_ALIAS, GROUP_ALIAS_ID, group.alias))
+    return indexes

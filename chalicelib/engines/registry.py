@@ -15,6 +15,7 @@ SECRETS_ENGINES: dict[str, str] = {
     "cubbyhole": "chalicelib.engines.cubbyhole.backend:backend",
     "transit": "chalicelib.engines.transit.backend:backend",
     "aws": "chalicelib.engines.aws.backend:backend",
+    "identity": "chalicelib.engines.identity.backend:backend",
 }
 AUTH_METHODS: dict[str, str] = {
     "token": "chalicelib.auth.token.backend:backend",

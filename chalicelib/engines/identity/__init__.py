@@ -1,0 +1,1 @@
+"""The identity secrets engine: the HTTP API of the identity store (OpenBao's identity/)."""

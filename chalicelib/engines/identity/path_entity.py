@@ -3,8 +3,6 @@ listings, and entity/batch-delete (OpenBao's identity_store_entities.go)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
@@ -96,19 +94,14 @@ def path_entity_batch_delete(request: Request, data: FieldData) -> None:
     delete_entities(store, store.entities(ids))
 
 
-def _entity_list(key: Callable[[Entity], str], with_info: bool) -> Response | None:
+def path_entity_id_list(request: Request, data: FieldData) -> Response | None:
     entities = identity_store().all_entities()
     mounts = auth_mounts()
-    info = {entity.id: entity_info(entity, mounts) for entity in entities}
-    return listing([key(entity) for entity in entities], info if with_info else None)
-
-
-def path_entity_id_list(request: Request, data: FieldData) -> Response | None:
-    return _entity_list(lambda entity: entity.id, with_info=True)
+    return listing([e.id for e in entities], {e.id: entity_info(e, mounts) for e in entities})
 
 
 def path_entity_name_list(request: Request, data: FieldData) -> Response | None:
-    return _entity_list(lambda entity: entity.name, with_info=False)
+    return listing([entity.name for entity in identity_store().all_entities()])
 
 
 def paths() -> list[Path]:

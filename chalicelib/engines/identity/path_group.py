@@ -4,8 +4,6 @@ bumps the identity generation."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
@@ -171,20 +169,19 @@ def path_group_name_delete(request: Request, data: FieldData) -> None:
     _delete(store, store.group_by_name(data["name"]))
 
 
-def _group_list(key: Callable[[Group], str], with_info: bool) -> Response | None:
-    graph = group_graph()
-    groups = sorted(graph.by_id.values(), key=lambda group: group.id)
-    mounts = auth_mounts()
-    info = {group.id: group_info(group, graph, mounts) for group in groups}
-    return listing([key(group) for group in groups], info if with_info else None)
+def _groups(graph: GroupGraph) -> list[Group]:
+    """In ID order, as OpenBao lists them (the graph of this generation: no storage read)."""
+    return sorted(graph.by_id.values(), key=lambda group: group.id)
 
 
 def path_group_id_list(request: Request, data: FieldData) -> Response | None:
-    return _group_list(lambda group: group.id, with_info=True)
+    graph, mounts = group_graph(), auth_mounts()
+    groups = _groups(graph)
+    return listing([g.id for g in groups], {g.id: group_info(g, graph, mounts) for g in groups})
 
 
 def path_group_name_list(request: Request, data: FieldData) -> Response | None:
-    return _group_list(lambda group: group.name, with_info=False)
+    return listing([group.name for group in _groups(group_graph())])
 
 
 def paths() -> list[Path]:

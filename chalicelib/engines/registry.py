@@ -20,6 +20,7 @@ SECRETS_ENGINES: dict[str, str] = {
 AUTH_METHODS: dict[str, str] = {
     "token": "chalicelib.auth.token.backend:backend",
     "userpass": "chalicelib.auth.userpass.backend:backend",
+    "approle": "chalicelib.auth.approle.backend:backend",
 }
 # Types that exist exactly once, created at init, and cannot be enabled again.
 SINGLETONS = frozenset({"system", "cubbyhole", "token", "identity"})

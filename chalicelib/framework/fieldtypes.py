@@ -113,7 +113,10 @@ def _to_map(value: Any) -> dict[str, Any]:
 
 
 def _to_kv_pairs(value: Any) -> dict[str, str]:
-    """A map of strings, also accepted as ["k=v", ...] the way the CLI sends it."""
+    """A map of strings, also accepted as ["k=v", ...] or one "k=v" the way the CLI sends
+    them (Go's weak decoding turns a lone string into a one-item list)."""
+    if isinstance(value, str) and not value.lstrip().startswith("{"):
+        value = [value] if value else []
     if isinstance(value, list):
         pairs: dict[str, str] = {}
         for item in value:

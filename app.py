@@ -46,3 +46,9 @@ def tidy_tokens(event: object) -> None:
 def rotate_transit_keys(event: object) -> None:
     """Rotate transit keys whose auto_rotate_period has passed."""
     jobs.run(jobs.TRANSIT_ROTATION)
+
+
+@app.schedule(jobs.APPROLE_TIDY.expression, name=jobs.APPROLE_TIDY.name)
+def tidy_approle(event: object) -> None:
+    """Delete expired approle secret IDs and accessors left without one, on every mount."""
+    jobs.run(jobs.APPROLE_TIDY)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 __all__ = [
+    "APPROLE_TIDY",
     "JOBS",
     "LEASE_SWEEP",
     "TOKEN_TIDY",
@@ -50,7 +51,11 @@ TOKEN_TIDY = Job("tidy-tokens", 60, "chalicelib.jobs:tidy_tokens")
 TRANSIT_ROTATION = Job(
     "rotate-transit-keys", 60, "chalicelib.engines.transit.rotation:rotate_due_keys"
 )
-JOBS: dict[str, Job] = {job.name: job for job in (LEASE_SWEEP, TOKEN_TIDY, TRANSIT_ROTATION)}
+# A login refuses an expired secret ID itself: the tidy only keeps storage from growing.
+APPROLE_TIDY = Job("tidy-approle", 60, "chalicelib.auth.approle.tidy:tidy_all_mounts")
+JOBS: dict[str, Job] = {
+    job.name: job for job in (LEASE_SWEEP, TOKEN_TIDY, TRANSIT_ROTATION, APPROLE_TIDY)
+}
 
 
 def run(job: Job) -> bool:

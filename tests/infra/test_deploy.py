@@ -32,12 +32,14 @@ ROLES = {
     "SweepLeases": "SweepLeasesRole",
     "TidyTokens": "TidyTokensRole",
     "RotateTransitKeys": "RotateTransitKeysRole",
+    "TidyApprole": "TidyApproleRole",
 }
 FUNCTIONS = list(ROLES)
 SCHEDULES = {
     "SweepLeasesEvent": "rate(1 minute)",
     "TidyTokensEvent": "rate(60 minutes)",
     "RotateTransitKeysEvent": "rate(60 minutes)",
+    "TidyApproleEvent": "rate(60 minutes)",
 }
 
 

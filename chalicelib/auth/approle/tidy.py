@@ -11,6 +11,7 @@ from collections import Counter
 from chalicelib.auth.approle.hashing import ACCESSOR_PREFIX, SECRET_ID_PREFIX, mount_keys
 from chalicelib.auth.approle.secret_ids import Located, SecretID, destroy
 from chalicelib.core import jsonio
+from chalicelib.core.runtime import runtime
 from chalicelib.observability import logger
 from chalicelib.storage.view import StorageView
 from chalicelib.tokens.clock import now_ns
@@ -52,8 +53,6 @@ def tidy_secret_ids(view: StorageView) -> Counter[str]:
 
 def tidy_all_mounts() -> None:
     """The scheduled job: tidy every approle mount of the auth table."""
-    from chalicelib.core.runtime import runtime
-
     rt = runtime()
     for mount in rt.auth.entries:
         if mount.type == APPROLE_TYPE:

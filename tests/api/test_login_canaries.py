@@ -47,7 +47,23 @@ def _userpass(vault: VaultHTTP) -> list[str]:
     return [PASSWORD, token]
 
 
-LOGINS: dict[str, Callable[[VaultHTTP], list[str]]] = {"userpass": _userpass}
+def _approle(vault: VaultHTTP) -> list[str]:
+    vault.post("sys/auth/approle", {"type": "approle"})
+    vault.post("auth/approle/role/canary", {"token_policies": "default"})
+    role_id = vault.get("auth/approle/role/canary/role-id").json()["data"]["role_id"]
+    secret_id = vault.post("auth/approle/role/canary/secret-id").json()["data"]["secret_id"]
+    vault.post("auth/approle/login", {"role_id": role_id, "secret_id": "wrong"}, token="")
+    body = {"role_id": role_id, "secret_id": secret_id}
+    token = vault.post("auth/approle/login", body, token="").json()["auth"]["client_token"]
+    assert vault.get("auth/token/lookup-self", token=token).status_code == 200
+    lookup = vault.post("auth/approle/role/canary/secret-id/lookup", {"secret_id": secret_id})
+    assert lookup.status_code == 200
+    return [secret_id, token]
+
+
+LOGINS: dict[str, Callable[[VaultHTTP], list[str]]] = {
+    "userpass": _userpass, "approle": _approle,
+}
 
 
 @pytest.mark.parametrize("method", sorted(LOGINS))

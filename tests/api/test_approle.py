@@ -17,7 +17,8 @@ import boto3
 import pytest
 
 from chalicelib.auth.approle import secret_ids, tidy
-from chalicelib.auth.approle.hashing import mount_keys
+from chalicelib.auth.approle.hashing import mount_keys, role_key
+from chalicelib.auth.approle.roles import load
 from chalicelib.auth.approle.secret_ids import secret_key
 from chalicelib.core.errors import VaultError
 from chalicelib.core.operation import Operation
@@ -603,7 +604,10 @@ def test_tidy_deletes_expired_secret_ids_and_dangling_accessors(
         new_secret(approle, "app", ttl="1m")
     dangling = new_secret(approle, "app")["secret_id"]
     view = mount_view()
-    view.delete(secret_key(mount_keys(view), "app", dangling))  # its accessor stays behind
+    stored = load(view, "app")
+    assert stored is not None
+    key = secret_key(mount_keys(view), stored.role.secrets_folder, dangling)
+    view.delete(key)  # its accessor stays behind
     assert (len(_stored(view, "secret_id/")), len(_stored(view, "accessor/"))) == (3, 4)
     later = now_ns() + 61 * NANOS
     monkeypatch.setattr(tidy, "now_ns", lambda: later)
@@ -613,6 +617,21 @@ def test_tidy_deletes_expired_secret_ids_and_dangling_accessors(
     listed = approle.list("auth/approle/role/app/secret-id").json()["data"]["keys"]
     assert listed == [keep["secret_id_accessor"]]
     assert login(approle, role, keep["secret_id"]).status_code == 200
+
+
+def test_a_role_made_again_has_none_of_the_old_ones_secret_ids(approle: VaultHTTP) -> None:
+    """A secret ID issued while its role was being deleted is left in the old role's
+    folder: the new role of that name never reads it, and a tidy deletes it."""
+    write_role(approle, "app", role_id="fixed")
+    secret = new_secret(approle, "app")["secret_id"]
+    view = mount_view()
+    view.delete(role_key("app"))  # as if deleted between its flush and that issue
+    view.delete(mount_keys(view).role_id("fixed"))
+    write_role(approle, "app", role_id="fixed")
+    assert login(approle, "fixed", secret).json() == INVALID
+    assert approle.list("auth/approle/role/app/secret-id").status_code == 404
+    assert approle.post("auth/approle/tidy/secret-id", {}).status_code == 202
+    assert _stored(view, "secret_id/") == _stored(view, "accessor/") == []
 
 
 def test_deleting_a_role_deletes_its_secret_ids(approle: VaultHTTP) -> None:

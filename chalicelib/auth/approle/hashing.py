@@ -4,7 +4,8 @@ Storage keys are plaintext in DynamoDB (only values pass through the barrier), s
 ID, secret ID or accessor may appear in one: each is replaced by an HMAC-SHA256 under a
 random key created once per mount and kept, sealed, in the mount's own view. One HMAC per
 kind of value (the kind is part of the input), so equal strings of different kinds do not
-share a key name. Role names are not secret and name their entries as they are.
+share a key name. Role names are not secret and name their entries as they are; a role's
+secret IDs live in a folder named by a random ID of the role's own.
 """
 
 from __future__ import annotations
@@ -24,15 +25,6 @@ SECRET_ID_PREFIX = "secret_id/"  # noqa: S105 - a storage folder
 ACCESSOR_PREFIX = "accessor/"
 # OpenBao's limit on a value it HMACs (role names and secret IDs).
 MAX_HMAC_INPUT = 4096
-
-
-def check_length(name: str, value: str) -> None:
-    """OpenBao refuses to HMAC a role name or secret ID longer than 4096 bytes."""
-    if len(value.encode()) > MAX_HMAC_INPUT:
-        raise BadRequest(
-            f"failed to create HMAC of {name}: value is longer than maximum of "
-            f"{MAX_HMAC_INPUT} bytes"
-        )
 
 
 def role_key(name: str) -> str:
@@ -56,12 +48,12 @@ class MountKeys:
     def role_id(self, role_id: str) -> str:
         return ROLE_ID_PREFIX + self._digest("role_id", role_id)
 
-    def secret_folder(self, role_name: str) -> str:
-        """The folder of a role's secret IDs (one Query lists them)."""
-        return f"{SECRET_ID_PREFIX}{self._digest('role', role_name)}/"
-
     def secret_id_hmac(self, secret_id: str) -> str:
-        check_length("secret_id", secret_id)
+        if len(secret_id.encode()) > MAX_HMAC_INPUT:
+            raise BadRequest(
+                "failed to create HMAC of secret_id: value is longer than maximum of "
+                f"{MAX_HMAC_INPUT} bytes"
+            )
         return self._digest("secret_id", secret_id)
 
     def accessor(self, accessor: str) -> str:

@@ -73,7 +73,7 @@ def _spend(
             )
         _check_role_cidrs(role, address)
 
-    secret = use(view, keys, secret_key(keys, role.name, secret_id), check)
+    secret = use(view, keys, secret_key(keys, role.secrets_folder, secret_id), check)
     if secret is None:
         raise InvalidCredentials(INVALID)
     return secret

@@ -97,7 +97,8 @@ def path_role_write(request: Request, data: FieldData) -> Response | None:
     def change(current: Role | None) -> Role:
         if current is None and not creating:
             raise NotFound(f"role name {go_quote(name)} doesn't exist")
-        return _applied(current or Role(name, new_id()), data, max_ttl, creating=current is None)
+        role = current or Role(name, role_id=new_id(), secrets_folder=new_id())
+        return _applied(role, data, max_ttl, creating=current is None)
 
     role = update(view, mount_keys(view), name, change)
     assert role is not None

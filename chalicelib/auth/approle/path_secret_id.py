@@ -20,9 +20,10 @@ from chalicelib.auth.approle.secret_ids import (
     SecretID,
     accessor_target,
     destroy,
+    folder,
+    in_folder,
     read,
     register,
-    role_secrets,
     secret_key,
 )
 from chalicelib.core.errors import BadRequest, NotFound, PermissionDenied, VaultError
@@ -89,7 +90,7 @@ def _issue(request: Request, data: FieldData, secret_id: str) -> Response:
     now = now_ns()
     expires = now + lifetime * NANOS if lifetime else 0
     secret = SecretID(new_id(), num_uses, ttl, now, expires, now, metadata, cidrs, token_cidrs)
-    register(view, mount_keys(view), role.name, secret_id, secret)
+    register(view, mount_keys(view), role.secrets_folder, secret_id, secret)
     return Response(data={
         "secret_id": secret_id,
         "secret_id_accessor": secret.accessor,
@@ -110,7 +111,7 @@ def path_secret_id_list(request: Request, data: FieldData) -> Response | None:
     """The accessors of the role's secret IDs (expired ones too, until a tidy)."""
     view = view_of(request)
     role = _role(view, data)
-    accessors = sorted(f.secret.accessor for f in role_secrets(view, mount_keys(view), role.name))
+    accessors = sorted(found.secret.accessor for found in in_folder(view, role.secrets_folder))
     shown = page(accessors, data["after"], data["limit"])
     return Response(data={"keys": shown}) if shown else None
 
@@ -122,7 +123,7 @@ def _by_value(
     secret_id = _required(data, "secret_id")
     role = _role(view, data)
     keys = mount_keys(view)
-    return keys, read(view, secret_key(keys, role.name, secret_id), live_only=live_only)
+    return keys, read(view, secret_key(keys, role.secrets_folder, secret_id), live_only=live_only)
 
 
 def path_secret_id_lookup(request: Request, data: FieldData) -> Response | None:
@@ -157,9 +158,7 @@ class _ByAccessor(NamedTuple):
 
     def secret(self, *, live_only: bool) -> Located | None:
         """The secret ID the accessor names, if it is this role's."""
-        if self.target is None or not self.target.startswith(
-            self.keys.secret_folder(self.role.name)
-        ):
+        if self.target is None or not self.target.startswith(folder(self.role.secrets_folder)):
             return None
         return read(self.view, self.target, live_only=live_only)
 

@@ -12,8 +12,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from chalicelib.auth.approle.hashing import MAX_HMAC_INPUT, MountKeys, role_key, storable
-from chalicelib.auth.approle.secret_ids import destroy, role_secrets
+from chalicelib.auth.approle.hashing import (
+    MAX_HMAC_INPUT,
+    ROLE_PREFIX,
+    MountKeys,
+    role_key,
+    storable,
+)
+from chalicelib.auth.approle.secret_ids import destroy, in_folder
 from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest, NotFound, PreconditionFailed, multierror
 from chalicelib.framework import FieldData
@@ -48,6 +54,8 @@ def new_id() -> str:
 class Role(NamedTuple):
     name: str
     role_id: str
+    # Names the role's secret ID folder (see secret_ids); never shown.
+    secrets_folder: str
     bind_secret_id: bool = True
     secret_id_bound_cidrs: tuple[str, ...] = ()
     secret_id_num_uses: int = 0
@@ -97,6 +105,11 @@ def load(view: StorageView, name: str) -> StoredRole | None:
     return StoredRole(Role.from_storage(jsonio.loads(entry.value)), entry.version)
 
 
+def all_roles(view: StorageView) -> list[Role]:
+    keys = [ROLE_PREFIX + name for name in view.list(ROLE_PREFIX) if not name.endswith("/")]
+    return [Role.from_storage(jsonio.loads(e.value)) for e in view.get_many(keys).values()]
+
+
 def find_by_role_id(view: StorageView, keys: MountKeys, role_id: str) -> Role | None:
     index = view.get_json(keys.role_id(role_id))
     if index is None:
@@ -126,7 +139,7 @@ def update(
             return role
         except ConditionFailed:
             continue
-    raise PreconditionFailed(f"role {name!r} is being changed concurrently; try again")
+    raise PreconditionFailed(f"role {go_quote(name)} is being changed concurrently; try again")
 
 
 def _save_ops(
@@ -165,7 +178,7 @@ def update_existing(
 
 def delete(view: StorageView, keys: MountKeys, role: Role) -> None:
     """The role, its secret IDs (first, as OpenBao) and its role ID index."""
-    for found in role_secrets(view, keys, role.name):
+    for found in in_folder(view, role.secrets_folder):
         destroy(view, keys, found)
     view.delete(keys.role_id(role.role_id))
     view.delete(role_key(role.name))

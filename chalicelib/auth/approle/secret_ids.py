@@ -1,9 +1,11 @@
 """Secret IDs: kept only as an HMAC under their role's folder, found again by value or by
 accessor, and used up atomically.
 
-``secret_id/<hmac(role)>/<hmac(secret ID)>`` holds the secret ID's properties and
+``secret_id/<role's folder ID>/<hmac(secret ID)>`` holds the secret ID's properties and
 ``accessor/<hmac(accessor)>`` the key of that entry; both are written and deleted in one
-transaction, so neither is ever left without the other. A use-limited secret ID is spent
+transaction, so neither is ever left without the other. The folder ID is random per role:
+a role deleted and created again under its name starts with no secret ID, even one issued
+while the old role was being deleted. A use-limited secret ID is spent
 with a write conditional on the version the login read: of two logins racing for its last
 use, exactly one wins.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from chalicelib.auth.approle.hashing import MountKeys
+from chalicelib.auth.approle.hashing import SECRET_ID_PREFIX, MountKeys
 from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest, PreconditionFailed
 from chalicelib.storage.physical import ConditionFailed, Delete, Put
@@ -73,15 +75,20 @@ class Located(NamedTuple):
     secret: SecretID
 
 
-def secret_key(keys: MountKeys, role_name: str, secret_id: str) -> str:
-    return keys.secret_folder(role_name) + keys.secret_id_hmac(secret_id)
+def folder(folder_id: str) -> str:
+    """The folder of one role's secret IDs (one Query lists them)."""
+    return f"{SECRET_ID_PREFIX}{folder_id}/"
+
+
+def secret_key(keys: MountKeys, folder_id: str, secret_id: str) -> str:
+    return folder(folder_id) + keys.secret_id_hmac(secret_id)
 
 
 def register(
-    view: StorageView, keys: MountKeys, role_name: str, secret_id: str, secret: SecretID
+    view: StorageView, keys: MountKeys, folder_id: str, secret_id: str, secret: SecretID
 ) -> None:
     """Store a new secret ID and its accessor; 400 if this role already has that secret ID."""
-    key = secret_key(keys, role_name, secret_id)
+    key = secret_key(keys, folder_id, secret_id)
     try:
         view.transact([
             Put(keys.accessor(secret.accessor), jsonio.dumpb({"secret_key": key}), 0),
@@ -113,11 +120,11 @@ def destroy(view: StorageView, keys: MountKeys, found: Located) -> None:
     view.transact([Delete(found.key), Delete(keys.accessor(found.secret.accessor))])
 
 
-def role_secrets(view: StorageView, keys: MountKeys, role_name: str) -> list[Located]:
-    """Every secret ID of a role, expired ones included."""
-    folder = keys.secret_folder(role_name)
-    names = [name for name in view.list(folder) if not name.endswith("/")]
-    entries = view.get_many([folder + name for name in names])
+def in_folder(view: StorageView, folder_id: str) -> list[Located]:
+    """Every secret ID of a role's folder, expired ones included."""
+    prefix = folder(folder_id)
+    names = [name for name in view.list(prefix) if not name.endswith("/")]
+    entries = view.get_many([prefix + name for name in names])
     return [
         Located(key, entry.version, SecretID.from_storage(jsonio.loads(entry.value)))
         for key, entry in sorted(entries.items())

@@ -1,7 +1,8 @@
-"""Tidy of secret IDs: expired ones are deleted with their accessors, and accessors whose
-secret ID is gone are deleted too. Run by tidy/secret-id and, for every approle mount, by
-the scheduled job (OpenBao runs it each minute from its periodic function; a login never
-accepts an expired secret ID meanwhile, so the schedule only bounds storage).
+"""Tidy of secret IDs: expired ones are deleted with their accessors, as are those of a
+folder whose role is gone and accessors whose secret ID is gone. Run by tidy/secret-id
+and, for every approle mount, by the scheduled job (OpenBao runs it each minute from its
+periodic function; a login never accepts an expired secret ID meanwhile, so the schedule
+only bounds storage).
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from collections import Counter
 
 from chalicelib.auth.approle.hashing import ACCESSOR_PREFIX, SECRET_ID_PREFIX, mount_keys
-from chalicelib.auth.approle.secret_ids import Located, SecretID, destroy
+from chalicelib.auth.approle.roles import all_roles
+from chalicelib.auth.approle.secret_ids import destroy, in_folder
 from chalicelib.core import jsonio
 from chalicelib.core.runtime import runtime
 from chalicelib.observability import logger
@@ -19,35 +21,37 @@ from chalicelib.tokens.clock import now_ns
 APPROLE_TYPE = "approle"
 
 
-def _leaves(view: StorageView, folder: str) -> list[str]:
-    return [folder + name for name in view.list(folder) if not name.endswith("/")]
-
-
 def tidy_secret_ids(view: StorageView) -> Counter[str]:
-    """One pass over a mount's secret IDs; returns what it deleted, by kind."""
+    """One pass over a mount's secret IDs; returns what it deleted, by kind.
+
+    Listed in this order so that no live entry looks orphaned: accessors, then folders,
+    then roles. An accessor written after its listing has its secret ID listed later; a
+    folder's role exists before the folder does, so it is in the later role listing unless
+    it was deleted.
+    """
     keys = mount_keys(view)
     counts: Counter[str] = Counter()
-    # Accessors first: one written after this listing has its secret ID listed below.
+    accessor_keys = [ACCESSOR_PREFIX + name for name in view.list(ACCESSOR_PREFIX)]
     accessors = {
         key: str(jsonio.loads(entry.value)["secret_key"])
-        for key, entry in view.get_many(_leaves(view, ACCESSOR_PREFIX)).items()
+        for key, entry in view.get_many(accessor_keys).items()
     }
+    folders = [name[:-1] for name in view.list(SECRET_ID_PREFIX) if name.endswith("/")]
+    live_folders = {role.secrets_folder for role in all_roles(view)}
     seen: set[str] = set()
     now = now_ns()
-    for folder in view.list(SECRET_ID_PREFIX):
-        if not folder.endswith("/"):
-            continue
-        for key, entry in view.get_many(_leaves(view, SECRET_ID_PREFIX + folder)).items():
-            seen.add(key)
-            secret = SecretID.from_storage(jsonio.loads(entry.value))
-            if secret.expired(now):
-                destroy(view, keys, Located(key, entry.version, secret))
-                counts["expired secret IDs deleted"] += 1
+    for folder_id in folders:
+        orphaned = folder_id not in live_folders
+        for found in in_folder(view, folder_id):
+            seen.add(found.key)
+            if orphaned or found.secret.expired(now):
+                destroy(view, keys, found)
+                counts["orphaned" if orphaned else "expired"] += 1
     for accessor_key, target in accessors.items():
         if target not in seen:
             view.delete(accessor_key)
-            counts["dangling accessors deleted"] += 1
-    logger.info("approle tidy finished", extra={"prefix": view.prefix, "tidy": dict(counts)})
+            counts["dangling accessors"] += 1
+    logger.info("approle tidy finished", extra={"prefix": view.prefix, "deleted": dict(counts)})
     return counts
 
 

@@ -23,6 +23,7 @@ MODULES: dict[str, str] = {
     "transit": "bench.transit",
     "cost": "bench.cost",
     "instructions": "bench.instructions",
+    "logins": "bench.logins",
 }
 
 

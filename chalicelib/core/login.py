@@ -41,6 +41,8 @@ def complete(rt: Runtime, request: Request, response: Response) -> Response:
         entry = entry.evolve(accessor=ids.new_accessor(), cubbyhole_id=ids.random_base62())
         token_id = ids.new_token_id()
         tokens.create_service(token_id, entry, None)
+        # This container's next request of the token prefetches its entity with it.
+        rt.identity.remember(ids.id_key(tokens.salt, token_id), entry.entity_id)
     response.login = None
     response.auth = auth_block(entry, token_id, identity_policies)
     response.warnings.extend(warnings)

@@ -131,3 +131,15 @@ def test_a_warm_request_with_an_entity_in_two_groups_is_one_round_trip(
     calls.clear()
     assert reads_team(vault, alice)
     assert dict(calls) == {"BatchGetItem": 1}
+
+
+def test_a_login_tokens_first_request_in_its_container_is_one_round_trip(
+    vault: VaultHTTP, people: dict[str, dict[str, Any]], calls: Counter[str]
+) -> None:
+    """The container that issued the token already knows its entity: no second read."""
+    other = vault.post("auth/token/create", {"policies": ["default"]}).json()["auth"]
+    assert vault.get("auth/token/lookup-self", token=other["client_token"]).status_code == 200
+    fresh = auth_of(vault, "alice")  # the default policy's ACL is compiled above
+    calls.clear()
+    assert vault.get("auth/token/lookup-self", token=fresh["client_token"]).status_code == 200
+    assert dict(calls) == {"BatchGetItem": 1}

@@ -3,6 +3,7 @@
 Messages are shown to clients verbatim, so they must never contain a secret.
 """
 
+from collections.abc import Sequence
 from http import HTTPStatus
 
 
@@ -61,7 +62,13 @@ class EntryTooLarge(BadRequest):
 
 def multierror(message: str) -> str:
     """Vault's backends report through a Go multierror, and clients see its exact text."""
-    return f"1 error occurred:\n\t* {message}\n\n"
+    return multierrors([message])
+
+
+def multierrors(messages: Sequence[str]) -> str:
+    """Go's multierror text for several errors at once ("2 errors occurred: ...")."""
+    count = "1 error occurred" if len(messages) == 1 else f"{len(messages)} errors occurred"
+    return f"{count}:\n" + "".join(f"\t* {message}\n" for message in messages) + "\n"
 
 
 class InternalError(VaultError):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, multierrors
 
 _META_KEY = re.compile(r"[a-zA-Z0-9=/+_-]+")
 _META_MAX_PAIRS = 64
@@ -23,12 +23,6 @@ _CUSTOM_PREFIX = "custom_metadata validation failed"
 def quote(value: str) -> str:
     """Go's %q for the strings these messages carry."""
     return json.dumps(value, ensure_ascii=False)
-
-
-def errors_text(messages: Sequence[str]) -> str:
-    """Go's multierror text, which OpenBao's 500s (and the merge clash report) carry."""
-    count = "1 error occurred" if len(messages) == 1 else f"{len(messages)} errors occurred"
-    return f"{count}:\n" + "".join(f"\t* {message}\n" for message in messages) + "\n"
 
 
 def checked_policies(names: Iterable[str]) -> tuple[str, ...]:
@@ -48,7 +42,7 @@ def checked_metadata(metadata: Mapping[str, str], kind: str) -> dict[str, str]:
     record in the message ("entity", "group")."""
     problem = _metadata_problem(metadata)
     if problem:
-        raise BadRequest(errors_text([f"invalid {kind} metadata: {problem}"]))
+        raise BadRequest(multierrors([f"invalid {kind} metadata: {problem}"]))
     return dict(metadata)
 
 
@@ -77,7 +71,7 @@ def checked_custom_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     """An alias's custom_metadata under OpenBao's custommetadata.Validate (every problem
     reported at once; lengths in bytes, as Go counts them)."""
     if len(metadata) > _META_MAX_PAIRS:
-        raise BadRequest(errors_text([
+        raise BadRequest(multierrors([
             f"{_CUSTOM_PREFIX}: payload must contain at most {_META_MAX_PAIRS} keys, "
             f"provided {len(metadata)}"
         ]))  # fmt: skip
@@ -103,5 +97,5 @@ def checked_custom_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
                 f"{_CUSTOM_PREFIX}: value for key {quote(key)} contains unprintable characters"
             )
     if problems:
-        raise BadRequest(errors_text(problems))
+        raise BadRequest(multierrors(problems))
     return dict(metadata)

@@ -4,13 +4,12 @@ bumps the identity generation."""
 
 from __future__ import annotations
 
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, multierrors
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.identity.checks import (
     checked_metadata,
     checked_policies,
-    errors_text,
     quote,
     unique_ids,
 )
@@ -116,7 +115,7 @@ def _check_entities(store: IdentityStore, entity_ids: tuple[str, ...]) -> None:
     found = {entity.id for entity in store.entities(entity_ids)}
     missing = next((i for i in entity_ids if i not in found), None)
     if missing is not None:
-        raise BadRequest(errors_text([f"invalid entity ID {quote(missing)}"]))
+        raise BadRequest(multierrors([f"invalid entity ID {quote(missing)}"]))
 
 
 def _check_member_groups(
@@ -127,12 +126,12 @@ def _check_member_groups(
     cycle through."""
     for member in wanted:
         if member not in graph.by_id:
-            raise BadRequest(errors_text([f"invalid member group ID {quote(member)}"]))
+            raise BadRequest(multierrors([f"invalid member group ID {quote(member)}"]))
         if current is None or member in current.member_group_ids:
             continue  # a new group is in no group yet, so it cannot close a cycle
         if member == group.id:
             raise BadRequest(
-                errors_text([f"member group ID {quote(group.id)} is same as the ID of the group"])
+                multierrors([f"member group ID {quote(group.id)} is same as the ID of the group"])
             )
         if reaches(graph, member, group.id):
             raise BadRequest(f"cyclic relationship detected for member group ID {quote(member)}")

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, multierrors
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.identity.checks import errors_text
 from chalicelib.engines.identity.common import (
     auth_mounts,
     groups_changed,
@@ -114,7 +113,7 @@ def _clashes(target: Entity, sources: Sequence[Entity], mounts: Mounts) -> Respo
             holders += [_holder(target, mine, mounts), _holder(source, theirs, mounts)]
     if not messages:
         return None
-    return Response(raw={"errors": [errors_text([_CLASH, *messages])], "data": holders}, status=400)
+    return Response(raw={"errors": [multierrors([_CLASH, *messages])], "data": holders}, status=400)
 
 
 def _holder(entity: Entity, alias: Alias, mounts: Mounts) -> dict[str, Any]:

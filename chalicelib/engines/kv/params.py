@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, multierrors
 from chalicelib.engines.kv.versioning import KvConfig, SecretRecord
 
 MAX_CUSTOM_METADATA_KEYS = 64
@@ -37,12 +37,6 @@ def weak_int(value: Any) -> int:
         except ValueError:
             return int(text, 0)  # Go also takes 0x.., 0o.., 0b..
     raise ValueError("not an integer")
-
-
-def multierror(messages: list[str]) -> str:
-    """The text of Go's multierror, which OpenBao returns for custom_metadata."""
-    count = "1 error occurred" if len(messages) == 1 else f"{len(messages)} errors occurred"
-    return count + ":\n" + "".join(f"\t* {m}\n" for m in messages) + "\n"
 
 
 def check_cas(options: Mapping[str, Any], config: KvConfig, record: SecretRecord) -> None:
@@ -109,7 +103,7 @@ def custom_metadata(raw: Mapping[str, Any], *, patch: bool = False) -> dict[str,
 
 def _validate_custom_metadata(values: Mapping[str, str]) -> None:
     if len(values) > MAX_CUSTOM_METADATA_KEYS:
-        raise BadRequest(multierror([
+        raise BadRequest(multierrors([
             f"{_CM_PREFIX}: payload must contain at most {MAX_CUSTOM_METADATA_KEYS} keys, "
             f"provided {len(values)}"
         ]))
@@ -117,7 +111,7 @@ def _validate_custom_metadata(values: Mapping[str, str]) -> None:
     for key in sorted(values):
         problems += _problems(key, values[key])
     if problems:
-        raise BadRequest(multierror(problems))
+        raise BadRequest(multierrors(problems))
 
 
 def _problems(key: str, value: str) -> list[str]:

@@ -8,14 +8,16 @@ token is stored (service) or sealed (batch). The client gets Vault's ``auth`` bl
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from chalicelib.core.errors import BadRequest, PermissionDenied
 from chalicelib.core.mounts import MountEntry
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import Runtime
 from chalicelib.framework.login import Auth
+from chalicelib.framework.path import Path
 from chalicelib.identity.resolve import ResolvedIdentity
-from chalicelib.identity.store import IdentityStore
+from chalicelib.identity.store import IDENTITY_PREFIX, IdentityStore
 from chalicelib.system.mount_config import effective_ttls
 from chalicelib.tokens import ids
 from chalicelib.tokens.clock import NANOS, now_ns
@@ -30,7 +32,7 @@ def complete(rt: Runtime, request: Request, response: Response) -> Response:
     """Issue the token for ``response.login`` and answer with its ``auth`` block."""
     auth, mount = response.login, request.mount
     assert auth is not None and mount is not None
-    identity = _entity_for(rt, mount, auth)
+    identity = _entity_for(rt, request, mount, auth)
     identity_policies = identity.policies if identity is not None else ()
     entry, warnings = _token_entry(request, mount, auth, identity)
     _refuse_privileged([*entry.policies, *identity_policies])
@@ -49,14 +51,28 @@ def complete(rt: Runtime, request: Request, response: Response) -> Response:
     return response
 
 
-def _entity_for(rt: Runtime, mount: MountEntry, auth: Auth) -> ResolvedIdentity | None:
+def prefetch(rt: Runtime, mount: MountEntry, path: Path, captures: Mapping[str, str]) -> list[str]:
+    """The identity entries a login path will read, when its alias is in the path itself
+    (userpass's username): they ride in the request's first read."""
+    if path.lockout_alias is None:
+        return []
+    alias = path.lockout_alias(path.parse(captures, {}))
+    return rt.identity.login_prefetch(mount.accessor, alias) if alias else []
+
+
+def _entity_for(
+    rt: Runtime, request: Request, mount: MountEntry, auth: Auth
+) -> ResolvedIdentity | None:
     """Find or create the alias's entity; a disabled entity may not log in (Vault: 403)."""
     if not auth.alias_name:
         return None
-    entity = IdentityStore(rt.barrier).find_or_create_for_alias(
+    assert request.storage is not None
+    store = IdentityStore(rt.barrier, request.storage.beside(IDENTITY_PREFIX))
+    entity = store.find_or_create_for_alias(
         mount.accessor, mount.type, mount.router_path, auth.alias_name,
         dict(auth.alias_metadata) or None,
     )  # fmt: skip
+    rt.identity.remember_alias(mount.accessor, auth.alias_name, entity.id)
     identity = rt.identity.of_entity(rt, entity)
     if identity.disabled:
         raise PermissionDenied()

@@ -82,18 +82,22 @@ def _guess_route(rt: Runtime, request: Request) -> tuple[MountEntry, PathMatch] 
         return None
 
 
-def _prefetch_keys(guess: tuple[MountEntry, PathMatch] | None) -> list[str]:
-    if guess is None or guess[1].path.prefetch is None:
+def _prefetch_keys(rt: Runtime, guess: tuple[MountEntry, PathMatch] | None) -> list[str]:
+    if guess is None:
         return []
-    mount, match = guess
-    return [mount.storage_prefix + key for key in match.path.prefetch(match.captures)]
+    mount, (path, captures) = guess
+    declared = path.prefetch(captures) if path.prefetch is not None else ()
+    return [
+        *(mount.storage_prefix + key for key in declared),
+        *login.prefetch(rt, mount, path, captures),
+    ]
 
 
 def _handle(request: Request, rt: Runtime) -> HttpReply:
     rt.ensure_loaded()
     credential = authz.identify(rt, request.client_token)
     guess = _guess_route(rt, request)
-    path_keys = _prefetch_keys(guess)
+    path_keys = _prefetch_keys(rt, guess)
     identity_keys = authz.identity_prefetch(rt, credential)
     mounts, auth = rt.mounts, rt.auth
     values = rt.begin(

@@ -16,10 +16,18 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chalicelib.identity.model import Entity, Group
-from chalicelib.identity.store import IDENTITY_GENERATION, IdentityStore, entity_key, open_entity
+from chalicelib.identity.store import (
+    ENTITY_ALIAS,
+    IDENTITY_GENERATION,
+    IDENTITY_PREFIX,
+    IdentityStore,
+    alias_index_key,
+    entity_key,
+    open_entity,
+)
 from chalicelib.storage.physical import Entry
 
 if TYPE_CHECKING:
@@ -102,6 +110,17 @@ def compile_identity(entity: Entity, graph: GroupGraph, generation: int) -> Reso
     return ResolvedIdentity(entity.id, entity.disabled, tuple(policies), context, version)
 
 
+def _bounded_put(
+    hints: OrderedDict[Any, str], key: Any, value: str, lock: threading.RLock
+) -> None:
+    if not value or hints.get(key) == value:
+        return
+    with lock:
+        hints[key] = value
+        if len(hints) > _MAX_ENTITIES:
+            hints.popitem(last=False)
+
+
 class IdentityCache:
     """Per container: token -> entity hints, the group graph, compiled entities."""
 
@@ -110,17 +129,25 @@ class IdentityCache:
         self._graph: GroupGraph | None = None
         self._compiled: OrderedDict[tuple[str, int, bytes], ResolvedIdentity] = OrderedDict()
         self._hints: OrderedDict[str, str] = OrderedDict()
+        # (mount accessor, alias name) -> entity id, from this container's logins.
+        self._alias_hints: OrderedDict[tuple[str, str], str] = OrderedDict()
         # The dev server is threaded; a Lambda container never contends for it.
         self._lock = threading.RLock()
 
     def remember(self, token_key: str, entity_id: str) -> None:
         """Note a token's entity, so the next request of that token prefetches it."""
-        if not entity_id or self._hints.get(token_key) == entity_id:
-            return
-        with self._lock:
-            self._hints[token_key] = entity_id
-            if len(self._hints) > _MAX_ENTITIES:
-                self._hints.popitem(last=False)
+        _bounded_put(self._hints, token_key, entity_id, self._lock)
+
+    def remember_alias(self, mount_accessor: str, alias: str, entity_id: str) -> None:
+        """Note an alias's entity, so the alias's next login prefetches it."""
+        _bounded_put(self._alias_hints, (mount_accessor, alias), entity_id, self._lock)
+
+    def login_prefetch(self, mount_accessor: str, alias: str) -> list[str]:
+        """What a login of ``alias`` will read of the identity store: the alias's index
+        entry and, when this container has seen the alias log in, its entity."""
+        keys = [IDENTITY_PREFIX + alias_index_key(ENTITY_ALIAS, mount_accessor, alias)]
+        entity_id = self._alias_hints.get((mount_accessor, alias))
+        return [*keys, entity_key(entity_id)] if entity_id else keys
 
     def prefetch(self, token_key: str | None, entity_id: str = "") -> list[str]:
         """The entity key to read with the token: known from the token (a batch token

@@ -83,9 +83,11 @@ def _put(key: str, value: Any, expected_version: int | None = 0) -> Put:
 class IdentityStore:
     """Reads and conditional writes of identity records; no caching (see resolve.py)."""
 
-    def __init__(self, barrier: Barrier) -> None:
+    def __init__(self, barrier: Barrier, view: StorageView | None = None) -> None:
+        """``view``: the ``identity/`` view to read through (one that serves what a
+        request prefetched), else a plain one."""
         self.barrier = barrier
-        self.view = StorageView(barrier, IDENTITY_PREFIX)
+        self.view = view if view is not None else StorageView(barrier, IDENTITY_PREFIX)
 
     def _pointer(self, key: str) -> dict[str, str] | None:
         found = self.view.get_json(key)

@@ -109,6 +109,11 @@ class StorageView:
         data = jsonio.dumpb(obj)
         return self.put(key, data, expected_version=expected_version)
 
+    def beside(self, prefix: str) -> StorageView:
+        """Another prefix's view that shares what this request prefetched (a login's
+        identity entries ride in its mount's first read)."""
+        return StorageView(self._barrier, prefix, self._prefetched)
+
     def sub(self, prefix: str) -> StorageView:
         """A narrower view: `prefix` ("x/") relative to this one."""
         check_prefix(prefix)

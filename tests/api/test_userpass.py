@@ -5,6 +5,7 @@ Expected texts and shapes were recorded from `bao server -dev` (OpenBao 2.7).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import bcrypt
@@ -315,3 +316,16 @@ def test_lockout_is_shared_by_containers(userpass: VaultHTTP) -> None:
             assert login(userpass, "alice", "wrong").status_code == 400
     assert login(userpass, "alice").json() == DENIED
     assert other_login("pw-alice") == 403
+
+
+def test_a_steady_login_reads_everything_in_its_first_round_trip(
+    userpass: VaultHTTP, calls: Counter[str]
+) -> None:
+    """User, lockout counter, alias index and (known here) entity ride with the cluster
+    state; then only the token's writes follow."""
+    add_user(userpass, "alice")
+    auth_of(userpass, "alice")  # creates the entity; this container learns it
+    calls.clear()
+    auth_of(userpass, "alice")
+    assert calls["BatchGetItem"] == 1
+    assert "GetItem" not in calls and "Query" not in calls

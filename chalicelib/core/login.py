@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from chalicelib.core.errors import BadRequest, PermissionDenied
+from chalicelib.core.errors import BadRequest, PermissionDenied, VaultError
 from chalicelib.core.mounts import MountEntry
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import Runtime
@@ -56,7 +56,10 @@ def prefetch(rt: Runtime, mount: MountEntry, path: Path, captures: Mapping[str, 
     (userpass's username): they ride in the request's first read."""
     if path.lockout_alias is None:
         return []
-    alias = path.lockout_alias(path.parse(captures, {}))
+    try:
+        alias = path.lockout_alias(path.parse(captures, {}))
+    except VaultError:  # a field the body must supply: the login itself will say so
+        return []
     return rt.identity.login_prefetch(mount.accessor, alias) if alias else []
 
 

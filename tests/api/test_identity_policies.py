@@ -143,3 +143,22 @@ def test_a_login_tokens_first_request_in_its_container_is_one_round_trip(
     calls.clear()
     assert vault.get("auth/token/lookup-self", token=fresh["client_token"]).status_code == 200
     assert dict(calls) == {"BatchGetItem": 1}
+
+
+def test_group_templates_render_for_members_only(
+    vault: VaultHTTP, people: dict[str, dict[str, Any]]
+) -> None:
+    team = group(vault, "team", member_entity_ids=[people["alice"]["entity_id"]])
+    write_policy(vault, "group-space", (
+        'path "secret/data/groups/{{identity.groups.names.team.id}}/*" '
+        '{ capabilities = ["create", "update", "read"] }\n'
+        'path "secret/data/named/{{identity.groups.ids.' + team + '.name}}/*" '
+        '{ capabilities = ["create", "update", "read"] }'
+    ))
+    group(vault, "all", policies=["group-space"],
+          member_entity_ids=[people["alice"]["entity_id"], people["bob"]["entity_id"]])
+    alice, bob = people["alice"]["client_token"], people["bob"]["client_token"]
+    body = {"data": {"k": "v"}}
+    for path in (f"secret/data/groups/{team}/x", "secret/data/named/team/x"):
+        assert vault.post(path, body, token=alice).status_code == 200
+        assert vault.post(path, body, token=bob).json() == DENIED  # not in "team"

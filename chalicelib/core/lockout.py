@@ -3,8 +3,8 @@
 After ``threshold`` failed logins, each within ``counter_reset`` of the one before, the
 alias is refused for ``duration`` after its last failure (defaults: 5, 15 m, 15 m). The
 counter is a storage entry in the auth mount's own view, ``lockout/<sha256(alias)>``,
-updated with conditional writes, so every Lambda container counts the same failures; a
-login path may prefetch it (:func:`lockout_key`) to keep a login at one read. The alias
+updated with conditional writes, so every Lambda container counts the same failures; the
+login framework prefetches it (:func:`lockout_key`) with the login's first read. The alias
 name is kept inside the sealed value only, for sys/locked-users.
 """
 

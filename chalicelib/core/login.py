@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from chalicelib.core.errors import BadRequest, PermissionDenied, VaultError
+from chalicelib.core.lockout import lockout_key
 from chalicelib.core.mounts import MountEntry
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import Runtime
@@ -18,7 +20,7 @@ from chalicelib.framework.login import Auth
 from chalicelib.framework.path import Path
 from chalicelib.identity.resolve import ResolvedIdentity
 from chalicelib.identity.store import IDENTITY_PREFIX, IdentityStore
-from chalicelib.system.mount_config import effective_ttls
+from chalicelib.system.mount_config import LOCKOUT_TYPES, effective_ttls
 from chalicelib.tokens import ids
 from chalicelib.tokens.clock import NANOS, now_ns
 from chalicelib.tokens.context import token_store
@@ -51,16 +53,24 @@ def complete(rt: Runtime, request: Request, response: Response) -> Response:
     return response
 
 
-def prefetch(rt: Runtime, mount: MountEntry, path: Path, captures: Mapping[str, str]) -> list[str]:
-    """The identity entries a login path will read, when its alias is in the path itself
-    (userpass's username): they ride in the request's first read."""
+def prefetch(
+    rt: Runtime, mount: MountEntry, path: Path, captures: Mapping[str, str], body: Mapping[str, Any]
+) -> list[str]:
+    """What a login will read beyond its method's own entries, read ahead in the request's
+    first round trip: the alias's lockout counter, identity alias index and (when this
+    container has seen the alias log in) entity."""
     if path.lockout_alias is None:
         return []
     try:
-        alias = path.lockout_alias(path.parse(captures, {}))
-    except VaultError:  # a field the body must supply: the login itself will say so
+        alias = path.lockout_alias(path.parse(captures, body))
+    except VaultError:  # bad input: the login itself will say so
         return []
-    return rt.identity.login_prefetch(mount.accessor, alias) if alias else []
+    if not alias:
+        return []
+    keys = rt.identity.login_prefetch(mount.accessor, alias)
+    if mount.type in LOCKOUT_TYPES:
+        keys.append(mount.storage_prefix + lockout_key(alias))
+    return keys
 
 
 def _entity_for(

@@ -82,14 +82,16 @@ def _guess_route(rt: Runtime, request: Request) -> tuple[MountEntry, PathMatch] 
         return None
 
 
-def _prefetch_keys(rt: Runtime, guess: tuple[MountEntry, PathMatch] | None) -> list[str]:
+def _prefetch_keys(
+    rt: Runtime, request: Request, guess: tuple[MountEntry, PathMatch] | None
+) -> list[str]:
     if guess is None:
         return []
     mount, (path, captures) = guess
     declared = path.prefetch(captures) if path.prefetch is not None else ()
     return [
         *(mount.storage_prefix + key for key in declared),
-        *login.prefetch(rt, mount, path, captures),
+        *login.prefetch(rt, mount, path, captures, request.data),
     ]
 
 
@@ -97,7 +99,7 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
     rt.ensure_loaded()
     credential = authz.identify(rt, request.client_token)
     guess = _guess_route(rt, request)
-    path_keys = _prefetch_keys(rt, guess)
+    path_keys = _prefetch_keys(rt, request, guess)
     identity_keys = authz.identity_prefetch(rt, credential)
     mounts, auth = rt.mounts, rt.auth
     values = rt.begin(

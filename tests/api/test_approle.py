@@ -660,3 +660,17 @@ def test_no_secret_id_role_id_or_accessor_reaches_the_table_in_clear(
                   issued.json()["data"]["secret_id_accessor"], generated["secret_id"],
                   generated["secret_id_accessor"]):  # fmt: skip
         assert value not in dump
+
+
+def test_a_steady_login_reads_its_lockout_counter_and_entity_with_the_first_read(
+    approle: VaultHTTP, calls: Counter[str]
+) -> None:
+    """The role ID is in the body: the login framework still reads the role ID's lockout
+    counter, identity alias index and (known here) entity ahead, with the mount's key."""
+    write_role(approle, "steady", token_policies="default")
+    role, secret = credentials(approle, "steady")
+    assert login(approle, role, secret).status_code == 200  # the entity is known from here
+    calls.clear()
+    assert login(approle, role, secret).status_code == 200
+    # Left after the first read: the role-ID index, the role, then its secret ID.
+    assert calls["BatchGetItem"] == 1 and calls["GetItem"] == 3

@@ -6,7 +6,6 @@ import ipaddress
 
 from chalicelib.auth.userpass.users import load, user_key, verify
 from chalicelib.core.errors import BadRequest, PermissionDenied
-from chalicelib.core.lockout import lockout_key
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.framework import Field, FieldData, FieldType, Path
@@ -61,9 +60,9 @@ def renew_login(view: StorageView, renewal: LoginRenewal) -> TokenSettings:
 
 
 def _prefetch(captures: dict[str, str]) -> list[str]:
-    # The user and the lockout counter ride in the request's first read.
-    name = captures["username"].lower()
-    return [user_key(name), lockout_key(name)]
+    # The user rides in the request's first read (the login framework adds its lockout
+    # counter and identity entries).
+    return [user_key(captures["username"])]
 
 
 def paths() -> list[Path]:

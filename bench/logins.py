@@ -545,11 +545,11 @@ def _render_reading(rows: dict[str, Counted], cpu: Body) -> str:
         "the identity alias index, the entity this container saw the alias log in as, "
         "cluster state); the token's transaction; then the folder-marker ADDs one after "
         "the other. "
-        + (f"An AppRole login waits on {_trips(rows['approle'])}: only the mount's HMAC key "
-           "rides in the first read (the role ID is in the body, and a path's prefetch sees "
-           "only the path); the lockout counter, the role-ID index (keyed by an HMAC under "
-           "that key), the role, the secret ID (keyed by the role's name), the alias index "
-           "and the entity each follow. " if approle else "")
+        + (f"An AppRole login waits on {_trips(rows['approle'])}: the first read brings the "
+           "mount's HMAC key and what the login framework reads ahead from the body's role "
+           "ID (its lockout counter, identity alias index and known entity); the role-ID "
+           "index (keyed by an HMAC under that key), the role, then the secret ID (in the "
+           "role's folder) follow one after the other. " if approle else "")
         + f"A login token's first request costs {_trips(rows['first_same'])} round trip(s) "
         "in the container that issued it (the login notes the token's entity, which then "
         "rides with the token), and in a fresh container "

@@ -29,9 +29,9 @@ def _exists(request: Request, data: FieldData) -> bool:
     return load(view_of(request), data["username"]) is not None
 
 
-def path_user_list(request: Request, data: FieldData) -> Response:
-    names = view_of(request).list("user/")
-    return Response(data={"keys": page(names, data["after"], data["limit"])})
+def path_user_list(request: Request, data: FieldData) -> Response | None:
+    names = page(view_of(request).list("user/"), data["after"], data["limit"])
+    return Response(data={"keys": names}) if names else None  # none: 404, as every LIST
 
 
 def path_user_read(request: Request, data: FieldData) -> Response | None:

@@ -9,11 +9,11 @@ very next request in every container. Every kind of bad token gets the same 403.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
+from chalicelib.core.cidrs import address_in
 from chalicelib.core.errors import PermissionDenied, multierror
 from chalicelib.core.request import Request
 from chalicelib.core.runtime import Runtime
@@ -105,11 +105,7 @@ def _address_allowed(entry: TokenEntry, remote_address: str) -> bool:
     """Bound CIDRs bind every token but a non-expiring root token (as Vault)."""
     if not entry.bound_cidrs or not entry.ttl:
         return True
-    try:
-        address = ipaddress.ip_address(remote_address)
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in entry.bound_cidrs)
+    return address_in(remote_address, entry.bound_cidrs)
 
 
 def identity_prefetch(rt: Runtime, credential: Credential) -> list[str]:

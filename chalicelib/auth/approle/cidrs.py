@@ -1,4 +1,5 @@
-"""CIDR blocks on roles and secret IDs: validation, subsets, and the login's address check."""
+"""CIDR blocks on roles and secret IDs: validation and subsets (the login's address check
+is chalicelib.core.cidrs.address_in)."""
 
 from __future__ import annotations
 
@@ -47,15 +48,3 @@ def check_subset(secret_blocks: Sequence[str], role_blocks: Sequence[str]) -> No
 
 def _within(inner: Network, outer: Network) -> bool:
     return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
-
-
-def address_in(address: str, blocks: Sequence[str]) -> bool:
-    """Whether the client's address lies in one of ``blocks`` (an unreadable one: no).
-
-    Every block was validated (and so carries its mask) when it was stored.
-    """
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(net is not None and parsed in net for net in map(_network, blocks))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from chalicelib.auth.approle.cidrs import address_in, check_subset
+from chalicelib.auth.approle.cidrs import check_subset
 from chalicelib.auth.approle.hashing import HMAC_KEY, MountKeys, mount_keys
 from chalicelib.auth.approle.roles import Role, find_by_role_id, load
 from chalicelib.auth.approle.secret_ids import SecretID, secret_key, use
+from chalicelib.core.cidrs import address_in
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from chalicelib.auth.userpass.users import load, user_key, verify
+from chalicelib.core.cidrs import address_in
 from chalicelib.core.errors import BadRequest, PermissionDenied
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
@@ -27,7 +26,7 @@ def path_login(request: Request, data: FieldData) -> Response:
     if not verify(data["password"], user):
         raise InvalidCredentials(INVALID)
     assert user is not None
-    if user.token.bound_cidrs and not _address_in(request.remote_address, user.token.bound_cidrs):
+    if user.token.bound_cidrs and not address_in(request.remote_address, user.token.bound_cidrs):
         raise PermissionDenied()
     return Response(
         login=Auth(
@@ -38,14 +37,6 @@ def path_login(request: Request, data: FieldData) -> Response:
             internal={"username": name},
         )
     )
-
-
-def _address_in(address: str, cidrs: tuple[str, ...]) -> bool:
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(parsed in ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 
 def renew_login(view: StorageView, renewal: LoginRenewal) -> TokenSettings:

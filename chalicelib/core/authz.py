@@ -17,6 +17,7 @@ from chalicelib.core.cidrs import address_in
 from chalicelib.core.errors import PermissionDenied, multierror
 from chalicelib.core.request import Request
 from chalicelib.core.runtime import Runtime
+from chalicelib.identity.store import entity_key
 from chalicelib.storage.physical import Entry
 from chalicelib.tokens import ids
 from chalicelib.tokens.acl_cache import POLICIES_GENERATION
@@ -132,7 +133,7 @@ def authenticate(
     if entry is None:
         raise PermissionDenied()
     if entry.entity_id:
-        prefetched = bool(identity_keys) and identity_keys[0].endswith("/" + entry.entity_id)
+        prefetched = entity_key(entry.entity_id) in identity_keys
         identity = rt.identity.resolve(rt, entry.entity_id, values, prefetched)
         if identity is not None and identity.disabled:
             raise PermissionDenied()

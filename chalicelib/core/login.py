@@ -18,13 +18,14 @@ from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import Runtime
 from chalicelib.framework.login import Auth
 from chalicelib.framework.path import Path
+from chalicelib.framework.tokenfields import TokenSettings
 from chalicelib.identity.resolve import ResolvedIdentity
 from chalicelib.identity.store import IDENTITY_PREFIX, IdentityStore
 from chalicelib.system.mount_config import LOCKOUT_TYPES, effective_ttls
 from chalicelib.tokens import ids
 from chalicelib.tokens.clock import NANOS, now_ns
 from chalicelib.tokens.context import token_store
-from chalicelib.tokens.entry import BATCH, SERVICE, TokenEntry
+from chalicelib.tokens.entry import BATCH, SERVICE, TokenEntry, lease_times
 from chalicelib.tokens.policies import NON_ASSIGNABLE, ROOT, sanitize
 from chalicelib.tokens.ttl import TTLLimits, calculate_ttl
 from chalicelib.tokens.view import auth_block
@@ -112,12 +113,9 @@ def _token_entry(
     policies = sanitize(
         [*settings.policies, *auth.extra_policies], add_default=not settings.no_default_policy
     )
-    default_ttl, max_ttl = effective_ttls(mount)
-    if 0 < settings.max_ttl < max_ttl:
-        max_ttl = settings.max_ttl
     now = now_ns()
     ttl, warnings = calculate_ttl(
-        TTLLimits(default_ttl, max_ttl),
+        login_limits(mount, settings),
         start_ns=now,
         now_ns=now,
         backend_ttl=settings.ttl,
@@ -128,7 +126,11 @@ def _token_entry(
     if settings.strictly_bind_ip and request.remote_address:
         cidrs = (request.remote_address,)
     created = now // NANOS
-    expires = now + ttl * NANOS if kind == SERVICE else (created + ttl) * NANOS
+    # A service token's lease starts now; a batch token's on the whole second, as Vault's.
+    lease = (
+        {"issued_ns": now, "expires_ns": now + ttl * NANOS}
+        if kind == SERVICE else lease_times(created, ttl)
+    )
     source = mount.path.replace("/", "-")
     entry = TokenEntry(
         accessor="",
@@ -146,11 +148,19 @@ def _token_entry(
         entity_id=identity.entity_id if identity is not None else "",
         bound_cidrs=cidrs,
         internal=dict(auth.internal) or None,
-        issued_ns=now if kind == SERVICE else created * NANOS,
-        expires_ns=expires,
         lease_ttl=ttl,
+        **lease,
     )
     return entry, warnings
+
+
+def login_limits(mount: MountEntry, settings: TokenSettings) -> TTLLimits:
+    """The auth mount's default and max TTL, the max lowered by the method's token_max_ttl
+    (OpenBao's CalculateTTL with a backend max), for a login and for its renewals."""
+    default_ttl, max_ttl = effective_ttls(mount)
+    if 0 < settings.max_ttl < max_ttl:
+        max_ttl = settings.max_ttl
+    return TTLLimits(default_ttl, max_ttl)
 
 
 def _refuse_privileged(policies: list[str]) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from chalicelib.core.errors import BadRequest
+from chalicelib.core.records import build
 from chalicelib.framework.field import Field, FieldData
 from chalicelib.framework.fieldtypes import FieldType
 
@@ -136,12 +137,12 @@ class TokenSettings(NamedTuple):
     def from_storage(cls, raw: Mapping[str, Any] | None) -> TokenSettings:
         if not raw:
             return cls()
-        return cls(**{
-            **raw,
-            "policies": tuple(raw.get("policies") or ()),
-            "bound_cidrs": tuple(raw.get("bound_cidrs") or ()),
-            "legacy": tuple(raw.get("legacy") or ()),
-        })  # fmt: skip
+        return build(
+            cls, raw,
+            policies=tuple(raw.get("policies") or ()),
+            bound_cidrs=tuple(raw.get("bound_cidrs") or ()),
+            legacy=tuple(raw.get("legacy") or ()),
+        )  # fmt: skip
 
 
 # Field name -> TokenSettings attribute.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from chalicelib.identity.model import Entity, Group
 from chalicelib.identity.store import (
@@ -110,15 +110,19 @@ def compile_identity(entity: Entity, graph: GroupGraph, generation: int) -> Reso
     return ResolvedIdentity(entity.id, entity.disabled, tuple(policies), context, version)
 
 
-def _bounded_put(
-    hints: OrderedDict[Any, str], key: Any, value: str, lock: threading.RLock
-) -> None:
-    if not value or hints.get(key) == value:
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _bounded_put(memo: OrderedDict[K, V], key: K, value: V, lock: threading.RLock) -> None:
+    """Keep ``value`` under ``key``, dropping the oldest entry past the container's bound
+    (an empty value, or the one already kept, changes nothing)."""
+    if not value or memo.get(key) == value:
         return
     with lock:
-        hints[key] = value
-        if len(hints) > _MAX_ENTITIES:
-            hints.popitem(last=False)
+        memo[key] = value
+        if len(memo) > _MAX_ENTITIES:
+            memo.popitem(last=False)
 
 
 class IdentityCache:
@@ -192,8 +196,5 @@ class IdentityCache:
                 return found
         entity = open_entity(rt.barrier.open(sealed))
         resolved = compile_identity(entity, graph, self._generation)
-        with self._lock:
-            self._compiled[memo_key] = resolved
-            if len(self._compiled) > _MAX_ENTITIES:
-                self._compiled.popitem(last=False)
+        _bounded_put(self._compiled, memo_key, resolved, self._lock)
         return resolved

@@ -8,6 +8,7 @@ from typing import NamedTuple
 from chalicelib.auth.token.common import accessor_record, mount_limits, role_store, store
 from chalicelib.core import authz
 from chalicelib.core.errors import BadRequest, VaultError
+from chalicelib.core.login import login_limits
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import runtime
@@ -16,7 +17,6 @@ from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.login import LoginRenewal
 from chalicelib.framework.tokenfields import TokenSettings
 from chalicelib.storage.view import StorageView
-from chalicelib.system.mount_config import effective_ttls
 from chalicelib.tokens.clock import NANOS, now_ns
 from chalicelib.tokens.entry import BATCH, TokenEntry
 from chalicelib.tokens.ttl import TTLLimits, calculate_ttl
@@ -65,14 +65,11 @@ def login_renewal(entry: TokenEntry) -> tuple[TTLLimits, TokenSettings] | None:
     backend = backend_for(mount.type).for_mount(mount)
     if backend.renew_login is None:
         return None
-    default_ttl, max_ttl = effective_ttls(mount)
     settings = backend.renew_login(
         StorageView(rt.barrier, mount.storage_prefix),
         LoginRenewal(dict(entry.internal or {}), entry.policies, dict(entry.meta or {})),
     )
-    if 0 < settings.max_ttl < max_ttl:
-        max_ttl = settings.max_ttl
-    return TTLLimits(default_ttl, max_ttl), settings
+    return login_limits(mount, settings), settings
 
 
 def renew(

@@ -218,7 +218,9 @@ def test_renewal_goes_back_to_the_user(userpass: VaultHTTP) -> None:
     assert renewed.json()["auth"]["lease_duration"] == 1800
     userpass.post("auth/userpass/users/renewer/policies", {"token_policies": "other"})
     changed = userpass.post("auth/token/renew-self", token=token)
-    assert changed.json() == {"errors": ["policies have changed, not renewing"]}
+    assert changed.json() == {
+        "errors": ["failed to renew entry: policies have changed, not renewing"]
+    }
     userpass.delete("auth/userpass/users/renewer")
     gone = userpass.post("auth/token/renew-self", token=token)
     assert gone.status_code == 400

@@ -93,9 +93,7 @@ def renew_login(view: StorageView, renewal: LoginRenewal) -> TokenSettings:
     name = renewal.internal.get("role_name", "")
     stored = load(view, name) if name else None
     if stored is None:
-        raise BadRequest(
-            f"failed to renew entry: role {go_quote(name)} does not exist during renewal"
-        )
+        raise BadRequest(f"role {go_quote(name)} does not exist during renewal")
     return stored.role.token
 
 

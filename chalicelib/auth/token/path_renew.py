@@ -65,10 +65,13 @@ def login_renewal(entry: TokenEntry) -> tuple[TTLLimits, TokenSettings] | None:
     backend = backend_for(mount.type).for_mount(mount)
     if backend.renew_login is None:
         return None
-    settings = backend.renew_login(
-        StorageView(rt.barrier, mount.storage_prefix),
-        LoginRenewal(dict(entry.internal or {}), entry.policies, dict(entry.meta or {})),
-    )
+    try:
+        settings = backend.renew_login(
+            StorageView(rt.barrier, mount.storage_prefix),
+            LoginRenewal(dict(entry.internal or {}), entry.policies, dict(entry.meta or {})),
+        )
+    except BadRequest as refused:  # worded as OpenBao's expiration manager words it
+        raise BadRequest(f"failed to renew entry: {refused.message}") from None
     return login_limits(mount, settings), settings
 
 

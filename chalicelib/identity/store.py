@@ -23,9 +23,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.core import jsonio
 from chalicelib.core.errors import PreconditionFailed
@@ -45,6 +45,7 @@ GROUP_NAME = "group-name/"
 GROUP_ALIAS = "group-alias/"
 GROUP_ALIAS_ID = "group-alias-id/"
 _RETRIES = 5
+R = TypeVar("R", Entity, Group)
 
 
 def name_hash(name: str) -> str:
@@ -89,9 +90,10 @@ class IdentityStore:
         self.barrier = barrier
         self.view = view if view is not None else StorageView(barrier, IDENTITY_PREFIX)
 
-    def _pointer(self, key: str) -> dict[str, str] | None:
-        found = self.view.get_json(key)
-        return found if isinstance(found, dict) else None
+    def _follow(self, key: str, field: str, load: Callable[[str], R | None]) -> R | None:
+        """The record the index entry at ``key`` points to (through its ``field``)."""
+        pointer = self.view.get_json(key)
+        return load(pointer[field]) if isinstance(pointer, dict) else None
 
     def _all(self, prefix: str) -> list[Entry]:
         ids = self.view.list(prefix)
@@ -109,20 +111,18 @@ class IdentityStore:
         return None if found is None else open_entity(found)
 
     def entity_by_name(self, name: str) -> Entity | None:
-        pointer = self._pointer(ENTITY_NAME + name_hash(name))
-        return None if pointer is None else self.entity(pointer["id"])
+        return self._follow(ENTITY_NAME + name_hash(name), "id", self.entity)
 
     def entity_by_alias(self, mount_accessor: str, name: str) -> Entity | None:
         if not _is_segment(mount_accessor):
             return None
-        pointer = self._pointer(alias_index_key(ENTITY_ALIAS, mount_accessor, name))
-        return None if pointer is None else self.entity(pointer["canonical_id"])
+        key = alias_index_key(ENTITY_ALIAS, mount_accessor, name)
+        return self._follow(key, "canonical_id", self.entity)
 
     def entity_by_alias_id(self, alias_id: str) -> Entity | None:
         if not _is_segment(alias_id):
             return None
-        pointer = self._pointer(ENTITY_ALIAS_ID + alias_id)
-        return None if pointer is None else self.entity(pointer["canonical_id"])
+        return self._follow(ENTITY_ALIAS_ID + alias_id, "canonical_id", self.entity)
 
     def entity_ids(self) -> list[str]:
         return self.view.list(ENTITY)
@@ -202,20 +202,18 @@ class IdentityStore:
         return None if found is None else open_group(found)
 
     def group_by_name(self, name: str) -> Group | None:
-        pointer = self._pointer(GROUP_NAME + name_hash(name))
-        return None if pointer is None else self.group(pointer["id"])
+        return self._follow(GROUP_NAME + name_hash(name), "id", self.group)
 
     def group_by_alias(self, mount_accessor: str, name: str) -> Group | None:
         if not _is_segment(mount_accessor):
             return None
-        pointer = self._pointer(alias_index_key(GROUP_ALIAS, mount_accessor, name))
-        return None if pointer is None else self.group(pointer["canonical_id"])
+        key = alias_index_key(GROUP_ALIAS, mount_accessor, name)
+        return self._follow(key, "canonical_id", self.group)
 
     def group_by_alias_id(self, alias_id: str) -> Group | None:
         if not _is_segment(alias_id):
             return None
-        pointer = self._pointer(GROUP_ALIAS_ID + alias_id)
-        return None if pointer is None else self.group(pointer["canonical_id"])
+        return self._follow(GROUP_ALIAS_ID + alias_id, "canonical_id", self.group)
 
     def group_ids(self) -> list[str]:
         return self.view.list(GROUP)

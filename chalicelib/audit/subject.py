@@ -83,10 +83,10 @@ def _remaining_uses(request: Request, token: TokenEntry) -> int:
 def _policy_results(rt: Runtime, request: Request, token: TokenEntry) -> dict[str, Any]:
     """``{"allowed": true}`` plus, for an ACL decision, the policies that granted it."""
     from chalicelib.core import authz
-    from chalicelib.engines.registry import backend_for
+    from chalicelib.engines.registry import backend_of
 
     assert request.mount is not None
-    if backend_for(request.mount.type).is_unauthenticated(request.relative_path):
+    if backend_of(request.mount).is_unauthenticated(request.relative_path):
         return {"allowed": True}
     if token.is_root:
         names: tuple[str, ...] = ("root",)

@@ -19,8 +19,9 @@ from chalicelib.core.runtime import Runtime
 from chalicelib.framework.login import Auth
 from chalicelib.framework.path import Path
 from chalicelib.framework.tokenfields import TokenSettings
+from chalicelib.identity.external import sync_external_groups
 from chalicelib.identity.resolve import ResolvedIdentity
-from chalicelib.identity.store import IDENTITY_PREFIX, IdentityStore
+from chalicelib.identity.store import IDENTITY_GENERATION, IDENTITY_PREFIX, IdentityStore
 from chalicelib.system.mount_config import LOCKOUT_TYPES, effective_ttls
 from chalicelib.tokens import ids
 from chalicelib.tokens.clock import NANOS, now_ns
@@ -77,7 +78,8 @@ def prefetch(
 def _entity_for(
     rt: Runtime, request: Request, mount: MountEntry, auth: Auth
 ) -> ResolvedIdentity | None:
-    """Find or create the alias's entity; a disabled entity may not log in (Vault: 403)."""
+    """Find or create the alias's entity and settle its external groups on this mount; a
+    disabled entity may not log in (Vault: 403)."""
     if not auth.alias_name:
         return None
     assert request.storage is not None
@@ -87,6 +89,10 @@ def _entity_for(
         dict(auth.alias_metadata) or None,
     )  # fmt: skip
     rt.identity.remember_alias(mount.accessor, auth.alias_name, entity.id)
+    graph = rt.identity.graph(rt)
+    if sync_external_groups(store, graph, entity.id, mount.accessor, auth.group_aliases):
+        # Every container (this one too) rebuilds its group graph on its next request.
+        rt.state = rt.physical.update_cluster_state(bump=[IDENTITY_GENERATION])
     identity = rt.identity.of_entity(rt, entity)
     if identity.disabled:
         raise PermissionDenied()

@@ -19,7 +19,7 @@ from chalicelib.core.operation import Operation
 from chalicelib.core.render import render_error
 from chalicelib.core.request import HttpReply, Request
 from chalicelib.core.runtime import Runtime, runtime
-from chalicelib.engines.registry import backend_for
+from chalicelib.engines.registry import backend_of
 from chalicelib.framework import Backend, PathMatch
 from chalicelib.leases import manager as leases
 from chalicelib.observability import logger
@@ -76,7 +76,7 @@ def _guess_route(rt: Runtime, request: Request) -> tuple[MountEntry, PathMatch] 
     if mount is None:
         return None
     try:
-        backend = backend_for(mount.type).for_mount(mount)
+        backend = backend_of(mount)
         return mount, backend.match(request.path[len(mount.router_path):])
     except VaultError:
         return None
@@ -123,7 +123,7 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
         raise NotFound(f'no handler for route "{request.path}". route entry not found.')
     request.mount = mount
     request.mount_path = mount.router_path
-    backend = backend_for(mount.type).for_mount(mount)
+    backend = backend_of(mount)
     relative = request.relative_path
     # The refresh rarely changes the route; when it does, the guess is simply not used.
     same_route = guess is not None and guess[0] == mount

@@ -6,6 +6,7 @@ import importlib
 from functools import cache
 
 from chalicelib.core.errors import BadRequest
+from chalicelib.core.mounts import MountEntry
 from chalicelib.framework import Backend
 
 # type name -> "module:factory". Adding an engine is one line here.
@@ -26,9 +27,15 @@ AUTH_METHODS: dict[str, str] = {
 SINGLETONS = frozenset({"system", "cubbyhole", "token", "identity"})
 
 
+def backend_of(mount: MountEntry) -> Backend:
+    """The backend serving ``mount`` (a type name such as "aws" may be both a secrets
+    engine and an auth method: the mount's table says which)."""
+    return backend_for(mount.type, auth=mount.table == "auth").for_mount(mount)
+
+
 @cache
-def backend_for(type_name: str) -> Backend:
-    target = SECRETS_ENGINES.get(type_name) or AUTH_METHODS.get(type_name)
+def backend_for(type_name: str, *, auth: bool = False) -> Backend:
+    target = (AUTH_METHODS if auth else SECRETS_ENGINES).get(type_name)
     if target is None:
         raise BadRequest(f"plugin not found in the catalog: {type_name}")
     module_name, _, attr = target.partition(":")

@@ -11,7 +11,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, NamedTuple
 
 from chalicelib.core.errors import BadRequest, InternalError, VaultError
-from chalicelib.engines.registry import backend_for
+from chalicelib.engines.registry import backend_of
 from chalicelib.leases import layout
 from chalicelib.leases.entry import MAX_REVOKE_ATTEMPTS, LeaseEntry
 from chalicelib.leases.secret import SecretType
@@ -111,7 +111,7 @@ def _owner(rt: Runtime, lease: LeaseEntry) -> _Owner:
     mount = next((m for m in rt.mounts.entries if m.uuid == lease.mount_uuid), None)
     if mount is None:
         raise BadRequest("the mount that issued this lease no longer exists")
-    kind = backend_for(mount.type).secret_type(lease.secret_type)
+    kind = backend_of(mount).secret_type(lease.secret_type)
     if kind is None:
         raise BadRequest(f"secret type {lease.secret_type!r} is unknown to its engine")
     return _Owner(mount, kind)

@@ -12,7 +12,7 @@ from chalicelib.core.login import login_limits
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import runtime
-from chalicelib.engines.registry import backend_for
+from chalicelib.engines.registry import backend_of
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.login import LoginRenewal
 from chalicelib.framework.tokenfields import TokenSettings
@@ -62,7 +62,7 @@ def login_renewal(entry: TokenEntry) -> tuple[TTLLimits, TokenSettings] | None:
     mount = rt.auth.longest_prefix(entry.path)
     if mount is None:
         raise BadRequest("the auth method that issued this token is no longer mounted")
-    backend = backend_for(mount.type).for_mount(mount)
+    backend = backend_of(mount)
     if backend.renew_login is None:
         return None
     try:

@@ -22,6 +22,10 @@ AUTH_METHODS: dict[str, str] = {
     "token": "chalicelib.auth.token.backend:backend",
     "userpass": "chalicelib.auth.userpass.backend:backend",
     "approle": "chalicelib.auth.approle.backend:backend",
+    "aws": "chalicelib.auth.aws.backend:backend",
+    "jwt": "chalicelib.auth.jwt.backend:backend",
+    "oidc": "chalicelib.auth.jwt.backend:backend",
+    "ldap": "chalicelib.auth.ldap.backend:backend",
 }
 # Types that exist exactly once, created at init, and cannot be enabled again.
 SINGLETONS = frozenset({"system", "cubbyhole", "token", "identity"})

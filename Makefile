@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install dev test lint bench package clean
+.PHONY: install dev test test-deps lint bench package clean
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ dev: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) lint package
+test: $(STAMP) lint package test-deps
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# slapd/ldap-utils (apt, as root or with sudo) and OpenBao 2.6.2's bao; quick when present.
+test-deps: $(STAMP)
+	scripts/test-deps.sh
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

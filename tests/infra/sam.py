@@ -54,6 +54,8 @@ def _function(
         "TracingConfig": {"Mode": sam.get("Tracing", "PassThrough")},
         "Tags": [{"Key": k, "Value": v} for k, v in sam.get("Tags", {}).items()],
     }
+    if "VpcConfig" in sam:
+        properties["VpcConfig"] = sam["VpcConfig"]
     expanded = {name: {"Type": "AWS::Lambda::Function", "Properties": properties}}
     for event_name, event in sam.get("Events", {}).items():
         if event["Type"] != "Schedule":
@@ -65,7 +67,7 @@ def _function(
 _FUNCTION_PROPERTIES = frozenset(
     {
         "Architectures", "CodeUri", "Environment", "Events", "Handler", "MemorySize", "Role",
-        "Runtime", "Tags", "Timeout", "Tracing",
+        "Runtime", "Tags", "Timeout", "Tracing", "VpcConfig",
     }
 )
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import ast
 import json
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,14 @@ def _for_moto(template: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
-@pytest.fixture(scope="module")
-def stack(template: dict[str, Any], package_dir: Path) -> Iterator[dict[str, str]]:
-    """The stack's resources, logical ID -> physical ID, inside moto."""
+@contextmanager
+def deployed(
+    template: dict[str, Any],
+    package_dir: Path,
+    parameters: Callable[[], dict[str, str]] = dict,
+) -> Iterator[dict[str, str]]:
+    """The stack's resources, logical ID -> physical ID, inside moto. ``parameters`` runs
+    inside moto first, to create what the stack's parameters name."""
     from moto import mock_aws
 
     with pytest.MonkeyPatch.context() as env, mock_aws(), warnings.catch_warnings():
@@ -76,12 +82,21 @@ def stack(template: dict[str, Any], package_dir: Path) -> Iterator[dict[str, str
         body = _for_moto(expand(template, "artifacts", "deployment.zip"))
         cfn = boto3.client("cloudformation", region_name=REGION)
         cfn.create_stack(
-            StackName=STACK, TemplateBody=json.dumps(body), Capabilities=["CAPABILITY_IAM"]
-        )
+            StackName=STACK, TemplateBody=json.dumps(body), Capabilities=["CAPABILITY_IAM"],
+            Parameters=[
+                {"ParameterKey": k, "ParameterValue": v} for k, v in parameters().items()
+            ],
+        )  # fmt: skip
         status = cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]
         assert status == "CREATE_COMPLETE"
         summaries = cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
         yield {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in summaries}
+
+
+@pytest.fixture(scope="module")
+def stack(template: dict[str, Any], package_dir: Path) -> Iterator[dict[str, str]]:
+    with deployed(template, package_dir) as resources:
+        yield resources
 
 
 def _document(value: Any) -> Any:
@@ -188,3 +203,10 @@ def test_schedules_invoke_their_functions(stack: dict[str, str]) -> None:
         [target] = events.list_targets_by_rule(Rule=stack[rule])["Targets"]
         function = rule.removesuffix("Event")
         assert target["Arn"].endswith(f":function:{stack[function]}")
+
+
+def test_no_vpc_unless_asked(stack: dict[str, str]) -> None:
+    config = client("lambda").get_function_configuration(FunctionName=stack["APIHandler"])
+    assert not config.get("VpcConfig", {}).get("SubnetIds")
+    assert not {"DynamoDBEndpoint", "KmsEndpoint", "EndpointSecurityGroup"} & set(stack)
+

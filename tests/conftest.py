@@ -13,8 +13,9 @@ if TYPE_CHECKING:
 
 from tests.support import REGION, ROOT_TOKEN, VaultHTTP, reset_process_state
 
-# lambda:Invoke of the app answered in-process (invoke_hook, lambda_client fixtures).
-pytest_plugins = ["tests.unit.clients.invoke_hook"]
+# lambda:Invoke of the app answered in-process (invoke_hook, lambda_client fixtures);
+# a real OpenLDAP directory (ldap_support: the slapd fixture).
+pytest_plugins = ["tests.unit.clients.invoke_hook", "tests.ldap_support"]
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The jwt/oidc auth method: signed JWTs and the OIDC authorization-code flow."""

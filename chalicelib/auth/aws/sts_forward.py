@@ -88,7 +88,7 @@ def _send(endpoint: str, request: SignedRequest, retries: int) -> _Answer:
             if answer.status not in _RETRY_STATUSES:
                 return answer
         backoff = 0.1 * 2**attempt
-        if attempt == retries or time.monotonic() + backoff + CONNECT_TIMEOUT > deadline:
+        if attempt == retries or time.monotonic() + backoff >= deadline:
             break
         time.sleep(backoff)
     if failure or answer is None:

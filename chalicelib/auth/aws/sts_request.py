@@ -44,7 +44,7 @@ class SignedRequest(NamedTuple):
     headers: Mapping[str, tuple[str, ...]]
 
     def header(self, name: str) -> str:
-        return ",".join(self.headers.get(name, ()))
+        return ",".join(self.headers.get(canonical_header(name), ()))
 
 
 def decode(data: Mapping[str, Any]) -> SignedRequest:

@@ -37,7 +37,11 @@ GROUPS_DN = f"ou=groups,{SUFFIX}"
 USERS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave, jr": "dave-pw"}
 UPN_DOMAIN = "example.org"
 SLAPD = "/usr/sbin/slapd"
-_SCHEMAS = ("core", "cosine", "inetorgperson", "nis", "msuser")
+_SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
+# AD's userPrincipalName (its OID), matchable: Debian's msuser.schema gives it no EQUALITY.
+_UPN_SCHEMA = """attributetype ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName'
+    EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+"""
 
 
 def user_dn(name: str) -> str:
@@ -146,7 +150,8 @@ def start_slapd(home: Path) -> Directory:
 
 def _slapd_conf(home: Path) -> str:
     schemas = "".join(f"include /etc/ldap/schema/{name}.schema\n" for name in _SCHEMAS)
-    return f"""{schemas}
+    (home / "upn.schema").write_text(_UPN_SCHEMA)
+    return f"""{schemas}include {home}/upn.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
@@ -188,7 +193,7 @@ def seed(directory: Directory) -> None:
         (GROUPS_DN, ["organizationalUnit"], {"ou": "groups"}),
     ]
     for number, (name, password) in enumerate(USERS.items()):
-        # extensibleObject lets an inetOrgPerson carry AD's userPrincipalName (msuser schema).
+        # extensibleObject lets an inetOrgPerson carry AD's userPrincipalName.
         entries.append((user_dn(name), ["inetOrgPerson", "extensibleObject"], {
             "cn": name, "sn": name, "uid": f"user{number}", "userPassword": password,
             "userPrincipalName": f"{name.replace(', ', '.')}@{UPN_DOMAIN}",

@@ -39,8 +39,8 @@ class Entry(NamedTuple):
 class Deadline:
     """The time left of a budget, as socket timeouts."""
 
-    def __init__(self, budget: float = LOGIN_BUDGET) -> None:
-        self._end = time.monotonic() + budget
+    def __init__(self, budget: float | None = None) -> None:
+        self._end = time.monotonic() + (LOGIN_BUDGET if budget is None else budget)
 
     def timeout(self, configured: int) -> float:
         """The configured timeout (0: none) cut to what is left; DirectoryError when spent."""
@@ -145,12 +145,13 @@ def _open(config: LdapConfig, url: str, deadline: Deadline, stack: ExitStack) ->
     from ldap3.core.exceptions import LDAPException
 
     parts = urlsplit(url.strip())
-    if parts.scheme not in _DEFAULT_PORTS:
-        raise _Unusable(f"invalid LDAP scheme in url {parts.netloc!r}")
     try:
-        host, port = parts.hostname or "", parts.port or _DEFAULT_PORTS[parts.scheme]
+        host, port = parts.hostname or "", parts.port
     except ValueError:
-        raise _Unusable(f"error parsing url {url!r}") from None
+        raise _Unusable(f'error parsing url "{url}"') from None
+    if parts.scheme not in _DEFAULT_PORTS:
+        raise _Unusable(f'invalid LDAP scheme in url "{host}:{port or ""}"')
+    port = port or _DEFAULT_PORTS[parts.scheme]
     timeout = deadline.timeout(config.connection_timeout)
     try:
         tls = stack.enter_context(tls_for(config, host)) if (

@@ -19,8 +19,13 @@ from chalicelib.core import jsonio
 from chalicelib.storage.physical import ConditionFailed
 from chalicelib.storage.view import StorageView
 
-STATE_PREFIX = "oidc/state/"
+# One folder per time bucket at the top of the mount's view ("oidc-state-<bucket>/"):
+# a shallow key costs the fewest folder-marker writes.
+STATE_PREFIX = "oidc-state-"
 REQUEST_TIMEOUT = 600
+# Folder width in seconds; at least REQUEST_TIMEOUT, so a folder two behind holds only
+# expired states.
+BUCKET = 600
 _STATE = re.compile(r"st_(\d{1,12})_[A-Za-z0-9_-]{20,64}")
 
 
@@ -35,6 +40,11 @@ class PendingLogin(NamedTuple):
 
 def _folder(bucket: int) -> str:
     return f"{STATE_PREFIX}{bucket}/"
+
+
+def _bucket(folder: str) -> int | None:
+    name = folder.removeprefix(STATE_PREFIX).rstrip("/")
+    return int(name) if folder.startswith(STATE_PREFIX) and name.isdigit() else None
 
 
 def _key(state: str) -> str | None:
@@ -53,7 +63,7 @@ def create(view: StorageView, role: str, redirect_uri: str, client_nonce: str) -
 ]:
     """A new pending login and its state ID (nonce and PKCE verifier are random)."""
     now = int(time.time())
-    bucket = now // REQUEST_TIMEOUT
+    bucket = now // BUCKET
     _drop_expired(view, bucket)
     state = f"st_{bucket}_{secrets.token_urlsafe(24)}"
     pending = PendingLogin(
@@ -87,8 +97,7 @@ def consume(view: StorageView, state: str) -> PendingLogin | None:
 
 
 def _drop_expired(view: StorageView, bucket: int) -> None:
-    # A state of bucket b expires by the end of bucket b + 1.
-    for folder in view.list(STATE_PREFIX):
-        name = folder.rstrip("/")
-        if name.isdigit() and int(name) < bucket - 1:
-            view.delete_prefix(_folder(int(name)))
+    for folder in view.list():
+        found = _bucket(folder)
+        if found is not None and found < bucket - 1:
+            view.delete_prefix(_folder(found))

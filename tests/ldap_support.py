@@ -138,11 +138,11 @@ def start_slapd(home: Path) -> Directory:
     port, tls_port = free_port(), free_port()
     url, ldaps_url = f"ldap://127.0.0.1:{port}", f"ldaps://127.0.0.1:{tls_port}"
     # Any -d keeps slapd in the foreground, owned by this process.
-    log = (home / "slapd.log").open("wb")
-    process = subprocess.Popen(
-        [SLAPD, "-f", str(conf), "-h", f"{url}/ {ldaps_url}/", "-d", "0"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    with (home / "slapd.log").open("wb") as log:
+        process = subprocess.Popen(
+            [SLAPD, "-f", str(conf), "-h", f"{url}/ {ldaps_url}/", "-d", "0"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     directory = Directory(url, ldaps_url, *pki, process=process)
     _wait_ready(directory, home / "slapd.log")
     return directory

@@ -107,9 +107,7 @@ class Directory:
                     return found
 
     def close(self) -> None:
-        # Best effort: the connection may already be broken.
-        with suppress(Exception):
-            self._connection.unbind()
+        _discard(self._connection)
 
 
 _DEREF = {"never": "NEVER", "finding": "FINDING_BASE", "searching": "SEARCH", "always": "ALWAYS"}
@@ -166,14 +164,27 @@ def _open(config: LdapConfig, url: str, deadline: Deadline, stack: ExitStack) ->
             server, receive_timeout=max(1, int(timeout)), raise_exceptions=False,
             auto_referrals=False,
         )  # fmt: skip
+    except (LDAPException, OSError) as exc:
+        raise _Unusable(f'error connecting to host "{url}": {_reason(exc)}') from None
+    try:
         connection.open(read_server_info=False)
         if config.starttls and parts.scheme == "ldap":
             connection.socket.settimeout(deadline.timeout(config.request_timeout))
             if not connection.start_tls(read_server_info=False):
-                raise _Unusable(f'error connecting to host "{url}": StartTLS refused')
+                raise LDAPException("StartTLS refused")
     except (LDAPException, OSError) as exc:
+        _discard(connection)
         raise _Unusable(f'error connecting to host "{url}": {_reason(exc)}') from None
     return connection
+
+
+def _discard(connection: Connection) -> None:
+    """Close a connection that failed half-way (its socket may be open, or wrapped)."""
+    with suppress(Exception):
+        connection.unbind()
+    if connection.socket is not None:
+        with suppress(OSError):
+            connection.socket.close()
 
 
 def _reason(exc: BaseException) -> str:

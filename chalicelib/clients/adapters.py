@@ -2,6 +2,12 @@
 
     client = hvac.Client(adapter=LambdaAdapter(function_name="lambdavault-prod-Invoke-…"))
     client = hvac.Client(url=API_URL, adapter=ApiGatewayAdapter)
+
+With ``aws_role=`` no token is configured at all: the adapter logs in to the aws auth
+method as the running function's IAM role and keeps the token fresh (see aws_login):
+
+    client = hvac.Client(adapter=LambdaAdapter(FUNCTION, aws_role="orders"))
+    client = hvac.Client(url=API_URL, adapter=ApiGatewayAdapter, aws_role="orders")
 """
 
 from __future__ import annotations
@@ -10,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from chalicelib.clients import aws_login
 from chalicelib.clients.transport import INVOKE_BASE_URI, LambdaTransport
 
 try:
     from hvac.adapters import JSONAdapter
+    from hvac.exceptions import Forbidden, VaultError
 except ImportError as missing:  # hvac is the consumer's dependency, not Lambdavault's
     raise ImportError("the Lambdavault hvac adapters need hvac: pip install hvac") from missing
 
@@ -23,7 +31,61 @@ if TYPE_CHECKING:
 __all__ = ["ApiGatewayAdapter", "LambdaAdapter"]
 
 
-class LambdaAdapter(JSONAdapter):
+class _RoleLoginAdapter(JSONAdapter):
+    """hvac's JSON adapter that, given ``aws_role``, brings its own token to every
+    request. A request refused with 403 while holding a cached token is retried once
+    after a fresh login (the token was revoked or expired); a refused login surfaces as
+    hvac's ``Forbidden``."""
+
+    def __init__(
+        self,
+        *args: Any,
+        aws_role: str | None = None,
+        aws_mount: str = "aws",
+        header_value: str | None = None,
+        login_target: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.aws_settings = {
+            "aws_role": aws_role, "aws_mount": aws_mount, "header_value": header_value,
+        }  # fmt: skip
+        self.role_login = (
+            aws_login.AwsRoleLogin(login_target or self.base_uri, aws_role, aws_mount, header_value)
+            if aws_role
+            else None
+        )
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if self.role_login is None:
+            return super().request(method, url, *args, **kwargs)
+        token = self._login_token()
+        try:
+            return self._as(token, method, url, *args, **kwargs)
+        except Forbidden:
+            if not aws_login.forget(self.role_login, token):
+                raise
+        return self._as(self._login_token(), method, url, *args, **kwargs)
+
+    def _login_token(self) -> str:
+        assert self.role_login is not None
+        try:
+            return aws_login.cached_token(self.role_login, self._call)
+        except Forbidden:
+            raise
+        except VaultError as refused:  # the login itself was refused (e.g. ARN unbound)
+            reason = f"aws login as role {self.role_login.role!r} refused: {refused}"
+            raise Forbidden(errors=[reason], method=refused.method, url=refused.url) from refused
+
+    def _call(self, method: str, url: str, body: dict[str, Any] | None, token: str | None) -> Any:
+        return self._as(token, method, url, json=body)
+
+    def _as(self, token: str | None, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        self.token = token
+        return super().request(method, url, *args, **kwargs)
+
+
+class LambdaAdapter(_RoleLoginAdapter):
     """hvac's JSON adapter with lambda:Invoke in place of HTTP.
 
     hvac's request code runs unchanged (headers, query parameters, LIST, and its usual
@@ -46,15 +108,18 @@ class LambdaAdapter(JSONAdapter):
         session = requests.Session()
         session.mount(INVOKE_BASE_URI, LambdaTransport(function_name, lambda_client))
         kwargs["session"] = session
-        super().__init__(base_uri=INVOKE_BASE_URI, **kwargs)
+        super().__init__(base_uri=INVOKE_BASE_URI, login_target=function_name, **kwargs)
 
     def __call__(self, **client_settings: Any) -> LambdaAdapter:
         return LambdaAdapter(
-            self.function_name, lambda_client=self.lambda_client, **client_settings
+            self.function_name,
+            lambda_client=self.lambda_client,
+            **self.aws_settings,
+            **client_settings,
         )
 
 
-class ApiGatewayAdapter(JSONAdapter):
+class ApiGatewayAdapter(_RoleLoginAdapter):
     """hvac's JSON adapter for a deployed Lambdavault: API Gateway cannot carry the LIST
     verb, so every LIST goes out as ``GET ?list=true`` (Vault treats both the same)."""
 

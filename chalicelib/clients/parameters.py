@@ -2,6 +2,9 @@
 
     vault = VaultProvider(function_name=os.environ["LAMBDAVAULT_FUNCTION"])
     db = vault.get("apps/orders/db", max_age=300)  # {"username": ..., "password": ...}
+
+    # No token anywhere: log in to the aws auth method as this function's IAM role.
+    vault = VaultProvider(function_name=os.environ["LAMBDAVAULT_FUNCTION"], aws_role="orders")
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.parameters import BaseProvider
 
-from chalicelib.clients.adapters import LambdaAdapter
+from chalicelib.clients.adapters import ApiGatewayAdapter, LambdaAdapter
 
 if TYPE_CHECKING:
     import hvac
@@ -21,8 +24,10 @@ __all__ = ["VaultProvider"]
 class VaultProvider(BaseProvider):
     """Reads KV v2 secrets (their ``data`` map) through an hvac client.
 
-    Without ``client``, one is built over lambda:Invoke of ``function_name``; hvac finds the
-    token in ``VAULT_TOKEN`` unless ``token`` is given. Caching, ``max_age``,
+    Without ``client``, one is built over lambda:Invoke of ``function_name`` (or over
+    HTTPS to API Gateway at ``url``); hvac finds the token in ``VAULT_TOKEN`` unless
+    ``token`` is given, or, with ``aws_role``, the client logs in to the aws auth method
+    mounted at ``aws_mount`` as the function's own IAM role. Caching, ``max_age``,
     ``force_fetch`` and transforms are Powertools' own.
     """
 
@@ -33,13 +38,21 @@ class VaultProvider(BaseProvider):
         client: hvac.Client | None = None,
         token: str | None = None,
         mount_point: str = "secret",
+        url: str | None = None,
+        aws_role: str | None = None,
+        aws_mount: str = "aws",
+        header_value: str | None = None,
     ) -> None:
         if client is None:
-            if not function_name:
-                raise ValueError("VaultProvider needs a function_name or an hvac client")
             import hvac
 
-            client = hvac.Client(token=token, adapter=LambdaAdapter(function_name))
+            login = {"aws_role": aws_role, "aws_mount": aws_mount, "header_value": header_value}
+            if function_name:
+                client = hvac.Client(token=token, adapter=LambdaAdapter(function_name, **login))
+            elif url:
+                client = hvac.Client(url=url, token=token, adapter=ApiGatewayAdapter, **login)
+            else:
+                raise ValueError("VaultProvider needs a function_name, a url or an hvac client")
         self.vault = client
         self.mount_point = mount_point
         super().__init__(client=client)

@@ -57,7 +57,7 @@ class JWTConfig(NamedTuple):
         del shown["oidc_client_secret"]
         for name in ("oidc_response_types", "jwt_validation_pubkeys", "jwt_supported_algs"):
             shown[name] = list(shown[name])
-        return {**shown, "override_allowed_server_names": None, "status": "valid"}
+        return {**shown, "override_allowed_server_names": [], "status": "valid"}
 
     def to_storage(self) -> dict[str, Any]:
         return self._asdict()

@@ -134,10 +134,5 @@ def check_source(config: JWTConfig) -> None:
         else:
             provider.keys_for(None)
     except BadRequest as error:
-        raise BadRequest(_source_error(config, error.message)) from None
-
-
-def _source_error(config: JWTConfig, detail: str) -> str:
-    if config.oidc_discovery_url:
-        return f"error checking oidc discovery URL: {detail}"
-    return f"error checking jwks URL: {detail}"
+        source = "oidc discovery URL" if config.oidc_discovery_url else "jwks URL"
+        raise BadRequest(f"error checking {source}: {error.message}") from None

@@ -24,7 +24,7 @@ from chalicelib.auth.jwt.keys import provider_for
 from chalicelib.auth.jwt.login import auth_for, check_cidrs, expected_for, role_for, verify
 from chalicelib.auth.jwt.roles import Role, load
 from chalicelib.auth.jwt.validate import DEFAULT_LEEWAY
-from chalicelib.core.errors import BadRequest, UnsupportedOperation
+from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.framework import Field, FieldData, FieldType, Path
@@ -102,7 +102,7 @@ def path_callback(request: Request, data: FieldData) -> Response:
     view = view_of(request)
     stored = require(view, f"{FAILED} Could not load configuration")
     if request.operation != Operation.READ and stored.config.oidc_response_mode != MODE_FORM_POST:
-        raise UnsupportedOperation()
+        return Response(status=405)  # OpenBao: a bare 405
     pending = oidc_state.consume(view, data["state"])
     if pending is None:
         raise BadRequest(f"{FAILED} Expired or missing OAuth state.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.auth.jwt.claims import normalize_list
 from chalicelib.auth.jwt.roles import (
     LEGACY_FIELDS,
     ROLE_JWT,
@@ -131,8 +132,8 @@ def path_role_write(request: Request, data: FieldData) -> Response | None:
 def _bound_claims(bound: dict[str, Any], claims_type: str) -> dict[str, Any]:
     if claims_type == "glob":
         for values in bound.values():
-            listed = values if isinstance(values, list) else [values]
-            if not isinstance(values, list | str):
+            listed = normalize_list(values)
+            if listed is None:
                 raise BadRequest(f"claim is not a string or list: {values}")
             for value in listed:
                 if not isinstance(value, str):

@@ -29,7 +29,7 @@ class Role(NamedTuple):
     bound_audiences: tuple[str, ...] = ()
     bound_subject: str = ""
     bound_claims_type: str = "string"
-    bound_claims: dict[str, Any] | None = None
+    bound_claims: dict[str, Any] | None = None  # None: unset (a read shows null)
     claim_mappings: dict[str, str] | None = None
     user_claim: str = ""
     user_claim_json_pointer: bool = False
@@ -44,8 +44,9 @@ class Role(NamedTuple):
     def to_api(self) -> dict[str, Any]:
         shown = self._asdict()
         del shown["token"]
+        # OpenBao shows an unset list or map as null.
         for name in ("bound_audiences", "oidc_scopes", "allowed_redirect_uris"):
-            shown[name] = list(shown[name])
+            shown[name] = list(shown[name]) or None
         return {**shown, "oauth2_metadata": None, "token_policies_template_claims": False,
                 "oidc_disable_confirmation": False, **self.token.to_api(LEGACY_FIELDS)}
 

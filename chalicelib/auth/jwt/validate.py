@@ -68,29 +68,28 @@ def _verified_claims(
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
         raise InvalidToken("error verifying token signature: malformed token") from None
+    refused = InvalidToken(
+        "error verifying token signature: "
+        + ("no known key successfully validated the token signature" if static
+           else "failed to verify id token signature")
+    )  # fmt: skip
     alg = header.get("alg")
     # Before any key is touched: "none" and the HS* family (a public key used as an HMAC
-    # secret) never reach PyJWT, whatever keys are configured.
+    # secret) never reach PyJWT, whatever keys are configured. OpenBao words it as any
+    # signature that no key verifies.
     if alg not in algorithms:
-        raise InvalidToken(
-            f"invalid algorithm (alg) header parameter: unsupported signing algorithm {alg!r}"
-        )
+        raise refused
     kid = header.get("kid")
     for key in keys(kid if isinstance(kid, str) else None):
         try:
-            claims = jwt.decode(token, key=key, algorithms=[alg], options=_SIGNATURE_ONLY)
+            return jwt.decode(token, key=key, algorithms=[alg], options=_SIGNATURE_ONLY)
         except (jwt.InvalidSignatureError, jwt.InvalidKeyError, jwt.InvalidAlgorithmError):
             continue
         except jwt.PyJWTError:
             raise InvalidToken("error verifying token signature: malformed token") from None
         except (TypeError, ValueError):  # a key of a kind the algorithm cannot use
             continue
-        return claims
-    if static:
-        raise InvalidToken("no known key successfully validated the token signature")
-    raise InvalidToken(
-        "error verifying token signature: failed to verify id token signature"
-    )
+    raise refused
 
 
 def _leeway(value: int) -> int:

@@ -15,6 +15,7 @@ import ipaddress
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,8 @@ GROUPS_DN = f"ou=groups,{SUFFIX}"
 USERS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave, jr": "dave-pw"}
 UPN_DOMAIN = "example.org"
 SLAPD = "/usr/sbin/slapd"
+# OpenBao 2.7 dropped the LDAP auth method: compat tests compare with 2.6.2's server.
+OPENBAO_262 = Path(sys.executable).parent.parent / "opt" / "openbao-2.6.2" / "bao"
 _SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 # AD's userPrincipalName (its OID), matchable: Debian's msuser.schema gives it no EQUALITY.
 _UPN_SCHEMA = """attributetype ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName'
@@ -128,6 +131,20 @@ def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
             directory.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             directory.process.kill()
+
+
+@pytest.fixture(scope="module")
+def openbao_ldap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real OpenBao 2.6.2 dev server for the module (the reference for ldap answers)."""
+    from tests.compat.conftest import start_openbao, stop_server
+
+    if not OPENBAO_262.exists():
+        pytest.fail(f"{OPENBAO_262} is missing: run scripts/test-deps.sh")
+    server = start_openbao(tmp_path_factory.mktemp("openbao-262"), binary=OPENBAO_262)
+    try:
+        yield server
+    finally:
+        stop_server(server)
 
 
 def start_slapd(home: Path) -> Directory:

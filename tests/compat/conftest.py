@@ -103,14 +103,15 @@ def stop_server(server: Server) -> int:
         return server.process.wait()
 
 
-def start_openbao(home: Path) -> Server:
-    """The real `bao server -dev` on a free loopback port, its HOME and log in ``home``."""
+def start_openbao(home: Path, binary: Path = BIN / "bao") -> Server:
+    """The real `bao server -dev` on a free loopback port, its HOME and log in ``home``
+    (``binary``: another OpenBao release, e.g. 2.6.2 for the LDAP auth method)."""
     log = home / "openbao.log"
     port = free_port()
     env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [str(BIN / "bao"), "server", "-dev", f"-dev-root-token-id={ROOT_TOKEN}",
+            [str(binary), "server", "-dev", f"-dev-root-token-id={ROOT_TOKEN}",
              f"-dev-listen-address=127.0.0.1:{port}"],
             env=env, stdout=sink, stderr=subprocess.STDOUT, text=True,
         )

@@ -39,6 +39,7 @@ def path_login(request: Request, data: FieldData) -> Response:
     found = authenticate(config, username, data["password"])
     mapped = mapped_policies(view, username, found.groups, config.case_sensitive_names)
     response = Response(
+        data={},  # OpenBao's ldap login answers an empty data object, not null
         login=Auth(
             alias_name=found.alias,
             token=config.token,

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.auth.ldap import directory
 from tests.ldap_support import GROUPS_DN, USERS, USERS_DN, Directory, user_dn
 from tests.support import VaultHTTP
 
@@ -172,9 +173,7 @@ def test_directory_groups_become_external_identity_groups(ldap: VaultHTTP) -> No
     assert auth["identity_policies"] == ["ext"]
     members = ldap.get(f"identity/group/id/{group_id}").json()["data"]["member_entity_ids"]
     assert members == [auth["entity_id"]]
-    assert "identity_policies" not in auth_of(ldap, "carol") or not auth_of(ldap, "carol").get(
-        "identity_policies"
-    )
+    assert not auth_of(ldap, "carol").get("identity_policies")
 
 
 # -- lookup modes ------------------------------------------------------------------------
@@ -256,12 +255,28 @@ def test_wrong_passwords_and_unknown_users_lock_out(ldap: VaultHTTP) -> None:
 # -- cost ----------------------------------------------------------------------------------
 
 
-def test_a_steady_login_costs(ldap: VaultHTTP, calls: Counter[str]) -> None:
-    """DynamoDB: config, user entry, lockout counter and identity ride in the first read;
-    the groups' entries in one more batch read; then the token's writes."""
+def test_a_steady_login_costs(
+    ldap: VaultHTTP, calls: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DynamoDB: config, user entry, lockout counter and identity ride in the first read,
+    the groups' entries in one more batch read, then the token's writes. The directory:
+    one connection, three binds (search identity, user, search identity again) and two
+    searches (the user, the groups)."""
+    outbound: Counter[str] = Counter()
+    for name in ("bind", "search"):
+        original = getattr(directory.Directory, name)
+
+        def counted(self: Any, *args: Any, _name: str = name, _original: Any = original,
+                    **kwargs: Any) -> Any:
+            outbound[_name] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(directory.Directory, name, counted)
     map_group(ldap, "engineers", "eng")
     auth_of(ldap, "bob")
     calls.clear()
+    outbound.clear()
     auth_of(ldap, "bob")
     assert calls["BatchGetItem"] == 2
     assert "GetItem" not in calls and "Query" not in calls
+    assert outbound == {"bind": 3, "search": 2}

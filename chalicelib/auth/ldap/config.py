@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from chalicelib.auth.ldap import templates
 from chalicelib.auth.ldap.tlsconfig import check_certificate, check_client_pair
 from chalicelib.core.errors import BadRequest
+from chalicelib.core.records import build
 from chalicelib.framework import Field, FieldData, FieldType
 from chalicelib.framework.tokenfields import TOKEN_FIELDS, TokenSettings
 from chalicelib.storage.view import StorageView
@@ -64,8 +65,8 @@ class LdapConfig(NamedTuple):
 
     @classmethod
     def from_storage(cls, raw: Mapping[str, Any]) -> LdapConfig:
-        known = {name: raw[name] for name in cls._fields if name in raw}
-        return cls(**{**known, "token": TokenSettings.from_storage(raw.get("token"))})
+        # Read on every login: built positionally (records.build), unknown keys ignored.
+        return build(cls, raw, token=TokenSettings.from_storage(raw.get("token")))
 
     def to_api(self) -> dict[str, Any]:
         """OpenBao's PasswordlessMap plus the token fields: no bind password, no client pair."""

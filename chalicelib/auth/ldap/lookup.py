@@ -22,10 +22,9 @@ _DEFAULT_USER_FILTER = "({{.UserAttr}}={{.Username}})"
 
 
 class Found(NamedTuple):
-    """A user the directory vouched for."""
+    """A user the directory vouched for: their entity alias and directory groups."""
 
     alias: str
-    user_dn: str
     groups: tuple[str, ...]
 
 
@@ -61,7 +60,7 @@ def authenticate(config: LdapConfig, username: str, password: str) -> Found:
         user_dn = _user_dn(config, directory, bind_dn, username)
         groups = _groups_of(config, directory, deadline, user_dn, username)
     alias = username if config.username_as_alias else _alias(config, entry, username)
-    return Found(alias, user_dn, groups)
+    return Found(alias, groups)
 
 
 def recheck(config: LdapConfig, username: str) -> tuple[str, ...] | None:

@@ -3,8 +3,6 @@ directory groups and users; users may also name extra groups."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from chalicelib.auth.ldap.config import load as load_config
 from chalicelib.auth.ldap.mappings import (
     GROUP_PREFIX,
@@ -18,10 +16,10 @@ from chalicelib.auth.ldap.mappings import (
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.path import ExistenceCheck, Handler
 from chalicelib.framework.storage import view_of
 from chalicelib.tokens.policies import unique_sorted
 
-Handler = Callable[[Request, FieldData], "Response | None"]
 _POLICIES = Field(FieldType.COMMA_STRING_LIST, list)
 _GROUPS = Field(FieldType.COMMA_STRING_LIST, list)
 
@@ -73,7 +71,7 @@ def _delete(prefix: str) -> Handler:
     return path_delete
 
 
-def _exists(prefix: str) -> Callable[[Request, FieldData], bool]:
+def _exists(prefix: str) -> ExistenceCheck:
     return lambda request, data: load(view_of(request), prefix, _name(request, data)) is not None
 
 

@@ -43,18 +43,21 @@ class _RoleLoginAdapter(JSONAdapter):
         aws_role: str | None = None,
         aws_mount: str = "aws",
         header_value: str | None = None,
+        aws_sts_region: str | None = None,
         login_target: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.aws_settings = {
             "aws_role": aws_role, "aws_mount": aws_mount, "header_value": header_value,
+            "aws_sts_region": aws_sts_region,
         }  # fmt: skip
-        self.role_login = (
-            aws_login.AwsRoleLogin(login_target or self.base_uri, aws_role, aws_mount, header_value)
-            if aws_role
-            else None
-        )
+        self.role_login = None
+        if aws_role:
+            target = login_target or self.base_uri
+            self.role_login = aws_login.AwsRoleLogin(
+                target, aws_role, aws_mount, header_value, aws_sts_region
+            )
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if self.role_login is None:

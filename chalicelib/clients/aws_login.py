@@ -22,7 +22,7 @@ __all__ = ["AwsRoleLogin", "cached_token", "forget", "login_fields"]
 
 # What hvac's iam_login signs: STS's global endpoint, which signs in us-east-1.
 STS_URL = "https://sts.amazonaws.com/"
-_SIGNING_REGION = "us-east-1"
+_GLOBAL_REGION = "us-east-1"
 _BODY = "Action=GetCallerIdentity&Version=2011-06-15"
 SERVER_ID_HEADER = "X-Vault-AWS-IAM-Server-ID"
 # Renew once this share of the TTL has passed; a renewal that grants less than the
@@ -41,13 +41,24 @@ class AwsRoleLogin(NamedTuple):
     role: str
     mount: str = "aws"
     header_value: str | None = None
+    # Sign for this region's STS endpoint instead of the global one: for a Lambdavault
+    # that reaches STS through a regional (VPC) endpoint set as its sts_endpoint.
+    sts_region: str | None = None
 
     @property
     def login_url(self) -> str:
         return f"/v1/auth/{self.mount.strip('/')}/login"
 
 
-def login_fields(role: str, header_value: str | None = None) -> dict[str, Any]:
+def sts_url(region: str | None) -> str:
+    if not region:
+        return STS_URL
+    return f"https://sts.{region}.amazonaws.com{'.cn' if region.startswith('cn-') else ''}/"
+
+
+def login_fields(
+    role: str, header_value: str | None = None, sts_region: str | None = None
+) -> dict[str, Any]:
     """The login body of hvac's ``auth.aws.iam_login``, signed with the default
     credentials (botocore's SigV4, as the bao CLI signs)."""
     import boto3
@@ -60,8 +71,10 @@ def login_fields(role: str, header_value: str | None = None) -> dict[str, Any]:
     headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
     if header_value:
         headers[SERVER_ID_HEADER] = header_value
-    request = AWSRequest(method="POST", url=STS_URL, data=_BODY, headers=headers)
-    SigV4Auth(credentials.get_frozen_credentials(), "sts", _SIGNING_REGION).add_auth(request)
+    url = sts_url(sts_region)
+    request = AWSRequest(method="POST", url=url, data=_BODY, headers=headers)
+    region = sts_region or _GLOBAL_REGION
+    SigV4Auth(credentials.get_frozen_credentials(), "sts", region).add_auth(request)
     signed = {name: [value] for name, value in request.headers.items()}
 
     def b64(text: str) -> str:
@@ -70,7 +83,7 @@ def login_fields(role: str, header_value: str | None = None) -> dict[str, Any]:
     return {
         "role": role,
         "iam_http_request_method": "POST",
-        "iam_request_url": b64(STS_URL),
+        "iam_request_url": b64(url),
         "iam_request_body": b64(_BODY),
         "iam_request_headers": b64(json.dumps(signed)),
     }
@@ -155,7 +168,8 @@ def clear() -> None:
 
 
 def _logged_in(login: AwsRoleLogin, call: Call) -> _Held:
-    answer = call("POST", login.login_url, login_fields(login.role, login.header_value), None)
+    fields = login_fields(login.role, login.header_value, login.sts_region)
+    answer = call("POST", login.login_url, fields, None)
     return _held(answer["auth"])
 
 

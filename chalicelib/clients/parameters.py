@@ -42,11 +42,15 @@ class VaultProvider(BaseProvider):
         aws_role: str | None = None,
         aws_mount: str = "aws",
         header_value: str | None = None,
+        aws_sts_region: str | None = None,
     ) -> None:
         if client is None:
             import hvac
 
-            login = {"aws_role": aws_role, "aws_mount": aws_mount, "header_value": header_value}
+            login = {
+                "aws_role": aws_role, "aws_mount": aws_mount, "header_value": header_value,
+                "aws_sts_region": aws_sts_region,
+            }  # fmt: skip
             if function_name:
                 client = hvac.Client(token=token, adapter=LambdaAdapter(function_name, **login))
             elif url:

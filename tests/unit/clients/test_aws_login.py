@@ -177,3 +177,23 @@ def test_over_api_gateway_too(
     admin.auth.token.revoke(client.token)
     with pytest.raises(Forbidden):
         read(client)
+
+
+def test_a_regional_signature_for_a_regional_sts_endpoint(
+    consumer: Consumer, lambda_client: Any, invoke_hook: InvokeHook
+) -> None:
+    import base64
+
+    arn, keys = consumer.principals.user("orders-fn")
+    consumer.bind(arn)
+    consumer.become(keys)
+    adapter = LambdaAdapter(
+        FUNCTION_NAME, lambda_client=lambda_client, aws_role="consumer",
+        aws_sts_region="eu-west-1",
+    )  # fmt: skip
+    assert read(hvac.Client(adapter=adapter)) == {"password": "pw"}
+    login = next(e for e in invoke_hook.events if e["path"] == "auth/aws/login")
+    url = base64.b64decode(login["data"]["iam_request_url"]).decode()
+    assert url == "https://sts.eu-west-1.amazonaws.com/"
+    headers = base64.b64decode(login["data"]["iam_request_headers"]).decode()
+    assert "/eu-west-1/sts/aws4_request" in headers

@@ -121,6 +121,11 @@ def test_roles_resolve_unique_ids_and_refuse_what_openbao_refuses(
     assert refused("e", bound_iam_principal_arn=missing).startswith(
         f'unable to resolve ARN "{missing}" to internal ID: NoSuchEntity'
     )
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/one-session"
+    assert refused("e", bound_iam_principal_arn=session) == (
+        f'unable to resolve ARN "{session}" to internal ID: unrecognized error type '
+        '"assumed-role"'
+    )
     assert refused("app", resolve_aws_unique_ids=False) == (
         "changing resolve_aws_unique_ids from true to false is not allowed"
     )

@@ -42,12 +42,15 @@ class _Spec:
 
 
 def unique_id(config: ClientConfig, entity: IamEntity) -> str:
-    """The principal's unique ID (AIDA… for a user, AROA… for a role)."""
+    """The principal's unique ID (AIDA… for a user, AROA… for a role). A session ARN has
+    none of its own: binding it by its role's ID would admit every session of the role."""
+    if entity.type == "assumed-role":
+        raise IamError(f'unrecognized error type "{entity.type}"')  # OpenBao's words
     iam = _client(config, entity.partition)
     try:
         if entity.type == "user":
             return str(iam.get_user(UserName=entity.friendly_name)["User"]["UserId"])
-        if entity.type in ("role", "assumed-role"):
+        if entity.type == "role":
             return str(iam.get_role(RoleName=entity.friendly_name)["Role"]["RoleId"])
         profile = iam.get_instance_profile(InstanceProfileName=entity.friendly_name)
         return str(profile["InstanceProfile"]["InstanceProfileId"])

@@ -33,9 +33,9 @@ __all__ = ["ApiGatewayAdapter", "LambdaAdapter"]
 
 class _RoleLoginAdapter(JSONAdapter):
     """hvac's JSON adapter that, given ``aws_role``, brings its own token to every
-    request. A request refused with 403 while holding a cached token is retried once
-    after a fresh login (the token was revoked or expired); a refused login surfaces as
-    hvac's ``Forbidden``."""
+    request. A request refused with 403 because its token is no longer valid (revoked,
+    expired: lookup-self is refused too) is retried once after a fresh login; a refused
+    login surfaces as hvac's ``Forbidden``."""
 
     def __init__(
         self,
@@ -66,9 +66,17 @@ class _RoleLoginAdapter(JSONAdapter):
         try:
             return self._as(token, method, url, *args, **kwargs)
         except Forbidden:
-            if not aws_login.forget(self.role_login, token):
+            # Vault says 403 for a policy refusal too: only a dead token is replaced.
+            if self._alive(token) or not aws_login.forget(self.role_login, token):
                 raise
         return self._as(self._login_token(), method, url, *args, **kwargs)
+
+    def _alive(self, token: str) -> bool:
+        try:
+            self._as(token, "GET", "/v1/auth/token/lookup-self")
+        except VaultError:
+            return False
+        return True
 
     def _login_token(self) -> str:
         assert self.role_login is not None

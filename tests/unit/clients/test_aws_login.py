@@ -119,6 +119,10 @@ def test_a_revoked_token_is_replaced_and_an_unbound_arn_is_refused(
     consumer.admin.auth.token.revoke(client.token)
     assert read(client) == {"password": "pw"}  # 403, fresh login, retried once
     assert paths(invoke_hook).count("auth/aws/login") == 2
+    # A policy refusal is a 403 too, but the token lives on: no new login for it.
+    with pytest.raises(Forbidden):
+        client.secrets.kv.v2.read_secret_version(path="other", raise_on_deleted_version=True)
+    assert paths(invoke_hook).count("auth/aws/login") == 2
     consumer.bind(other)
     consumer.admin.auth.token.revoke(client.token)
     with pytest.raises(Forbidden, match="does not belong to the role"):

@@ -255,12 +255,47 @@ def test_unknown_role_and_bound_cidrs(aws_auth: VaultHTTP, principals: Principal
     assert denied.status_code == 403 and denied.json() == {"errors": ["permission denied"]}
 
 
-def test_login_cost(aws_auth: VaultHTTP, principals: Principals, calls: Counter[str]) -> None:
-    """DynamoDB round trips of a login as an IAM user (STS is one outbound call)."""
+@pytest.fixture
+def iam_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """IAM operations the aws auth method makes, through the clients it builds."""
+    from chalicelib.auth.aws import iam
+
+    seen: list[str] = []
+    clients: list[Any] = []
+    build = iam._client_for
+
+    def recording(spec: Any) -> Any:
+        client = build(spec)
+        client.meta.events.register("before-call.iam", record, unique_id="count")
+        clients.append(client)
+        return client
+
+    def record(model: Any, **kwargs: Any) -> None:
+        seen.append(model.name)
+
+    monkeypatch.setattr(iam, "_client_for", recording)
+    yield seen
+    for client in clients:
+        client.meta.events.unregister("before-call.iam", unique_id="count")
+
+
+def test_login_cost(
+    aws_auth: VaultHTTP, principals: Principals, calls: Counter[str], iam_calls: list[str]
+) -> None:
+    """Round trips of a login as an IAM user: DynamoDB, IAM (none for an exact bind: the
+    unique ID was resolved when the role was written; STS is one call, see the security
+    tests)."""
     arn, keys = principals.user("cost")
     write_role(aws_auth, "cost", bound_iam_principal_arn=arn)
+    assert iam_calls == ["GetUser"]
     assert login(aws_auth, keys, role="cost").status_code == 200
     calls.clear()
     assert login(aws_auth, keys, role="cost").status_code == 200
     print("aws login DynamoDB calls:", dict(calls))
     assert sum(calls.values()) <= 8
+    assert iam_calls == ["GetUser"]
+    # A glob bind asks IAM for the full ARN once, then remembers it by unique ID.
+    write_role(aws_auth, "glob", bound_iam_principal_arn=f"arn:aws:iam::{ACCOUNT}:user/co*")
+    assert login(aws_auth, keys, role="glob").status_code == 200
+    assert login(aws_auth, keys, role="glob").status_code == 200
+    assert iam_calls == ["GetUser", "GetUser"]

@@ -41,6 +41,14 @@ BAD_TOKENS = {
     "malformed": lambda: "a.b.c",
     "no-groups": lambda: sign(_claims(groups=None), rsa_key()),
     "es256-not-configured": lambda: sign(_claims(), ec_key(), "ES256"),
+    # The leeways: 0 means cap's default of 150 s, and a missing exp is iat + that.
+    "expired-within-skew": lambda: sign(_claims(exp=int(time.time()) - 100), rsa_key()),
+    "no-exp-recent-iat": lambda: sign(_claims(exp=None, nbf=None, iat=int(time.time()) - 200),
+                                      rsa_key()),
+    "no-exp-old-iat": lambda: sign(_claims(exp=None, nbf=None, iat=int(time.time()) - 400),
+                                   rsa_key()),
+    "not-yet-within-skew": lambda: sign(_claims(nbf=int(time.time()) + 100,
+                                                iat=int(time.time()) + 100), rsa_key()),
 }
 
 

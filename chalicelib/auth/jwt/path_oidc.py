@@ -23,7 +23,7 @@ from chalicelib.auth.jwt.fetch import post_form
 from chalicelib.auth.jwt.keys import provider_for
 from chalicelib.auth.jwt.login import auth_for, check_cidrs, expected_for, role_for, verify
 from chalicelib.auth.jwt.roles import Role, load
-from chalicelib.auth.jwt.validate import DEFAULT_LEEWAY
+from chalicelib.auth.jwt.validate import DEFAULT_CLOCK_SKEW, leeway
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
@@ -157,7 +157,7 @@ def _id_token_claims(
     claims = verify(stored, id_token, expected, prefix=prefix)
     if role.max_age:
         auth_time = claims.get("auth_time")
-        skew = DEFAULT_LEEWAY if role.clock_skew_leeway == 0 else max(role.clock_skew_leeway, 0)
+        skew = leeway(role.clock_skew_leeway, DEFAULT_CLOCK_SKEW)
         if not isinstance(auth_time, int | float) or (
             time.time() - skew > auth_time + role.max_age
         ):

@@ -14,8 +14,10 @@ from typing import Any, NamedTuple
 
 import jwt
 
-# cap's jwt.DefaultLeeway, used for any leeway left at 0.
+# cap's defaults for a leeway left at 0: 150 s to derive a missing exp or nbf, and
+# go-jose's minute of clock skew (as a real OpenBao server shows).
 DEFAULT_LEEWAY = 150
+DEFAULT_CLOCK_SKEW = 60
 _SIGNATURE_ONLY = {
     "verify_signature": True, "verify_exp": False, "verify_nbf": False, "verify_iat": False,
     "verify_aud": False, "verify_iss": False, "verify_sub": False, "verify_jti": False,
@@ -92,8 +94,9 @@ def _verified_claims(
     raise refused
 
 
-def _leeway(value: int) -> int:
-    return 0 if value < 0 else value or DEFAULT_LEEWAY
+def leeway(value: int, default: int = DEFAULT_LEEWAY) -> int:
+    """A role's leeway in seconds: 0 means the default, a negative value none."""
+    return 0 if value < 0 else value or default
 
 
 def _number(claims: dict[str, Any], name: str) -> float:
@@ -112,10 +115,10 @@ def _check_times(claims: dict[str, Any], expected: Expected) -> None:
             "no issued at (iat), not before (nbf), or expiration time (exp) claims in token"
         )
     if not exp:
-        exp = max(iat, nbf) + _leeway(expected.expiration_leeway)
+        exp = max(iat, nbf) + leeway(expected.expiration_leeway)
     if not nbf:
-        nbf = iat or exp - _leeway(expected.not_before_leeway)
-    skew = _leeway(expected.clock_skew_leeway)
+        nbf = iat or exp - leeway(expected.not_before_leeway)
+    skew = leeway(expected.clock_skew_leeway, DEFAULT_CLOCK_SKEW)
     now = time.time()
     if now + skew < nbf:
         raise InvalidToken("invalid not before (nbf) claim: token not yet valid")

@@ -4,11 +4,16 @@ must not, policies from directory groups, and external identity groups."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+from typing import Any
+
 import pytest
 
 from tests.compat.conftest import Server
-from tests.compat.test_bao_userpass import same
-from tests.ldap_support import USERS, Directory
+from tests.compat.test_bao_userpass import same, scrub
+from tests.ldap_support import OPENBAO_262, USERS, Directory
 
 pytestmark = pytest.mark.compat
 
@@ -37,6 +42,17 @@ def _external_group(server: Server, name: str, alias: str, policy: str) -> None:
                f"canonical_id={group_id}")
 
 
+def _cli_login(server: Server, username: str, password: str) -> Any:
+    env = {"BAO_ADDR": server.address, "HOME": os.environ.get("HOME", "/tmp"),
+           "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    done = subprocess.run(
+        [str(OPENBAO_262), "login", "-method=ldap", "-no-store", "-format=json",
+         f"username={username}", f"password={password}"],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )
+    return json.loads(done.stdout)
+
+
 def test_logins_match_openbao(both: list[Server]) -> None:
     same(both, "write", "auth/ldap/groups/engineers", "policies=eng,Shared")
     same(both, "write", "auth/ldap/users/alice", "policies=own", "groups=extra")
@@ -48,6 +64,9 @@ def test_logins_match_openbao(both: list[Server]) -> None:
         auth = same(both, "write", "-format=json", f"auth/ldap/login/{name}",
                     f"password={USERS[name]}", token=None)
         assert "default" in auth["auth"]["policies"]
+    # `bao login -method=ldap`: the 2.7 CLI no longer knows the method, 2.6.2's does.
+    logins = [scrub(_cli_login(server, "bob", "bob-pw")) for server in both]
+    assert logins[0] == logins[1] and logins[0]["auth"]["metadata"] == {"username": "bob"}
     # The external group's policy reaches the token through identity, on both.
     for server in both:
         token = server.bao("write", "-field=token", "auth/ldap/login/alice", "password=alice-pw",

@@ -125,6 +125,14 @@ def test_missing_and_malformed_fields(aws_auth: VaultHTTP, sts: FakeSTS) -> None
     assert sts.received == []
 
 
+def test_an_unsigned_request_is_refused(aws_auth: VaultHTTP, sts: FakeSTS) -> None:
+    unsigned = {"Content-Type": ["application/x-www-form-urlencoded; charset=utf-8"]}
+    body = {**login_body(KEYS, role="app"), "iam_request_headers": unsigned}
+    reply = aws_auth.post("auth/aws/login", body, token="")
+    assert reply.json()["errors"] == ["the request's Host header is not signed"]
+    assert sts.received == []
+
+
 def test_headers_may_be_a_json_object(aws_auth: VaultHTTP, sts: FakeSTS) -> None:
     assert login(aws_auth, base64_headers=False).status_code == 200
 

@@ -108,10 +108,15 @@ def _attempt(
         retries=False, redirect=False, preload_content=False,
     )  # fmt: skip
     try:
-        body = response.read(_MAX_BODY, decode_content=True)
-    finally:
+        body = response.read(_MAX_BODY + 1, decode_content=True)
+    except BaseException:
+        response.close()
+        raise
+    if len(body) > _MAX_BODY:
+        response.close()  # cut off: the rest is unread, so the connection is not reusable
+    else:
         response.release_conn()
-    return _Answer(response.status, response.headers.get("Content-Type", ""), body)
+    return _Answer(response.status, response.headers.get("Content-Type", ""), body[:_MAX_BODY])
 
 
 @cache

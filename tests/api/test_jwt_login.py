@@ -76,6 +76,17 @@ def test_unknown_kids_refetch_at_most_once_per_interval(vault: VaultHTTP, idp: I
     assert idp.hits["/jwks"] == fetched
 
 
+def test_a_config_write_drops_cached_keys(vault: VaultHTTP, idp: IdP) -> None:
+    _setup(vault, {"jwks_url": f"{idp.url}/jwks"}, {"bound_audiences": "vault"})
+    token = idp.token({"sub": "a", "aud": "vault"})
+    assert _login(vault, token)[0] == 200
+    assert _login(vault, token)[0] == 200
+    fetched = idp.hits["/jwks"]
+    assert vault.post("auth/jwt/config", {"jwks_url": f"{idp.url}/jwks"}).status_code == 204
+    assert _login(vault, token)[0] == 200
+    assert idp.hits["/jwks"] == fetched + 2  # the write's own check, then the new config's
+
+
 @pytest.fixture
 def pubkey_role(vault: VaultHTTP) -> None:
     _setup(vault, {"jwt_validation_pubkeys": public_pem(rsa_key()), "bound_issuer": "iss"},

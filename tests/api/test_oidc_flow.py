@@ -169,3 +169,14 @@ def test_oidc_login_counts(oidc: VaultHTTP, idp: IdP, calls: Counter[str]) -> No
           "idp requests", sum(idp.hits.values()) - hits)
     # authorize (the browser's) and token: discovery and JWKS are cached.
     assert sum(idp.hits.values()) - hits == 2
+
+
+def test_a_refused_code_exchange_names_no_secret(oidc: VaultHTTP, idp: IdP) -> None:
+    oidc.post("auth/oidc/config", {"oidc_discovery_url": idp.url, "oidc_client_id": CLIENT_ID,
+                                   "oidc_client_secret": "not-the-secret"})  # fmt: skip
+    reply = _callback(oidc, _approve(_auth_url(oidc)))
+    assert reply.status_code == 400
+    assert reply.json()["errors"] == [
+        f'OpenBao login failed. Error exchanging oidc code: "{idp.url}/token answered 401 '
+        '(invalid_client)".']
+    assert "not-the-secret" not in reply.text

@@ -32,7 +32,6 @@ from chalicelib.framework.storage import view_of
 
 logger = logging.getLogger(__name__)
 FAILED = "OpenBao login failed."
-NO_CODE = "no_code"
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 # The provider errors OpenBao repeats to the client; any other reads as unknown.
 _OIDC_ERRORS = ("invalid_request", "unauthorized_client", "access_denied",
@@ -139,8 +138,6 @@ def _id_token_claims(
     secret and the PKCE verifier), or sent directly (the id_token response type)."""
     code = data["code"]
     prefix = f"{FAILED} Error exchanging oidc code: "
-    if code == NO_CODE:
-        code = ""
     if code:
         id_token = _exchange(stored, pending, code)
     elif data["id_token"]:

@@ -39,8 +39,8 @@ class Entry(NamedTuple):
 class Deadline:
     """The time left of a budget, as socket timeouts."""
 
-    def __init__(self, budget: float | None = None) -> None:
-        self._end = time.monotonic() + (LOGIN_BUDGET if budget is None else budget)
+    def __init__(self) -> None:
+        self._end = time.monotonic() + LOGIN_BUDGET
 
     def timeout(self, configured: int) -> float:
         """The configured timeout (0: none) cut to what is left; DirectoryError when spent."""
@@ -59,7 +59,11 @@ class Directory:
         self._deadline = deadline
 
     def _bounded(self) -> Connection:
-        self._connection.socket.settimeout(self._deadline.timeout(self._config.request_timeout))
+        """The connection, its next wait cut to the request timeout and the budget left."""
+        socket = self._connection.socket
+        if socket is None:  # ldap3 drops the socket after a network error
+            raise DirectoryError("ldap operation failed: the connection was closed")
+        socket.settimeout(self._deadline.timeout(self._config.request_timeout))
         return self._connection
 
     def bind(self, dn: str, password: str) -> bool:

@@ -180,3 +180,24 @@ def test_a_refused_code_exchange_names_no_secret(oidc: VaultHTTP, idp: IdP) -> N
         f'OpenBao login failed. Error exchanging oidc code: "{idp.url}/token answered 401 '
         '(invalid_client)".']
     assert "not-the-secret" not in reply.text
+
+
+def test_id_token_response_type(oidc: VaultHTTP, idp: IdP) -> None:
+    config = {"oidc_discovery_url": idp.url, "oidc_client_id": CLIENT_ID,
+              "oidc_client_secret": CLIENT_SECRET, "oidc_response_mode": "form_post",
+              "oidc_response_types": "id_token"}  # fmt: skip
+    assert oidc.post("auth/oidc/config", config).status_code == 204
+    asked = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(_auth_url(oidc)).query))
+    assert asked["response_type"] == "id_token" and "code_challenge" not in asked
+    id_token = idp.token({"aud": CLIENT_ID, "nonce": asked["nonce"], **idp.user})
+    form = {"state": asked["state"], "id_token": id_token, "client_nonce": "cn"}
+    reply = oidc.post("auth/oidc/oidc/callback", form, token="")
+    assert reply.status_code == 200, reply.text
+    asked = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(_auth_url(oidc)).query))
+    forged = idp.token({"aud": CLIENT_ID, "nonce": asked["nonce"], **idp.user}, kid="ec-1")
+    form = {"state": asked["state"], "id_token": forged, "client_nonce": "cn"}
+    reply = oidc.post("auth/oidc/oidc/callback", form, token="")
+    assert reply.json()["errors"] == [
+        "Token verification failed. error verifying token signature: failed to verify id "
+        "token signature"]  # ES256 is not in jwt_supported_algs
+    assert idp.hits["/token"] == 0

@@ -146,6 +146,14 @@ def test_a_wrong_search_password_fails_the_login(ldap: VaultHTTP, slapd: Directo
     assert login(ldap, "alice").json() == BIND_FAILED
 
 
+def test_the_config_token_settings_shape_the_token(ldap: VaultHTTP) -> None:
+    configure(ldap, {"token_ttl": "1h", "token_no_default_policy": True, "token_type": "batch"})
+    auth = auth_of(ldap, "carol")
+    assert (auth["lease_duration"], auth["policies"], auth["token_type"]) == (
+        3600, ["base"], "batch",
+    )  # fmt: skip
+
+
 def test_cidr_bound_config_refuses_other_addresses(ldap: VaultHTTP) -> None:
     configure(ldap, {"token_bound_cidrs": "10.0.0.0/8"})
     assert login(ldap, "alice").json() == DENIED
@@ -199,7 +207,9 @@ def test_userfilter_and_upndomain(ldap: VaultHTTP) -> None:
 def test_anonymous_group_search_and_paging(ldap: VaultHTTP) -> None:
     for group in ("engineers", "admins"):
         map_group(ldap, group, group)
-    configure(ldap, {"anonymous_group_search": True, "max_page_size": 1})
+    configure(ldap, {
+        "anonymous_group_search": True, "max_page_size": 1, "dereference_aliases": "always",
+    })  # fmt: skip
     assert auth_of(ldap, "alice")["policies"] == ["admins", "base", "default", "engineers"]
 
 

@@ -10,18 +10,29 @@ VENV=${VENV:-.venv}
 BAO_VERSION=2.6.2
 BAO_DIR="$VENV/opt/openbao-$BAO_VERSION"
 
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=()
+elif command -v sudo >/dev/null; then
+    SUDO=(sudo -n)
+else
+    SUDO=(false)  # nothing can be installed; said below if something is missing
+fi
+
 if ! command -v slapd >/dev/null && [ ! -x /usr/sbin/slapd ] || ! command -v ldapadd >/dev/null; then
-    if [ "$(id -u)" -eq 0 ]; then
-        SUDO=()
-    elif command -v sudo >/dev/null; then
-        SUDO=(sudo -n)
-    else
+    if [ "${SUDO[0]:-}" = false ]; then
         echo "test-deps: slapd and ldap-utils are missing; install them as root" >&2
         exit 1
     fi
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         slapd ldap-utils
+fi
+
+# Ubuntu confines slapd with AppArmor to /etc/ldap and /var/lib/ldap; the tests run their
+# own slapd from a temporary folder, so the profile is unloaded where it is loaded.
+if grep -qs '^/usr/sbin/slapd ' /sys/kernel/security/apparmor/profiles \
+        && [ -f /etc/apparmor.d/usr.sbin.slapd ]; then
+    "${SUDO[@]}" apparmor_parser -R /etc/apparmor.d/usr.sbin.slapd
 fi
 
 if [ ! -x "$BAO_DIR/bao" ]; then

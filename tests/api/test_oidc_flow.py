@@ -105,6 +105,13 @@ def test_id_token_nonce_and_audience_are_checked(oidc: VaultHTTP, idp: IdP) -> N
     assert "invalid audience (aud) claim" in reply.json()["errors"][0]
 
 
+def test_a_bare_id_token_needs_the_id_token_response_type(oidc: VaultHTTP, idp: IdP) -> None:
+    asked = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(_auth_url(oidc)).query))
+    id_token = idp.token({"aud": CLIENT_ID, "nonce": asked["nonce"], **idp.user})
+    reply = _callback(oidc, {"state": asked["state"], "id_token": id_token})
+    assert reply.json()["errors"] == ["OpenBao login failed. No code or id_token received."]
+
+
 def test_provider_errors_are_reported(oidc: VaultHTTP) -> None:
     state = _approve(_auth_url(oidc))["state"]
     reply = _callback(oidc, {"state": state, "error": "access_denied"})

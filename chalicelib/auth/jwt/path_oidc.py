@@ -37,6 +37,9 @@ _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 _OIDC_ERRORS = ("invalid_request", "unauthorized_client", "access_denied",
                 "unsupported_response_type", "invalid_scope", "server_error",
                 "temporarily_unavailable")  # fmt: skip
+_UNKNOWN_ERROR = (
+    "An unknown error occurred during OIDC authentication. Check server logs for details"
+)
 
 
 def path_auth_url(request: Request, data: FieldData) -> Response:
@@ -110,12 +113,9 @@ def path_callback(request: Request, data: FieldData) -> Response:
         raise BadRequest(f"{FAILED} Role could not be found")
     error = data["error"].strip().lower()
     if error:
-        logger.warning("OIDC provider answered an error for role %s: %s", pending.role,
-                       error if error in _OIDC_ERRORS else "(unknown)")  # fmt: skip
-        known = error in _OIDC_ERRORS
-        raise BadRequest(f"{FAILED} " + (error if known else (
-            "An unknown error occurred during OIDC authentication. Check server logs for "
-            "details")))  # fmt: skip
+        shown = error if error in _OIDC_ERRORS else _UNKNOWN_ERROR
+        logger.warning("OIDC provider refused the login for role %s: %s", pending.role, shown)
+        raise BadRequest(f"{FAILED} {shown}")
     if pending.client_nonce and data["client_nonce"] != pending.client_nonce:
         raise BadRequest("invalid client_nonce")
     check_cidrs(request, role)
@@ -140,7 +140,9 @@ def _id_token_claims(
     prefix = f"{FAILED} Error exchanging oidc code: "
     if code:
         id_token = _exchange(stored, pending, code)
-    elif data["id_token"]:
+    elif data["id_token"] and stored.config.has_type(RESPONSE_ID_TOKEN):
+        # Only where the id_token response type is configured: elsewhere a bare ID token
+        # would skip the code exchange and its PKCE proof.
         id_token, prefix = data["id_token"], "Token verification failed. "
     else:
         raise BadRequest(f"{FAILED} No code or id_token received.")

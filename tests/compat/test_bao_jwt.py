@@ -8,23 +8,26 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.compat.conftest import BIN, Server, free_port
-from tests.idp_support import CLIENT_ID, CLIENT_SECRET, IdP, public_pem, rsa_key, sign, times
+from tests.idp_support import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    IdP,
+    idp,
+    public_pem,
+    rsa_key,
+    sign,
+    times,
+)
 
+__all__ = ["idp"]  # a fixture the tests below take
 pytestmark = pytest.mark.compat
 CALLBACKS = "http://localhost:8250/oidc/callback,http://127.0.0.1:8250/oidc/callback"
-
-
-@pytest.fixture
-def idp() -> Iterator[IdP]:
-    with IdP() as provider:
-        yield provider
 
 
 @pytest.fixture

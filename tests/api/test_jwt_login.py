@@ -76,6 +76,17 @@ def test_unknown_kids_refetch_at_most_once_per_interval(vault: VaultHTTP, idp: I
     assert idp.hits["/jwks"] == fetched
 
 
+def test_outbound_calls_per_login(vault: VaultHTTP, idp: IdP) -> None:
+    _setup(vault, {"oidc_discovery_url": idp.url}, {"bound_audiences": "vault"})
+    assert sum(idp.hits.values()) == 1  # the config write checked discovery
+    token = idp.token({"sub": "a", "aud": "vault"})
+    assert _login(vault, token)[0] == 200
+    assert sum(idp.hits.values()) == 3  # a cold container: discovery, then the JWKS
+    for _ in range(3):
+        assert _login(vault, token)[0] == 200
+    assert sum(idp.hits.values()) == 3  # warm: none
+
+
 def test_a_config_write_drops_cached_keys(vault: VaultHTTP, idp: IdP) -> None:
     _setup(vault, {"jwks_url": f"{idp.url}/jwks"}, {"bound_audiences": "vault"})
     token = idp.token({"sub": "a", "aud": "vault"})

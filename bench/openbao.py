@@ -27,11 +27,12 @@ class OpenBaoDev(LoopbackServer):
     ready_path = "/v1/sys/health"
     ready_timeout = 60.0
 
-    def __init__(self, extra_args: Sequence[str] = ()) -> None:
+    def __init__(self, extra_args: Sequence[str] = (), binary: Path = BAO) -> None:
+        """``binary``: another OpenBao release's server (the ldap section's 2.6.2)."""
         port = PREFERRED_PORT if port_is_free(PREFERRED_PORT) else free_port()
         self._home = tempfile.TemporaryDirectory()  # dev mode writes a token helper file
         command = [
-            str(BAO), "server", "-dev",
+            str(binary), "server", "-dev",
             f"-dev-root-token-id={ROOT_TOKEN}",
             f"-dev-listen-address={LOOPBACK}:{port}",
             *extra_args,

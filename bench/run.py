@@ -24,6 +24,7 @@ MODULES: dict[str, str] = {
     "cost": "bench.cost",
     "instructions": "bench.instructions",
     "logins": "bench.logins",
+    "external": "bench.external",
 }
 
 

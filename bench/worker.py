@@ -253,6 +253,7 @@ def stats() -> Reply:
     return {
         "process_cpu": time.process_time(),
         "botocore_cpu": meter.cpu,
+        "aws_wall": meter.wall,
         "calls": dict(meter.calls),
     }
 

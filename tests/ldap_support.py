@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import shutil
 import socket
 import subprocess
 import sys
@@ -119,7 +118,7 @@ def closed_url() -> str:
 @pytest.fixture(scope="session")
 def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
     """One seeded slapd for this test process, stopped at the end."""
-    if not Path(SLAPD).exists() or shutil.which("ldapadd") is None:
+    if not Path(SLAPD).exists():
         pytest.fail("slapd is not installed: run scripts/test-deps.sh (as root, or with sudo)")
     directory = start_slapd(tmp_path_factory.mktemp("slapd"))
     try:

@@ -7,9 +7,10 @@ seal check -> route -> token -> ACL -> engine -> lease -> envelope (wrapped when
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from functools import cache
+from typing import Any
 
 from chalicelib import audit, observability
 from chalicelib.core import authz, lockout, login, wrapping
@@ -88,11 +89,19 @@ def _prefetch_keys(
     if guess is None:
         return []
     mount, (path, captures) = guess
-    declared = path.prefetch(captures) if path.prefetch is not None else ()
+    declared = path.prefetch(_lookahead(captures, request.data)) if path.prefetch else ()
     return [
         *(mount.storage_prefix + key for key in declared),
         *login.prefetch(rt, mount, path, captures, request.data),
     ]
+
+
+def _lookahead(captures: Mapping[str, str], body: Mapping[str, Any]) -> Mapping[str, str]:
+    """What a path's prefetch sees: its captures over the body's string fields (a login's
+    role named in the body rides in the first read too). Unvalidated: a bad value names
+    a key nobody reads, and the handler then refuses it."""
+    strings = {name: value for name, value in body.items() if isinstance(value, str)}
+    return {**strings, **captures} if strings else captures
 
 
 def _handle(request: Request, rt: Runtime) -> HttpReply:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 Handler = Callable[["Request", FieldData], "Response | None"]
 ExistenceCheck = Callable[["Request", FieldData], bool]
 # Storage keys (relative to the mount) a read will need, fetched in the pipeline's first
-# round trip together with the token and the cluster state.
+# round trip together with the token and the cluster state. It is given the path's
+# captures over the request body's string fields (unvalidated: a guess that may miss).
 Prefetch = Callable[[Mapping[str, str]], Sequence[str]]
 # A login path's alias name, read from the request before the login runs, which keys
 # the user lockout (OpenBao's alias lookahead); "" when the request names none.

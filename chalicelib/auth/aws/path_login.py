@@ -17,7 +17,7 @@ from chalicelib.auth.aws.config import (
     load_identity,
 )
 from chalicelib.auth.aws.iam import IamError
-from chalicelib.auth.aws.roles import Role, load
+from chalicelib.auth.aws.roles import Role, load, role_key
 from chalicelib.auth.aws.sts_forward import CallerIdentity, caller_identity, regional_endpoint
 from chalicelib.core.cidrs import address_in
 from chalicelib.core.errors import BadRequest, PermissionDenied
@@ -146,9 +146,10 @@ def renew_login(view: StorageView, renewal: LoginRenewal) -> TokenSettings:
     return role.token
 
 
-def _prefetch(captures: Mapping[str, str]) -> list[str]:
-    # The role is named in the body or by STS's answer: only the configuration rides ahead.
-    return [CLIENT_KEY, IDENTITY_KEY]
+def _prefetch(lookahead: Mapping[str, str]) -> list[str]:
+    # The configuration, and the role when the body names it (else STS's answer does).
+    role = lookahead.get("role")
+    return [CLIENT_KEY, IDENTITY_KEY, role_key(role)] if role else [CLIENT_KEY, IDENTITY_KEY]
 
 
 def paths() -> list[Path]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from chalicelib.auth.jwt.config import CONFIG_KEY, require
 from chalicelib.auth.jwt.login import auth_for, check_cidrs, expected_for, role_for, verify
-from chalicelib.auth.jwt.roles import ROLE_OIDC
+from chalicelib.auth.jwt.roles import ROLE_OIDC, role_key
 from chalicelib.auth.jwt.validate import audiences
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
@@ -30,10 +32,10 @@ def path_login(request: Request, data: FieldData) -> Response:
     return Response(login=auth_for(claims, name, role))
 
 
-def _prefetch(captures: dict[str, str]) -> list[str]:
-    # The role is named in the body; the config (and the default role) ride in the first
-    # read, and the role key is read next.
-    return [CONFIG_KEY]
+def _prefetch(lookahead: Mapping[str, str]) -> list[str]:
+    # The config (with its default role) and the role the body names ride in the first read.
+    role = lookahead.get("role")
+    return [CONFIG_KEY, role_key(role)] if role else [CONFIG_KEY]
 
 
 def paths() -> list[Path]:

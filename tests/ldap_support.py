@@ -33,8 +33,12 @@ ADMIN_DN = f"cn=admin,{SUFFIX}"
 ADMIN_PASSWORD = "admin-secret"
 USERS_DN = f"ou=users,{SUFFIX}"
 GROUPS_DN = f"ou=groups,{SUFFIX}"
-# cn -> password; "dave, jr" needs RFC 4514 escaping in a DN.
-USERS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave, jr": "dave-pw"}
+# cn -> password; "dave, jr" needs RFC 4514 escaping in a DN; erin's password changes
+# under SASLprep (NFKC), so it only works when sent as typed.
+USERS = {
+    "alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave, jr": "dave-pw",
+    "erin": "pässwörd-½",
+}  # fmt: skip
 UPN_DOMAIN = "example.org"
 SLAPD = "/usr/sbin/slapd"
 # OpenBao 2.7 dropped the LDAP auth method: compat tests compare with 2.6.2's server.

@@ -77,6 +77,10 @@ def test_groups_and_the_user_map_to_policies(ldap: VaultHTTP) -> None:
     assert looked["display_name"] == "ldap-alice" and looked["path"] == "auth/ldap/login/alice"
 
 
+def test_a_password_is_sent_as_typed(ldap: VaultHTTP) -> None:
+    assert auth_of(ldap, "erin")["metadata"] == {"username": "erin"}
+
+
 def test_every_group_schema_is_found(ldap: VaultHTTP, slapd: Directory) -> None:
     """groupOfNames (member), groupOfUniqueNames (uniqueMember), posixGroup (memberUid)."""
     for group in ("engineers", "admins", "ops"):
@@ -117,6 +121,9 @@ def test_a_user_without_groups_is_warned(ldap: VaultHTTP) -> None:
         ("alice*", "alice-pw"),
         ("*)(|(cn=*", "alice-pw"),
         ("alice\\2a", "alice-pw"),
+        # Sent as typed (no SASLprep): the directory, not the client library, refuses it.
+        ("alice", "alice-pw\u0007"),
+        ("alice", "alice\u3000pw"),
     ],
 )
 def test_failed_logins_read_the_same(ldap: VaultHTTP, name: str, password: str) -> None:

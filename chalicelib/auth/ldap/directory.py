@@ -72,7 +72,9 @@ class Directory:
         from ldap3 import ANONYMOUS, SIMPLE
 
         connection = self._bounded()
-        connection.user, connection.password = (dn, password) if password else (None, None)
+        # As bytes: sent as typed, as Vault does, rather than SASLprep-normalised by ldap3.
+        secret = password.encode() if password else None
+        connection.user, connection.password = (dn, secret) if secret else (None, None)
         connection.authentication = SIMPLE if password else ANONYMOUS
         with _reported():
             return bool(connection.bind(read_server_info=False))

@@ -60,7 +60,7 @@ def test_logins_match_openbao(both: list[Server]) -> None:
     same(both, "list", "-format=json", "auth/ldap/groups")
     for server in both:
         _external_group(server, EXTERNAL_GROUP, "engineers", "ext")
-    for name in ("alice", "bob", "carol", "dave, jr"):
+    for name in ("alice", "bob", "carol", "dave, jr", "erin"):
         auth = same(both, "write", "-format=json", f"auth/ldap/login/{name}",
                     f"password={USERS[name]}", token=None)
         assert "default" in auth["auth"]["policies"]

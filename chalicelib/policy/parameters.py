@@ -10,23 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from chalicelib.core.globs import globbed_match
 from chalicelib.policy.model import MapList, ParameterMap
 from chalicelib.policy.permissions import Permissions
 from chalicelib.policy.scalars import fits_int64
-
-
-def _glob_match(pattern: str, value: str) -> bool:
-    """A leading and/or trailing ``*`` in an allowed value is a wildcard."""
-    if len(pattern.encode()) < 2:
-        return value == pattern
-    starts, ends = pattern.startswith("*"), pattern.endswith("*")
-    if starts and ends:
-        return pattern[1:-1] in value
-    if starts:
-        return value.endswith(pattern[1:])
-    if ends:
-        return value.startswith(pattern[:-1])
-    return value == pattern
 
 
 def _deep_equal(policy_value: Any, request_value: Any) -> bool:
@@ -66,7 +53,7 @@ def _value_allowed(value: Any, candidates: Sequence[Any]) -> bool:
         if value is None:
             continue  # a policy can never hold a null, so null matches nothing
         if isinstance(candidate, str) and isinstance(value, str):
-            if _glob_match(candidate, value):
+            if globbed_match(candidate, value):
                 return True
         elif _deep_equal(candidate, value):
             return True

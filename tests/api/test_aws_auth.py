@@ -262,7 +262,7 @@ def iam_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     seen: list[str] = []
     clients: list[Any] = []
-    build = iam._client_for
+    build = iam.client_for
 
     def recording(spec: Any) -> Any:
         client = build(spec)
@@ -273,7 +273,7 @@ def iam_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     def record(model: Any, **kwargs: Any) -> None:
         seen.append(model.name)
 
-    monkeypatch.setattr(iam, "_client_for", recording)
+    monkeypatch.setattr(iam, "client_for", recording)
     yield seen
     for client in clients:
         client.meta.events.unregister("before-call.iam", unique_id="count")

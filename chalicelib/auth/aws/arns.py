@@ -64,15 +64,3 @@ def is_wildcard(bound: str) -> bool:
     return bound.endswith("*")
 
 
-def glob_matches(pattern: str, value: str) -> bool:
-    """go-secure-stdlib's GlobbedStringsMatch: ``*`` at either end, or both."""
-    if len(pattern) < 2:
-        return pattern == value
-    starts, ends = pattern.startswith("*"), pattern.endswith("*")
-    if starts and ends:
-        return pattern[1:-1] in value
-    if starts:
-        return value.endswith(pattern[1:])
-    if ends:
-        return value.startswith(pattern[:-1])
-    return pattern == value

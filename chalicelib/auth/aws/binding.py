@@ -8,9 +8,10 @@ or its full ARN from IAM matches a bound ``*`` glob.
 from __future__ import annotations
 
 from chalicelib.auth.aws import iam
-from chalicelib.auth.aws.arns import IamEntity, glob_matches, is_wildcard
+from chalicelib.auth.aws.arns import IamEntity, is_wildcard
 from chalicelib.auth.aws.config import ClientConfig
 from chalicelib.auth.aws.roles import Role
+from chalicelib.core.globs import globbed_match
 
 
 def is_bound(role: Role, config: ClientConfig, entity: IamEntity, unique_id: str) -> bool:
@@ -26,4 +27,4 @@ def is_bound(role: Role, config: ClientConfig, entity: IamEntity, unique_id: str
     if not globs:
         return False
     arn = iam.full_arn(config, entity, unique_id)
-    return any(glob_matches(pattern, arn) for pattern in globs)
+    return any(globbed_match(pattern, arn) for pattern in globs)

@@ -11,12 +11,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from chalicelib.auth.aws.arns import IamEntity
 from chalicelib.auth.aws.config import ClientConfig
+from chalicelib.core.awsclient import ClientSpec, client_for
 from chalicelib.settings import settings
 
 if TYPE_CHECKING:
@@ -30,15 +29,6 @@ _MEMO_SECONDS = 3600.0
 
 class IamError(Exception):
     """An IAM lookup failed; the message names the AWS error code, never a credential."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Spec:
-    region: str
-    endpoint_url: str | None
-    max_retries: int
-    access_key: str = ""
-    secret_key: str = field(default="", repr=False)
 
 
 def unique_id(config: ClientConfig, entity: IamEntity) -> str:
@@ -92,27 +82,11 @@ def _client(config: ClientConfig, partition: str) -> BaseClient:
     if region is None:
         raise IamError(f'unable to resolve partition "{partition}" to a region')
     keys = (config.access_key, config.secret_key) if config.access_key else ("", "")
-    spec = _Spec(
-        region, config.iam_endpoint or settings().endpoint_url, config.max_retries, *keys
-    )
-    return _client_for(spec)
-
-
-@lru_cache(maxsize=8)
-def _client_for(spec: _Spec) -> BaseClient:
-    from botocore.config import Config
-
-    from chalicelib.storage.dynamodb import botocore_session
-
-    retries = {"max_attempts": spec.max_retries} if spec.max_retries >= 0 else None
-    return botocore_session().create_client(
-        "iam",
-        region_name=spec.region,
-        endpoint_url=spec.endpoint_url,
-        aws_access_key_id=spec.access_key or None,
-        aws_secret_access_key=spec.secret_key or None,
-        config=Config(connect_timeout=2, read_timeout=4, retries=retries),
-    )
+    spec = ClientSpec(
+        "iam", region, config.iam_endpoint or settings().endpoint_url, config.max_retries,
+        *keys, connect_timeout=2, read_timeout=4,
+    )  # fmt: skip
+    return client_for(spec)
 
 
 class _Memo:

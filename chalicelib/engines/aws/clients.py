@@ -1,33 +1,16 @@
-"""IAM and STS clients for a mount's root configuration, built once per container.
-
-Without static keys the clients use the default credential chain of the storage layer's
-botocore session (in Lambda: the function's own role), so a cold start loads botocore's
-models once. Static keys get a client of their own from the same session. Clients are
-cached by everything that shapes them, so a config/root written through another
-container takes effect here on the next request, with no invalidation message.
-"""
+"""IAM and STS clients for a mount's root configuration (chalicelib.core.awsclient builds
+and caches them): the function's own role, or the configured static keys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from chalicelib.core.awsclient import ClientSpec, client_for
 from chalicelib.engines.aws.config import RootConfig
 from chalicelib.settings import settings
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
-
-
-@dataclass(frozen=True, slots=True)
-class ClientSpec:
-    service: str
-    region: str
-    endpoint_url: str | None
-    max_retries: int
-    access_key: str = ""
-    secret_key: str = field(default="", repr=False)
 
 
 def spec_for(service: str, config: RootConfig) -> ClientSpec:
@@ -52,21 +35,3 @@ def iam_client(config: RootConfig) -> BaseClient:
 
 def sts_client(config: RootConfig) -> BaseClient:
     return client_for(spec_for("sts", config))
-
-
-@lru_cache(maxsize=16)
-def client_for(spec: ClientSpec) -> BaseClient:
-    from botocore.config import Config
-
-    from chalicelib.storage.dynamodb import botocore_session
-
-    # Negative: botocore's default retries; otherwise the retry count Vault's SDK takes.
-    retries = None if spec.max_retries < 0 else Config(retries={"max_attempts": spec.max_retries})
-    return botocore_session().create_client(
-        spec.service,
-        region_name=spec.region,
-        endpoint_url=spec.endpoint_url,
-        aws_access_key_id=spec.access_key or None,
-        aws_secret_access_key=spec.secret_key or None,
-        config=retries,
-    )

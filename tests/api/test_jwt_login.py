@@ -47,6 +47,19 @@ def test_pubkey_login_gives_a_token_with_role_metadata(vault: VaultHTTP) -> None
     assert alias["name"] == "svc" and alias["metadata"] == {"role": "ci", "mail": "s@x"}
 
 
+def test_unset_algorithms_accept_every_asymmetric_one(vault: VaultHTTP) -> None:
+    """As OpenBao's login: no jwt_supported_algs means RS*, PS*, ES* and EdDSA alike; a
+    configured list narrows it."""
+    key = ec_key()
+    _setup(vault, {"jwt_validation_pubkeys": public_pem(key), "bound_issuer": "iss"},
+           {"bound_audiences": "vault"})  # fmt: skip
+    assert _login(vault, sign(_claims(), key, "ES256"))[0] == 200
+    narrowed = {"jwt_validation_pubkeys": public_pem(key), "jwt_supported_algs": "RS256"}
+    assert vault.post("auth/jwt/config", narrowed).status_code == 204
+    status, body = _login(vault, sign(_claims(iss=None), key, "ES256"))
+    assert status == 400 and "no known key successfully validated" in body["errors"][0]
+
+
 def test_jwks_url_with_es256_and_key_rotation(
     vault: VaultHTTP, idp: IdP, monkeypatch: pytest.MonkeyPatch
 ) -> None:

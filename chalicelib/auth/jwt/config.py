@@ -15,7 +15,8 @@ CONFIG_KEY = "config"
 SUPPORTED_ALGS = (
     "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA",
 )  # fmt: skip
-DEFAULT_ALGS = ("RS256",)
+# An OIDC provider's ID tokens, when none is configured (OpenBao's createProvider).
+OIDC_DEFAULT_ALGS = ("RS256",)
 RESPONSE_CODE, RESPONSE_ID_TOKEN = "code", "id_token"
 MODE_QUERY, MODE_FORM_POST = "query", "form_post"
 
@@ -43,7 +44,14 @@ class JWTConfig(NamedTuple):
 
     @property
     def algorithms(self) -> tuple[str, ...]:
-        return self.jwt_supported_algs or DEFAULT_ALGS
+        """What a JWT login accepts: every supported algorithm when none is configured,
+        as OpenBao's path_login (AllowedJWTSignatureAlgorithmsBao)."""
+        return self.jwt_supported_algs or SUPPORTED_ALGS
+
+    @property
+    def oidc_algorithms(self) -> tuple[str, ...]:
+        """What the OIDC callback accepts of the provider's ID tokens."""
+        return self.jwt_supported_algs or OIDC_DEFAULT_ALGS
 
     def has_type(self, kind: str) -> bool:
         """Whether the response types include ``kind`` ("code" when none is set)."""

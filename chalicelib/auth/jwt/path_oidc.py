@@ -149,6 +149,7 @@ def _id_token_claims(
     config = stored.config
     expected = expected_for(
         stored, role,
+        algorithms=config.oidc_algorithms,
         issuer=provider_for(stored).discovery()["issuer"],
         subject="",  # checked after, with OpenBao's own text
         audiences=role.bound_audiences or (config.oidc_client_id,),

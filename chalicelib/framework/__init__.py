@@ -3,6 +3,8 @@
 from chalicelib.framework.backend import Backend
 from chalicelib.framework.field import Field, FieldData
 from chalicelib.framework.fieldtypes import FieldType, parse_duration
-from chalicelib.framework.path import Path, PathMatch
+from chalicelib.framework.path import Path, PathMatch, crud
 
-__all__ = ["Backend", "Field", "FieldData", "FieldType", "Path", "PathMatch", "parse_duration"]
+__all__ = [
+    "Backend", "Field", "FieldData", "FieldType", "Path", "PathMatch", "crud", "parse_duration",
+]

@@ -47,6 +47,16 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(regex + r"\Z")
 
 
+def crud(read: Handler, write: Handler, delete: Handler) -> dict[Operation, Handler]:
+    """The operations of a plain record path: read, create-or-update by one handler, delete."""
+    return {
+        Operation.READ: read,
+        Operation.CREATE: write,
+        Operation.UPDATE: write,
+        Operation.DELETE: delete,
+    }
+
+
 # Path is a plain class and PathMatch a NamedTuple: both are defined on every cold start,
 # where a dataclass costs far more to define (it compiles its generated methods).
 class Path:

@@ -20,14 +20,13 @@ from chalicelib.auth.approle.roles import (
 from chalicelib.core.errors import BadRequest, NotFound
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.framework import Field, FieldData, FieldType, Path
-from chalicelib.framework.storage import page, view_of
+from chalicelib.framework import Field, FieldData, FieldType, Path, crud
+from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
 from chalicelib.framework.tokenfields import TOKEN_FIELDS
 from chalicelib.policy.errors import go_quote
 from chalicelib.system.mount_config import effective_ttls
 
 ROLE = "role/{role_name}"
-LIST_FIELDS = {"after": Field(FieldType.STRING, ""), "limit": Field(FieldType.INT, 0)}
 ROLE_FIELDS: Mapping[str, Field] = {
     **TOKEN_FIELDS,
     "bind_secret_id": Field(FieldType.BOOL, True),
@@ -155,15 +154,10 @@ def path_role_delete(request: Request, data: FieldData) -> None:
 def paths() -> list[Path]:
     op = Operation
     return [
-        Path("role/?", {op.LIST: path_role_list}, LIST_FIELDS),
+        Path("role/?", {op.LIST: path_role_list}, PAGE_FIELDS),
         Path(
             ROLE,
-            {
-                op.READ: path_role_read,
-                op.CREATE: path_role_write,
-                op.UPDATE: path_role_write,
-                op.DELETE: path_role_delete,
-            },
+            crud(path_role_read, path_role_write, path_role_delete),
             ROLE_FIELDS,
             exists=_exists,
             prefetch=prefetch_role,

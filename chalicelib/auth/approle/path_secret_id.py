@@ -9,7 +9,6 @@ from chalicelib.auth.approle.cidrs import check_subset, cidr_blocks
 from chalicelib.auth.approle.hashing import MountKeys, mount_keys
 from chalicelib.auth.approle.metadata import parse_metadata
 from chalicelib.auth.approle.path_role import (
-    LIST_FIELDS,
     ROLE,
     non_negative_duration,
     prefetch_role,
@@ -30,7 +29,7 @@ from chalicelib.core.errors import BadRequest, NotFound, PermissionDenied, Vault
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.framework import Field, FieldData, FieldType, Path
-from chalicelib.framework.storage import page, view_of
+from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
 from chalicelib.policy.errors import go_quote
 from chalicelib.storage.view import StorageView
 from chalicelib.system.mount_config import effective_ttls
@@ -188,7 +187,7 @@ def paths() -> list[Path]:
         Path(
             f"{ROLE}/secret-id/?",
             {op.UPDATE: path_secret_id_generate, op.LIST: path_secret_id_list},
-            {**_ISSUE_FIELDS, **LIST_FIELDS},
+            {**_ISSUE_FIELDS, **PAGE_FIELDS},
             prefetch=prefetch_role,
         ),
         Path(f"{ROLE}/custom-secret-id", {op.UPDATE: path_custom_secret_id},

@@ -19,7 +19,7 @@ from chalicelib.auth.aws.config import (
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework import Field, FieldData, FieldType, Path, crud
 from chalicelib.framework.storage import view_of
 
 _CLIENT_FIELDS = {
@@ -117,12 +117,7 @@ def paths() -> list[Path]:
     return [
         Path(
             "config/client",
-            {
-                op.READ: path_config_client_read,
-                op.CREATE: path_config_client_write,
-                op.UPDATE: path_config_client_write,
-                op.DELETE: path_config_client_delete,
-            },
+            crud(path_config_client_read, path_config_client_write, path_config_client_delete),
             _CLIENT_FIELDS,
             exists=_exists,
         ),

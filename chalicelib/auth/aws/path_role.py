@@ -20,9 +20,9 @@ from chalicelib.auth.aws.roles import (
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework import Field, FieldData, FieldType, Path, crud
 from chalicelib.framework.fieldtypes import go_duration
-from chalicelib.framework.storage import page, view_of
+from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
 from chalicelib.framework.tokenfields import TOKEN_FIELDS
 from chalicelib.policy.errors import go_quote
 from chalicelib.system.mount_config import effective_ttls
@@ -47,7 +47,6 @@ ROLE_FIELDS: Mapping[str, Field] = {
     "period": Field(FieldType.DURATION, 0),
     **{name: Field(FieldType.ANY) for name in _EC2_ONLY},
 }
-LIST_FIELDS = {"after": Field(FieldType.STRING, ""), "limit": Field(FieldType.INT, 0)}
 
 
 def _exists(request: Request, data: FieldData) -> bool:
@@ -159,16 +158,11 @@ def _prefetch(captures: Mapping[str, str]) -> list[str]:
 def paths() -> list[Path]:
     op = Operation
     return [
-        Path("role/?", {op.LIST: path_role_list}, LIST_FIELDS),
-        Path("roles/?", {op.LIST: path_role_list}, LIST_FIELDS),
+        Path("role/?", {op.LIST: path_role_list}, PAGE_FIELDS),
+        Path("roles/?", {op.LIST: path_role_list}, PAGE_FIELDS),
         Path(
             "role/{role}",
-            {
-                op.READ: path_role_read,
-                op.CREATE: path_role_write,
-                op.UPDATE: path_role_write,
-                op.DELETE: path_role_delete,
-            },
+            crud(path_role_read, path_role_write, path_role_delete),
             ROLE_FIELDS,
             exists=_exists,
             prefetch=_prefetch,

@@ -19,9 +19,9 @@ from chalicelib.auth.jwt.roles import (
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework import Field, FieldData, FieldType, Path, crud
 from chalicelib.framework.fieldtypes import go_duration
-from chalicelib.framework.storage import page, view_of
+from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
 from chalicelib.framework.tokenfields import TOKEN_FIELDS
 from chalicelib.policy.errors import go_quote
 from chalicelib.system.mount_config import effective_ttls
@@ -172,17 +172,11 @@ def _check(role: Role) -> None:
 
 def paths() -> list[Path]:
     op = Operation
-    list_fields = {"after": Field(FieldType.STRING, ""), "limit": Field(FieldType.INT, 0)}
     return [
-        Path("role/?", {op.LIST: path_role_list}, list_fields),
+        Path("role/?", {op.LIST: path_role_list}, PAGE_FIELDS),
         Path(
             "role/{name}",
-            {
-                op.READ: path_role_read,
-                op.CREATE: path_role_write,
-                op.UPDATE: path_role_write,
-                op.DELETE: path_role_delete,
-            },
+            crud(path_role_read, path_role_write, path_role_delete),
             ROLE_FIELDS,
             exists=_exists,
             prefetch=lambda captures: [role_key(captures["name"])],

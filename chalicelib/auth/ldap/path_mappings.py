@@ -15,7 +15,7 @@ from chalicelib.auth.ldap.mappings import (
 )
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework import Field, FieldData, FieldType, Path, crud
 from chalicelib.framework.path import ExistenceCheck, Handler
 from chalicelib.framework.storage import view_of
 from chalicelib.tokens.policies import unique_sorted
@@ -85,12 +85,7 @@ def _paths(plural: str, prefix: str) -> list[Path]:
         Path(f"{plural}/?", {op.LIST: _list(prefix)}),
         Path(
             f"{plural}/{{name:path}}",
-            {
-                op.READ: _read(prefix),
-                op.CREATE: write,
-                op.UPDATE: write,
-                op.DELETE: _delete(prefix),
-            },
+            crud(_read(prefix), write, _delete(prefix)),
             fields,
             exists=_exists(prefix),
         ),

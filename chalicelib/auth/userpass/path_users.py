@@ -6,8 +6,8 @@ from chalicelib.auth.userpass.users import LEGACY_FIELDS, User, load, new_hash, 
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.framework import Field, FieldData, FieldType, Path
-from chalicelib.framework.storage import page, view_of
+from chalicelib.framework import Field, FieldData, FieldType, Path, crud
+from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
 from chalicelib.framework.tokenfields import TOKEN_FIELDS, TokenSettings
 
 USERNAME = "users/{username}"
@@ -81,23 +81,17 @@ def path_user_policies_update(request: Request, data: FieldData) -> None:
 
 def paths() -> list[Path]:
     op = Operation
-    list_fields = {"after": Field(FieldType.STRING, ""), "limit": Field(FieldType.INT, 0)}
     policies = {
         "token_policies": TOKEN_FIELDS["token_policies"],
         "policies": _USER_FIELDS["policies"],
     }
     return [
-        Path("users/?", {op.LIST: path_user_list}, list_fields),
+        Path("users/?", {op.LIST: path_user_list}, PAGE_FIELDS),
         Path(f"{USERNAME}/password", {op.UPDATE: path_user_password_update}, _PASSWORD_FIELDS),
         Path(f"{USERNAME}/policies", {op.UPDATE: path_user_policies_update}, policies),
         Path(
             USERNAME,
-            {
-                op.READ: path_user_read,
-                op.CREATE: path_user_write,
-                op.UPDATE: path_user_write,
-                op.DELETE: path_user_delete,
-            },
+            crud(path_user_read, path_user_write, path_user_delete),
             _USER_FIELDS,
             exists=_exists,
         ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import hvac
@@ -21,6 +22,7 @@ from tests.aws_auth_support import Keys, Principals, moto_server
 from tests.support import ROOT_TOKEN, VaultHTTP
 from tests.unit.clients.invoke_hook import FUNCTION_NAME, InvokeHook
 
+ROOT = Path(__file__).resolve().parents[3]
 POLICY = 'path "secret/data/app/*" { capabilities = ["read"] }'
 
 
@@ -201,3 +203,35 @@ def test_a_regional_signature_for_a_regional_sts_endpoint(
     assert url == "https://sts.eu-west-1.amazonaws.com/"
     headers = base64.b64decode(login["data"]["iam_request_headers"]).decode()
     assert "/eu-west-1/sts/aws4_request" in headers
+
+
+def test_the_example_consumer_function_reads_its_secret(
+    consumer: Consumer, invoke_hook: InvokeHook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """infra/consumer/handler.py as its stack configures it: no token anywhere."""
+    import importlib.util
+
+    import boto3
+
+    arn, keys = consumer.principals.user("orders-fn")
+    consumer.bind(arn)
+    consumer.become(keys)
+    session = boto3.Session()
+    session.events.register("before-call.lambda.Invoke", invoke_hook)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    for name, value in {
+        "LAMBDAVAULT_FUNCTION": FUNCTION_NAME, "LAMBDAVAULT_AWS_ROLE": "consumer",
+        "LAMBDAVAULT_AWS_MOUNT": "aws", "SECRET_PATH": "app/db",
+    }.items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location(
+        "consumer_handler", ROOT / "infra" / "consumer" / "handler.py"
+    )
+    assert spec is not None and spec.loader is not None
+    handler = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(handler)
+    before = invoke_hook.calls
+    assert handler.handler({}, None) == {"keys": ["password"]}
+    assert invoke_hook.calls - before == 2  # one login, one read
+    assert handler.handler({}, None) == {"keys": ["password"]}
+    assert invoke_hook.calls - before == 2  # the provider's cache: no call at all

@@ -151,18 +151,25 @@ def test_the_token_is_renewed_and_renewal_stops_once_unbound(
     assert paths(invoke_hook).count("auth/token/renew-self") == 2
 
 
-def test_the_provider_logs_in_by_itself(
+def _running_as_bound_function(
     consumer: Consumer, invoke_hook: InvokeHook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The consumer function's credentials bound in the role, and its default boto3
+    session (where a provider builds its own Lambda client) answered by the hook."""
     import boto3
 
     arn, keys = consumer.principals.user("orders-fn")
     consumer.bind(arn)
     consumer.become(keys)
-    # The provider's own boto3 client comes from the default session: hook that one.
     session = boto3.Session()
     session.events.register("before-call.lambda.Invoke", invoke_hook)
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+
+
+def test_the_provider_logs_in_by_itself(
+    consumer: Consumer, invoke_hook: InvokeHook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _running_as_bound_function(consumer, invoke_hook, monkeypatch)
     provider = VaultProvider(function_name=FUNCTION_NAME, aws_role="consumer")
     assert provider.get("app/db") == {"password": "pw"}
 
@@ -211,14 +218,7 @@ def test_the_example_consumer_function_reads_its_secret(
     """infra/consumer/handler.py as its stack configures it: no token anywhere."""
     import importlib.util
 
-    import boto3
-
-    arn, keys = consumer.principals.user("orders-fn")
-    consumer.bind(arn)
-    consumer.become(keys)
-    session = boto3.Session()
-    session.events.register("before-call.lambda.Invoke", invoke_hook)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    _running_as_bound_function(consumer, invoke_hook, monkeypatch)
     for name, value in {
         "LAMBDAVAULT_FUNCTION": FUNCTION_NAME, "LAMBDAVAULT_AWS_ROLE": "consumer",
         "LAMBDAVAULT_AWS_MOUNT": "aws", "SECRET_PATH": "app/db",

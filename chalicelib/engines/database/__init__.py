@@ -1,0 +1,1 @@
+"""The database secrets engine: dynamic and static database credentials."""

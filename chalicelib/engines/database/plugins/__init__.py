@@ -1,0 +1,23 @@
+"""The database plugins by ``plugin_name``, imported only when a config uses one (so no
+driver is loaded on a cold start that does not need it). Adding a plugin is one line."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.engines.database.plugin import DatabasePlugin
+
+# plugin_name -> "module:factory" (a function returning the plugin, called once).
+PLUGINS: dict[str, str] = {}
+
+
+@cache
+def plugin_for(plugin_name: str) -> DatabasePlugin:
+    target = PLUGINS.get(plugin_name)
+    if target is None:
+        raise BadRequest(f"unknown plugin {plugin_name!r}")  # the engine words Vault's text
+    module_name, _, factory = target.partition(":")
+    plugin: DatabasePlugin = getattr(importlib.import_module(module_name), factory)()
+    return plugin

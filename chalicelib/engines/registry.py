@@ -17,6 +17,8 @@ SECRETS_ENGINES: dict[str, str] = {
     "transit": "chalicelib.engines.transit.backend:backend",
     "aws": "chalicelib.engines.aws.backend:backend",
     "identity": "chalicelib.engines.identity.backend:backend",
+    "database": "chalicelib.engines.database.backend:backend",
+    "rabbitmq": "chalicelib.engines.rabbitmq.backend:backend",
 }
 AUTH_METHODS: dict[str, str] = {
     "token": "chalicelib.auth.token.backend:backend",

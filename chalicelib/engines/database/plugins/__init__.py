@@ -10,14 +10,16 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.engines.database.plugin import DatabasePlugin
 
 # plugin_name -> "module:factory" (a function returning the plugin, called once).
-PLUGINS: dict[str, str] = {}
+PLUGINS: dict[str, str] = {
+    "postgresql-database-plugin": "chalicelib.engines.database.plugins.postgresql:plugin",
+}
 
 
 @cache
 def plugin_for(plugin_name: str) -> DatabasePlugin:
     target = PLUGINS.get(plugin_name)
     if target is None:
-        raise BadRequest(f"unknown plugin {plugin_name!r}")  # the engine words Vault's text
+        raise BadRequest(f"plugin not found in the catalog: {plugin_name}")  # Vault's words
     module_name, _, factory = target.partition(":")
     plugin: DatabasePlugin = getattr(importlib.import_module(module_name), factory)()
     return plugin

@@ -17,7 +17,7 @@ from chalicelib.core.request import Request, Response
 from chalicelib.engines.aws import config as stored
 from chalicelib.engines.aws.clients import iam_client
 from chalicelib.engines.aws.errors import reported_as
-from chalicelib.engines.aws.template import Template, TemplateError
+from chalicelib.credentials.template import Template, TemplateError
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.fieldtypes import FieldError, go_duration, parse_duration
 from chalicelib.framework.storage import view_of

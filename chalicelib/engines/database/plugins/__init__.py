@@ -12,6 +12,10 @@ from chalicelib.engines.database.plugin import DatabasePlugin
 # plugin_name -> "module:factory" (a function returning the plugin, called once).
 PLUGINS: dict[str, str] = {
     "postgresql-database-plugin": "chalicelib.engines.database.plugins.postgresql:plugin",
+    "mysql-database-plugin": "chalicelib.engines.database.plugins.mysql:mysql",
+    "mysql-aurora-database-plugin": "chalicelib.engines.database.plugins.mysql:mysql_legacy",
+    "mysql-rds-database-plugin": "chalicelib.engines.database.plugins.mysql:mysql_legacy",
+    "mysql-legacy-database-plugin": "chalicelib.engines.database.plugins.mysql:mysql_legacy",
 }
 
 

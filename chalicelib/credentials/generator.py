@@ -87,6 +87,22 @@ class StringGenerator:
                 return candidate
         raise GeneratorError("timed out generating string")
 
+    def can_generate(self, timeout: float = GENERATE_TIMEOUT_SECONDS) -> bool:
+        """Whether a string meeting the rules turns up within ``timeout``.
+
+        OpenBao's write check builds a test string from each rule's own charset, which only
+        an empty charset defeats (OpenBao then panics); a real attempt also refuses a policy
+        whose rules no random string meets in time, which OpenBao would store and then
+        fail on at every generation.
+        """
+        if any(not rule.charset for rule in self.rules):
+            return False
+        try:
+            self.generate(timeout)
+        except GeneratorError:
+            return False
+        return True
+
 
 def random_string(charset: str, length: int) -> str:
     """``length`` characters drawn uniformly from ``charset`` (at most 256 of them)."""

@@ -35,14 +35,15 @@ def system_view() -> StorageView:
 def generate_password(policy_name: str = "") -> str:
     """A password from policy ``policy_name``, or OpenBao's default generator for "".
 
-    The default is the database engine's: 20 characters of [a-zA-Z0-9-], at least one of
-    each kind. An unknown policy is a 400 with Vault's text.
+    As Vault's SystemView.GeneratePasswordFromPolicy, with its texts (an engine may prefix
+    them): an unknown policy is a 400, a stored policy that no longer parses or yields no
+    password in a second is a 500. The default is the database engine's: 20 characters of
+    [a-zA-Z0-9-] with at least one of each kind.
     """
     from chalicelib.credentials.policy_text import PolicyError, parse_password_policy
 
-    try:
-        if not policy_name:
-            return DEFAULT_GENERATOR.generate()
+    generator = DEFAULT_GENERATOR
+    if policy_name:
         text = read_policy_text(system_view(), policy_name)
         if text is None:
             raise BadRequest("no password policy found")
@@ -50,6 +51,7 @@ def generate_password(policy_name: str = "") -> str:
             generator = parse_password_policy(text)
         except PolicyError as error:
             raise InternalError(f"stored password policy is invalid: {error}") from None
+    try:
         return generator.generate()
     except GeneratorError as error:
-        raise InternalError(f"failed to generate password: {error}") from None
+        raise InternalError(str(error)) from None

@@ -16,6 +16,8 @@ PLUGINS: dict[str, str] = {
     "mysql-aurora-database-plugin": "chalicelib.engines.database.plugins.mysql:mysql_legacy",
     "mysql-rds-database-plugin": "chalicelib.engines.database.plugins.mysql:mysql_legacy",
     "mysql-legacy-database-plugin": "chalicelib.engines.database.plugins.mysql:mysql_legacy",
+    "redis-database-plugin": "chalicelib.engines.database.plugins.redis_acl:plugin",
+    "valkey-database-plugin": "chalicelib.engines.database.plugins.redis_acl:plugin",
 }
 
 

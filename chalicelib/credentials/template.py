@@ -15,8 +15,10 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from chalicelib.credentials.gotime import go_format
 from chalicelib.tokens.ids import random_base62
 
 
@@ -92,6 +94,7 @@ FUNCTIONS: Mapping[str, Callable[..., Any]] = {
     "decode_hex": lambda text: bytes.fromhex(text).decode(),
     "unix_time": lambda: str(int(time.time())),
     "unix_time_millis": lambda: str(int(time.time() * 1000)),
+    "timestamp": lambda layout: go_format(datetime.now().astimezone(), layout),
     "uuid": lambda: str(uuid.uuid4()),
     "glob": _glob,
     "printf": _printf,

@@ -52,3 +52,9 @@ def rotate_transit_keys(event: object) -> None:
 def tidy_approle(event: object) -> None:
     """Delete expired approle secret IDs and accessors left without one, on every mount."""
     jobs.run(jobs.APPROLE_TIDY)
+
+
+@app.schedule(jobs.DATABASE_ROTATION.expression, name=jobs.DATABASE_ROTATION.name)
+def rotate_database_roles(event: object) -> None:
+    """Rotate the passwords of static database roles that are due."""
+    jobs.run(jobs.DATABASE_ROTATION)

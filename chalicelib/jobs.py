@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 __all__ = [
     "APPROLE_TIDY",
+    "DATABASE_ROTATION",
     "JOBS",
     "LEASE_SWEEP",
     "TOKEN_TIDY",
@@ -53,8 +54,15 @@ TRANSIT_ROTATION = Job(
 )
 # A login refuses an expired secret ID itself: the tidy only keeps storage from growing.
 APPROLE_TIDY = Job("tidy-approle", 60, "chalicelib.auth.approle.tidy:tidy_all_mounts")
+# Static database roles: a rotation is due within a minute of its time (Vault's queue
+# ticks every 5 s; a schedule cannot run more often than once a minute).
+DATABASE_ROTATION = Job(
+    "rotate-database-roles", 1, "chalicelib.engines.database.rotation:rotate_due_roles",
+    dev_seconds=5.0,
+)
 JOBS: dict[str, Job] = {
-    job.name: job for job in (LEASE_SWEEP, TOKEN_TIDY, TRANSIT_ROTATION, APPROLE_TIDY)
+    job.name: job
+    for job in (LEASE_SWEEP, TOKEN_TIDY, TRANSIT_ROTATION, APPROLE_TIDY, DATABASE_ROTATION)
 }
 
 

@@ -34,6 +34,7 @@ ROLES = {
     "TidyTokens": "TidyTokensRole",
     "RotateTransitKeys": "RotateTransitKeysRole",
     "TidyApprole": "TidyApproleRole",
+    "RotateDatabaseRoles": "RotateDatabaseRolesRole",
 }
 FUNCTIONS = list(ROLES)
 SCHEDULES = {
@@ -41,6 +42,7 @@ SCHEDULES = {
     "TidyTokensEvent": "rate(60 minutes)",
     "RotateTransitKeysEvent": "rate(60 minutes)",
     "TidyApproleEvent": "rate(60 minutes)",
+    "RotateDatabaseRolesEvent": "rate(1 minute)",
 }
 
 

@@ -3,12 +3,13 @@
 A Lambda container serves one request at a time, so a pool rarely holds more than one
 connection; the bounds matter for the dev server (threads) and for a database with a
 small connection limit. A pool is dropped when its config's storage version changes
-(written elsewhere, by any container) or on reset/ and delete; idle connections older
-than ``max_connection_lifetime`` are closed instead of reused.
+(written elsewhere, by any container) or it points elsewhere, or on reset/ and delete;
+idle connections older than ``max_connection_lifetime`` are closed instead of reused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ class _Idle(NamedTuple):
 
 class _Pool:
     def __init__(self, conn: Connection) -> None:
-        self.version = conn.version
+        self.identity = identity(conn)
         self.idle: list[_Idle] = []
         self.slots = threading.BoundedSemaphore(max(conn.max_open_connections, 1))
 
@@ -51,6 +52,13 @@ def conninfo(conn: Connection) -> str:
     return url
 
 
+def identity(conn: Connection) -> tuple[int, str]:
+    """What a pool belongs to: the config's version and where and as whom it connects (a
+    config deleted and written again starts again at version 1)."""
+    where = "\0".join((conn.connection_url, conn.username, conn.password))
+    return conn.version, hashlib.sha256(where.encode()).hexdigest()
+
+
 def _scrub(message: str, conn: Connection) -> str:
     """A driver's message without the password (libpq never prints it; belt and braces)."""
     for secret in (conn.password, quote(conn.password, safe="")):
@@ -69,7 +77,7 @@ class Pools:
     def _pool(self, conn: Connection) -> _Pool:
         with self._lock:
             pool = self._pools.get(conn.name)
-            if pool is None or pool.version != conn.version:
+            if pool is None or pool.identity != identity(conn):
                 if pool is not None:
                     pool.close()
                 pool = self._pools[conn.name] = _Pool(conn)

@@ -1,0 +1,1 @@
+"""The rabbitmq secrets engine: RabbitMQ users on demand, each with a lease."""

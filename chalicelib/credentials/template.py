@@ -81,7 +81,7 @@ def _truthy(value: Any) -> bool:
 
 
 FUNCTIONS: Mapping[str, Callable[..., Any]] = {
-    "random": random_base62,
+    "random": lambda length: random_base62(length),  # Go requires the length
     "truncate": _truncate,
     "truncate_sha256": _truncate_sha256,
     "uppercase": str.upper,

@@ -68,8 +68,7 @@ def _write(request: Request, data: FieldData) -> None:
     if not generator.can_generate():
         raise BadRequest(
             multierror(
-                "unable to construct test password from provided policy: "
-                "are the rules impossible?"
+                "unable to construct test password from provided policy: are the rules impossible?"
             )
         )
     _view(request).put(policy_key(data["name"]), jsonio.dumpb({"policy": text}))

@@ -143,19 +143,33 @@ def _without_userinfo(url: str) -> str:
 
 def _transport(error: HTTPError) -> str:
     """Go's net/http words for a request that got no HTTP answer."""
-    if isinstance(error, TimeoutError):
-        return TIMED_OUT
-    cause = error.__cause__ or error.__context__
-    if isinstance(error, NewConnectionError) and isinstance(cause, ConnectionRefusedError):
-        pool = error.conn
-        return f"dial tcp {pool.host}:{pool.port}: connect: connection refused"
+    # Before the timeouts: urllib3's NewConnectionError is a ConnectTimeoutError too.
     if isinstance(error, NameResolutionError):
         return f"dial tcp: lookup {error.conn.host}: no such host"
+    if isinstance(error, NewConnectionError):
+        if isinstance(error.__cause__ or error.__context__, ConnectionRefusedError):
+            return f"dial tcp {error.conn.host}:{error.conn.port}: connect: connection refused"
+        return f"dial tcp {error.conn.host}:{error.conn.port}: connect failed"
+    if isinstance(error, TimeoutError):
+        return TIMED_OUT
     line = next((a for a in getattr(error, "args", ()) if isinstance(a, BadStatusLine)), None)
     if isinstance(error, ProtocolError) and line is not None:
         return ("net/http: HTTP/1.x transport connection broken: malformed HTTP response "
-                + json.dumps(str(line.args[0])[:40]))
+                + _go_quote(str(line.args[0])[:40]))
+    if any(isinstance(a, ConnectionResetError) for a in getattr(error, "args", ())):
+        return "read: connection reset by peer"
     return "the management API did not answer over HTTP"
+
+
+def _go_quote(text: str) -> str:
+    """Go's %q for the (Latin-1) status line a server sent instead of HTTP."""
+    escapes = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+               "\t": "\\t", "\v": "\\v", "\\": "\\\\", '"': '\\"'}
+    return '"' + "".join(
+        escapes.get(char) or (f"\\x{ord(char):02x}" if char < " " or "\x7f" <= char <= "\xa0"
+                              else char)
+        for char in text
+    ) + '"'
 
 
 def _answer_error(status: int, raw: bytes) -> str:

@@ -16,11 +16,12 @@ from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.credentials.usernames import render_username
 from chalicelib.engines.database import config as stored
+from chalicelib.engines.database.listing import listed
 from chalicelib.engines.database.plugins import plugin_for
 from chalicelib.engines.database.role import statement_list
 from chalicelib.engines.database.rootrotation import rotate_root
 from chalicelib.framework import Field, FieldData, FieldType, Path, crud
-from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
+from chalicelib.framework.storage import PAGE_FIELDS, view_of
 
 # Request fields kept beside connection_details; everything else is given to the plugin.
 _ENGINE_FIELDS = frozenset({
@@ -127,9 +128,8 @@ def _close(config: stored.DatabaseConfig, name: str) -> None:
         plugin_for(config.plugin_name).close(name)
 
 
-def path_config_list(request: Request, data: FieldData) -> Response:
-    keys = page(view_of(request).list(stored.CONFIG_PREFIX), data["after"], data["limit"])
-    return Response(data={"keys": keys})
+def path_config_list(request: Request, data: FieldData) -> Response | None:
+    return listed(request, data, stored.CONFIG_PREFIX)
 
 
 def path_reset(request: Request, data: FieldData) -> None:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
+from chalicelib.engines.database.listing import listed
 from chalicelib.engines.database.role import (
     PASSWORD,
     ROLE_PREFIX,
@@ -17,7 +18,7 @@ from chalicelib.engines.database.role import (
 )
 from chalicelib.engines.database.static import STATIC_PREFIX
 from chalicelib.framework import Field, FieldData, FieldType, Path, crud
-from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
+from chalicelib.framework.storage import PAGE_FIELDS, view_of
 
 CREDENTIAL_TYPES = ("password", "rsa_private_key", "client_certificate")
 _STATEMENTS = ("creation_statements", "revocation_statements", "rollback_statements",
@@ -68,9 +69,8 @@ def path_role_delete(request: Request, data: FieldData) -> None:
     view_of(request).delete(ROLE_PREFIX + data["name"])
 
 
-def path_role_list(request: Request, data: FieldData) -> Response:
-    keys = page(view_of(request).list(ROLE_PREFIX), data["after"], data["limit"])
-    return Response(data={"keys": keys})
+def path_role_list(request: Request, data: FieldData) -> Response | None:
+    return listed(request, data, ROLE_PREFIX)
 
 
 def paths() -> list[Path]:

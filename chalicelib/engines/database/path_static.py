@@ -10,6 +10,7 @@ from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.database import config as stored
 from chalicelib.engines.database import cron
+from chalicelib.engines.database.listing import listed
 from chalicelib.engines.database.path_roles import check_credential_type, check_unique
 from chalicelib.engines.database.role import ROLE_PREFIX, statement_list
 from chalicelib.engines.database.static import (
@@ -20,7 +21,7 @@ from chalicelib.engines.database.static import (
     write_static,
 )
 from chalicelib.framework import Field, FieldData, FieldType, Path, crud
-from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
+from chalicelib.framework.storage import PAGE_FIELDS, view_of
 from chalicelib.storage.physical import ConditionFailed
 from chalicelib.storage.view import StorageView
 
@@ -106,9 +107,8 @@ def path_static_delete(request: Request, data: FieldData) -> None:
     view_of(request).delete(STATIC_PREFIX + data["name"])
 
 
-def path_static_list(request: Request, data: FieldData) -> Response:
-    keys = page(view_of(request).list(STATIC_PREFIX), data["after"], data["limit"])
-    return Response(data={"keys": keys})
+def path_static_list(request: Request, data: FieldData) -> Response | None:
+    return listed(request, data, STATIC_PREFIX)
 
 
 def path_rotate_role(request: Request, data: FieldData) -> None:

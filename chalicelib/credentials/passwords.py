@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest, InternalError
-from chalicelib.credentials.generator import DEFAULT_GENERATOR, GeneratorError
 from chalicelib.storage.view import StorageView
 
 POLICY_PREFIX = "password_policy/"
@@ -40,6 +39,9 @@ def generate_password(policy_name: str = "") -> str:
     password in a second is a 500. The default is the database engine's: 20 characters of
     [a-zA-Z0-9-] with at least one of each kind.
     """
+    # Imported here: the system backend imports this module on every cold start, and only
+    # credential creation needs the generator.
+    from chalicelib.credentials.generator import DEFAULT_GENERATOR, GeneratorError
     from chalicelib.credentials.policy_text import PolicyError, parse_password_policy
 
     generator = DEFAULT_GENERATOR

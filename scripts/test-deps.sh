@@ -53,3 +53,24 @@ with zipfile.ZipFile(wheel) as archive:
 target.chmod(0o755)
 PY
 fi
+
+# RabbitMQ's management HTTP API (the rabbitmq secrets engine drives it; its tests inspect
+# users through it): the machine's RabbitMQ runs, its management plugin may not.
+if command -v rabbitmq-plugins >/dev/null || [ -x /usr/sbin/rabbitmq-plugins ]; then
+    PLUGINS=$(command -v rabbitmq-plugins || echo /usr/sbin/rabbitmq-plugins)
+    if ! "${SUDO[@]}" "$PLUGINS" list -e -m 2>/dev/null | grep -qx rabbitmq_management; then
+        "${SUDO[@]}" "$PLUGINS" enable rabbitmq_management \
+            || echo "test-deps: could not enable rabbitmq_management (is RabbitMQ running?" \
+                "start it with: rabbitmq-server -detached)" >&2
+    fi
+    for _ in $(seq 60); do
+        if curl -sf -o /dev/null -u guest:guest http://127.0.0.1:15672/api/overview; then
+            break
+        fi
+        sleep 1
+    done
+    curl -sf -o /dev/null -u guest:guest http://127.0.0.1:15672/api/overview \
+        || echo "test-deps: RabbitMQ's management API does not answer on 127.0.0.1:15672" >&2
+else
+    echo "test-deps: rabbitmq-plugins not found; the rabbitmq engine's tests need RabbitMQ" >&2
+fi

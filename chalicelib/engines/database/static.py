@@ -121,6 +121,8 @@ def rotate(view: StorageView, name: str, role: StaticRole, now: float | None = N
     """Rotate ``role`` now; False when another run holds its claim. Raises BadRequest
     (the pending password stays, for the next run) when the database refuses."""
     now = time.time() if now is None else now
+    if role.pending_password and role.claim_until > now:
+        return False  # another run is on it
     config = stored.require_config(view, role.db_name)
     password = role.pending_password or generate_password(config.password_policy)
     try:

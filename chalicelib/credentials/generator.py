@@ -41,6 +41,8 @@ class CharsetRule:
 
 @dataclass(frozen=True, slots=True)
 class StringGenerator:
+    """A password policy: ``length`` characters from the rules' charsets, every rule met."""
+
     length: int
     rules: tuple[CharsetRule, ...]
 

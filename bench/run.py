@@ -25,6 +25,7 @@ MODULES: dict[str, str] = {
     "instructions": "bench.instructions",
     "logins": "bench.logins",
     "external": "bench.external",
+    "database": "bench.database",
 }
 
 

@@ -178,6 +178,8 @@ def test_roles_decode_json_as_vault_does(rabbit: VaultHTTP):
     ({"tags": "t", "vhost_topics": '{"a":1'}, "failed to unmarshal vhost_topics: unexpected EOF"),
     ({"tags": "t", "vhost_topics": "[1,]"}, "failed to unmarshal vhost_topics: invalid "
      "character ']' looking for beginning of value"),
+    # Go's limit is 10000 levels, ours 100 (Go would say "unexpected EOF" here).
+    ({"vhosts": "[" * 5000}, "failed to unmarshal vhosts: exceeded max depth"),
 ])
 def test_bad_roles_get_vaults_texts(rabbit: VaultHTTP, body, message):
     reply = rabbit.post("rabbitmq/roles/bad", body)

@@ -18,6 +18,9 @@ _LITERALS = {"n": "null", "t": "true", "f": "false"}
 _ESCAPES = '"\\/bfnrtu'
 _HEX = "0123456789abcdefABCDEF"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Go refuses nesting past 10000 with this text; Python's recursion stops far earlier, and
+# a role is two levels deep, so the limit is lower here.
+MAX_DEPTH = 100
 
 
 class GoJSONError(ValueError):
@@ -40,6 +43,7 @@ class _Scanner:
     def __init__(self, text: str) -> None:
         self.text = text
         self.at = 0
+        self.depth = 0
 
     def peek(self) -> str:
         if self.at >= len(self.text):
@@ -70,21 +74,22 @@ class _Scanner:
             raise self.fail("looking for beginning of value")
 
     def sequence(self, close: str, item: Any, after_item: str) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise GoJSONError("exceeded max depth")
         self.at += 1
         self.skip_space()
-        if self.peek() == close:
-            self.at += 1
-            return
-        while True:
+        if self.peek() != close:
             item()
             self.skip_space()
-            char = self.peek()
-            self.at += 1
-            if char == close:
-                return
-            if char != ",":
-                self.at -= 1
+            while self.peek() == ",":
+                self.at += 1
+                item()
+                self.skip_space()
+            if self.peek() != close:
                 raise self.fail(after_item)
+        self.at += 1
+        self.depth -= 1
 
     def member(self) -> None:
         self.skip_space()

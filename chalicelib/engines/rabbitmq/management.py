@@ -119,7 +119,7 @@ class Management:
             response.release_conn()
         else:
             response.close()
-        if response.status < 400 or (missing_ok and response.status == 404):
+        if 200 <= response.status < 300 or (missing_ok and response.status == 404):
             return
         raise ManagementError(self._redact(_answer_error(response.status, raw)))
 

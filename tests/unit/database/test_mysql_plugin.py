@@ -202,7 +202,8 @@ def test_bad_credentials_are_reported_without_the_password(mariadb: MariaDB) -> 
 def test_a_closed_port_fails_fast(mariadb: MariaDB, closed_port: int) -> None:
     conn = mariadb.config(connection_url=f"root@tcp(127.0.0.1:{closed_port})/")
     started = time.monotonic()
-    with pytest.raises(PluginError, match=r"Can.t connect to MySQL server on .127\.0\.0\.1."):
+    refused = f"dial tcp 127.0.0.1:{closed_port}: connect: connection refused"
+    with pytest.raises(PluginError, match=f"^{refused}$"):
         mysql().verify(conn)
     assert time.monotonic() - started < 2
 
@@ -210,7 +211,7 @@ def test_a_closed_port_fails_fast(mariadb: MariaDB, closed_port: int) -> None:
 def test_a_silent_server_is_bounded_by_the_timeout(mariadb: MariaDB, silent_port: int) -> None:
     conn = mariadb.config(connection_url=f"root@tcp(127.0.0.1:{silent_port})/", timeout=1.0)
     started = time.monotonic()
-    with pytest.raises(PluginError, match="timed out"):
+    with pytest.raises(PluginError, match=f"^dial tcp 127.0.0.1:{silent_port}: i/o timeout$"):
         mysql().verify(conn)
     assert 0.9 < time.monotonic() - started < 3
 

@@ -23,6 +23,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from chalicelib.credentials.usernames import render_username
+from chalicelib.engines.database.dial import dial_failure
 from chalicelib.engines.database.plugin import Connection, NewUser, PluginError
 from chalicelib.engines.database.pool import Driver, Pools
 
@@ -93,14 +94,18 @@ def _open(conn: Connection) -> redis.Redis:
             "ssl_cert_reqs": "none" if insecure else "required",
             "ssl_check_hostname": not insecure,
         }
-    # One connection per client (the pool bounds them); no retries, so a dead server
-    # costs one timeout, not several.
-    return redis.Redis(
-        host=server.host, port=server.port, username=server.username,
-        password=server.password, socket_connect_timeout=conn.timeout,
-        socket_timeout=conn.timeout, single_connection_client=True,
-        retry=Retry(NoBackoff(), 0), decode_responses=True, **tls,
-    )  # fmt: skip
+    # One connection per client (the pool bounds them), made here; no retries, so a
+    # dead server costs one timeout, not several.
+    try:
+        return redis.Redis(
+            host=server.host, port=server.port, username=server.username,
+            password=server.password, socket_connect_timeout=conn.timeout,
+            socket_timeout=conn.timeout, single_connection_client=True,
+            retry=Retry(NoBackoff(), 0), decode_responses=True, **tls,
+        )  # fmt: skip
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        words = dial_failure(server.host, server.port, error)
+        raise PluginError(words) if words else _failure(error, conn.password) from None
 
 
 def _failure(error: BaseException, *secrets: str) -> PluginError:

@@ -20,6 +20,7 @@ import pymysql
 from pymysql.constants import CLIENT
 
 from chalicelib.credentials.usernames import render_username
+from chalicelib.engines.database.dial import dial_failure
 from chalicelib.engines.database.plugin import Connection, NewUser, PluginError
 from chalicelib.engines.database.plugins.mysql import dsn
 from chalicelib.engines.database.plugins.mysql.statements import render, split
@@ -46,15 +47,18 @@ _GONE = frozenset({2006, 2013, 4031})
 def _open(conn: Connection) -> pymysql.Connection:
     target = dsn.parse(conn)
     args = target.connect_args()
-    failure: pymysql.Error | None = None
+    failure = PluginError("no host to connect to")
     for host, port in target.hosts or (("localhost", dsn.DEFAULT_PORT),):
         try:
             return pymysql.connect(
                 host=host, port=port, client_flag=CLIENT.MULTI_STATEMENTS, **args
             )
         except pymysql.Error as error:  # OpenBao's failover: the next host
-            failure = error
-    raise _failure(failure, conn.password, target.password) from None
+            words = dial_failure(host, port, error) if target.hosts else None
+            failure = (
+                PluginError(words) if words else _failure(error, conn.password, target.password)
+            )
+    raise failure
 
 
 def _is_stale(error: BaseException) -> bool:
@@ -65,7 +69,7 @@ def _is_stale(error: BaseException) -> bool:
     )
 
 
-def _failure(error: BaseException | None, *secrets: str) -> PluginError:
+def _failure(error: BaseException, *secrets: str) -> PluginError:
     """go-sql-driver's wording ("Error 1045: …"), with every secret the statements or the
     config hold replaced, since MySQL quotes the statement text in syntax errors."""
     if isinstance(error, pymysql.Error) and len(error.args) == 2:

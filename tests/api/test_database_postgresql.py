@@ -149,6 +149,31 @@ def test_rotate_root_changes_the_admin_password(
         pg_scram.drop_roles(admin)
 
 
+def test_an_admin_without_superuser_revokes_schema_by_schema(
+    vault: VaultHTTP, pg_scram: Server, tables: None  # noqa: F811
+) -> None:
+    admin = unique("admin")
+    with pg_scram.connect() as db:
+        db.execute(f"CREATE ROLE \"{admin}\" WITH LOGIN CREATEROLE PASSWORD 'pw'".encode())
+        db.execute(f"GRANT SELECT ON {GRANTED_TABLE} TO \"{admin}\" WITH GRANT OPTION".encode())
+    try:
+        assert vault.post("sys/mounts/database", {"type": "database"}).status_code == 204
+        assert vault.post("database/config/limited", {
+            "plugin_name": "postgresql-database-plugin", "connection_url": pg_scram.url(),
+            "username": admin, "password": "pw", "allowed_roles": "app",
+        }).status_code == 204
+        assert vault.post("database/roles/app", {"db_name": "limited", "creation_statements": [
+            CREATE]}).status_code == 204
+        body = creds(vault)
+        username = body["data"]["username"]
+        reply = vault.post("sys/leases/revoke", {"lease_id": body["lease_id"]})
+        assert reply.status_code == 204, reply.text
+        assert not pg_scram.role_exists(username)
+    finally:
+        vault.post("sys/leases/revoke-prefix/database/creds", {})
+        pg_scram.drop_roles(admin)
+
+
 def _static_user(pg_scram: Server, password: str) -> str:  # noqa: F811
     username = unique("static")
     with pg_scram.connect() as db:

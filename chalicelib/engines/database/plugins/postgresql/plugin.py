@@ -45,6 +45,32 @@ def _role_exists(db: psycopg.Connection, username: str) -> bool:
     return row is not None
 
 
+# What the user was granted, as REVOKE statements quoted by the server (format's %I):
+# relations, schemas and this database; nothing it was not granted, which an admin
+# without privileges on every table could not revoke. (%% is psycopg's escaped %.)
+_GRANTED = """
+SELECT DISTINCT format('REVOKE ALL PRIVILEGES ON %%s %%I.%%I FROM %%I',
+    CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname, r.rolname)
+FROM pg_roles r, pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
+WHERE r.rolname = %(user)s AND a.grantee = r.oid
+UNION
+SELECT format('REVOKE ALL PRIVILEGES ON SCHEMA %%I FROM %%I', n.nspname, r.rolname)
+FROM pg_roles r, pg_namespace n, aclexplode(n.nspacl) a
+WHERE r.rolname = %(user)s AND a.grantee = r.oid
+UNION
+SELECT format('REVOKE ALL PRIVILEGES ON DATABASE %%I FROM %%I', d.datname, r.rolname)
+FROM pg_roles r, pg_database d, aclexplode(d.datacl) a
+WHERE r.rolname = %(user)s AND a.grantee = r.oid AND d.datname = current_database()
+"""
+
+
+def _revocations(db: psycopg.Connection, username: str, *, owner: bool) -> list[str]:
+    if owner:
+        role = quote_identifier(username)
+        return [f"REASSIGN OWNED BY {role} TO CURRENT_USER", f"DROP OWNED BY {role}"]
+    return [row[0] for row in db.execute(_GRANTED.encode(), {"user": username})]
+
+
 class PostgreSQL:
     """The plugin; one instance per container (plugins.plugin_for caches it)."""
 
@@ -121,22 +147,27 @@ class PostgreSQL:
         self._default_delete(conn, username)
 
     def _default_delete(self, conn: Connection, username: str) -> None:
-        """OpenBao's defaultDeleteUser made atomic: what the user owns goes to the admin,
-        its grants go, its sessions end, then the role (gone already is success)."""
-        role = quote_identifier(username)
+        """OpenBao's defaultDeleteUser in one transaction, and the user's sessions ended.
+        An admin with the user's privileges (a superuser, or a member) hands what the
+        user owns to itself and drops its grants everywhere; a bare CREATEROLE admin
+        revokes what the user was granted here. Gone already is success."""
         with self._pools.connection(conn) as db:
             try:
                 with db.transaction():
-                    if not _role_exists(db, username):
+                    row = db.execute(
+                        "SELECT pg_has_role(oid, 'USAGE') FROM pg_roles WHERE rolname = %s",
+                        (username,),
+                    ).fetchone()
+                    if row is None:
                         return
-                    db.execute(f"REASSIGN OWNED BY {role} TO CURRENT_USER".encode())
-                    db.execute(f"DROP OWNED BY {role}".encode())
+                    for statement in _revocations(db, username, owner=bool(row[0])):
+                        db.execute(statement.encode())
                     db.execute(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                         " WHERE usename = %s",
                         (username,),
                     )
-                    db.execute(f"DROP ROLE IF EXISTS {role}".encode())
+                    db.execute(f"DROP ROLE IF EXISTS {quote_identifier(username)}".encode())
             except psycopg.Error as error:
                 raise _failure(error) from None
 

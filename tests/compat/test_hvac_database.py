@@ -1,0 +1,115 @@
+"""hvac's ``client.secrets.database`` against `lambdavault server -dev` and a real
+`bao server -dev`, on the throw-away scram-sha-256 cluster (a refused password shows)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import hvac
+import psycopg
+import pytest
+
+from tests.compat.conftest import (
+    ROOT_TOKEN,
+    Server,
+    openbao_dev,  # noqa: F401 - fixture
+    start_server,
+    stop_server,
+)
+from tests.db_support import Server as Postgres
+from tests.db_support import pg_scram, unique  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.compat
+
+CREATE = ("CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' "
+          "VALID UNTIL '{{expiration}}';")
+
+
+@pytest.fixture(scope="module")
+def lambdavault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    log: Path = tmp_path_factory.mktemp("hvac-database") / "server.log"
+    server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], log)
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture(params=["lambdavault", "openbao"])
+def client(request: pytest.FixtureRequest) -> Iterator[hvac.Client]:
+    chosen: Server = request.getfixturevalue(
+        "lambdavault" if request.param == "lambdavault" else "openbao_dev"
+    )
+    connected = hvac.Client(url=chosen.address, token=ROOT_TOKEN)
+    connected.sys.enable_secrets_engine("database")
+    try:
+        yield connected
+    finally:
+        connected.sys.disable_secrets_engine("database")
+
+
+def _user(pg: Postgres, name: str, password: str, *options: str) -> None:
+    with pg.connect() as db:
+        db.execute(
+            f"CREATE ROLE \"{name}\" WITH LOGIN {' '.join(options)} PASSWORD '{password}'".encode()
+        )
+
+
+def _logs_in(pg: Postgres, user: str, password: str) -> bool:
+    try:
+        pg.connect(user, password).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def test_connections_roles_creds_static_roles_and_root_rotation(
+    client: hvac.Client, pg_scram: Postgres  # noqa: F811
+) -> None:
+    database = client.secrets.database
+    admin, static_user = unique("admin"), unique("static")
+    _user(pg_scram, admin, "admin-pw", "CREATEROLE")
+    _user(pg_scram, static_user, "static-pw")
+    try:
+        database.configure("pg", "postgresql-database-plugin", allowed_roles=["*"],
+                           connection_url=pg_scram.url(), username=admin, password="admin-pw")
+        assert database.list_connections()["data"]["keys"] == ["pg"]
+        details = database.read_connection("pg")["data"]["connection_details"]
+        assert details == {"connection_url": pg_scram.url(), "username": admin}
+
+        database.create_role("app", "pg", [CREATE], default_ttl="10m", max_ttl="1h")
+        assert database.list_roles()["data"]["keys"] == ["app"]
+        issued = database.generate_credentials("app")
+        assert issued["lease_duration"] == 600 and issued["renewable"] is True
+        assert _logs_in(pg_scram, issued["data"]["username"], issued["data"]["password"])
+
+        database.create_static_role("st", "pg", static_user, [], rotation_period=3600)
+        assert database.list_static_roles()["data"]["keys"] == ["st"]
+        assert not _logs_in(pg_scram, static_user, "static-pw")  # rotated at creation
+        first = database.get_static_credentials("st")["data"]
+        assert {"username", "password", "ttl", "rotation_period", "last_vault_rotation"} <= set(
+            first
+        )
+        assert first["rotation_period"] == 3600 and 3500 < first["ttl"] <= 3600
+        database.rotate_static_role_credentials("st")
+        second = database.get_static_credentials("st")["data"]
+        assert second["password"] != first["password"]
+        assert _logs_in(pg_scram, static_user, second["password"])
+
+        database.rotate_root_credentials("pg")
+        assert not _logs_in(pg_scram, admin, "admin-pw")
+        database.reset_connection("pg")
+        assert _logs_in(pg_scram, *(
+            lambda d: (d["username"], d["password"]))(database.generate_credentials("app")["data"]))
+
+        database.delete_static_role("st")
+        database.delete_role("app")
+        client.sys.revoke_prefix("database/creds/app")
+        database.delete_connection("pg")
+        with pytest.raises(hvac.exceptions.InvalidPath):
+            database.read_connection("pg")
+    finally:
+        pg_scram.drop_roles(static_user)
+        pg_scram.drop_roles("v-")
+        pg_scram.drop_roles(admin)

@@ -95,6 +95,13 @@ def test_connection_is_verified_with_vaults_texts(rabbit: VaultHTTP, broker: Bro
         '"AMQP\\x00\\x00\\t\\x01"') + errors(
         'failed to validate the connection: Get "http://127.0.0.1:5672/api/users/": '
         "read: connection reset by peer")
+    reply = rabbit.post(path, {**broker.connection, "connection_uri": "http://u:p@[::1"})
+    assert (reply.status_code, reply.json()["errors"]) == (400, errors(
+        "failed to validate the connection: parse connection_uri: Invalid IPv6 URL"))
+    reply = rabbit.post(path, {**broker.connection, "connection_uri": "https://127.0.0.1:15672"})
+    assert (reply.status_code, reply.json()["errors"]) == (400, errors(
+        'failed to validate the connection: Get "https://127.0.0.1:15672/api/users/": '
+        "tls: handshake failure"))
     # Userinfo in the URI is never echoed.
     reply = rabbit.post(path, {**broker.connection,
                                "connection_uri": f"http://guest:uri-secret@127.0.0.1:{port}"})

@@ -14,7 +14,7 @@ import time
 from functools import cache
 from http.client import BadStatusLine
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 import urllib3
 from urllib3.exceptions import (
@@ -23,6 +23,7 @@ from urllib3.exceptions import (
     NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
+    SSLError,
     TimeoutError,
 )
 
@@ -93,8 +94,13 @@ class Management:
         missing_ok: bool = False,
     ) -> None:
         url = f"{self._endpoint}/api/{path}"
-        shown = _without_userinfo(url)
-        scheme = urlsplit(url).scheme
+        try:
+            parts = urlsplit(url)
+        except ValueError as error:
+            # Not echoed: a URL that does not parse may still hold userinfo.
+            raise ManagementError(f"parse connection_uri: {error}") from None
+        shown = _without_userinfo(parts)
+        scheme = parts.scheme
         if scheme not in ("http", "https"):
             raise ManagementError(f'{method.title()} "{shown}": unsupported protocol scheme '
                                   f'"{scheme}"')
@@ -107,14 +113,14 @@ class Management:
                 headers=self._headers, preload_content=False, redirect=False,
                 timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining),
             )
-        except HTTPError as error:
+            # Read (a bounded start of) every answer: a connection goes back to the pool
+            # only once its answer has been read whole.
+            raw = response.read(MAX_BODY, decode_content=True)
+        except (HTTPError, OSError, ValueError) as error:
             raise ManagementError(
                 f'{method.title()} "{shown}": {_transport(error)}',
                 uncertain=isinstance(error, ReadTimeoutError),
             ) from None
-        # Read (a bounded start of) every answer: a connection goes back to the pool only
-        # once its answer has been read whole.
-        raw = response.read(MAX_BODY, decode_content=True)
         if len(raw) < MAX_BODY:
             response.release_conn()
         else:
@@ -134,14 +140,11 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
+def _without_userinfo(parts: SplitResult) -> str:
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
-def _transport(error: HTTPError) -> str:
+def _transport(error: Exception) -> str:
     """Go's net/http words for a request that got no HTTP answer."""
     # Before the timeouts: urllib3's NewConnectionError is a ConnectTimeoutError too.
     if isinstance(error, NameResolutionError):
@@ -152,6 +155,8 @@ def _transport(error: HTTPError) -> str:
         return f"dial tcp {error.conn.host}:{error.conn.port}: connect failed"
     if isinstance(error, TimeoutError):
         return TIMED_OUT
+    if isinstance(error, SSLError):
+        return "tls: handshake failure"
     line = next((a for a in getattr(error, "args", ()) if isinstance(a, BadStatusLine)), None)
     if isinstance(error, ProtocolError) and line is not None:
         return ("net/http: HTTP/1.x transport connection broken: malformed HTTP response "

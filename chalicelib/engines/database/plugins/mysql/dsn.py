@@ -40,12 +40,14 @@ class Target(NamedTuple):
     tls: ssl.SSLContext | None
 
     def connect_args(self) -> dict[str, Any]:
-        """PyMySQL's arguments, less ``host``/``port``."""
+        """PyMySQL's arguments, less ``host``/``port``. Autocommit stays on (the server's
+        default: no ``SET autocommit`` round trip, no snapshot held between operations);
+        each operation brings its own ``BEGIN``/``COMMIT``."""
         return {
             "user": self.user, "password": self.password, "database": self.database or None,
             "unix_socket": self.unix_socket, "charset": self.charset,
             "connect_timeout": self.connect_timeout, "read_timeout": self.read_timeout,
-            "write_timeout": self.write_timeout, "ssl": self.tls, "autocommit": False,
+            "write_timeout": self.write_timeout, "ssl": self.tls, "autocommit": True,
         }  # fmt: skip
 
 

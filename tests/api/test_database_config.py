@@ -199,3 +199,45 @@ def test_a_role_whose_database_is_gone(db: VaultHTTP) -> None:
     assert error(db.get("database/creds/app")) == (
         'failed to find entry for connection with name: "gone"'
     )
+
+
+def test_password_policy_and_username_template_shape_the_credential(
+    db: VaultHTTP, pg: Server  # noqa: F811
+) -> None:
+    policy = 'length = 20\nrule "charset" {\n  charset = "abcdefgh"\n  min-chars = 1\n}'
+    assert db.post("sys/policies/password/dbpol", {"policy": policy}).status_code == 204
+    template = '{{ printf "x-%s-%s" (.RoleName) (random 6) }}'
+    assert db.post("database/config/pg", {
+        "password_policy": "dbpol", "username_template": template,
+    }).status_code == 204
+    assert db.post("database/roles/app", {"db_name": "pg", "creation_statements": CREATE}
+                   ).status_code == 204
+    body = db.get("database/creds/app").json()
+    username, password = body["data"]["username"], body["data"]["password"]
+    assert username.startswith("x-app-") and len(username) == 12
+    assert len(password) == 20 and set(password) <= set("abcdefgh")
+    assert pg.role_exists(username)
+
+    assert db.post("database/config/pg", {"password_policy": "missing"}).status_code == 204
+    assert error(db.get("database/creds/app")) == "no password policy found"
+    reply = db.post("database/config/pg", {"username_template": "{{ nope }}"})
+    assert error(reply).startswith(
+        "error creating database object: unable to initialize username template: "
+    )
+
+
+@pytest.mark.slow
+def test_a_statement_that_hangs_is_cut_off_by_the_statement_timeout(
+    db: VaultHTTP, pg: Server  # noqa: F811
+) -> None:
+    import time
+
+    role = unique("bad-")
+    assert db.post(f"database/roles/{role}", {"db_name": "pg", "creation_statements": [
+        CREATE, "SELECT pg_sleep(60);"]}).status_code == 204
+    started = time.monotonic()
+    text = error(db.get(f"database/creds/{role}"))
+    assert time.monotonic() - started < 12
+    assert text == ("failed to execute query: ERROR: canceling statement due to statement "
+                    "timeout (SQLSTATE 57014)")
+    assert _users(pg, role) == []

@@ -21,5 +21,4 @@ def backend() -> Backend:
             *path_creds.paths(),
         ],
         secrets=(CREDS,),
-        sudo=("rotate-root/*",),
     )

@@ -220,3 +220,14 @@ def test_failover_to_the_next_host(mariadb: MariaDB, closed_port: int) -> None:
     hosts = f"127.0.0.1:{closed_port},{MYSQL_HOST}:{MYSQL_PORT}"
     conn = mariadb.config(connection_url=f"{{{{username}}}}:{{{{password}}}}@tcp({hosts})/")
     mysql().verify(conn)
+
+
+def test_creds_on_a_silent_server_wait_for_one_timeout_only(
+    mariadb: MariaDB, silent_port: int
+) -> None:
+    # No rollback after a connection failure: it would wait a second time.
+    conn = mariadb.config(connection_url=f"root@tcp(127.0.0.1:{silent_port})/", timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(PluginError, match="i/o timeout"):
+        mysql().new_user(conn, new_user(mariadb.role()))
+    assert time.monotonic() - started < 1.8

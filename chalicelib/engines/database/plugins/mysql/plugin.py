@@ -13,8 +13,9 @@ end (MySQL does not close them on ``DROP USER``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 import pymysql
 from pymysql.constants import CLIENT
@@ -42,6 +43,7 @@ _EXPIRATION_FORMAT = "%Y-%m-%d %H:%M:%S%z"  # Go's "2006-01-02 15:04:05-0700"
 _USER_EXISTS = "SELECT EXISTS (SELECT user FROM mysql.user WHERE user = %s)"
 # A reused connection the server has closed (idle timeout, restart): retried once.
 _GONE = frozenset({2006, 2013, 4031})
+R = TypeVar("R")
 
 
 def _open(conn: Connection) -> pymysql.Connection:
@@ -69,18 +71,26 @@ def _is_stale(error: BaseException) -> bool:
     )
 
 
+class _Refused(PluginError):
+    """The server refused a statement: the connection works, so a follow-up (rollback,
+    existence check) is worth sending. After a connection failure it would only wait for
+    a second timeout."""
+
+
 def _failure(error: BaseException, *secrets: str) -> PluginError:
     """go-sql-driver's wording ("Error 1045: …"), with every secret the statements or the
     config hold replaced, since MySQL quotes the statement text in syntax errors."""
+    refused = False
     if isinstance(error, pymysql.Error) and len(error.args) == 2:
         code, message = error.args
-        text = f"Error {code}: {message}" if code < 2000 else str(message)
+        refused = code < 2000  # 2000 and up: the client's own (connection) errors
+        text = f"Error {code}: {message}" if refused else str(message)
     else:
         text = f"{type(error).__name__}: {error}"
     for secret in secrets:
         if secret:
             text = text.replace(secret, "[password]")
-    return PluginError(text)
+    return _Refused(text) if refused else PluginError(text)
 
 
 def _batch(queries: Sequence[str]) -> str:
@@ -104,11 +114,16 @@ class MySQL:
             Driver(open=_open, close=pymysql.Connection.close, is_stale=_is_stale)
         )
 
-    def _run(self, conn: Connection, queries: Sequence[str], *secrets: str) -> None:
+    def _call(
+        self, conn: Connection, operation: Callable[[pymysql.Connection], R], *secrets: str
+    ) -> R:
         try:
-            self._pools.run(conn, lambda db: _execute(db, _batch(queries)))
+            return self._pools.run(conn, operation)
         except pymysql.Error as error:
             raise _failure(error, conn.password, *secrets) from None
+
+    def _run(self, conn: Connection, queries: Sequence[str], *secrets: str) -> None:
+        self._call(conn, lambda db: _execute(db, _batch(queries)), *secrets)
 
     def _user_exists(self, conn: Connection, username: str) -> bool:
         def query(db: pymysql.Connection) -> bool:
@@ -117,16 +132,10 @@ class MySQL:
                 row = cursor.fetchone()
             return bool(row and row[0])
 
-        try:
-            return self._pools.run(conn, query)
-        except pymysql.Error as error:
-            raise _failure(error, conn.password) from None
+        return self._call(conn, query)
 
     def verify(self, conn: Connection) -> None:
-        try:
-            self._pools.run(conn, lambda db: db.ping(reconnect=False))
-        except pymysql.Error as error:
-            raise _failure(error, conn.password) from None
+        self._call(conn, lambda db: db.ping(reconnect=False))
 
     def new_user(self, conn: Connection, user: NewUser) -> str:
         queries = split(user.creation_statements)
@@ -145,7 +154,7 @@ class MySQL:
         }
         try:
             self._run(conn, [render(query, values) for query in queries], user.password)
-        except PluginError:
+        except _Refused:
             self._roll_back(conn, username, user.rollback_statements)
             raise
         return username
@@ -180,7 +189,7 @@ class MySQL:
             queries = split([DEFAULT_REVOCATION])
         try:
             self._run(conn, [render(query, values) for query in queries])
-        except PluginError:
+        except _Refused:
             if statements and not self._user_exists(conn, username):
                 return  # revoked already (custom statements usually cannot tell)
             raise

@@ -42,17 +42,20 @@ def segment(value: str) -> str:
 
 @dataclass
 class Broker:
-    """One test's corner of the broker: a fresh vhost and a username prefix."""
+    """One test's corner of the broker: a fresh vhost, a username prefix, and an
+    administrator of its own (a password no other text contains, to look for in logs)."""
 
     vhost: str
     prefix: str
+    admin: tuple[str, str]
     created: set[str] = field(default_factory=set)
 
     @property
     def connection(self) -> dict[str, str]:
         """A config/connection body naming this broker, usernames under ``prefix``."""
         return {
-            "connection_uri": MANAGEMENT_URL, "username": ADMIN[0], "password": ADMIN[1],
+            "connection_uri": MANAGEMENT_URL, "username": self.admin[0],
+            "password": self.admin[1],
             "username_template": self.prefix + '{{ .RoleName }}-{{ random 12 }}',
         }
 
@@ -78,9 +81,12 @@ class Broker:
     def whoami(self, name: str, password: str) -> requests.Response:
         return requests.get(f"{MANAGEMENT_URL}/api/whoami", auth=(name, password), timeout=10)
 
+    def delete(self, username: str) -> None:
+        _api("DELETE", f"users/{segment(username)}")
+
     def cleanup(self) -> None:
-        for name in self.users():
-            _api("DELETE", f"users/{segment(name)}")
+        for name in {*self.users(), self.admin[0]}:
+            self.delete(name)
         _api("DELETE", f"vhosts/{segment(self.vhost)}")
 
 
@@ -112,8 +118,12 @@ def broker() -> Iterator[Broker]:
     if reply.status_code != 200:
         pytest.fail(f"the RabbitMQ management API answered {reply.status_code}. {FIX}")
     unique = uuid.uuid4().hex[:10]
-    made = Broker(vhost=f"lv-{unique}", prefix=f"lvt-{unique}-")
+    admin = (f"lva-{unique}", f"admin-pw-{uuid.uuid4().hex}")
+    made = Broker(vhost=f"lv-{unique}", prefix=f"lvt-{unique}-", admin=admin)
     assert _api("PUT", f"vhosts/{segment(made.vhost)}").status_code in (201, 204)
+    created = _api("PUT", f"users/{admin[0]}", json={"password": admin[1],
+                                                     "tags": "administrator"})
+    assert created.status_code in (201, 204)
     try:
         yield made
     finally:

@@ -45,8 +45,9 @@ def leases(vault: VaultHTTP, role: str = "app") -> list[str]:
     return reply.json()["data"]["keys"] if reply.status_code == 200 else []
 
 
-def test_creds_make_a_user_that_logs_in_with_the_roles_permissions(rabbit: VaultHTTP,
-                                                                   broker: Broker):
+def test_creds_make_a_user_that_logs_in_with_the_roles_permissions(
+    rabbit: VaultHTTP, broker: Broker, capfd: pytest.CaptureFixture[str]
+):
     body = creds(rabbit)
     prefix, _, ident = body["lease_id"].rpartition("/")
     assert prefix == "rabbitmq/creds/app" and len(ident) == 24
@@ -70,6 +71,7 @@ def test_creds_make_a_user_that_logs_in_with_the_roles_permissions(rabbit: Vault
     assert amqp_refused(username, "wrong", broker.vhost)
     assert broker.whoami(username, password).json()["name"] == username
     assert password not in table_dump()
+    assert password not in "".join(capfd.readouterr())  # the logs (and audit) never show it
 
 
 def test_default_username_template_and_a_password_policy(rabbit: VaultHTTP, broker: Broker):
@@ -96,8 +98,9 @@ def test_unknown_role(rabbit: VaultHTTP):
 
 
 @pytest.mark.parametrize("field", ["vhosts", "vhost_topics"])
-def test_a_failed_permission_deletes_the_user_and_leaves_no_lease(rabbit: VaultHTTP,
-                                                                  broker: Broker, field: str):
+def test_a_failed_permission_deletes_the_user_and_leaves_no_lease(
+    rabbit: VaultHTTP, broker: Broker, field: str, capfd: pytest.CaptureFixture[str]
+):
     grant = {"vhosts": {"no-such-vhost": {"configure": ".*", "write": ".*", "read": ".*"}},
              "vhost_topics": {"no-such-vhost": {"amq.topic": {"write": ".*", "read": ".*"}}}}
     assert rabbit.post("rabbitmq/roles/broken",
@@ -107,6 +110,7 @@ def test_a_failed_permission_deletes_the_user_and_leaves_no_lease(rabbit: VaultH
         400, errors("Error 400 (bad_request): vhost_or_user_not_found"))
     assert broker.users() == set()
     assert leases(rabbit, "broken") == []
+    assert broker.admin[1] not in "".join(capfd.readouterr())  # nor the admin's password
 
 
 def test_a_bad_permission_pattern_is_rabbitmqs_reason(rabbit: VaultHTTP, broker: Broker):
@@ -154,7 +158,7 @@ def test_revoke_deletes_the_user_even_when_it_is_gone_already(rabbit: VaultHTTP,
     assert rabbit.post("sys/leases/revoke", {"lease_id": first["lease_id"]}).status_code == 204
     assert broker.user(first["data"]["username"]) is None
     assert amqp_refused(first["data"]["username"], first["data"]["password"], broker.vhost)
-    broker.cleanup()  # the second user vanishes behind Vault's back
+    broker.delete(second["data"]["username"])  # it vanishes behind Vault's back
     assert rabbit.post("sys/leases/revoke", {"lease_id": second["lease_id"]}).status_code == 204
     assert leases(rabbit) == []
 

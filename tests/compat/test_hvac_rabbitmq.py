@@ -11,7 +11,7 @@ from hvac.exceptions import InvalidRequest
 
 from tests import rabbitmq_support
 from tests.compat.conftest import ROOT_TOKEN, Server, start_server, stop_server
-from tests.rabbitmq_support import ADMIN, MANAGEMENT_URL, Broker, amqp_open, amqp_refused
+from tests.rabbitmq_support import MANAGEMENT_URL, Broker, amqp_open, amqp_refused
 
 pytestmark = pytest.mark.compat
 
@@ -33,8 +33,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[hvac.Client]:
 def test_configure_roles_and_credentials(client: hvac.Client, broker: Broker) -> None:
     rabbitmq = client.secrets.rabbitmq
     with pytest.raises(InvalidRequest, match="API responded with a 401 Unauthorized"):
-        rabbitmq.configure(MANAGEMENT_URL, ADMIN[0], "wrong")
-    rabbitmq.configure(MANAGEMENT_URL, *ADMIN)
+        rabbitmq.configure(MANAGEMENT_URL, broker.admin[0], "wrong")
+    rabbitmq.configure(MANAGEMENT_URL, *broker.admin)
     rabbitmq.configure_lease(1800, 3600)
     vhosts = json.dumps({broker.vhost: {"configure": "", "write": ".*", "read": ".*"}})
     rabbitmq.create_role("hvac", tags="monitoring", vhosts=vhosts)

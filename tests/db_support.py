@@ -20,10 +20,13 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import psycopg
 import pytest
+
+if TYPE_CHECKING:
+    from tests.compat.conftest import Server as CompatServer
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 ADMIN_PASSWORD = "admin-" + secrets.token_hex(8)
@@ -47,6 +50,15 @@ class Server(NamedTuple):
             password=self.password if password is None else password,
             connect_timeout=5, autocommit=True,
         )
+
+    def logs_in(self, user: str, password: str) -> bool:
+        """Whether ``user`` can log in with ``password`` (meaningful where passwords are
+        checked: the scram cluster)."""
+        try:
+            self.connect(user, password).close()
+        except psycopg.OperationalError:
+            return False
+        return True
 
     def role_exists(self, name: str) -> bool:
         with self.connect() as db:
@@ -127,3 +139,16 @@ def pg_scram() -> Iterator[Server]:
             str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop",
         ]), check=False, capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def lambdavault_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CompatServer]:
+    """`lambdavault server -dev` for a compat module (beside conftest's openbao_dev)."""
+    from tests.compat.conftest import ROOT_TOKEN, start_server, stop_server
+
+    log = tmp_path_factory.mktemp("lambdavault-database") / "server.log"
+    server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], log)
+    try:
+        yield server
+    finally:
+        stop_server(server)

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 
 from chalicelib.engines.database import cron, static
@@ -41,14 +40,6 @@ def account(vault: VaultHTTP, pg_scram: Server) -> Iterator[tuple[VaultHTTP, str
 
 def current(vault: VaultHTTP) -> str:
     return str(vault.get("database/static-creds/st").json()["data"]["password"])
-
-
-def logs_in(pg: Server, username: str, password: str) -> bool:
-    try:
-        pg.connect(username, password).close()
-    except psycopg.OperationalError:
-        return False
-    return True
 
 
 def _view() -> StorageView:
@@ -85,7 +76,7 @@ def test_a_run_that_dies_after_the_database_change_is_finished_by_the_next(
             static.rotate(view, "st", role)
     pending = _stored(vault).pending_password
     assert pending and pending != before
-    assert logs_in(pg_scram, username, pending)  # the database took it: it must not be lost
+    assert pg_scram.logs_in(username, pending)  # the database took it: it must not be lost
     assert rotate_due_roles() == 1  # the lapsed claim is finished with the same password
     assert current(vault) == pending
     assert _stored(vault).pending_password == ""
@@ -104,10 +95,10 @@ def test_a_refused_rotation_keeps_the_old_password_working(
         reply = vault.post("database/rotate-role/st")
         assert reply.status_code == 400
         assert reply.json()["errors"] == ["error setting credentials: refused"]
-    assert current(vault) == before and logs_in(pg_scram, username, before)
+    assert current(vault) == before and pg_scram.logs_in(username, before)
     assert rotate_due_roles() == 1  # the next run retries
-    assert logs_in(pg_scram, username, current(vault))
-    assert not logs_in(pg_scram, username, before)
+    assert pg_scram.logs_in(username, current(vault))
+    assert not pg_scram.logs_in(username, before)
 
 
 class _Refusing:

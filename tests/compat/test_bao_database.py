@@ -7,20 +7,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.compat.conftest import (
-    ROOT_TOKEN,
     Server,
     openbao_dev,  # noqa: F401 - fixture
-    start_server,
-    stop_server,
 )
 from tests.db_support import Server as Postgres
-from tests.db_support import pg, unique  # noqa: F401 - fixture
+from tests.db_support import lambdavault_dev, pg, unique  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.compat
 
@@ -30,21 +26,11 @@ CREATE = ("CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' "
 USERNAME = re.compile(r"^v-(root|token)-[a-z0-9]{1,8}-[A-Za-z0-9]{20}-\d{10}$")
 
 
-@pytest.fixture(scope="module")
-def lambdavault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    log: Path = tmp_path_factory.mktemp("bao-database") / "server.log"
-    server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], log)
-    try:
-        yield server
-    finally:
-        stop_server(server)
-
-
 @pytest.fixture(params=["lambdavault", "openbao"])
 def server(request: pytest.FixtureRequest, pg: Postgres) -> Iterator[Server]:  # noqa: F811
     """Each server with database/ enabled and config "pg" (fresh per test)."""
     chosen: Server = request.getfixturevalue(
-        "lambdavault" if request.param == "lambdavault" else "openbao_dev"
+        "lambdavault_dev" if request.param == "lambdavault" else "openbao_dev"
     )
     chosen.bao("secrets", "enable", "database")
     chosen.bao("write", "database/config/pg", "plugin_name=postgresql-database-plugin",

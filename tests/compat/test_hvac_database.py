@@ -4,21 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import hvac
-import psycopg
 import pytest
 
 from tests.compat.conftest import (
     ROOT_TOKEN,
     Server,
     openbao_dev,  # noqa: F401 - fixture
-    start_server,
-    stop_server,
 )
 from tests.db_support import Server as Postgres
-from tests.db_support import pg_scram, unique  # noqa: F401 - fixture
+from tests.db_support import lambdavault_dev, pg_scram, unique  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.compat
 
@@ -26,20 +22,10 @@ CREATE = ("CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' "
           "VALID UNTIL '{{expiration}}';")
 
 
-@pytest.fixture(scope="module")
-def lambdavault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    log: Path = tmp_path_factory.mktemp("hvac-database") / "server.log"
-    server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], log)
-    try:
-        yield server
-    finally:
-        stop_server(server)
-
-
 @pytest.fixture(params=["lambdavault", "openbao"])
 def client(request: pytest.FixtureRequest) -> Iterator[hvac.Client]:
     chosen: Server = request.getfixturevalue(
-        "lambdavault" if request.param == "lambdavault" else "openbao_dev"
+        "lambdavault_dev" if request.param == "lambdavault" else "openbao_dev"
     )
     connected = hvac.Client(url=chosen.address, token=ROOT_TOKEN)
     connected.sys.enable_secrets_engine("database")
@@ -54,14 +40,6 @@ def _user(pg: Postgres, name: str, password: str, *options: str) -> None:
         db.execute(
             f"CREATE ROLE \"{name}\" WITH LOGIN {' '.join(options)} PASSWORD '{password}'".encode()
         )
-
-
-def _logs_in(pg: Postgres, user: str, password: str) -> bool:
-    try:
-        pg.connect(user, password).close()
-    except psycopg.OperationalError:
-        return False
-    return True
 
 
 def test_connections_roles_creds_static_roles_and_root_rotation(
@@ -82,11 +60,11 @@ def test_connections_roles_creds_static_roles_and_root_rotation(
         assert database.list_roles()["data"]["keys"] == ["app"]
         issued = database.generate_credentials("app")
         assert issued["lease_duration"] == 600 and issued["renewable"] is True
-        assert _logs_in(pg_scram, issued["data"]["username"], issued["data"]["password"])
+        assert pg_scram.logs_in(issued["data"]["username"], issued["data"]["password"])
 
         database.create_static_role("st", "pg", static_user, [], rotation_period=3600)
         assert database.list_static_roles()["data"]["keys"] == ["st"]
-        assert not _logs_in(pg_scram, static_user, "static-pw")  # rotated at creation
+        assert not pg_scram.logs_in(static_user, "static-pw")  # rotated at creation
         first = database.get_static_credentials("st")["data"]
         assert {"username", "password", "ttl", "rotation_period", "last_vault_rotation"} <= set(
             first
@@ -95,13 +73,13 @@ def test_connections_roles_creds_static_roles_and_root_rotation(
         database.rotate_static_role_credentials("st")
         second = database.get_static_credentials("st")["data"]
         assert second["password"] != first["password"]
-        assert _logs_in(pg_scram, static_user, second["password"])
+        assert pg_scram.logs_in(static_user, second["password"])
 
         database.rotate_root_credentials("pg")
-        assert not _logs_in(pg_scram, admin, "admin-pw")
+        assert not pg_scram.logs_in(admin, "admin-pw")
         database.reset_connection("pg")
-        assert _logs_in(pg_scram, *(
-            lambda d: (d["username"], d["password"]))(database.generate_credentials("app")["data"]))
+        again = database.generate_credentials("app")["data"]  # with the rotated password
+        assert pg_scram.logs_in(again["username"], again["password"])
 
         database.delete_static_role("st")
         database.delete_role("app")

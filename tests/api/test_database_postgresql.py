@@ -272,6 +272,9 @@ def test_storage_and_database_round_trips(
         lease_id = measure("creds", creds(db))["lease_id"]
         measure("revoke", db.post("sys/leases/revoke", {"lease_id": lease_id}))
         measure("rotate-role", db.post("database/rotate-role/st-c"))
+        from chalicelib.engines.database.rotation import rotate_due_roles
+
+        measure("job, nothing due", rotate_due_roles())
         for step, (dynamodb, postgres) in measured.items():
             print(step, dynamodb, postgres)
         # The role rides in the pipeline's first round trip; then the config is read.
@@ -283,6 +286,8 @@ def test_storage_and_database_round_trips(
         # Role and config read, the claim written, the password made current.
         assert measured["rotate-role"][0] == {"BatchGetItem": 1, "GetItem": 2, "UpdateItem": 2}
         assert measured["rotate-role"][1] == {"execute": 2}  # exists, ALTER ROLE
+        # The cluster state, one LIST of the static roles, one batch read of them.
+        assert measured["job, nothing due"] == ({"BatchGetItem": 2, "Query": 1}, {})
     finally:
         db.delete("database/static-roles/st-c")
         pg_scram.drop_roles(username)

@@ -109,6 +109,17 @@ def read_static(view: StorageView, name: str) -> StaticRole | None:
     return StaticRole.from_storage(jsonio.loads(entry.value), entry.version)
 
 
+def read_all_static(view: StorageView) -> dict[str, StaticRole]:
+    """Every static role of the mount: one LIST, then reads 100 at a time."""
+    keys = [STATIC_PREFIX + name for name in view.list(STATIC_PREFIX)]
+    return {
+        entry.key[len(STATIC_PREFIX):]: StaticRole.from_storage(
+            jsonio.loads(entry.value), entry.version
+        )
+        for entry in view.get_many(keys).values()
+    }
+
+
 def write_static(view: StorageView, name: str, role: StaticRole) -> StaticRole:
     """Conditional on the version read (0: must not exist yet)."""
     version = view.put_json(

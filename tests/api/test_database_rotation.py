@@ -160,3 +160,36 @@ def test_templates_keep_values_inside_their_quotes() -> None:
         "CREATE ROLE \"a\"\"b\" PASSWORD 'p''; DROP TABLE t; --'; GRANT x TO \"a\"\"b\";"
     )
     assert render("{{unknown}} {{ password }}", {"password": "p"}) == "{{unknown}} 'p'"
+
+
+@pytest.mark.parametrize("database_took_it", [True, False])
+def test_rotate_root_settles_an_unfinished_rotation_first(
+    vault: VaultHTTP, pg_scram: Server, database_took_it: bool  # noqa: F811
+) -> None:
+    from chalicelib.engines.database import config as stored
+
+    admin = unique("admin")
+    with pg_scram.connect() as db:
+        db.execute(f"CREATE ROLE \"{admin}\" WITH LOGIN CREATEROLE PASSWORD 'first'".encode())
+    try:
+        assert vault.post("sys/mounts/database", {"type": "database"}).status_code == 204
+        assert vault.post("database/config/own", {
+            "plugin_name": "postgresql-database-plugin", "connection_url": pg_scram.url(),
+            "username": admin, "password": "first", "allowed_roles": "*",
+        }).status_code == 204
+        # A rotation that stored "pending" and died before (or after) the database took it.
+        view = _view()
+        config = stored.read_config(view, "own")
+        assert config is not None
+        stored.write_config(view, "own", replace(config, pending_root_password="pending"))
+        if database_took_it:
+            with pg_scram.connect() as db:
+                db.execute(f"ALTER ROLE \"{admin}\" PASSWORD 'pending'".encode())
+        assert vault.post("database/rotate-root/own").status_code == 204
+        assert not pg_scram.logs_in(admin, "first") and not pg_scram.logs_in(admin, "pending")
+        settled = stored.read_config(_view(), "own")
+        assert settled is not None and settled.pending_root_password == ""
+        # The engine holds the password the database now has.
+        assert vault.post("database/config/own", {}).status_code == 204
+    finally:
+        pg_scram.drop_roles(admin)

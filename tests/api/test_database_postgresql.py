@@ -125,6 +125,20 @@ def test_revoke_prefix_drops_every_user_of_the_role(
     assert not any(pg_scram.role_exists(user) for user in users)
 
 
+def test_a_pooled_connection_the_database_dropped_is_replaced(
+    db: VaultHTTP, pg_scram: Server, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    from chalicelib.engines.database.plugins.postgresql import pool
+
+    creds(db)  # leaves an idle connection in the pool
+    with pg_scram.connect() as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                      " WHERE usename = %s AND pid <> pg_backend_pid()", (pg_scram.admin,))
+    monkeypatch.setattr(pool, "PROBE_AFTER_SECONDS", 0.0)  # as after a frozen container
+    body = creds(db)  # the dead connection is probed, dropped and replaced
+    assert pg_scram.logs_in(body["data"]["username"], body["data"]["password"])
+
+
 def test_rotate_root_changes_the_admin_password(
     vault: VaultHTTP, pg_scram: Server  # noqa: F811
 ) -> None:

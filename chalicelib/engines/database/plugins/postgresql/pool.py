@@ -24,9 +24,28 @@ from chalicelib.engines.database.plugin import Connection, PluginError
 _URL_SCHEMES = ("postgres://", "postgresql://")
 
 
+# A connection idle this long may have been cut by the database, a proxy or NAT while
+# the container was frozen: it is probed (one round trip) before it is trusted.
+PROBE_AFTER_SECONDS = 30.0
+
+
 class _Idle(NamedTuple):
     connection: psycopg.Connection
     opened: float
+    used: float
+
+
+def _alive(idle: _Idle, now: float) -> bool:
+    if idle.connection.closed:
+        return False
+    if now - idle.used < PROBE_AFTER_SECONDS:
+        return True
+    try:
+        idle.connection.execute(b"SELECT 1")
+        idle.connection.rollback()
+    except psycopg.Error:
+        return False
+    return True
 
 
 class _Pool:
@@ -91,15 +110,18 @@ class Pools:
 
     def _take(self, pool: _Pool, conn: Connection) -> _Idle:
         lifetime = conn.max_connection_lifetime
-        with self._lock:
-            while pool.idle:
+        while True:
+            with self._lock:
+                if not pool.idle:
+                    break
                 idle = pool.idle.pop()
-                fresh = not lifetime or time.monotonic() - idle.opened < lifetime
-                if fresh and not idle.connection.closed:
-                    return idle
-                with suppress(psycopg.Error):
-                    idle.connection.close()
-        return _Idle(self._open(conn), time.monotonic())
+            now = time.monotonic()
+            if (not lifetime or now - idle.opened < lifetime) and _alive(idle, now):
+                return idle
+            with suppress(psycopg.Error):
+                idle.connection.close()
+        now = time.monotonic()
+        return _Idle(self._open(conn), now, now)
 
     def _open(self, conn: Connection) -> psycopg.Connection:
         timeout_ms = int(conn.timeout * 1000)
@@ -141,7 +163,7 @@ class Pools:
                 and db.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
             )
             if keep:
-                pool.idle.append(taken)
+                pool.idle.append(taken._replace(used=time.monotonic()))
         if not keep:
             with suppress(psycopg.Error):
                 db.close()

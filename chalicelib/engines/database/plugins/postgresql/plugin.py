@@ -8,16 +8,18 @@ sends a parameterless query with the simple protocol, so ``;``-separated stateme
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime
+from typing import TypeVar
 
 import psycopg
 
 from chalicelib.credentials.usernames import render_username
 from chalicelib.engines.database.plugin import Connection, NewUser, PluginError
-from chalicelib.engines.database.plugins.postgresql.pool import Pools
+from chalicelib.engines.database.plugins.postgresql.connect import is_stale, open_connection
 from chalicelib.engines.database.plugins.postgresql.templates import quote_identifier, render
+from chalicelib.engines.database.pool import Driver, Pools
 
 # OpenBao's defaults (plugins/database/postgresql).
 DEFAULT_USERNAME_TEMPLATE = (
@@ -27,6 +29,7 @@ DEFAULT_USERNAME_TEMPLATE = (
 DEFAULT_EXPIRATION = """ALTER ROLE "{{name}}" VALID UNTIL '{{expiration}}';"""
 DEFAULT_CHANGE_PASSWORD = """ALTER ROLE "{{username}}" WITH PASSWORD '{{password}}';"""  # noqa: S105
 _EXPIRATION_FORMAT = "%Y-%m-%d %H:%M:%S%z"  # Go's "2006-01-02 15:04:05-0700"
+R = TypeVar("R")
 
 
 def _failure(error: psycopg.Error) -> PluginError:
@@ -75,25 +78,27 @@ class PostgreSQL:
     """The plugin; one instance per container (plugins.plugin_for caches it)."""
 
     def __init__(self) -> None:
-        self._pools = Pools()
+        self._pools: Pools[psycopg.Connection] = Pools(
+            Driver(open=open_connection, close=psycopg.Connection.close, is_stale=is_stale)
+        )
+
+    def _call(self, conn: Connection, operation: Callable[[psycopg.Connection], R]) -> R:
+        try:
+            return self._pools.run(conn, operation)
+        except psycopg.Error as error:
+            raise _failure(error) from None
 
     def _run(self, conn: Connection, statements: Iterable[str], values: dict[str, str]) -> None:
-        with self._pools.connection(conn) as db:
-            try:
-                with db.transaction():
-                    for statement in statements:
-                        if statement.strip():
-                            db.execute(render(statement, values).encode())
-            except psycopg.Error as error:
-                raise _failure(error) from None
+        def run(db: psycopg.Connection) -> None:
+            with db.transaction():
+                for statement in statements:
+                    if statement.strip():
+                        db.execute(render(statement, values).encode())
+
+        self._call(conn, run)
 
     def verify(self, conn: Connection) -> None:
-        with self._pools.connection(conn) as db:
-            try:
-                db.execute("SELECT 1")
-                db.rollback()
-            except psycopg.Error as error:
-                raise _failure(error) from None
+        self._call(conn, _ping)
 
     def new_user(self, conn: Connection, user: NewUser) -> str:
         if not any(statement.strip() for statement in user.creation_statements):
@@ -120,16 +125,20 @@ class PostgreSQL:
     def update_password(
         self, conn: Connection, username: str, password: str, statements: tuple[str, ...]
     ) -> None:
-        with self._pools.connection(conn) as db:
-            try:
-                exists = _role_exists(db, username)
-                db.rollback()
-            except psycopg.Error as error:
-                raise _failure(error) from None
-        if not exists:
-            raise PluginError("user does not appear to exist")
         values = {"name": username, "username": username, "password": password}
-        self._run(conn, statements or (DEFAULT_CHANGE_PASSWORD,), values)
+        rendered = [render(s, values) for s in statements or (DEFAULT_CHANGE_PASSWORD,)]
+
+        def run(db: psycopg.Connection) -> bool:
+            with db.transaction():
+                if not _role_exists(db, username):
+                    return False
+                for statement in rendered:
+                    if statement.strip():
+                        db.execute(statement.encode())
+                return True
+
+        if not self._call(conn, run):
+            raise PluginError("user does not appear to exist")
 
     def update_expiration(
         self, conn: Connection, username: str, expiration: datetime, statements: tuple[str, ...]
@@ -144,35 +153,35 @@ class PostgreSQL:
         if statements:
             self._run(conn, statements, {"name": username, "username": username})
             return
-        self._default_delete(conn, username)
-
-    def _default_delete(self, conn: Connection, username: str) -> None:
-        """OpenBao's defaultDeleteUser in one transaction, and the user's sessions ended.
-        An admin with the user's privileges (a superuser, or a member) hands what the
-        user owns to itself and drops its grants everywhere; a bare CREATEROLE admin
-        revokes what the user was granted here. Gone already is success."""
-        with self._pools.connection(conn) as db:
-            try:
-                with db.transaction():
-                    row = db.execute(
-                        "SELECT pg_has_role(oid, 'USAGE') FROM pg_roles WHERE rolname = %s",
-                        (username,),
-                    ).fetchone()
-                    if row is None:
-                        return
-                    for statement in _revocations(db, username, owner=bool(row[0])):
-                        db.execute(statement.encode())
-                    db.execute(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE usename = %s",
-                        (username,),
-                    )
-                    db.execute(f"DROP ROLE IF EXISTS {quote_identifier(username)}".encode())
-            except psycopg.Error as error:
-                raise _failure(error) from None
+        self._call(conn, lambda db: _default_delete(db, username))
 
     def close(self, name: str) -> None:
         self._pools.close(name)
+
+
+def _ping(db: psycopg.Connection) -> None:
+    db.execute(b"SELECT 1")
+    db.rollback()
+
+
+def _default_delete(db: psycopg.Connection, username: str) -> None:
+    """OpenBao's defaultDeleteUser in one transaction, and the user's sessions ended.
+    An admin with the user's privileges (a superuser, or a member) hands what the user
+    owns to itself and drops its grants everywhere; a bare CREATEROLE admin revokes what
+    the user was granted here. Gone already is success."""
+    with db.transaction():
+        row = db.execute(
+            b"SELECT pg_has_role(oid, 'USAGE') FROM pg_roles WHERE rolname = %s", (username,)
+        ).fetchone()
+        if row is None:
+            return
+        for statement in _revocations(db, username, owner=bool(row[0])):
+            db.execute(statement.encode())
+        db.execute(
+            b"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+            (username,),
+        )
+        db.execute(f"DROP ROLE IF EXISTS {quote_identifier(username)}".encode())
 
 
 def plugin() -> PostgreSQL:

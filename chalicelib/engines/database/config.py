@@ -21,8 +21,7 @@ if TYPE_CHECKING:
 
 CONFIG_PREFIX = "config/"
 DEFAULT_TIMEOUT = 10.0  # seconds: a dead database answers well inside API Gateway's 29 s
-DEFAULT_MAX_OPEN = 4
-DEFAULT_MAX_IDLE = 2
+DEFAULT_MAX_OPEN = 4  # Vault's; max_idle_connections 0 means as many as open
 _SECRET_DETAILS = ("password", "private_key")
 _POOL_DETAILS = ("max_open_connections", "max_idle_connections", "max_connection_lifetime")
 
@@ -91,7 +90,7 @@ class DatabaseConfig:
             password=str(details.get("password", "")) if password is None else password,
             options=options,
             max_open_connections=int(details.get("max_open_connections") or DEFAULT_MAX_OPEN),
-            max_idle_connections=int(details.get("max_idle_connections") or DEFAULT_MAX_IDLE),
+            max_idle_connections=int(details.get("max_idle_connections") or 0),
             max_connection_lifetime=int(details.get("max_connection_lifetime") or 0),
             timeout=DEFAULT_TIMEOUT,
             version=self.version,

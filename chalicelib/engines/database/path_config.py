@@ -169,7 +169,7 @@ def paths() -> list[Path]:
                 "password": Field(text, "", "Its password (never shown)."),
                 "username_template": Field(text, "", "Template of generated user names."),
                 "max_open_connections": Field(FieldType.INT, stored.DEFAULT_MAX_OPEN),
-                "max_idle_connections": Field(FieldType.INT, stored.DEFAULT_MAX_IDLE),
+                "max_idle_connections": Field(FieldType.INT, 0),
                 "max_connection_lifetime": Field(FieldType.DURATION, 0),
             },
             exists=config_exists,

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from chalicelib.engines.aws.config import DEFAULT_USERNAME_TEMPLATE
 from chalicelib.credentials.template import Template, TemplateError
+from chalicelib.engines.aws.config import DEFAULT_USERNAME_TEMPLATE
 from chalicelib.engines.aws.usernames import generate
 
 

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 # Leases handled per run at most: the rest waits for the next run (Lambda's time limit).
 DEFAULT_LIMIT = 1000
+# Wall seconds a run may spend claiming and revoking: a revocation that reaches a database
+# or a broker takes tens of milliseconds, so 1,000 of them can outlast the function's 28 s
+# timeout. Leases not claimed by then stay due for the next run (one a minute).
+RUN_SECONDS = 20.0
 # Without a cursor (the first sweep of a table) look back this far.
 FIRST_LOOKBACK = 24 * layout.HOUR
 _READ_CHUNK = 100  # BatchGetItem's limit
@@ -42,12 +46,16 @@ class SweepReport:
     skipped: int = 0
     tokens_revoked: int = 0
     hours: list[str] = field(default_factory=list)
+    out_of_time: bool = False  # the run stopped at RUN_SECONDS with due leases left
 
 
-def sweep(rt: Runtime | None = None, *, now: int | None = None, limit: int = DEFAULT_LIMIT) -> (
-    SweepReport
-):
-    """One sweep; does nothing while the vault is sealed or uninitialised."""
+def sweep(
+    rt: Runtime | None = None, *, now: int | None = None, limit: int = DEFAULT_LIMIT,
+    seconds: float = RUN_SECONDS,
+) -> SweepReport:  # fmt: skip
+    """One sweep of at most ``limit`` leases and ``seconds`` of revocations; does nothing
+    while the vault is sealed or uninitialised."""
+    deadline = time.monotonic() + seconds
     if rt is None:
         from chalicelib.core.runtime import runtime
 
@@ -71,7 +79,7 @@ def sweep(rt: Runtime | None = None, *, now: int | None = None, limit: int = DEF
             keys, read = rt.physical.due_keys(layout.bucket(hour, shard), now, budget)
             report.index_items_read += read
             budget -= len(keys)
-            complete &= _handle(rt, keys, now, report) and budget > 0
+            complete &= _handle(rt, keys, now, report, deadline) and budget > 0
             if budget <= 0:
                 break
         if not complete or budget <= 0:
@@ -85,14 +93,18 @@ def sweep(rt: Runtime | None = None, *, now: int | None = None, limit: int = DEF
         extra={
             "revoked": report.revoked,
             "failed": report.failed,
+            "out_of_time": report.out_of_time,
             "read": report.index_items_read + report.leases_read,
         },
     )
     return report
 
 
-def _handle(rt: Runtime, keys: list[str], now: int, report: SweepReport) -> bool:
-    """Act on due keys; False if something could not be dealt with (the hour stays)."""
+def _handle(
+    rt: Runtime, keys: list[str], now: int, report: SweepReport, deadline: float
+) -> bool:
+    """Act on due keys; False if something could not be dealt with, or time ran out
+    before it was (the hour stays)."""
     ok = True
     token_keys = [key for key in keys if key.startswith(ids.ID_PREFIX)]
     lease_keys = [key for key in keys if key.startswith(layout.ENTRY_PREFIX)]
@@ -104,6 +116,9 @@ def _handle(rt: Runtime, keys: list[str], now: int, report: SweepReport) -> bool
         leases = store.load_many(lease_keys[start:start + _READ_CHUNK])
         report.leases_read += len(leases)
         for lease in leases:
+            if time.monotonic() >= deadline:
+                report.out_of_time, ok = True, False  # unclaimed: due for the next run
+                break
             ok &= _revoke_due(rt, lease, now, report, revoked)
     try:
         manager.forget_many(rt, revoked)

@@ -126,3 +126,14 @@ def test_the_cursor_moves_past_emptied_hours(things: VaultHTTP):
     assert later.revoked == 1 and len(later.hours) == 4
     assert len(sweep(3 * 3600).hours) == 1
 
+
+
+def test_a_run_out_of_time_leaves_the_rest_due_for_the_next(things: VaultHTTP):
+    from chalicelib.leases.sweeper import sweep as run
+
+    due = [issue(things, "short") for _ in range(3)]
+    stopped = run(now=int(time.time()) + 10, seconds=0.0)
+    assert (stopped.revoked, stopped.out_of_time) == (0, True)
+    assert all(lookup(things, body["lease_id"]).status_code == 200 for body in due)
+    finished = sweep(10)
+    assert (finished.revoked, finished.out_of_time) == (3, False)

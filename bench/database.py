@@ -13,20 +13,13 @@ Processes (127.0.0.1 only, each stopped by its own handle):
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
 
+from bench.child import Body, Send, child_main, http_sender, run_child
 from bench.common import (
-    PYTHON,
-    ROOT,
-    ROOT_TOKEN,
-    BenchError,
     MotoServer,
     aws_environ,
     median,
@@ -34,15 +27,12 @@ from bench.common import (
     served_vault,
 )
 from bench.core import _fmt_calls, _table
-from bench.cost import _quiet_stdout
 from bench.openbao import OpenBaoDev
 from bench.results import run_header
 
 SECTION = "database"
 TITLE = "Database credentials (PostgreSQL): creds, revocation, expired leases dropped"
 
-Body = dict[str, Any]
-Send = Callable[[str, str, Body | None], Any]  # (method, path, body) -> JSON; raises if not 2xx
 
 DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=5"
 CONFIG = {
@@ -125,32 +115,7 @@ def count(payload: Body) -> Body:
     }  # fmt: skip
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] != "count":
-        print("usage: python -m bench.run database", file=sys.stderr)
-        return 2
-    with _quiet_stdout():
-        result = count(json.loads(argv[1]))
-    print(json.dumps(result))
-    return 0
-
-
 # --- the parent: both servers over HTTP ------------------------------------------------------
-
-
-def _http_sender(url: str) -> tuple[Send, Any]:
-    import requests
-
-    session = requests.Session()
-    session.headers["X-Vault-Token"] = ROOT_TOKEN
-
-    def send(method: str, path: str, body: Body | None) -> Any:
-        reply = session.request(method, f"{url}/v1/{path}", json=body, timeout=60)
-        if not reply.ok:
-            raise BenchError(f"{method} {path} at {url} answered {reply.status_code}: {reply.text}")
-        return reply.json() if reply.content else None
-
-    return send, session
 
 
 def _timed(send: Send, count: int) -> tuple[list[float], list[float]]:
@@ -195,25 +160,16 @@ def openbao_expiry(send: Send, count: int) -> Body:
     return {"seconds": time.perf_counter() - due, "left": left, "revoked": count - left}
 
 
-def _counted_in_child(env: dict[str, str], config: Config) -> Body:
-    args = [PYTHON, "-m", "bench.database", "count", json.dumps({"swept": config.swept})]
-    done = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    if done.returncode != 0:
-        raise BenchError(f"database count failed: {done.stderr[-3000:]}")
-    result: Body = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
 def run(argv: list[str], config: Config = Config()) -> str:
     header = run_header(TITLE, argv)
     with ExitStack() as stack:
         moto = stack.enter_context(MotoServer())
-        counted = _counted_in_child(aws_environ(moto.url), config)
+        counted = run_child("bench.database", aws_environ(moto.url), {"swept": config.swept})
         served = stack.enter_context(served_vault())
         bao = stack.enter_context(OpenBaoDev())
         senders: dict[str, Send] = {}
         for side, url in (("ours", served.url), ("openbao", bao.url)):
-            send, session = _http_sender(url)
+            send, session = http_sender(url)
             stack.callback(session.close)
             configure(send)
             senders[side] = send
@@ -299,4 +255,4 @@ def _render_sweep(ours: Body, theirs: Body, config: Config, version: str) -> str
     ])  # fmt: skip
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(child_main(sys.argv[1:], SECTION, count))

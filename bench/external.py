@@ -15,7 +15,6 @@ Processes and threads (127.0.0.1 only, each stopped by its own handle):
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,10 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bench.child import Body, Send, child_main, http_sender, run_child
 from bench.common import (
-    PYTHON,
-    ROOT,
-    ROOT_TOKEN,
     BenchError,
     KeepAliveClient,
     MotoServer,
@@ -39,15 +36,12 @@ from bench.common import (
     served_vault,
 )
 from bench.core import _fmt_calls, _table
-from bench.cost import _quiet_stdout
 from bench.openbao import OpenBaoDev
 from bench.results import run_header
 
 SECTION = "external"
 TITLE = "External logins: aws (iam), jwt and ldap — DynamoDB and outbound calls, latency"
 
-Body = dict[str, Any]
-Send = Callable[[str, str, Body], Any]  # (method, path, body) -> reply JSON, raises if not 2xx
 
 ARN = "arn:aws:iam::123456789012:user/bench-app"
 USER_ID = "AIDABENCHAPP0000000001"
@@ -210,41 +204,7 @@ def count(payload: Body) -> Body:
     return {"rows": rows}
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] != "count":
-        print("usage: python -m bench.run external", file=sys.stderr)
-        return 2
-    with _quiet_stdout():
-        result = count(json.loads(argv[1]))
-    print(json.dumps(result))
-    return 0
-
-
 # --- the parent: latency next to OpenBao -----------------------------------------------------
-
-
-def _counted_in_child(env: dict[str, str], ldap: Body) -> Body:
-    args = [PYTHON, "-m", "bench.external", "count", json.dumps({"ldap": ldap})]
-    done = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        raise BenchError(f"external count failed: {done.stderr[-3000:]}")
-    result: Body = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
-def _http_sender(url: str) -> Send:
-    import requests
-
-    session = requests.Session()
-    session.headers["X-Vault-Token"] = ROOT_TOKEN
-
-    def send(method: str, path: str, body: Body) -> Any:
-        reply = session.request(method, f"{url}/v1/{path}", json=body, timeout=30)
-        if not reply.ok:
-            raise BenchError(f"{method} {path} at {url} answered {reply.status_code}: {reply.text}")
-        return reply.json() if reply.content else None
-
-    return send
 
 
 class Target(NamedTuple):
@@ -303,7 +263,7 @@ def run(argv: list[str], config: Config = Config()) -> str:
     with ExitStack() as stack:
         ldap = stack.enter_context(directory())
         moto = stack.enter_context(MotoServer())
-        counted = _counted_in_child(aws_environ(moto.url), ldap)
+        counted = run_child("bench.external", aws_environ(moto.url), {"ldap": ldap})
         up = stack.enter_context(upstreams(ldap))
         served = stack.enter_context(served_vault())
         bao27 = stack.enter_context(OpenBaoDev())
@@ -312,10 +272,11 @@ def run(argv: list[str], config: Config = Config()) -> str:
             "ours": Target(served.url, lambda: served.worker.call("stats")["aws_wall"]),
             "2.7": Target(bao27.url), "2.6": Target(bao26.url),
         }  # fmt: skip
-        configure(_http_sender(served.url), up, tuple(k.key for k in KINDS))
-        for release, bao in (("2.7", bao27), ("2.6", bao26)):
-            kinds = tuple(k.key for k in KINDS if k.openbao == release)
-            configure(_http_sender(bao.url), up, kinds)
+        for release, url in (("ours", served.url), ("2.7", bao27.url), ("2.6", bao26.url)):
+            send, session = http_sender(url)
+            stack.callback(session.close)
+            kinds = tuple(k.key for k in KINDS if release in ("ours", k.openbao))
+            configure(send, up, kinds)
         timed = latency(targets, up, config)
         versions = {"2.7": bao27.version(), "2.6": bao26.version()}
     return "\n".join([
@@ -399,4 +360,4 @@ def _ms(seconds: float) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(child_main(sys.argv[1:], SECTION, count))

@@ -247,8 +247,8 @@ def _render_sweep(ours: Body, theirs: Body, config: Config, version: str) -> str
         "",
         f"{config.swept:,} `creds` of a role with a {SWEEP_TTL} s TTL, then, once all are due: "
         "ours, the scheduled sweeper called in-process until it has revoked them (each run "
-        "takes at most 1,000); OpenBao, its expiration manager, timed from the leases' expiry "
-        "until PostgreSQL has none of the users left (polled every 0.25 s).",
+        "takes at most 1,000 leases and 20 s); OpenBao, its expiration manager, timed from "
+        "the leases' expiry until PostgreSQL has none of the users left (polled every 0.25 s).",
         "",
         _table(header, rows),
         "",

@@ -302,3 +302,26 @@ def test_storage_and_database_round_trips(
     finally:
         db.delete("database/static-roles/st-c")
         pg_scram.drop_roles(username)
+
+
+def _app_users(pg_scram: Server) -> set[str]:  # noqa: F811
+    with pg_scram.connect() as session:
+        rows = session.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-root-app-%'")
+        return {row[0] for row in rows}
+
+
+def test_a_user_whose_lease_cannot_be_stored_is_dropped_again(
+    db: VaultHTTP, pg_scram: Server, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """The lease manager undoes the engine's work when the lease write fails (a DynamoDB
+    fault): no user outlives a request that answered with an error."""
+    from chalicelib.leases.store import LeaseStore
+
+    def failing(self: LeaseStore, lease: Any) -> None:
+        raise RuntimeError("the lease table is unavailable")
+
+    before = _app_users(pg_scram)
+    monkeypatch.setattr(LeaseStore, "create", failing)
+    reply = db.get("database/creds/app")
+    assert reply.status_code == 500
+    assert _app_users(pg_scram) == before

@@ -13,8 +13,8 @@ from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest, NotFound, VaultError, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.credentials.passwords import POLICY_PREFIX, policy_key, read_policy_text
 from chalicelib.framework import Field, FieldData, Path
+from chalicelib.generators.passwords import POLICY_PREFIX, policy_key, read_policy_text
 from chalicelib.storage.view import StorageView
 
 MIN_PASSWORD_LENGTH = 4
@@ -48,7 +48,7 @@ def _read(request: Request, data: FieldData) -> Response:
 
 
 def _write(request: Request, data: FieldData) -> None:
-    from chalicelib.credentials.policy_text import PolicyError, parse_password_policy
+    from chalicelib.generators.policy_text import PolicyError, parse_password_policy
     from chalicelib.policy.parser import decode_policy_text
 
     if not data["policy"]:
@@ -79,8 +79,8 @@ def _delete(request: Request, data: FieldData) -> None:
 
 
 def _generate(request: Request, data: FieldData) -> Response:
-    from chalicelib.credentials.generator import GeneratorError
-    from chalicelib.credentials.policy_text import PolicyError, parse_password_policy
+    from chalicelib.generators.generator import GeneratorError
+    from chalicelib.generators.policy_text import PolicyError, parse_password_policy
 
     text = _stored_text(request, data["name"])
     try:

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from chalicelib.core.errors import BadRequest
-from chalicelib.credentials.passwords import generate_password
+from chalicelib.generators.passwords import generate_password
 from tests.api.tokens_support import MULTI_DENIED, allow, create
 from tests.support import VaultHTTP
 

@@ -14,13 +14,13 @@ from dataclasses import replace
 from chalicelib.core.errors import BadRequest, PreconditionFailed
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.credentials.template import Template, TemplateError
 from chalicelib.engines.aws import config as stored
 from chalicelib.engines.aws.clients import iam_client
 from chalicelib.engines.aws.errors import reported_as
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.fieldtypes import FieldError, go_duration, parse_duration
 from chalicelib.framework.storage import view_of
+from chalicelib.generators.template import Template, TemplateError
 from chalicelib.storage.physical import ConditionFailed
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from chalicelib.core.errors import BadRequest
-from chalicelib.credentials.template import Template, TemplateError
+from chalicelib.generators.template import Template, TemplateError
 
 IAM_NAME_LIMIT = 64
 STS_NAME_LIMIT = 32

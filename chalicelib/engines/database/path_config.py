@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.credentials.usernames import render_username
 from chalicelib.engines.database import config as stored
 from chalicelib.engines.database.listing import listed
 from chalicelib.engines.database.plugins import plugin_for
@@ -22,6 +21,7 @@ from chalicelib.engines.database.role import statement_list
 from chalicelib.engines.database.rootrotation import rotate_root
 from chalicelib.framework import Field, FieldData, FieldType, Path, crud
 from chalicelib.framework.storage import PAGE_FIELDS, view_of
+from chalicelib.generators.usernames import render_username
 
 # Request fields kept beside connection_details; everything else is given to the plugin.
 _ENGINE_FIELDS = frozenset({

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.credentials.passwords import generate_password
 from chalicelib.engines.database import config as stored
 from chalicelib.engines.database.plugin import NewUser
 from chalicelib.engines.database.plugins import plugin_for
@@ -23,6 +22,7 @@ from chalicelib.engines.database.secret import CREDS
 from chalicelib.engines.database.static import read_static, rfc3339
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import view_of
+from chalicelib.generators.passwords import generate_password
 from chalicelib.leases.secret import Secret
 from chalicelib.system.mount_config import effective_ttls
 

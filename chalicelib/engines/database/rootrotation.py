@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chalicelib.core.errors import BadRequest, PreconditionFailed
-from chalicelib.credentials.passwords import generate_password
 from chalicelib.engines.database import config as stored
 from chalicelib.engines.database.plugins import plugin_for
+from chalicelib.generators.passwords import generate_password
 from chalicelib.storage.physical import ConditionFailed
 from chalicelib.storage.view import StorageView
 

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest
-from chalicelib.credentials.passwords import generate_password
 from chalicelib.engines.database import config as stored
 from chalicelib.engines.database import cron
 from chalicelib.engines.database.plugins import plugin_for
+from chalicelib.generators.passwords import generate_password
 from chalicelib.storage.physical import ConditionFailed
 
 if TYPE_CHECKING:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from chalicelib.core.errors import BadRequest, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.credentials.template import TemplateError
-from chalicelib.credentials.usernames import check_template
 from chalicelib.engines.rabbitmq import config as stored
 from chalicelib.engines.rabbitmq.management import Management, ManagementError
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import view_of
+from chalicelib.generators.template import TemplateError
+from chalicelib.generators.usernames import check_template
 
 
 def _check_username_template(template: str) -> None:

@@ -12,9 +12,6 @@ from collections.abc import Mapping, Sequence
 from chalicelib.core.errors import BadRequest, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.credentials.generator import LOWERCASE, NUMERIC, UPPERCASE, random_string
-from chalicelib.credentials.passwords import generate_password
-from chalicelib.credentials.usernames import render_username
 from chalicelib.engines.rabbitmq import config as stored
 from chalicelib.engines.rabbitmq.management import (
     CLEANUP_BUDGET,
@@ -25,6 +22,9 @@ from chalicelib.engines.rabbitmq.role import ROLE_PREFIX, Role, read_role
 from chalicelib.engines.rabbitmq.secret import SECRET_TYPE
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import view_of
+from chalicelib.generators.generator import LOWERCASE, NUMERIC, UPPERCASE, random_string
+from chalicelib.generators.passwords import generate_password
+from chalicelib.generators.usernames import render_username
 from chalicelib.leases.secret import Secret
 from chalicelib.observability import logger
 

@@ -22,10 +22,10 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from chalicelib.credentials.usernames import render_username
 from chalicelib.engines.database.dial import dial_failure
 from chalicelib.engines.database.plugin import Connection, NewUser, PluginError
 from chalicelib.engines.database.pool import Driver, Pools
+from chalicelib.generators.usernames import render_username
 
 # OpenBao's credsutil name: v_<display name>_<role>_<20 random>_<unix time>, upper case.
 DEFAULT_USERNAME_TEMPLATE = (

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from chalicelib.credentials.template import Template, TemplateError
 from chalicelib.engines.aws.config import DEFAULT_USERNAME_TEMPLATE
 from chalicelib.engines.aws.usernames import generate
+from chalicelib.generators.template import Template, TemplateError
 
 
 def render(source: str, **values) -> str:

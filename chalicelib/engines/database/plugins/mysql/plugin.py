@@ -20,12 +20,12 @@ from typing import TypeVar
 import pymysql
 from pymysql.constants import CLIENT
 
-from chalicelib.credentials.usernames import render_username
 from chalicelib.engines.database.dial import dial_failure
 from chalicelib.engines.database.plugin import Connection, NewUser, PluginError
 from chalicelib.engines.database.plugins.mysql import dsn
 from chalicelib.engines.database.plugins.mysql.statements import render, split
 from chalicelib.engines.database.pool import Driver, Pools
+from chalicelib.generators.usernames import render_username
 
 DEFAULT_USERNAME_TEMPLATE = (
     '{{ printf "v-%s-%s-%s-%s" (.DisplayName | truncate 10) (.RoleName | truncate 10) '

@@ -15,11 +15,11 @@ from typing import TypeVar
 
 import psycopg
 
-from chalicelib.credentials.usernames import render_username
 from chalicelib.engines.database.plugin import Connection, NewUser, PluginError
 from chalicelib.engines.database.plugins.postgresql.connect import is_stale, open_connection
 from chalicelib.engines.database.plugins.postgresql.templates import quote_identifier, render
 from chalicelib.engines.database.pool import Driver, Pools
+from chalicelib.generators.usernames import render_username
 
 # OpenBao's defaults (plugins/database/postgresql).
 DEFAULT_USERNAME_TEMPLATE = (

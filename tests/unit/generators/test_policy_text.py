@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.credentials.generator import CharsetRule, StringGenerator
-from chalicelib.credentials.policy_text import PolicyError, parse_password_policy
+from chalicelib.generators.generator import CharsetRule, StringGenerator
+from chalicelib.generators.policy_text import PolicyError, parse_password_policy
 
 DOCS_EXAMPLE = """
 length = 20

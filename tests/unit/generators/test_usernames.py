@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from chalicelib.core.errors import BadRequest
-from chalicelib.credentials.gotime import go_format
-from chalicelib.credentials.usernames import check_template, render_username
+from chalicelib.generators.gotime import go_format
+from chalicelib.generators.usernames import check_template, render_username
 
 # OpenBao's defaults, verbatim.
 POSTGRES = (

@@ -7,7 +7,7 @@ token display name) and ``.RoleName``, and is rendered with sdk/helper/template'
 from __future__ import annotations
 
 from chalicelib.core.errors import BadRequest
-from chalicelib.credentials.template import Template, TemplateError
+from chalicelib.generators.template import Template, TemplateError
 
 
 def check_template(template: str) -> Template:

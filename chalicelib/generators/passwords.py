@@ -41,8 +41,8 @@ def generate_password(policy_name: str = "") -> str:
     """
     # Imported here: the system backend imports this module on every cold start, and only
     # credential creation needs the generator.
-    from chalicelib.credentials.generator import DEFAULT_GENERATOR, GeneratorError
-    from chalicelib.credentials.policy_text import PolicyError, parse_password_policy
+    from chalicelib.generators.generator import DEFAULT_GENERATOR, GeneratorError
+    from chalicelib.generators.policy_text import PolicyError, parse_password_policy
 
     generator = DEFAULT_GENERATOR
     if policy_name:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chalicelib.credentials.generator import CharsetRule, GeneratorError, StringGenerator
+from chalicelib.generators.generator import CharsetRule, GeneratorError, StringGenerator
 from chalicelib.policy.errors import PolicyTextError
 from chalicelib.policy.hcl_parser import parse_hcl
 from chalicelib.policy.json_parser import parse_json

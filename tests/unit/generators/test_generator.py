@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.credentials import generator as module
-from chalicelib.credentials.generator import (
+from chalicelib.generators import generator as module
+from chalicelib.generators.generator import (
     DEFAULT_GENERATOR,
     CharsetRule,
     GeneratorError,

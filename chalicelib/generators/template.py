@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.credentials.gotime import go_format
+from chalicelib.generators.gotime import go_format
 from chalicelib.tokens.ids import random_base62
 
 

@@ -57,3 +57,11 @@ class VaultHTTP:
         return self.request("LIST", path, **kwargs)
 
 
+
+
+def creds(vault: VaultHTTP, role: str = "app", mount: str = "database") -> dict[str, Any]:
+    """A dynamic credential (``<mount>/creds/<role>``), asserted to be issued."""
+    reply = vault.get(f"{mount}/creds/{role}")
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body

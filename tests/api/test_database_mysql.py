@@ -17,7 +17,7 @@ import pymysql
 import pytest
 
 from tests.mysql_redis_support import MYSQL_URL, MariaDB, closed_port, mariadb  # noqa: F401
-from tests.support import VaultHTTP
+from tests.support import VaultHTTP, creds
 
 CREATE = (
     "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';"
@@ -41,11 +41,6 @@ def db(vault: VaultHTTP, mariadb: MariaDB) -> Iterator[VaultHTTP]:  # noqa: F811
     yield vault
     vault.post("sys/leases/revoke-prefix/database/creds", {})
 
-
-def creds(vault: VaultHTTP, role: str) -> dict[str, Any]:
-    reply = vault.get(f"database/creds/{role}")
-    assert reply.status_code == 200, reply.text
-    return reply.json()
 
 
 def test_config_reads_back_without_the_password(db: VaultHTTP) -> None:

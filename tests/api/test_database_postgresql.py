@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from tests.db_support import Server, pg, pg_scram, unique  # noqa: F401 - fixtures
-from tests.support import VaultHTTP
+from tests.support import VaultHTTP, creds
 
 GRANTED_TABLE = "granted_table"
 CREATE = (
@@ -48,11 +48,6 @@ def db(vault: VaultHTTP, pg_scram: Server, tables: None) -> Iterator[VaultHTTP]:
     yield vault
     vault.post("sys/leases/revoke-prefix/database/creds", {})
 
-
-def creds(vault: VaultHTTP, role: str = "app") -> dict[str, Any]:
-    reply = vault.get(f"database/creds/{role}")
-    assert reply.status_code == 200, reply.text
-    return reply.json()
 
 
 def test_a_credential_logs_in_and_can_do_what_its_role_grants_only(

@@ -23,7 +23,7 @@ from tests.mysql_redis_support import (  # noqa: F401
     closed_port,
     redis_server,
 )
-from tests.support import VaultHTTP
+from tests.support import VaultHTTP, creds
 
 CONFIG = {
     "plugin_name": "redis-database-plugin", "host": REDIS_HOST, "port": REDIS_PORT,
@@ -43,11 +43,6 @@ def db(vault: VaultHTTP, redis_server: RedisServer) -> Iterator[VaultHTTP]:  # n
     yield vault
     vault.post("sys/leases/revoke-prefix/database/creds", {})
 
-
-def creds(vault: VaultHTTP, role: str) -> dict[str, Any]:
-    reply = vault.get(f"database/creds/{role}")
-    assert reply.status_code == 200, reply.text
-    return reply.json()
 
 
 def test_config_reads_back_without_the_password(db: VaultHTTP) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from functools import partial
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.api.test_leases import sweep
 from tests.api.test_rabbitmq import errors, table_dump
 from tests.rabbitmq_support import Broker, amqp_open, amqp_refused, free_port
 from tests.support import VaultHTTP
+from tests.support import creds as dynamic_creds
 
 broker = rabbitmq_support.broker
 silent_port = rabbitmq_support.silent_port
@@ -34,10 +36,7 @@ def rabbit(vault: VaultHTTP, broker: Broker) -> VaultHTTP:
     return vault
 
 
-def creds(vault: VaultHTTP, role: str = "app") -> dict:
-    reply = vault.get(f"rabbitmq/creds/{role}")
-    assert reply.status_code == 200, reply.text
-    return reply.json()
+creds = partial(dynamic_creds, mount="rabbitmq")
 
 
 def leases(vault: VaultHTTP, role: str = "app") -> list[str]:

@@ -19,6 +19,7 @@ SECRETS_ENGINES: dict[str, str] = {
     "identity": "chalicelib.engines.identity.backend:backend",
     "database": "chalicelib.engines.database.backend:backend",
     "rabbitmq": "chalicelib.engines.rabbitmq.backend:backend",
+    "ssh": "chalicelib.engines.ssh.backend:backend",
 }
 AUTH_METHODS: dict[str, str] = {
     "token": "chalicelib.auth.token.backend:backend",

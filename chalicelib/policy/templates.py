@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.policy.errors import PolicyTextError, go_quote
 from chalicelib.policy.model import PathRule, Policy
@@ -178,6 +178,17 @@ def _resolver(identity: IdentityContext | None, now: datetime) -> Callable[[str]
         raise _NoValue(_NO_VALUE)
 
     return resolve
+
+
+def render_identity_template(
+    text: str, identity: IdentityContext | None, *, blocked: Sequence[str] = (),
+    now: datetime | None = None,
+) -> str:
+    """``text`` with its ``{{identity.*}}`` and ``{{time.*}}`` directives rendered for
+    ``identity``: what engines' templated fields (ssh roles' allowed_users...) use, as
+    Vault's identitytpl in ACL mode. Raises PolicyTextError when one cannot be."""
+    template_validity(text)
+    return render_template(text, _resolver(identity, now or datetime.now(UTC)), blocked)
 
 
 def render_rule(

@@ -1,0 +1,89 @@
+"""A role of the ssh engine: what `creds/` (key_type "otp") or `sign/` and `issue/`
+(key_type "ca") may hand out. Stored at ``roles/<name>`` with Vault's field names.
+
+One dataclass serves both key types, as Vault's sshRole does; a read shows only the
+fields of the role's own type (see ``to_response``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.storage.view import StorageView
+
+ROLE_PREFIX = "roles/"
+KEY_TYPE_OTP = "otp"
+KEY_TYPE_CA = "ca"
+DEFAULT_ALGORITHM_SIGNER = "default"
+DEFAULT_ISSUER_REF = "default"
+DEFAULT_PORT = 22
+DEFAULT_NOT_BEFORE = 30
+
+_OTP_FIELDS = ("default_user", "cidr_list", "exclude_cidr_list", "key_type", "port",
+               "allowed_users")
+
+
+@dataclass(slots=True)
+class Role:
+    key_type: str
+    # Both types.
+    default_user: str = ""
+    allowed_users: str = ""
+    # OTP only.
+    cidr_list: str = ""
+    exclude_cidr_list: str = ""
+    port: int = DEFAULT_PORT
+    # CA only. ttl, max_ttl and not_before_duration in seconds (0: the mount's).
+    default_user_template: bool = False
+    allowed_users_template: bool = False
+    allowed_domains: str = ""
+    allowed_domains_template: bool = False
+    ttl: int = 0
+    max_ttl: int = 0
+    allowed_critical_options: str = ""
+    allowed_extensions: str = ""
+    default_critical_options: dict[str, str] = field(default_factory=dict)
+    default_extensions: dict[str, str] = field(default_factory=dict)
+    default_extensions_template: bool = False
+    allow_user_certificates: bool = False
+    allow_host_certificates: bool = False
+    allow_bare_domains: bool = False
+    allow_subdomains: bool = False
+    allow_user_key_ids: bool = False
+    allow_empty_principals: bool = False
+    allow_commas_in_identity_templates: bool = False
+    key_id_format: str = ""
+    # Key type ("rsa", "ec", "ecdsa-sha2-nistp256", "ed25519"...) -> allowed bit lengths.
+    allowed_user_key_lengths: dict[str, list[int]] = field(default_factory=dict)
+    algorithm_signer: str = DEFAULT_ALGORITHM_SIGNER
+    not_before_duration: int = DEFAULT_NOT_BEFORE
+    issuer_ref: str = DEFAULT_ISSUER_REF
+
+    @classmethod
+    def from_storage(cls, raw: dict[str, Any]) -> Role:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+    def to_storage(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_response(self) -> dict[str, Any]:
+        """What a read of ``roles/<name>`` shows: Vault's parseRole for the role's type."""
+        stored = self.to_storage()
+        if self.key_type == KEY_TYPE_OTP:
+            return {name: stored[name] for name in _OTP_FIELDS}
+        stored.pop("cidr_list")
+        stored.pop("exclude_cidr_list")
+        stored.pop("port")
+        return stored
+
+
+def read_role(view: StorageView, name: str) -> Role | None:
+    raw = view.get_json(ROLE_PREFIX + name)
+    return None if raw is None else Role.from_storage(raw)
+
+
+def write_role(view: StorageView, name: str, role: Role) -> None:
+    view.put_json(ROLE_PREFIX + name, role.to_storage())

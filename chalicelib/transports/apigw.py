@@ -41,5 +41,11 @@ def handle_chalice(current: ChaliceRequest) -> ChaliceResponse:
 def to_chalice(reply: HttpReply) -> ChaliceResponse:
     from chalice.app import Response as ChaliceResponse
 
-    body = "" if reply.body is None else jsonio.dumps(reply.body)
+    # A str body is sent as it is (a raw text/plain answer such as ssh's public_key).
+    if reply.body is None:
+        body = ""
+    elif isinstance(reply.body, str):
+        body = reply.body
+    else:
+        body = jsonio.dumps(reply.body)
     return ChaliceResponse(body=body, status_code=reply.status, headers=reply.headers)

@@ -1,9 +1,242 @@
-"""Placeholder: filled in by the ssh engine's CA and OTP work."""
+"""`roles/<role>` (read, write, delete) and `roles/` (list, paged, with key_info).
+
+A write replaces the whole role, as OpenBao's pathRoleWrite: the CIDR lists are checked
+first, then the key type decides which fields are kept (createCARole for "ca").
+"""
 
 from __future__ import annotations
 
-from chalicelib.framework import Path
+import ipaddress
+import json
+from typing import Any
+
+from chalicelib.core.errors import BadRequest, VaultError, multierror
+from chalicelib.core.operation import Operation
+from chalicelib.core.request import Request, Response
+from chalicelib.engines.ssh import zeroaddress
+from chalicelib.engines.ssh.role import (
+    DEFAULT_ALGORITHM_SIGNER,
+    DEFAULT_ISSUER_REF,
+    DEFAULT_NOT_BEFORE,
+    DEFAULT_PORT,
+    KEY_TYPE_CA,
+    KEY_TYPE_OTP,
+    ROLE_PREFIX,
+    Role,
+    read_role,
+    write_role,
+)
+from chalicelib.framework import Field, FieldData, FieldType, Path, crud
+from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
+
+RSA_SIGNERS = ("ssh-rsa", "rsa-sha2-256", "rsa-sha2-512")
+_INT64 = 2**63
+
+
+def go_text(value: Any) -> str:
+    """A decoded JSON value as Go's fmt "%v" prints it (convertMapToStringValue)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, list):
+        return "[" + " ".join(go_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{go_text(v)}" for k, v in sorted(value.items())) + "]"
+    return repr(value)
+
+
+def _go_int(value: Any) -> int:
+    # parseutil.ParseInt, with strconv's error texts.
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float | str):
+        text = value.strip() if isinstance(value, str) else repr(value)
+        if text == "":
+            return 0
+        digits = text[1:] if text[:1] in "+-" else text
+        if not digits.isascii() or not digits.isdigit():
+            raise ValueError(f'strconv.ParseInt: parsing "{text}": invalid syntax')
+        number = int(text)
+        if not -_INT64 <= number < _INT64:
+            raise ValueError(f'strconv.ParseInt: parsing "{text}": value out of range')
+        return number
+    raise ValueError("could not parse value from input")
+
+
+def _go_int_list(value: Any) -> list[int] | None:
+    # parseutil.SafeParseIntSlice: a comma list, a JSON list or one value; null is kept.
+    if value is None:
+        return None
+    if isinstance(value, str) and "," in value:
+        items: list[Any] = [item for item in value.split(",") if item.strip()]
+    elif isinstance(value, list):
+        items = [item for item in value if not (isinstance(item, str) and not item.strip())]
+    else:
+        items = [value]
+    return [_go_int(item) for item in items]
+
+
+def key_lengths(raw: dict[str, Any]) -> dict[str, list[int] | None]:
+    try:
+        return {key: _go_int_list(value) for key, value in raw.items()}
+    except ValueError as error:
+        raise BadRequest(f"error processing allowed_user_key_lengths: {error}") from None
+
+
+def _check_cidrs(text: str, name: str) -> None:
+    # cidrutil.ValidateCIDRListString; OpenBao returns its error as a server error.
+    blocks = [item.strip() for item in text.split(",") if item.strip()]
+    problem = "" if blocks else "missing CIDR blocks that needs validation"
+    for block in blocks:
+        try:
+            ipaddress.ip_network(block, strict=False)
+        except ValueError:
+            problem = f"invalid CIDR address: {block}"
+        if "/" not in block:
+            problem = f"invalid CIDR address: {block}"
+        if problem:
+            break
+    if problem:
+        raise VaultError(multierror(f"failed to validate {name}: {problem}"))
+
+
+def _ca_role(data: FieldData) -> Role:
+    """OpenBao's createCARole."""
+    signer = DEFAULT_ALGORITHM_SIGNER
+    if data.is_set("algorithm_signer"):
+        signer = data["algorithm_signer"] or DEFAULT_ALGORITHM_SIGNER
+        if signer not in (*RSA_SIGNERS, DEFAULT_ALGORITHM_SIGNER):
+            raise VaultError(multierror(f"unknown algorithm signer {json.dumps(signer)}"))
+    role = Role(
+        key_type=KEY_TYPE_CA,
+        default_user=data["default_user"],
+        allowed_users=data["allowed_users"],
+        port=0,
+        **{name: data[name] for name in _CA_FIELDS},
+        algorithm_signer=signer,
+        issuer_ref=data["issuer_ref"] or DEFAULT_ISSUER_REF,
+    )
+    if not role.allow_user_certificates and not role.allow_host_certificates:
+        raise BadRequest(
+            "Either 'allow_user_certificates' or 'allow_host_certificates' must be set to 'true'"
+        )
+    role.default_critical_options = {k: go_text(v) for k, v in
+                                     data["default_critical_options"].items()}
+    role.default_extensions = {k: go_text(v) for k, v in data["default_extensions"].items()}
+    role.allowed_user_key_lengths = key_lengths(data["allowed_user_key_lengths"])
+    if role.ttl and role.max_ttl and role.ttl > role.max_ttl:
+        raise BadRequest('"ttl" value must be less than "max_ttl" when both are specified')
+    return role
+
+
+def path_roles_write(request: Request, data: FieldData) -> None:
+    for name, label in (("cidr_list", "cidr_list"), ("exclude_cidr_list",
+                                                     "exclude_cidr_list entry")):
+        if data[name]:
+            _check_cidrs(data[name], label)
+    key_type = data["key_type"].lower()
+    if not key_type:
+        raise BadRequest("missing key type")
+    if key_type == KEY_TYPE_OTP:
+        if not data["default_user"]:
+            raise BadRequest("missing default user")
+        role = Role(
+            key_type=KEY_TYPE_OTP, default_user=data["default_user"],
+            allowed_users=data["allowed_users"], cidr_list=data["cidr_list"],
+            exclude_cidr_list=data["exclude_cidr_list"], port=data["port"] or DEFAULT_PORT,
+            not_before_duration=0, issuer_ref="", algorithm_signer="",
+        )
+    elif key_type == "dynamic":
+        raise BadRequest("dynamic key type roles are no longer supported")
+    elif key_type == KEY_TYPE_CA:
+        role = _ca_role(data)
+    else:
+        raise BadRequest("invalid key type")
+    write_role(view_of(request), data["role"], role)
+
+
+def path_roles_read(request: Request, data: FieldData) -> Response | None:
+    role = read_role(view_of(request), data["role"])
+    return None if role is None else Response(data=role.to_response())
+
+
+def path_roles_delete(request: Request, data: FieldData) -> None:
+    view = view_of(request)
+    zeroaddress.remove_role(view, data["role"])
+    view.delete(ROLE_PREFIX + data["role"])
+
+
+def path_roles_list(request: Request, data: FieldData) -> Response | None:
+    view = view_of(request)
+    keys = page(view.list(ROLE_PREFIX), data["after"], data["limit"])
+    if not keys:
+        return None
+    key_info: dict[str, dict[str, str]] = {}
+    for name in keys:
+        role = read_role(view, name)
+        if role is None or role.key_type not in (KEY_TYPE_OTP, KEY_TYPE_CA):
+            continue
+        info = {"key_type": role.key_type}
+        if role.key_type == KEY_TYPE_CA:
+            info["issuer_ref"] = role.issuer_ref
+        key_info[name] = info
+    return Response(data={"keys": keys, "key_info": key_info})
+
+
+_BOOL_FIELDS = (
+    "default_user_template", "allowed_users_template", "allowed_domains_template",
+    "default_extensions_template", "allow_user_certificates", "allow_host_certificates",
+    "allow_bare_domains", "allow_subdomains", "allow_user_key_ids",
+    "allow_commas_in_identity_templates", "allow_wildcards_in_identity_templates",
+    "allow_empty_principals",
+)
+# createCARole's fields taken as sent.
+_CA_FIELDS = (
+    *_BOOL_FIELDS, "allowed_domains", "ttl", "max_ttl", "allowed_critical_options",
+    "allowed_extensions", "key_id_format", "not_before_duration",
+)
+_FIELDS = {
+    "role": Field(FieldType.STRING, "", "Name of the role."),
+    "key_type": Field(FieldType.STRING, "", "otp or ca."),
+    "default_user": Field(FieldType.STRING, "", "Principal used when none is requested."),
+    "allowed_users": Field(FieldType.STRING, "", "Comma list of allowed users, or *."),
+    "cidr_list": Field(FieldType.STRING, "", "OTP: comma list of CIDR blocks served."),
+    "exclude_cidr_list": Field(FieldType.STRING, "", "OTP: CIDR blocks left out."),
+    "port": Field(FieldType.INT, 0, "OTP: the hosts' SSH port (22 when 0)."),
+    "allowed_domains": Field(FieldType.STRING, "", "Host certificates: allowed domains."),
+    "ttl": Field(FieldType.DURATION, 0, "Certificate TTL (0: the mount's default)."),
+    "max_ttl": Field(FieldType.DURATION, 0, "Longest certificate TTL (0: the mount's)."),
+    "allowed_critical_options": Field(FieldType.STRING, "", "Comma list of options."),
+    "allowed_extensions": Field(FieldType.STRING, "", "Comma list of extensions, or *."),
+    "default_critical_options": Field(FieldType.MAP, dict, "Options when none are sent."),
+    "default_extensions": Field(FieldType.MAP, dict, "Extensions when none are sent."),
+    "key_id_format": Field(FieldType.STRING, "", "Template of a certificate's key ID."),
+    "allowed_user_key_lengths": Field(FieldType.MAP, dict, "Key type to allowed sizes."),
+    "algorithm_signer": Field(FieldType.STRING, "", "RSA CA signature algorithm."),
+    "not_before_duration": Field(
+        FieldType.DURATION, DEFAULT_NOT_BEFORE, "How far valid_after is backdated."
+    ),
+    "issuer_ref": Field(FieldType.STRING, DEFAULT_ISSUER_REF, "The CA that signs."),
+    **{name: Field(FieldType.BOOL, False, name.replace("_", " ") + ".")
+       for name in _BOOL_FIELDS},
+}
 
 
 def paths() -> list[Path]:
-    return []
+    return [
+        Path(
+            "roles/?",
+            {Operation.LIST: path_roles_list},
+            fields=PAGE_FIELDS,
+            synopsis="Manage the roles that can be created with this backend.",
+        ),
+        Path(
+            "roles/{role}",
+            crud(path_roles_read, path_roles_write, path_roles_delete),
+            fields=_FIELDS,
+            synopsis="Manage the roles that can be created with this backend.",
+        ),
+    ]

@@ -54,9 +54,11 @@ class Role:
     allow_user_key_ids: bool = False
     allow_empty_principals: bool = False
     allow_commas_in_identity_templates: bool = False
+    allow_wildcards_in_identity_templates: bool = False
     key_id_format: str = ""
-    # Key type ("rsa", "ec", "ecdsa-sha2-nistp256", "ed25519"...) -> allowed bit lengths.
-    allowed_user_key_lengths: dict[str, list[int]] = field(default_factory=dict)
+    # Key type ("rsa", "ec", "ecdsa-sha2-nistp256", "ed25519"...) -> allowed bit lengths
+    # (None when the client sent null for a type, which OpenBao keeps and shows).
+    allowed_user_key_lengths: dict[str, list[int] | None] = field(default_factory=dict)
     algorithm_signer: str = DEFAULT_ALGORITHM_SIGNER
     not_before_duration: int = DEFAULT_NOT_BEFORE
     issuer_ref: str = DEFAULT_ISSUER_REF

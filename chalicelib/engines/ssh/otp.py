@@ -7,6 +7,10 @@ the winner's), an OTP entry by a conditional create (a collision draws a new OTP
 verification reads the entry's version and deletes it on that version, so of two
 concurrent verifies exactly one gets the entry.
 
+Every creds and verify needs the salt, so it is kept per container once read (it never
+changes, and a mount's storage prefix, which keys the cache, is never reused): the salt
+item is read once per container, not once per request (ARCHITECTURE §3, hot items).
+
 The plain OTP exists only in the creds response and the verify request; it is never a
 storage key, a stored value, lease data or a log line.
 """
@@ -28,6 +32,9 @@ if TYPE_CHECKING:
 
 SALT_KEY = "salt"
 OTP_PREFIX = "otp/"
+# Storage prefix of a mount -> its salt; cleared whole past the bound (mounts are few).
+_SALTS: dict[str, str] = {}
+_MAX_CACHED_SALTS = 256
 # A fresh UUID colliding with a live one is a 2^-122 event; a few draws settle it.
 MAX_DRAWS = 5
 
@@ -47,6 +54,17 @@ class OTPEntry:
 
 def mount_salt(view: StorageView) -> str:
     """The mount's salt, created on first use; concurrent creators agree on one."""
+    salt = _SALTS.get(view.prefix)
+    if salt is None:
+        salt = stored_salt(view)
+        if len(_SALTS) >= _MAX_CACHED_SALTS:
+            _SALTS.clear()
+        _SALTS[view.prefix] = salt
+    return salt
+
+
+def stored_salt(view: StorageView) -> str:
+    """The salt in storage, written first by whichever creator's conditional put wins."""
     entry = view.get(SALT_KEY)
     if entry is not None:
         return entry.value.decode()
@@ -54,7 +72,7 @@ def mount_salt(view: StorageView) -> str:
     try:
         view.put(SALT_KEY, salt.encode(), expected_version=0)
     except ConditionFailed:
-        return mount_salt(view)  # another container wrote it first: read theirs
+        return stored_salt(view)  # another container wrote it first: read theirs
     return salt
 
 

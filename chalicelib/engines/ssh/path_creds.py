@@ -15,7 +15,7 @@ from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.ssh import zeroaddress
 from chalicelib.engines.ssh.cidr import CIDRError, parse_ip, validate_ip
-from chalicelib.engines.ssh.otp import SALT_KEY, OTPEntry, create_otp
+from chalicelib.engines.ssh.otp import OTPEntry, create_otp
 from chalicelib.engines.ssh.role import KEY_TYPE_OTP, ROLE_PREFIX, Role, read_role
 from chalicelib.engines.ssh.secret import SALTED_OTP, SECRET_OTP_TYPE
 from chalicelib.framework import Field, FieldData, FieldType, Path
@@ -25,8 +25,8 @@ from chalicelib.policy.errors import go_quote
 
 
 def prefetch_creds(captures: Mapping[str, str]) -> Sequence[str]:
-    """The role, the zero-address list and the salt, in the pipeline's first read."""
-    return [ROLE_PREFIX + captures["role"], zeroaddress.ZERO_ADDRESS_KEY, SALT_KEY]
+    """The role and the zero-address list, in the pipeline's first read."""
+    return [ROLE_PREFIX + captures["role"], zeroaddress.ZERO_ADDRESS_KEY]
 
 
 def username_allowed(username: str, allowed_users: str) -> bool:

@@ -8,23 +8,16 @@ The OTP's lease is left to expire (Vault does the same); revoking it then finds 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.ssh.otp import SALT_KEY, consume_otp
+from chalicelib.engines.ssh.otp import consume_otp
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import view_of
 
 # The helper's connectivity check (Vault's api.VerifyEchoRequest and ...Response).
 VERIFY_ECHO_REQUEST = "verify-echo-request"
 VERIFY_ECHO_RESPONSE = "verify-echo-response"
-
-
-def prefetch_verify(captures: Mapping[str, str]) -> Sequence[str]:
-    """The salt rides in the first read; the OTP's entry must be read fresh."""
-    return [SALT_KEY]
 
 
 def path_verify_write(request: Request, data: FieldData) -> Response:
@@ -45,7 +38,6 @@ def paths() -> list[Path]:
             {Operation.UPDATE: path_verify_write},
             fields={"otp": Field(FieldType.STRING, "", "The one-time password to check and "
                                  "consume.")},
-            prefetch=prefetch_verify,
             synopsis="Check and consume a one-time password, for vault-ssh-helper.",
         )
     ]

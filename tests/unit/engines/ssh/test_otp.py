@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -57,12 +58,19 @@ def test_concurrent_salt_creators_agree_on_one(ssh: BackendHarness, atomic_calls
 
     def create() -> str:
         barrier.wait()
-        return otp_store.mount_salt(ssh.storage)
+        return otp_store.stored_salt(ssh.storage)  # each as a cold container would
 
     with ThreadPoolExecutor(4) as pool:
         salts = set(pool.map(lambda _: create(), range(4)))
-    assert len(salts) == 1
-    assert otp_store.mount_salt(ssh.storage) in salts
+    stored = ssh.storage.get(otp_store.SALT_KEY)
+    assert stored is not None and salts == {stored.value.decode()}
+
+
+def test_a_warm_container_reads_the_salt_once(ssh: BackendHarness, calls: Counter[str]):
+    otp_store.mount_salt(ssh.storage)
+    before = sum(calls.values())
+    otp_store.mount_salt(ssh.storage)
+    assert sum(calls.values()) == before
 
 
 def test_a_colliding_draw_is_drawn_again(ssh: BackendHarness):

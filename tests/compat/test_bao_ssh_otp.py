@@ -99,3 +99,12 @@ def test_zeroaddress_and_lookup_match_openbao(both: list[Server]) -> None:
     issued(both, "ssh/creds/anyone", "ip=8.8.8.8")
     same(both, "delete", "ssh/config/zeroaddress")
     same(both, "read", "ssh/config/zeroaddress")
+
+
+def test_creds_under_a_ca_role_fail_as_in_openbao(both: list[Server]) -> None:
+    for server in both:
+        server.bao("write", "ssh/roles/certs", "key_type=ca", "default_user=ubuntu",
+                   "allow_user_certificates=true")
+    same(both, "write", "ssh/creds/certs", "ip=10.0.0.1")  # no cidr_list: not its IP
+    same(both, "write", "ssh/config/zeroaddress", "roles=certs")
+    same(both, "write", "ssh/creds/certs", "ip=10.0.0.1")  # then Vault's internal error

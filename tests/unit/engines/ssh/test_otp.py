@@ -19,6 +19,7 @@ from chalicelib.engines.ssh.backend import backend
 from chalicelib.engines.ssh.role import KEY_TYPE_OTP, Role, write_role
 from chalicelib.framework.testing import BackendHarness
 from chalicelib.storage.dynamodb import DynamoDBPhysical
+from chalicelib.storage.physical import Entry
 from chalicelib.storage.view import StorageView
 
 
@@ -104,11 +105,11 @@ class RacingView(StorageView):
     before the read returns: the rival consumes the OTP between our read and our
     conditional delete."""
 
-    def __init__(self, view: StorageView, rival: Callable[[], None]) -> None:
-        super().__init__(view._barrier, view.prefix)
+    def __init__(self, ssh: BackendHarness, rival: Callable[[], None]) -> None:
+        super().__init__(ssh.barrier, ssh.mount.storage_prefix)
         self._rival: Callable[[], None] | None = rival
 
-    def get(self, key: str):  # type: ignore[no-untyped-def]
+    def get(self, key: str) -> Entry | None:
         entry = super().get(key)
         if key.startswith(otp_store.OTP_PREFIX) and self._rival is not None:
             rival, self._rival = self._rival, None
@@ -119,7 +120,7 @@ class RacingView(StorageView):
 def test_the_loser_of_a_race_between_read_and_delete_gets_nothing(ssh: BackendHarness):
     otp = issue(ssh)
     won: list[otp_store.OTPEntry | None] = []
-    racing = RacingView(ssh.storage, lambda: won.append(otp_store.consume_otp(ssh.storage, otp)))
+    racing = RacingView(ssh, lambda: won.append(otp_store.consume_otp(ssh.storage, otp)))
     lost = otp_store.consume_otp(racing, otp)
     assert won == [otp_store.OTPEntry("ubuntu", "10.1.2.3", "web")]
     assert lost is None
@@ -134,7 +135,7 @@ def test_the_loser_of_the_race_gets_vaults_refusal_through_the_backend(ssh: Back
         ssh.storage = plain  # the rival request sees an ordinary view
         rival.append(verify(ssh, otp))
 
-    racing = RacingView(plain, rival_verifies)
+    racing = RacingView(ssh, rival_verifies)
     ssh.storage = racing
     assert verify(ssh, otp) == (400, {"errors": ["OTP not found"]})
     assert rival[0][0] == 200

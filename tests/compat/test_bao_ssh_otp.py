@@ -101,6 +101,13 @@ def test_zeroaddress_and_lookup_match_openbao(both: list[Server]) -> None:
     same(both, "read", "ssh/config/zeroaddress")
 
 
+def test_deleting_a_role_takes_it_off_the_zero_address_list(both: list[Server]) -> None:
+    same(both, "write", "ssh/config/zeroaddress", "roles=anyone")
+    same(both, "delete", "ssh/roles/anyone")
+    same(both, "read", "-format=json", "ssh/config/zeroaddress")  # an empty list remains
+    same(both, "write", "-format=json", "ssh/lookup", "ip=8.8.8.8")
+
+
 def test_creds_under_a_ca_role_fail_as_in_openbao(both: list[Server]) -> None:
     for server in both:
         server.bao("write", "ssh/roles/certs", "key_type=ca", "default_user=ubuntu",

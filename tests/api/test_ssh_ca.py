@@ -23,8 +23,10 @@ def errors(text: str) -> list[str]:
     return ["1 error occurred:\n\t* " + text + "\n\n"]
 
 
-@pytest.fixture
-def ssh(vault: VaultHTTP) -> VaultHTTP:
+@pytest.fixture(name="ssh")
+def ssh_mount(vault: VaultHTTP) -> VaultHTTP:
+    """The root client with the ssh engine mounted at ssh/ (other modules import this
+    fixture by its function name)."""
     assert vault.post("sys/mounts/ssh", {"type": "ssh"}).status_code == 204
     return vault
 

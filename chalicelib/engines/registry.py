@@ -20,6 +20,7 @@ SECRETS_ENGINES: dict[str, str] = {
     "database": "chalicelib.engines.database.backend:backend",
     "rabbitmq": "chalicelib.engines.rabbitmq.backend:backend",
     "ssh": "chalicelib.engines.ssh.backend:backend",
+    "pki": "chalicelib.engines.pki.backend:backend",
 }
 AUTH_METHODS: dict[str, str] = {
     "token": "chalicelib.auth.token.backend:backend",

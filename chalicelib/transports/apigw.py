@@ -41,10 +41,12 @@ def handle_chalice(current: ChaliceRequest) -> ChaliceResponse:
 def to_chalice(reply: HttpReply) -> ChaliceResponse:
     from chalice.app import Response as ChaliceResponse
 
-    # A str body is sent as it is (a raw text/plain answer such as ssh's public_key).
+    # A str or bytes body is sent as it is (a raw text/plain answer such as ssh's
+    # public_key, pki's PEM and DER certificates). Bytes reach an API Gateway client intact
+    # only for media types listed in the app's binary_types.
     if reply.body is None:
-        body = ""
-    elif isinstance(reply.body, str):
+        body: str | bytes = ""
+    elif isinstance(reply.body, str | bytes):
         body = reply.body
     else:
         body = jsonio.dumps(reply.body)

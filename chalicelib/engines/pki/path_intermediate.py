@@ -1,0 +1,187 @@
+"""`intermediate/generate/<type>` (a CSR and its key), `intermediate/set-signed`,
+`issuers/import/bundle`, `issuers/import/cert` and `config/ca`: PEM bundles of
+certificates and keys, deduplicated against the mount's issuers and keys as OpenBao does."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.operation import Operation
+from chalicelib.core.request import Request, Response
+from chalicelib.engines.pki import certs, generation, issuers
+from chalicelib.engines.pki import storage as st
+from chalicelib.engines.pki.issuance import Request as IssueRequest
+from chalicelib.engines.pki.issuance import creation_params
+from chalicelib.engines.pki.keytypes import PrivateKey, load_private_key
+from chalicelib.engines.pki.x509build import build_csr, general_names, key_usage_names
+from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.storage import view_of
+
+_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----\s*(.*?)-----END \1-----", re.DOTALL)
+_INTERMEDIATE_AIA = (
+    generation.MISSING_AIA + " Since this certificate is an intermediate, it might be useful "
+    "to regenerate this certificate after fixing this problem for the root mount."
+)
+_DEFAULT_WITHOUT_KEY = (
+    "The default issuer has no key associated with it. Some operations like issuing "
+    "certificates and signing CRLs will be unavailable with the requested default issuer "
+    "until a key is imported or the default issuer is changed."
+)
+
+
+def path_intermediate_generate(request: Request, data: FieldData) -> Response:
+    kind = generation.check_generation_type(data["exported"])
+    fmt = certs.check_format(data["format"])
+    view = view_of(request)
+    _, key_name = generation.new_names(view, data)
+    material = generation.generation_key(view, data, kind)
+    role = generation.ca_role(data, material.spec)
+    params, warnings = creation_params(
+        role, IssueRequest(data, generation.limits_of(request)), None, None, is_ca=True
+    )
+    csr = build_csr(
+        params.subject, material.key, general_names(params),
+        is_ca=data["add_basic_constraints"], key_usage=key_usage_names(data["key_usage"]),
+        signature_bits=material.spec.signature_bits, use_pss=data["use_pss"],
+    )
+    stored = issuers.store(view, None, material.key, key_name=key_name)
+    assert stored.key is not None
+    body: dict[str, Any] = {"csr": _csr_text(csr, fmt)}
+    if material.exported:
+        body.update(certs.key_fields(material.key, fmt, data["private_key_format"]))
+        if fmt == "pem_bundle":
+            body["csr"] = f"{body['private_key']}\n{body['csr']}"
+    body["key_id"] = stored.key.id
+    return Response(data=body, warnings=[*warnings, _INTERMEDIATE_AIA])
+
+
+def _csr_text(csr: x509.CertificateSigningRequest, fmt: str) -> str:
+    if fmt == "der":
+        return base64.b64encode(csr.public_bytes(serialization.Encoding.DER)).decode()
+    return csr.public_bytes(serialization.Encoding.PEM).decode().strip()
+
+
+def _blocks(bundle: str) -> list[tuple[str, str]]:
+    """(type, PEM text) of each block, in order; "invalid PEM data" as OpenBao says it."""
+    found: list[tuple[str, str]] = []
+    rest = bundle.strip()
+    index = 0
+    while rest:
+        index += 1
+        match = _BLOCK.match(rest)
+        if match is None:
+            raise BadRequest(f"error when parsing block {index}: invalid PEM data")
+        found.append((match.group(1), match.group(0)))
+        rest = rest[match.end():].strip()
+    return found
+
+
+def import_bundle(request: Request, bundle: str, *, keys_allowed: bool) -> Response:
+    if len(bundle) < 75:
+        raise BadRequest("provided data for import was too short; perhaps a path was passed to "
+                         "the API rather than the contents of a PEM file")
+    cert_pems, key_pems = [], []
+    for kind, text in _blocks(bundle):
+        if kind in ("CERTIFICATE", "X509 CERTIFICATE"):
+            cert_pems.append(text)
+        elif kind not in ("CRL", "X509 CRL", "EC PARAMS", "EC PARAMETERS"):
+            key_pems.append(text)
+    if key_pems and not keys_allowed:
+        raise BadRequest("private keys found in the PEM bundle but not allowed by the path; "
+                         "use /issuers/import/bundle")
+    view = view_of(request)
+    created_keys, existing_keys = [], []
+    for index, text in enumerate(key_pems):
+        key = _parse_key(index, text)
+        stored = issuers.store(view, None, key)
+        assert stored.key is not None
+        (existing_keys if stored.key_existed else created_keys).append(stored.key.id)
+    created, existing, mapping = [], [], {}
+    for index, text in enumerate(cert_pems):
+        try:
+            cert = x509.load_pem_x509_certificate(text.encode())
+        except ValueError as error:
+            raise BadRequest(f"Error parsing issuer {index}: {error}\n{text}\n") from None
+        stored = issuers.store(view, cert, None)
+        assert stored.issuer is not None
+        mapping[stored.issuer.id] = stored.issuer.key_id
+        (existing if stored.issuer_existed else created).append(stored.issuer.id)
+    warnings = []
+    default = st.issuers_config(view)["default"]
+    if default and mapping.get(default) == "":
+        warnings.append(_DEFAULT_WITHOUT_KEY)
+    warnings.append(generation.MISSING_AIA)
+    return Response(
+        data={"mapping": mapping, "imported_keys": created_keys or None,
+              "imported_issuers": created or None, "existing_keys": existing_keys or None,
+              "existing_issuers": existing or None},
+        warnings=warnings,
+    )
+
+
+def _parse_key(index: int, text: str) -> PrivateKey:
+    try:
+        return load_private_key(text)
+    except (ValueError, TypeError, BadRequest) as error:
+        detail = error.message if isinstance(error, BadRequest) else str(error)
+        raise BadRequest(f"Error parsing key {index}: {detail}") from None
+
+
+def _bundle_or_certificate(data: FieldData) -> tuple[str, bool]:
+    bundle, certificate = data["pem_bundle"], data["certificate"]
+    if not bundle and not certificate:
+        raise BadRequest("'pem_bundle' and 'certificate' parameters were empty")
+    if bundle and certificate:
+        raise BadRequest("'pem_bundle' and 'certificate' parameters were both provided")
+    return (certificate, False) if certificate else (bundle, True)
+
+
+def path_import_bundle(request: Request, data: FieldData) -> Response:
+    bundle, keys_allowed = _bundle_or_certificate(data)
+    return import_bundle(request, bundle, keys_allowed=keys_allowed)
+
+
+def path_import_cert(request: Request, data: FieldData) -> Response:
+    bundle, _ = _bundle_or_certificate(data)
+    return import_bundle(request, bundle, keys_allowed=False)
+
+
+def path_set_signed(request: Request, data: FieldData) -> Response:
+    certificate = data["certificate"]
+    if not certificate:
+        raise BadRequest("no certificate provided in the \"certificate\" parameter")
+    return import_bundle(request, certificate, keys_allowed=False)
+
+
+_IMPORT_FIELDS = {
+    "pem_bundle": Field(FieldType.STRING, "", "PEM certificates and keys."),
+    "certificate": Field(FieldType.STRING, "", "PEM certificates only."),
+}
+_GENERATE_FIELDS = {
+    **generation.CA_FIELDS,
+    "add_basic_constraints": Field(FieldType.BOOL, False, "Ask for CA basic constraints."),
+    "key_usage": Field(FieldType.COMMA_STRING_LIST,
+                       lambda: ["DigitalSignature", "KeyAgreement", "KeyEncipherment"]),
+}
+
+
+def paths() -> list[Path]:
+    return [
+        Path("intermediate/generate/{exported}", {Operation.UPDATE: path_intermediate_generate},
+             fields=_GENERATE_FIELDS, synopsis="Generate an intermediate CA's key and CSR."),
+        Path("intermediate/set-signed", {Operation.UPDATE: path_set_signed},
+             fields={"certificate": _IMPORT_FIELDS["certificate"]},
+             synopsis="Import the signed intermediate certificate (and its chain)."),
+        Path("issuers/import/bundle", {Operation.UPDATE: path_import_bundle},
+             fields=_IMPORT_FIELDS, synopsis="Import certificates and keys."),
+        Path("issuers/import/cert", {Operation.UPDATE: path_import_cert},
+             fields=_IMPORT_FIELDS, synopsis="Import certificates."),
+        Path("config/ca", {Operation.UPDATE: path_import_bundle},
+             fields=_IMPORT_FIELDS, synopsis="Import certificates and keys."),
+    ]

@@ -1,0 +1,204 @@
+"""`root/generate/<type>`, `root` (DELETE) and `root/sign-intermediate` (also as
+`issuer/<ref>/sign-intermediate`), as OpenBao's path_root.go."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from cryptography import x509
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.operation import Operation
+from chalicelib.core.request import Request, Response
+from chalicelib.engines.pki import certs, generation, issuers
+from chalicelib.engines.pki import storage as st
+from chalicelib.engines.pki.issuance import Request as IssueRequest
+from chalicelib.engines.pki.issuance import (
+    Signing,
+    check_csr_key,
+    creation_params,
+    parse_csr,
+)
+from chalicelib.engines.pki.x509build import (
+    build_certificate,
+    serial_text,
+    to_pem,
+)
+from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.storage import view_of
+
+NO_SUBJECT = (
+    "This issuer certificate was generated without a Subject; this makes it likely that "
+    "issuing leaf certs with this certificate will cause TLS validation libraries to reject "
+    "this certificate."
+)
+PATH_LENGTH_ZERO = (
+    "Max path length of the generated certificate is zero. This certificate cannot be used "
+    "to issue intermediate CA certificates."
+)
+DELETE_ROOT = (
+    "DELETE /root deletes all keys and issuers; prefer the new DELETE /key/:key_ref and "
+    "DELETE /issuer/:issuer_ref for finer granularity, unless removal of all keys and issuers "
+    "is desired."
+)
+
+
+def path_root_generate(request: Request, data: FieldData) -> Response:
+    kind = generation.check_generation_type(data["exported"])
+    fmt = certs.check_format(data["format"])
+    view = view_of(request)
+    issuer_name, key_name = generation.new_names(view, data)
+    material = generation.generation_key(view, data, kind)
+    role = generation.ca_role(data, material.spec)
+    params, warnings = creation_params(
+        role, IssueRequest(data, generation.limits_of(request)), None, None, is_ca=True
+    )
+    params = params._replace(
+        max_path_length=data["max_path_length"],
+        permitted_dns_domains=tuple(data["permitted_dns_domains"]),
+    )
+    cert = build_certificate(params, material.key.public_key(), material.key, None)
+    stored = issuers.store(view, cert, material.key, issuer_name=issuer_name,
+                           key_name=key_name, follow_latest=True)
+    assert stored.issuer is not None and stored.key is not None
+    certs.store_certificate(view, cert, stored.issuer.id)
+    body: dict[str, Any] = {
+        "expiration": int(cert.not_valid_after_utc.timestamp()),
+        "serial_number": serial_text(cert),
+        "certificate": certs.encode(cert, fmt),
+        "issuing_ca": certs.encode(cert, fmt),
+    }
+    if material.exported:
+        body.update(certs.key_fields(material.key, fmt, data["private_key_format"]))
+        if fmt == "pem_bundle":
+            body["certificate"] = f"{body['private_key']}\n{to_pem(cert)}"
+    body.update(issuer_id=stored.issuer.id, issuer_name=stored.issuer.name,
+                key_id=stored.key.id, key_name=stored.key.name)
+    if len(cert.subject) == 0:
+        warnings.append(NO_SUBJECT)
+    warnings.append(generation.MISSING_AIA)
+    if data["max_path_length"] == 0:
+        warnings.append(PATH_LENGTH_ZERO)
+    return Response(data=body, warnings=warnings)
+
+
+def path_root_delete(request: Request, data: FieldData) -> Response:
+    view = view_of(request)
+    for issuer in issuers.all_issuers(view):
+        issuers.delete_issuer(view, issuer)
+    for key in issuers.all_keys(view):
+        issuers.delete_key(view, key)
+    return Response(warnings=[DELETE_ROOT])
+
+
+def _path_length(data: FieldData, signing: Signing) -> int:
+    if data.is_set("max_path_length"):
+        return int(data["max_path_length"])
+    try:
+        limit = signing.certificate.extensions.get_extension_for_class(
+            x509.BasicConstraints).value.path_length
+    except x509.ExtensionNotFound:
+        limit = None
+    if limit == 0:
+        raise BadRequest("signing certificate has a max path length of zero, and cannot "
+                         "issue further CA certificates")
+    return -1 if limit is None else limit - 1
+
+
+def path_sign_intermediate(request: Request, data: FieldData) -> Response:
+    reference = data["issuer_ref"]
+    if not reference:
+        raise BadRequest("missing issuer reference")
+    fmt = data["format"]
+    if fmt not in ("pem", "der", "pem_bundle"):
+        raise BadRequest('The "format" path parameter must be "pem" or "der"')
+    view = view_of(request)
+    signing = generation.signing_for(view, reference)
+    csr = parse_csr(data["csr"])
+    role = replace(
+        generation.ca_role(data, generation.KeySpec("any", 0, data["signature_bits"])),
+        use_csr_common_name=not data["common_name"], use_csr_sans=False,
+    )
+    role = check_csr_key(role, csr)
+    params, warnings = creation_params(
+        role, IssueRequest(data, generation.limits_of(request)), csr, signing, is_ca=True
+    )
+    params = params._replace(
+        max_path_length=_path_length(data, signing),
+        permitted_dns_domains=tuple(data["permitted_dns_domains"]),
+        signature_bits=data["signature_bits"],
+        skid=_skid(data["skid"]),
+    )
+    if data["use_csr_values"]:
+        params = _csr_values(params, csr)
+    cert = build_certificate(params, csr.public_key(), signing.key,  # type: ignore[arg-type]
+                             signing.certificate)
+    certs.store_certificate(view, cert, signing.issuer_id)
+    chain = [certs.encode_pem_text(pem, fmt) for pem in signing.chain]
+    body = {
+        "expiration": int(cert.not_valid_after_utc.timestamp()),
+        "serial_number": serial_text(cert),
+        "certificate": certs.encode(cert, fmt),
+        "issuing_ca": certs.encode(signing.certificate, fmt),
+        "ca_chain": chain,
+    }
+    if fmt == "pem_bundle":
+        body["certificate"] = "\n".join([to_pem(cert), *chain])
+    if len(cert.subject) == 0:
+        warnings.append(NO_SUBJECT)
+    return Response(data=body, warnings=warnings)
+
+
+def _skid(text: str) -> bytes:
+    for separator in (":", "-", " "):
+        text = text.replace(separator, "")
+    try:
+        return bytes.fromhex(text)
+    except ValueError as error:
+        raise BadRequest(f"cannot parse requested SKID value as hex: {error}") from None
+
+
+def _csr_values(params: Any, csr: x509.CertificateSigningRequest) -> Any:
+    """use_csr_values: the CSR's subject and SANs, as the CSR states them."""
+    try:
+        san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        san = None
+    values = {"subject": csr.subject}
+    if san is not None:
+        values.update(
+            dns_names=tuple(san.get_values_for_type(x509.DNSName)),
+            emails=tuple(san.get_values_for_type(x509.RFC822Name)),
+            ip_addresses=tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
+            uris=tuple(san.get_values_for_type(x509.UniformResourceIdentifier)),
+        )
+    return params._replace(**values)
+
+
+SIGN_INTERMEDIATE_FIELDS: dict[str, Field] = {
+    **generation.NAME_FIELDS,
+    **generation.SUBJECT_FIELDS,
+    "csr": Field(FieldType.STRING, "", "The PEM CSR to sign."),
+    "issuer_ref": Field(FieldType.STRING, st.DEFAULT_REF, "The issuer that signs."),
+    "use_csr_values": Field(FieldType.BOOL, False, "Take subject and SANs from the CSR."),
+    "max_path_length": Field(FieldType.INT, -1, "Basic constraints path length."),
+    "permitted_dns_domains": Field(FieldType.COMMA_STRING_LIST, list, "DNS name constraints."),
+    "signature_bits": Field(FieldType.INT, 0, "Signature hash size."),
+    "use_pss": Field(FieldType.BOOL, False, "Sign with RSASSA-PSS."),
+    "not_before_duration": Field(FieldType.DURATION, 30, "Backdating of NotBefore."),
+    "skid": Field(FieldType.STRING, "", "An explicit Subject Key Identifier (hex)."),
+}
+
+
+def paths() -> list[Path]:
+    return [
+        Path("root/generate/{exported}", {Operation.UPDATE: path_root_generate},
+             fields=generation.CA_FIELDS, synopsis="Generate a new CA certificate and key."),
+        Path("root", {Operation.DELETE: path_root_delete},
+             synopsis="Delete every issuer and key of this mount."),
+        Path("root/sign-intermediate", {Operation.UPDATE: path_sign_intermediate},
+             fields=SIGN_INTERMEDIATE_FIELDS, synopsis="Sign an intermediate CA's CSR."),
+        Path("issuer/{issuer_ref}/sign-intermediate", {Operation.UPDATE: path_sign_intermediate},
+             fields=SIGN_INTERMEDIATE_FIELDS, synopsis="Sign an intermediate CA's CSR."),
+    ]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the test suites need beyond the venv: OpenLDAP's slapd and ldap-utils (the ldap auth
-# method is tested against a real directory) and OpenBao 2.6.2's `bao`, the last release
-# with the LDAP auth method built in (compat tests compare our answers with it).
+# method is tested against a real directory), OpenSSH's sshd and client (the ssh engine's
+# certificates are tested by logging in to a real sshd) and OpenBao 2.6.2's `bao`, the last
+# release with the LDAP auth method built in (compat tests compare our answers with it).
 # Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
 
@@ -26,6 +27,37 @@ if ! command -v slapd >/dev/null && [ ! -x /usr/sbin/slapd ] || ! command -v lda
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         slapd ldap-utils
+fi
+
+# sshd and the client for the ssh engine's tests (tests/sshd_support.py runs its own sshd on
+# a loopback port). Installing openssh-server would otherwise start a system sshd on port 22
+# and enable it at boot: the tests never use it, and it would outlive them. A policy-rc.d
+# that answers 101 ("action forbidden") stops maintainer scripts from starting it (invoke-rc.d
+# and deb-systemd-invoke both ask it); one already there (Docker images ship one) is left
+# alone. Under systemd the units are then disabled too, so a reboot does not start it.
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || ! command -v ssh-keygen >/dev/null; then
+    if [ "${SUDO[0]:-}" = false ]; then
+        echo "test-deps: openssh-server and openssh-client are missing; install them as root" >&2
+        exit 1
+    fi
+    guard=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        guard=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\n# test-deps: no service starts while openssh-server installs\nexit 101\n' \
+            | "${SUDO[@]}" tee "$guard" >/dev/null
+        "${SUDO[@]}" chmod 755 "$guard"
+        trap '"${SUDO[@]}" rm -f "$guard"' EXIT
+    fi
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        openssh-server openssh-client
+    if [ -n "$guard" ]; then
+        "${SUDO[@]}" rm -f "$guard"
+        trap - EXIT
+    fi
+    if [ -d /run/systemd/system ]; then
+        "${SUDO[@]}" systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+    fi
 fi
 
 # Ubuntu confines slapd with AppArmor to /etc/ldap and /var/lib/ldap; the tests run their

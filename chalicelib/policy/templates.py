@@ -39,7 +39,7 @@ def render_template(text: str, resolve: Callable[[str], str], blocked: Sequence[
         for token in blocked:
             if token in value:
                 raise PolicyTextError(
-                    f"template substitution contains forbidden value {go_quote(token)}"
+                    f"template substitution contains forbidden value: {go_quote(token)}"
                 )
         out.extend((value, tail))
     return "".join(out)

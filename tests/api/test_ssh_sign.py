@@ -366,3 +366,37 @@ def test_a_template_that_cannot_be_rendered_is_refused(ssh: VaultHTTP,
     reply = ssh.post("ssh/sign/d", {"public_key": USER_KEY}, token=alice["client_token"])
     refused(reply, f"template '{template}' could not be rendered -> no value could be found "
             "for one of the template directives", 500)
+
+
+@pytest.mark.parametrize(("value", "flag", "forbidden"), [
+    ("a*b", "allow_wildcards_in_identity_templates", "*"),
+    ("a,b", "allow_commas_in_identity_templates", ","),
+])
+def test_substitutions_carry_no_comma_or_wildcard_unless_the_role_allows(
+        ssh: VaultHTTP, alice: dict[str, Any], value: str, flag: str, forbidden: str):
+    configure_ca(ssh)
+    reply = ssh.post(f"identity/entity/id/{alice['entity_id']}", {"metadata": {"u": value}})
+    assert reply.status_code in (200, 204), reply.text
+    template = "{{identity.entity.metadata.u}}"
+    message = (f"template '{template}' could not be rendered -> template substitution "
+               f'contains forbidden value: "{forbidden}"')
+    token = alice["client_token"]
+    write(ssh, "t", {**USER_CA, "allowed_users": template, "allowed_users_template": True})
+    reply = ssh.post("ssh/sign/t", {"public_key": USER_KEY, "valid_principals": "a"},
+                     token=token)
+    refused(reply, message)
+    write(ssh, "t", {**USER_CA, "allowed_users": template, "allowed_users_template": True,
+                     flag: True})
+    assert signed(ssh.post("ssh/sign/t", {"public_key": USER_KEY,
+                                          "valid_principals": value.split(",")[0]},
+                           token=token))
+    # A templated default_user is held to the same rule, and its failure is a 500.
+    write(ssh, "d", {**USER_CA, "allowed_users": "*", "default_user": template,
+                     "default_user_template": True})
+    refused(ssh.post("ssh/sign/d", {"public_key": USER_KEY}, token=token), message, 500)
+    # Templated default extensions are not.
+    write(ssh, "e", {**USER_CA, "allowed_users": "*", "default_extensions": {"e": template},
+                     "default_extensions_template": True})
+    reply = ssh.post("ssh/sign/e", {"public_key": USER_KEY, "valid_principals": "q"},
+                     token=token)
+    assert signed(reply).extensions == {b"e": value.encode()}

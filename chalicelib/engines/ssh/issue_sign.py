@@ -95,7 +95,7 @@ def principals(request: Request, data: FieldData, role: Role, kind: str) -> list
         default = role.default_user
         if role.default_user_template:
             try:
-                default = _render(default, request, [])
+                default = _render(default, request, _blocked(role))
             except ca.CAError as error:
                 raise ca.CAError(error.message, internal=True) from None
         allowed_text, templated = role.allowed_users, role.allowed_users_template

@@ -163,3 +163,10 @@ def test_deleting_a_role_takes_it_off_config_zeroaddress(ssh: VaultHTTP):
     assert ssh.get("ssh/config/zeroaddress").json()["data"]["roles"] == ["b"]
     # A role that never existed deletes quietly.
     assert ssh.delete("ssh/roles/never").status_code == 204
+
+
+@pytest.mark.parametrize("path", ["roles/a%20b", "roles/-a", "sign/a%21", "issue/a."])
+def test_names_openbao_does_not_route_are_unsupported_paths(ssh: VaultHTTP, path: str):
+    reply = ssh.post(f"ssh/{path}", {"key_type": "otp", "default_user": "u"})
+    assert (reply.status_code, reply.json()) == (404, {"errors": errors("unsupported path")})
+    write(ssh, "a@b.c-d_e", {"key_type": "otp", "default_user": "u"})

@@ -134,7 +134,7 @@ def test_ecdsa_and_ed25519_cas_sign_natively(ssh: VaultHTTP, tmp_path: Path,
     # An RSA algorithm cannot be asked of another key type (OpenBao: a server error).
     write(ssh, "r", {**ALICE, "algorithm_signer": "rsa-sha2-256"})
     refused(sign(ssh, "r"), "failed to generate signed SSH key: sign error: ssh: unsupported "
-            "signature algorithm rsa-sha2-256", 500)
+            f'signature algorithm "rsa-sha2-256" for key format "{algorithm}"', 500)
 
 
 def test_host_certificates_follow_allowed_domains(ssh: VaultHTTP):
@@ -311,7 +311,8 @@ def test_issue_refusals(ssh: VaultHTTP):
     # On issue, what sign reports as a server error is a 400.
     write(ssh, "r", {**ALICE, "algorithm_signer": "rsa-sha2-256"})
     refused(ssh.post("ssh/issue/r", {"key_type": "ed25519"}), "failed to generate signed SSH "
-            "key: sign error: ssh: unsupported signature algorithm rsa-sha2-256")
+            'key: sign error: ssh: unsupported signature algorithm "rsa-sha2-256" for key '
+            'format "ssh-ed25519"')
 
 
 @pytest.fixture

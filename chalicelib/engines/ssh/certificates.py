@@ -79,11 +79,12 @@ def signature_algorithm(ca_key: PrivateKey, algorithm_signer: str) -> str:
     key's own for others; an RSA algorithm asked of another key is refused."""
     if isinstance(ca_key, rsa.RSAPrivateKey):
         return "rsa-sha2-256" if algorithm_signer == DEFAULT_SIGNER else algorithm_signer
+    own = (_EC_NAMES[ca_key.curve.key_size] if isinstance(ca_key, ec.EllipticCurvePrivateKey)
+           else "ssh-ed25519")
     if algorithm_signer != DEFAULT_SIGNER:
-        raise SigningError(f"ssh: unsupported signature algorithm {algorithm_signer}")
-    if isinstance(ca_key, ec.EllipticCurvePrivateKey):
-        return _EC_NAMES[ca_key.curve.key_size]
-    return "ssh-ed25519"
+        raise SigningError(f'ssh: unsupported signature algorithm "{algorithm_signer}" '
+                           f'for key format "{own}"')
+    return own
 
 
 def sign(request: CertificateRequest, ca_key: PrivateKey) -> tuple[str, int]:

@@ -23,6 +23,7 @@ from chalicelib.engines.ssh.role import (
     KEY_TYPE_OTP,
     ROLE_PREFIX,
     Role,
+    check_role_name,
     read_role,
     write_role,
 )
@@ -133,6 +134,7 @@ def _ca_role(data: FieldData) -> Role:
 
 
 def path_roles_write(request: Request, data: FieldData) -> None:
+    check_role_name(data["role"])
     for name, label in (("cidr_list", "cidr_list"), ("exclude_cidr_list",
                                                      "exclude_cidr_list entry")):
         if data[name]:
@@ -159,11 +161,13 @@ def path_roles_write(request: Request, data: FieldData) -> None:
 
 
 def path_roles_read(request: Request, data: FieldData) -> Response | None:
+    check_role_name(data["role"])
     role = read_role(view_of(request), data["role"])
     return None if role is None else Response(data=role.to_response())
 
 
 def path_roles_delete(request: Request, data: FieldData) -> None:
+    check_role_name(data["role"])
     view = view_of(request)
     zeroaddress.remove_role(view, data["role"])
     view.delete(ROLE_PREFIX + data["role"])

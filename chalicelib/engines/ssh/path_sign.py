@@ -11,13 +11,14 @@ from chalicelib.core.request import Request, Response
 from chalicelib.engines.ssh import ca, certificates
 from chalicelib.engines.ssh.issue_sign import sign_certificate
 from chalicelib.engines.ssh.path_config_ca import refusal
-from chalicelib.engines.ssh.role import KEY_TYPE_CA, ROLE_PREFIX, read_role
+from chalicelib.engines.ssh.role import KEY_TYPE_CA, ROLE_PREFIX, check_role_name, read_role
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import view_of
 
 
 def path_sign_write(request: Request, data: FieldData) -> Response:
     """OpenBao's pathSign: user errors 400, internal ones 500."""
+    check_role_name(data["role"])
     role = read_role(view_of(request), data["role"])
     if role is None:
         raise BadRequest(f"Unknown role: {data['role']}")
@@ -51,6 +52,7 @@ def _check_key_spec(allowed: dict[str, list[int] | None], key_type: str, bits: i
 
 def path_issue_write(request: Request, data: FieldData) -> Response:
     """OpenBao's pathIssue: every refusal is a 400."""
+    check_role_name(data["role"])
     role = read_role(view_of(request), data["role"])
     if role is None:
         raise BadRequest(f"unknown role: {data['role']}")

@@ -7,8 +7,11 @@ fields of the role's own type (see ``to_response``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.errors import NotFound, multierror
 
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
@@ -20,6 +23,9 @@ DEFAULT_ALGORITHM_SIGNER = "default"
 DEFAULT_ISSUER_REF = "default"
 DEFAULT_PORT = 22
 DEFAULT_NOT_BEFORE = 30
+
+# OpenBao's GenericNameWithAtRegex, which roles/, sign/ and issue/ route on.
+_ROLE_NAME = re.compile(r"\w(?:[\w\-.@]*\w)?", re.ASCII)
 
 _OTP_FIELDS = ("default_user", "cidr_list", "exclude_cidr_list", "key_type", "port",
                "allowed_users")
@@ -80,6 +86,12 @@ class Role:
         stored.pop("exclude_cidr_list")
         stored.pop("port")
         return stored
+
+
+def check_role_name(name: str) -> None:
+    """A name OpenBao's pattern does not match routes nowhere there: its 404."""
+    if not _ROLE_NAME.fullmatch(name):
+        raise NotFound(multierror("unsupported path"))
 
 
 def read_role(view: StorageView, name: str) -> Role | None:

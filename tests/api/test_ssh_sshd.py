@@ -63,13 +63,14 @@ def api(request: pytest.FixtureRequest) -> VaultHTTP:
     return VaultHTTP(server.address, ROOT_TOKEN)
 
 
-def ca_mount(api: VaultHTTP, key_type: str | None = "ssh-ed25519") -> tuple[str, str]:
+def ca_mount(api: VaultHTTP, key_type: str | None = "ssh-ed25519",
+             **config: Any) -> tuple[str, str]:  # fmt: skip
     """A new ssh mount with a CA key pair it generated: (mount path, CA public key).
     ed25519 (instant to generate) unless ``key_type`` is another or None (the default)."""
     mount = f"ssh-{uuid.uuid4().hex[:8]}"
     reply = api.post(f"sys/mounts/{mount}", {"type": "ssh"})
     assert reply.status_code == 204, reply.text
-    body: dict[str, Any] = {"generate_signing_key": True}
+    body: dict[str, Any] = {"generate_signing_key": True, **config}
     if key_type:
         body["key_type"] = key_type
     reply = api.post(f"{mount}/config/ca", body)
@@ -144,7 +145,7 @@ def test_a_key_signed_by_the_default_ca_logs_in(api: VaultHTTP, sshd: Sshd, tmp_
 # (CA key type given to config/ca, user key type for ssh-keygen): each CA signature
 # algorithm once, and each user key type once.
 KEY_TYPES = [
-    ("ssh-ed25519", ("rsa", "3072")),
+    ("ssh-ed25519", ("rsa", "2048")),
     ("ecdsa-sha2-nistp256", ("ecdsa", "256")),
     ("ecdsa-sha2-nistp521", ("ed25519",)),
     ("ec", ("ecdsa", "384")),
@@ -159,6 +160,25 @@ def test_every_ca_key_type_signs_what_sshd_accepts(api: VaultHTTP, sshd: Sshd, t
     sshd.trust(ca_key)
     user_role(api, mount)
     sshd.assert_logs_in(signed_user_key(api, mount, tmp_path, kind=user_kind))
+
+
+@pytest.mark.parametrize(("signer", "accepted"), [
+    ("default", True), ("rsa-sha2-512", True), ("ssh-rsa", False),
+])
+def test_sshd_takes_sha2_rsa_signatures_and_refuses_sha1(api: VaultHTTP, sshd: Sshd,
+                                                        tmp_path: Path, signer: str,
+                                                        accepted: bool):
+    """A role's algorithm_signer for an RSA CA: OpenSSH 8.8+ no longer accepts a CA
+    signature made with ssh-rsa (SHA-1); the engine signs what it is told to."""
+    mount, ca_key = ca_mount(api, "ssh-rsa", key_bits=2048)
+    sshd.trust(ca_key)
+    user_role(api, mount, algorithm_signer=signer)
+    identity = signed_user_key(api, mount, tmp_path)
+    if accepted:
+        sshd.assert_logs_in(identity)
+    else:
+        sshd.assert_refused(
+            identity, "certificate signature algorithm ssh-rsa: signature algorithm not supported")
 
 
 def test_an_issued_key_pair_logs_in(api: VaultHTTP, sshd: Sshd, tmp_path: Path):

@@ -73,10 +73,11 @@ def ok(done: subprocess.CompletedProcess[str]) -> str:
     return done.stdout
 
 
-def ca_mount(server: Server, home: Path) -> tuple[str, str]:
-    """A new ssh mount with a generated ed25519 CA, and a role "user" fit for `bao ssh`
-    (the login user, the extensions it asks for): (mount path, CA public key)."""
-    mount = f"ssh-{uuid.uuid4().hex[:8]}"
+def ca_mount(server: Server, home: Path, mount: str = "") -> tuple[str, str]:
+    """A new ssh mount (``mount``, else a new name) with a generated ed25519 CA, and a
+    role "user" fit for `bao ssh` (the login user, the extensions it asks for): (mount
+    path, CA public key)."""
+    mount = mount or f"ssh-{uuid.uuid4().hex[:8]}"
     ok(bao(server, home, "secrets", "enable", f"-path={mount}", "ssh"))
     ca_key = ok(bao(server, home, "write", "-field=public_key", f"{mount}/config/ca",
                     "generate_signing_key=true", "key_type=ssh-ed25519"))  # fmt: skip
@@ -122,6 +123,22 @@ def test_bao_ssh_logs_in_and_runs_a_command(server: Server, sshd: Sshd, tmp_path
     sshd.trust(ca_key)
     done = bao_ssh(server, tmp_path, sshd, mount, new_key(tmp_path), *UNCHECKED)
     assert (done.returncode, done.stdout) == (0, "ok\n"), (done, sshd.log_text())
+
+
+def test_bao_ssh_uses_the_mount_at_ssh_by_default(server: Server, sshd: Sshd, tmp_path: Path):
+    """No -mount-point: the CLI's default, "ssh/" (its client joins it to /sign/user
+    as a clean path)."""
+    _, ca_key = ca_mount(server, tmp_path, "ssh")
+    try:
+        sshd.trust(ca_key)
+        identity = new_key(tmp_path)
+        done = bao(server, tmp_path, "ssh", "-mode=ca", "-role=user",
+                   f"-private-key-path={identity}", *UNCHECKED, f"{LOGIN_USER}@127.0.0.1",
+                   "-p", str(sshd.port), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+                   "echo", "ok")  # fmt: skip
+        assert (done.returncode, done.stdout) == (0, "ok\n"), done
+    finally:
+        ok(bao(server, tmp_path, "secrets", "disable", "ssh"))  # the next test's "ssh" is new
 
 
 def test_bao_ssh_no_exec_shows_the_certificate_it_would_use(server: Server, tmp_path: Path):

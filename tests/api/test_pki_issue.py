@@ -90,8 +90,6 @@ def test_role_defaults_as_openbao(pki: VaultHTTP) -> None:
      'error parsing allowed_other_sans: expected a colon in other SAN "1.2.3;bad"'),
     ({"ext_key_usage_oids": "nope"},
      '"nope" could not be parsed as a valid oid for an extended key usage'),
-    ({"cn_validations": "email,email"},
-     "cn_validations value incorrect: `email` specified multiple times"),
     ({"not_after_bound": "soon"}, "Unknown value for field `not_after_bound`. Possible values "
                                   "are `permit`, `ttl-limited`, `forbid`, or an explicit "
                                   "timestamp."),
@@ -99,6 +97,13 @@ def test_role_defaults_as_openbao(pki: VaultHTTP) -> None:
 def test_role_refusals(pki: VaultHTTP, body: dict, message: str) -> None:
     reply = pki.post("pki/roles/bad", body)
     assert (reply.status_code, reply.json()) == (400, {"errors": [message]})
+
+
+def test_cn_validations_refusal_is_a_server_error_as_in_openbao(pki: VaultHTTP) -> None:
+    reply = pki.post("pki/roles/bad", {"cn_validations": "email,email"})
+    assert (reply.status_code, reply.json()["errors"]) == (500, [
+        "1 error occurred:\n\t* cn_validations value incorrect: `email` specified multiple "
+        "times\n\n"])
 
 
 def test_issue_within_the_role(pki: VaultHTTP, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import re
 from dataclasses import fields
 from typing import Any
 
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, VaultError, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki import storage as st
@@ -25,7 +25,7 @@ from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
 _OID = re.compile(r"\d+(\.\d+)+\Z")
 _TYPES = {bool: FieldType.BOOL, int: FieldType.INT, str: FieldType.STRING}
 _DURATIONS = {"ttl", "max_ttl", "not_before_duration"}
-_NO_DEFAULT_GENERATE_LEASE = (
+_LEASE_AND_NO_STORE = (
     "mutually exclusive values no_store=true and generate_lease=true were both specified; "
     "no_store=true takes priority"
 )
@@ -103,7 +103,7 @@ def _validate(role: Role, data: FieldData) -> list[str]:
             ) from None
     if role.no_store:
         if role.generate_lease:
-            warnings.append(_NO_DEFAULT_GENERATE_LEASE)
+            warnings.append(_LEASE_AND_NO_STORE)
         role.generate_lease = False
     elif role.generate_lease:
         warnings.append(_LEASE_DISCOURAGED)
@@ -126,7 +126,15 @@ def _validate(role: Role, data: FieldData) -> list[str]:
 
 
 def check_cn_validations(values: list[str]) -> list[str]:
-    """OpenBao's checkCNValidations: email and/or hostname, or disabled alone."""
+    """OpenBao's checkCNValidations: email and/or hostname, or disabled alone. OpenBao
+    reports a refusal here as a server error (500, in a multierror); so do we."""
+    try:
+        return _cn_validations(values)
+    except BadRequest as error:
+        raise VaultError(multierror(error.message), status=500) from None
+
+
+def _cn_validations(values: list[str]) -> list[str]:
     seen: list[str] = []
     for value in values:
         kind = value.strip().lower()

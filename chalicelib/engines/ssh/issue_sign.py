@@ -14,8 +14,7 @@ from typing import Any
 
 from chalicelib.core.request import Request
 from chalicelib.engines.ssh import ca, certificates
-from chalicelib.engines.ssh.path_roles import go_text
-from chalicelib.engines.ssh.role import Role
+from chalicelib.engines.ssh.role import Role, go_text
 from chalicelib.framework import FieldData
 from chalicelib.framework.storage import view_of
 from chalicelib.policy.errors import PolicyTextError

@@ -6,14 +6,12 @@ first, then the key type decides which fields are kept (createCARole for "ca").
 
 from __future__ import annotations
 
-import ipaddress
 import json
-from typing import Any
 
 from chalicelib.core.errors import BadRequest, VaultError, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.ssh import zeroaddress
+from chalicelib.engines.ssh import cidr, zeroaddress
 from chalicelib.engines.ssh.role import (
     DEFAULT_ALGORITHM_SIGNER,
     DEFAULT_ISSUER_REF,
@@ -24,6 +22,8 @@ from chalicelib.engines.ssh.role import (
     ROLE_PREFIX,
     Role,
     check_role_name,
+    go_text,
+    key_lengths,
     read_role,
     write_role,
 )
@@ -31,77 +31,21 @@ from chalicelib.framework import Field, FieldData, FieldType, Path, crud
 from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
 
 RSA_SIGNERS = ("ssh-rsa", "rsa-sha2-256", "rsa-sha2-512")
-_INT64 = 2**63
-
-
-def go_text(value: Any) -> str:
-    """A decoded JSON value as Go's fmt "%v" prints it (convertMapToStringValue)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "<nil>"
-    if isinstance(value, list):
-        return "[" + " ".join(go_text(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{go_text(v)}" for k, v in sorted(value.items())) + "]"
-    return repr(value)
-
-
-def _go_int(value: Any) -> int:
-    # parseutil.ParseInt, with strconv's error texts.
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int | float | str):
-        text = value.strip() if isinstance(value, str) else repr(value)
-        if text == "":
-            return 0
-        digits = text[1:] if text[:1] in "+-" else text
-        if not digits.isascii() or not digits.isdigit():
-            raise ValueError(f'strconv.ParseInt: parsing "{text}": invalid syntax')
-        number = int(text)
-        if not -_INT64 <= number < _INT64:
-            raise ValueError(f'strconv.ParseInt: parsing "{text}": value out of range')
-        return number
-    raise ValueError("could not parse value from input")
-
-
-def _go_int_list(value: Any) -> list[int] | None:
-    # parseutil.SafeParseIntSlice: a comma list, a JSON list or one value; null is kept.
-    if value is None:
-        return None
-    if isinstance(value, str) and "," in value:
-        items: list[Any] = [item for item in value.split(",") if item.strip()]
-    elif isinstance(value, list):
-        items = [item for item in value if not (isinstance(item, str) and not item.strip())]
-    else:
-        items = [value]
-    return [_go_int(item) for item in items]
-
-
-def key_lengths(raw: dict[str, Any]) -> dict[str, list[int] | None]:
-    try:
-        return {key: _go_int_list(value) for key, value in raw.items()}
-    except ValueError as error:
-        raise BadRequest(f"error processing allowed_user_key_lengths: {error}") from None
 
 
 def _check_cidrs(text: str, name: str) -> None:
-    # cidrutil.ValidateCIDRListString; OpenBao returns its error as a server error.
+    """cidrutil.ValidateCIDRListString; OpenBao reports its failure as a server error."""
     blocks = [item.strip() for item in text.split(",") if item.strip()]
-    problem = "" if blocks else "missing CIDR blocks that needs validation"
+    if not blocks:
+        raise VaultError(multierror(
+            f"failed to validate {name}: missing CIDR blocks that needs validation"))
     for block in blocks:
         try:
-            ipaddress.ip_network(block, strict=False)
-        except ValueError:
-            problem = f"invalid CIDR address: {block}"
-        if "/" not in block:
-            problem = f"invalid CIDR address: {block}"
-        if problem:
-            break
-    if problem:
-        raise VaultError(multierror(f"failed to validate {name}: {problem}"))
+            # The OTP mode's reading of net.ParseCIDR (one parser for both).
+            cidr._parse_cidr(block)
+        except cidr.CIDRError:
+            raise VaultError(multierror(
+                f"failed to validate {name}: invalid CIDR address: {block}")) from None
 
 
 def _ca_role(data: FieldData) -> Role:

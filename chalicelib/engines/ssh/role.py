@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.errors import NotFound, multierror
+from chalicelib.core.errors import BadRequest, NotFound, multierror
 
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
@@ -26,6 +26,8 @@ DEFAULT_NOT_BEFORE = 30
 
 # OpenBao's GenericNameWithAtRegex, which roles/, sign/ and issue/ route on.
 _ROLE_NAME = re.compile(r"\w(?:[\w\-.@]*\w)?", re.ASCII)
+
+_INT64 = 2**63
 
 _OTP_FIELDS = ("default_user", "cidr_list", "exclude_cidr_list", "key_type", "port",
                "allowed_users")
@@ -101,3 +103,59 @@ def read_role(view: StorageView, name: str) -> Role | None:
 
 def write_role(view: StorageView, name: str, role: Role) -> None:
     view.put_json(ROLE_PREFIX + name, role.to_storage())
+
+
+# Go's conversions of a role's map fields (createCARole) -------------------------------
+
+
+def go_text(value: Any) -> str:
+    """A decoded JSON value as Go's fmt "%v" prints it (convertMapToStringValue)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, list):
+        return "[" + " ".join(go_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{go_text(v)}" for k, v in sorted(value.items())) + "]"
+    return repr(value)
+
+
+def _go_int(value: Any) -> int:
+    # parseutil.ParseInt, with strconv's error texts.
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float | str):
+        text = value.strip() if isinstance(value, str) else repr(value)
+        if text == "":
+            return 0
+        digits = text[1:] if text[:1] in "+-" else text
+        if not digits.isascii() or not digits.isdigit():
+            raise ValueError(f'strconv.ParseInt: parsing "{text}": invalid syntax')
+        number = int(text)
+        if not -_INT64 <= number < _INT64:
+            raise ValueError(f'strconv.ParseInt: parsing "{text}": value out of range')
+        return number
+    raise ValueError("could not parse value from input")
+
+
+def _go_int_list(value: Any) -> list[int] | None:
+    # parseutil.SafeParseIntSlice: a comma list, a JSON list or one value; null is kept.
+    if value is None:
+        return None
+    if isinstance(value, str) and "," in value:
+        items: list[Any] = [item for item in value.split(",") if item.strip()]
+    elif isinstance(value, list):
+        items = [item for item in value if not (isinstance(item, str) and not item.strip())]
+    else:
+        items = [value]
+    return [_go_int(item) for item in items]
+
+
+def key_lengths(raw: dict[str, Any]) -> dict[str, list[int] | None]:
+    try:
+        return {key: _go_int_list(value) for key, value in raw.items()}
+    except ValueError as error:
+        raise BadRequest(f"error processing allowed_user_key_lengths: {error}") from None

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import SSHCertificate
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.engines.ssh import ca, certificates
-from chalicelib.engines.ssh.path_roles import go_text, key_lengths
+from chalicelib.engines.ssh.role import go_text, key_lengths
 
 USER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJpWc2t2yj5s9NqGfI+lrhvO47hT74syrPNddSyYDc9U"
 

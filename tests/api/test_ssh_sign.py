@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import SSHCertificate, SSHCertificateType
 
+from tests.api.audit_support import enable, of_request
 from tests.api.test_rabbitmq import table_dump
 from tests.api.test_ssh_ca import (  # noqa: F401 (fixture)
     NO_CA,
@@ -401,3 +402,18 @@ def test_substitutions_carry_no_comma_or_wildcard_unless_the_role_allows(
     reply = ssh.post("ssh/sign/e", {"public_key": USER_KEY, "valid_principals": "q"},
                      token=token)
     assert signed(reply).extensions == {b"e": value.encode()}
+
+
+def test_private_keys_reach_the_audit_log_only_hashed(ssh: VaultHTTP, tmp_path: Path):
+    log = tmp_path / "audit.log"
+    enable(ssh, "file", "file", file_path=str(log))
+    public, private = key_pair("rsa")
+    assert ssh.post("ssh/config/ca", {"public_key": public, "private_key": private}
+                    ).status_code == 200
+    write(ssh, "u", ALICE)
+    issued = ssh.post("ssh/issue/u", {"key_type": "ed25519"}).json()["data"]["private_key"]
+    text = log.read_text()
+    for secret in (private.splitlines()[5], issued.splitlines()[2]):
+        assert secret not in text
+    imported = of_request(log, "ssh/config/ca", "request")[-1]["request"]["data"]
+    assert imported["private_key"].startswith("hmac-sha256:")

@@ -7,6 +7,7 @@ socket. The event and reply follow chalicelib/transports/invoke.py.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -60,7 +61,10 @@ class LambdaTransport(BaseAdapter):
             message = f"the function failed ({answer['FunctionError']})"
             return _response(request, HTTPStatus.BAD_GATEWAY, {}, {"errors": [message]})
         reply = json.loads(payload)
-        return _response(request, reply["status"], reply.get("headers") or {}, reply.get("body"))
+        body = reply.get("body")
+        if reply.get("isBase64Encoded"):
+            body = base64.b64decode(body)
+        return _response(request, reply["status"], reply.get("headers") or {}, body)
 
     def close(self) -> None:
         pass  # boto3 clients hold no per-session resources worth closing
@@ -97,7 +101,13 @@ def _response(
     response.headers = CaseInsensitiveDict(headers)
     if body is not None:
         response.headers.setdefault("Content-Type", "application/json")
-    response._content = b"" if body is None else json.dumps(body).encode()
+    # A bare body (PEM text, DER bytes) arrives as it is; anything else is Vault's JSON.
+    if isinstance(body, bytes):
+        response._content = body
+    elif isinstance(body, str):
+        response._content = body.encode()
+    else:
+        response._content = b"" if body is None else json.dumps(body).encode()
     response.encoding = "utf-8"
     response.url = request.url or ""
     response.request = request

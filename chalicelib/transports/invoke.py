@@ -4,11 +4,13 @@
 The contract mirrors an HTTP request without the URL: ``path`` is relative to ``/v1/``,
 ``data`` is the JSON body of a write or the query parameters of a read, ``LIST`` is a verb
 of its own (no API Gateway in between to forbid it). ``body`` is Vault's envelope as a JSON
-object, or null for a 204.
+object, or null for a 204; a bare text body (a PEM certificate) is a string, and a binary
+one (a DER certificate) is base64 text with ``"isBase64Encoded": true`` beside it.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +37,9 @@ def handle_invoke(event: object, request_id: str | None = None) -> dict[str, Any
 
 
 def to_event_reply(reply: HttpReply) -> dict[str, Any]:
+    if isinstance(reply.body, bytes):
+        return {"status": reply.status, "headers": dict(reply.headers),
+                "body": base64.b64encode(reply.body).decode("ascii"), "isBase64Encoded": True}
     return {"status": reply.status, "headers": dict(reply.headers), "body": reply.body}
 
 

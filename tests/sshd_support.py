@@ -166,8 +166,9 @@ def ensure_login_user() -> None:
     if os.geteuid() != 0:
         pytest.fail(f"the local user {LOGIN_USER!r} is missing and only root can add it "
                     "(the ssh tests run sshd, which needs root too)")  # fmt: skip
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"  # sbin may be off PATH
     done = subprocess.run(
-        ["useradd", "--create-home", "--shell", "/bin/sh", "--password", "*", LOGIN_USER],
+        [useradd, "--create-home", "--shell", "/bin/sh", "--password", "*", LOGIN_USER],
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     # Another pytest-xdist worker may have added it meanwhile: its existence is what counts.

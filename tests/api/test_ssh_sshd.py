@@ -186,8 +186,11 @@ def test_an_issued_key_pair_logs_in(api: VaultHTTP, sshd: Sshd, tmp_path: Path):
     mount, ca_key = ca_mount(api)
     sshd.trust(ca_key)
     user_role(api, mount)
-    for key_type, certificate_type in (("ed25519", "ssh-ed25519"), ("rsa", "ssh-rsa")):
-        reply = api.post(f"{mount}/issue/user", {"key_type": key_type, "key_bits": 2048,
+    for key_type, key_bits, certificate_type in (
+        ("ed25519", 0, "ssh-ed25519"), ("rsa", 2048, "ssh-rsa"),
+        ("ec", 384, "ecdsa-sha2-nistp384"),
+    ):  # fmt: skip
+        reply = api.post(f"{mount}/issue/user", {"key_type": key_type, "key_bits": key_bits,
                                                  "valid_principals": LOGIN_USER})  # fmt: skip
         assert reply.status_code == 200, reply.text
         data = reply.json()["data"]
@@ -239,6 +242,19 @@ def test_sshd_refuses_a_certificate_for_another_principal(api: VaultHTTP, sshd: 
                         "Certificate invalid: name is not a listed principal")
     # The same role and CA, for the login user: in.
     sshd.assert_logs_in(signed_user_key(api, mount, tmp_path))
+
+
+def test_sshd_refuses_a_certificate_without_principals(api: VaultHTTP, sshd: Sshd,
+                                                      tmp_path: Path):
+    """allowed_users="*" signs a key with no principals at all (OpenSSH reads that as
+    "any user"); sshd lets no such certificate in through TrustedUserCAKeys."""
+    mount, ca_key = ca_mount(api)
+    sshd.trust(ca_key)
+    user_role(api, mount, allowed_users="*")
+    identity = new_key(tmp_path)
+    save_certificate(identity, sign(api, mount, "user", public_key(identity)))
+    assert parsed(certificate_path(identity).read_text()).valid_principals == []
+    sshd.assert_refused(identity, "Certificate lacks principal list")
 
 
 def test_sshd_refuses_an_expired_certificate(api: VaultHTTP, sshd: Sshd, tmp_path: Path):

@@ -71,7 +71,8 @@ def path_issue_write(request: Request, data: FieldData) -> Response:
 
 
 def prefetch_role(captures: Mapping[str, str]) -> Sequence[str]:
-    return [ROLE_PREFIX + captures["role"]]
+    """The role and the pointer to the default CA, in the pipeline's first round trip."""
+    return [ROLE_PREFIX + captures["role"], ca.ISSUERS_CONFIG_KEY]
 
 
 _COMMON = {

@@ -61,9 +61,10 @@ def server(request: pytest.FixtureRequest) -> Server:
     return chosen
 
 
-def bao(server: Server, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def bao(server: Server, home: Path, *args: str, token: str = ROOT_TOKEN,
+        ) -> subprocess.CompletedProcess[str]:  # fmt: skip
     """The real CLI with VAULT_ADDR and VAULT_TOKEN set, HOME at ``home``, no agent."""
-    env = {**client_env(home), "VAULT_ADDR": server.address, "VAULT_TOKEN": ROOT_TOKEN}
+    env = {**client_env(home), "VAULT_ADDR": server.address, "VAULT_TOKEN": token}
     return subprocess.run([str(BIN / "bao"), *args], env=env, capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
 
@@ -92,7 +93,7 @@ def ca_mount(server: Server, home: Path, mount: str = "") -> tuple[str, str]:
 
 
 def bao_ssh(server: Server, home: Path, sshd: Sshd, mount: str, identity: Path,
-            *options: str, ssh_options: tuple[str, ...] = ()
+            *options: str, ssh_options: tuple[str, ...] = (), token: str = ROOT_TOKEN,
             ) -> subprocess.CompletedProcess[str]:  # fmt: skip
     """`bao ssh -mode=ca` as the login user, running `echo ok`: ``options`` are bao's,
     ``ssh_options`` go to ssh (after the destination: bao stops reading flags there)."""
@@ -101,7 +102,7 @@ def bao_ssh(server: Server, home: Path, sshd: Sshd, mount: str, identity: Path,
         f"-public-key-path={identity}.pub", f"-private-key-path={identity}", *options,
         f"{LOGIN_USER}@127.0.0.1", "-p", str(sshd.port), "-o", "BatchMode=yes",
         "-o", "IdentitiesOnly=yes", "-o", "GlobalKnownHostsFile=/dev/null", *ssh_options,
-        "echo", "ok",
+        "echo", "ok", token=token,
     )  # fmt: skip
 
 
@@ -123,6 +124,26 @@ def test_bao_ssh_logs_in_and_runs_a_command(server: Server, sshd: Sshd, tmp_path
     sshd.trust(ca_key)
     done = bao_ssh(server, tmp_path, sshd, mount, new_key(tmp_path), *UNCHECKED)
     assert (done.returncode, done.stdout) == (0, "ok\n"), (done, sshd.log_text())
+
+
+def test_bao_ssh_needs_only_update_on_sign(server: Server, sshd: Sshd, tmp_path: Path):
+    """A user's token, not root: `update` on sign/<role> is enough (a path without an
+    existence check is always an update), `create` alone is not."""
+    mount, ca_key = ca_mount(server, tmp_path)
+    sshd.trust(ca_key)
+    tokens = {}
+    for capability in ("update", "create"):
+        policy = tmp_path / f"{capability}.hcl"
+        policy.write_text(f'path "{mount}/sign/user" {{ capabilities = ["{capability}"] }}\n')
+        ok(bao(server, tmp_path, "policy", "write", f"{mount}-{capability}", str(policy)))
+        tokens[capability] = ok(bao(server, tmp_path, "token", "create", "-field=token",
+                                    f"-policy={mount}-{capability}")).strip()  # fmt: skip
+    identity = new_key(tmp_path)
+    done = bao_ssh(server, tmp_path, sshd, mount, identity, *UNCHECKED, token=tokens["update"])
+    assert (done.returncode, done.stdout) == (0, "ok\n"), done
+    done = bao_ssh(server, tmp_path, sshd, mount, identity, *UNCHECKED, token=tokens["create"])
+    assert done.returncode == 2 and "Code: 403" in done.stderr, done
+    assert "* permission denied" in done.stderr
 
 
 def test_bao_ssh_uses_the_mount_at_ssh_by_default(server: Server, sshd: Sshd, tmp_path: Path):

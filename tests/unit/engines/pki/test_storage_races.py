@@ -1,0 +1,97 @@
+"""The mount's issuers under concurrent containers: the first issuer becomes the default
+exactly once, a lost conditional write is retried on fresh reads, and a name is given
+away at most once."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from typing import Any
+
+import pytest
+from cryptography import x509
+
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.mounts import MountEntry
+from chalicelib.engines.pki import issuers
+from chalicelib.engines.pki import storage as st
+from chalicelib.engines.pki.backend import backend
+from chalicelib.engines.pki.keytypes import KeySpec, generate
+from chalicelib.engines.pki.validity import now
+from chalicelib.engines.pki.x509build import Params, build_certificate
+from chalicelib.framework.testing import BackendHarness
+from chalicelib.storage.dynamodb import DynamoDBPhysical
+from chalicelib.storage.view import StorageView
+
+
+@pytest.fixture
+def view(physical: DynamoDBPhysical) -> StorageView:
+    return BackendHarness(backend(), MountEntry.new("pki/", "pki"), physical).storage
+
+
+def self_signed(name: str) -> tuple[x509.Certificate, Any]:
+    key = generate(KeySpec("ec", 256, 0))
+    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, name)])
+    start = now()
+    params = Params(subject, start, start + datetime.timedelta(days=1), is_ca=True)
+    return build_certificate(params, key.public_key(), key, None), key
+
+
+def test_a_stale_read_loses_the_default_race_and_is_retried(
+    view: StorageView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = issuers.store(view, *self_signed("a"))
+    real = st.read_config
+    stale = {"left": 2}  # one stale answer for config/keys and one for config/issuers
+
+    def read_config(v: StorageView, key: str) -> tuple[dict, int]:
+        if stale["left"]:
+            stale["left"] -= 1
+            return {}, 0  # as a container that read before the first issuer was written
+        return real(v, key)
+
+    monkeypatch.setattr(st, "read_config", read_config)
+    second = issuers.store(view, *self_signed("b"))
+    assert first.issuer and second.issuer
+    assert st.issuers_config(view)["default"] == first.issuer.id
+    assert sorted(i.id for i in issuers.all_issuers(view)) == sorted(
+        [first.issuer.id, second.issuer.id])  # the failed attempt left nothing behind
+
+
+@pytest.mark.usefixtures("atomic_calls")
+def test_racing_first_issuers_agree_on_one_default(view: StorageView) -> None:
+    material = [self_signed(f"ca-{n}") for n in range(4)]
+    results: list[issuers.Stored] = []
+
+    def create(cert: x509.Certificate, key: Any) -> None:
+        results.append(issuers.store(view, cert, key))
+
+    threads = [threading.Thread(target=create, args=pair) for pair in material]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = {r.issuer.id for r in results if r.issuer}
+    assert len(ids) == 4
+    assert st.issuers_config(view)["default"] in ids
+    assert len(issuers.all_issuers(view)) == 4
+
+
+@pytest.mark.usefixtures("atomic_calls")
+def test_a_name_is_given_away_once(view: StorageView) -> None:
+    outcomes: list[str] = []
+
+    def create(cert: x509.Certificate, key: Any) -> None:
+        try:
+            issuers.store(view, cert, key, issuer_name="shared")
+            outcomes.append("ok")
+        except BadRequest as error:
+            outcomes.append(error.message)
+
+    threads = [threading.Thread(target=create, args=self_signed(f"n{n}")) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["issuer name already in use"] * 2 + ["ok"]
+    assert [i.name for i in issuers.all_issuers(view)].count("shared") == 1

@@ -57,7 +57,10 @@ def test_first_root_becomes_the_default_issuer_and_key(pki: VaultHTTP) -> None:
     # A second root does not take the default unless default_follows_latest_issuer.
     second = root(pki)["data"]
     assert pki.get("pki/config/issuers").json()["data"]["default"] == data["issuer_id"]
-    pki.post("pki/config/issuers", {"default_follows_latest_issuer": True})
+    reply = pki.post("pki/config/issuers", {"default_follows_latest_issuer": True})
+    assert reply.json() == {"errors": ["Invalid issuer specification; must be non-empty and "
+                                       "can't be 'default'."]}
+    pki.post("pki/config/issuers", {"default": "root-1", "default_follows_latest_issuer": True})
     third = root(pki)["data"]
     assert pki.get("pki/config/issuers").json()["data"]["default"] == third["issuer_id"]
     assert second["issuer_id"] != third["issuer_id"]
@@ -195,3 +198,24 @@ def test_private_keys_stay_sealed(pki: VaultHTTP) -> None:
     body = data["private_key"].splitlines()[1]
     assert body not in dump
 
+
+
+def test_rotate_replace_and_sign_self_issued(pki: VaultHTTP) -> None:
+    old = root(pki, issuer_name="current")["data"]
+    new = pki.post("pki/root/rotate/internal",
+                   {"common_name": "Root CA 2", "key_type": "ec"}).json()["data"]
+    assert new["issuer_name"] == "next"
+    assert pki.get("pki/config/issuers").json()["data"]["default"] == old["issuer_id"]
+    replaced = pki.post("pki/root/replace", {}).json()["data"]
+    assert replaced == {"default": new["issuer_id"], "default_follows_latest_issuer": False}
+    # The old root, cross-signed by the new one: same subject and key, new issuer.
+    signed = pki.post("pki/root/sign-self-issued",
+                      {"certificate": old["certificate"]}).json()["data"]
+    cross = x509.load_pem_x509_certificate(signed["certificate"].encode())
+    original = x509.load_pem_x509_certificate(old["certificate"].encode())
+    issuer = x509.load_pem_x509_certificate(new["certificate"].encode())
+    assert cross.subject == original.subject and cross.public_key() == original.public_key()
+    assert cross.issuer == issuer.subject
+    cross.verify_directly_issued_by(issuer)
+    reply = pki.post("pki/root/sign-self-issued", {"certificate": "junk"})
+    assert reply.json() == {"errors": ["certificate could not be PEM-decoded"]}

@@ -65,6 +65,15 @@ def test_root_roles_and_refusals_match_openbao(both: list[Server]) -> None:
         assert ours["data"][name] == theirs["data"][name], name
     same(both, "read", "pki/issuer/nope")
     same(both, "read", "pki/key/nope")
+    same(both, "write", "pki/root/replace")
+    same(both, "write", "pki/config/issuers", "default_follows_latest_issuer=true")
+    ours, theirs = each(both, "write", "pki/config/issuers", "default=root")
+    assert ours["data"].keys() == theirs["data"].keys() and ours["warnings"] == theirs["warnings"]
+    same(both, "write", "pki/root/sign-self-issued", "certificate=junk")
+    same(both, "write", "pki/sign/web", "csr=")
+    same(both, "write", "pki/sign/web", "csr=junk")
+    same(both, "write", "pki/issuers/import/bundle", "pem_bundle=short")
+    same(both, "write", "pki/issuers/import/bundle")
 
 
 def test_intermediate_chain_matches_openbao(both: list[Server]) -> None:

@@ -4,6 +4,7 @@ one stored item per certificate unless the role says no_store."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -236,6 +237,12 @@ VERBATIM_FIELDS = {
 }
 
 
+def _prefetch(captures: Mapping[str, str]) -> list[str]:
+    """The role and the default-issuer config ride in the request's first read."""
+    role = captures.get("role", "")
+    return [st.ROLE_PREFIX + role, st.ISSUERS_CONFIG] if role else [st.ISSUERS_CONFIG]
+
+
 def paths() -> list[Path]:
     routes = [
         ("issue/{role}", path_issue, ISSUE_FIELDS),
@@ -244,7 +251,7 @@ def paths() -> list[Path]:
         ("sign-verbatim", path_sign_verbatim, VERBATIM_FIELDS),
     ]
     return [
-        Path(prefix + pattern, {Operation.UPDATE: handler}, fields=fields,
+        Path(prefix + pattern, {Operation.UPDATE: handler}, fields=fields, prefetch=_prefetch,
              synopsis="Issue or sign a certificate.")
         for prefix in ("", "issuer/{issuer_ref}/")
         for pattern, handler, fields in routes

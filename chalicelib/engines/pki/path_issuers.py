@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.core.errors import BadRequest, multierror
+from chalicelib.core.errors import BadRequest, PreconditionFailed, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki import issuers
@@ -14,6 +14,7 @@ from chalicelib.engines.pki.fetch import DER_TYPE, PEM_TYPE, raw_reply
 from chalicelib.engines.pki.x509build import load_pem, to_der
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
+from chalicelib.storage.physical import ConditionFailed
 
 _BEHAVIORS = ("err", "truncate", "permit")
 _RENAMED = (
@@ -166,25 +167,39 @@ def path_config_issuers_read(request: Request, data: FieldData) -> Response:
 
 
 def path_config_issuers_write(request: Request, data: FieldData) -> Response:
+    """config/issuers (and root/replace, whose default is the issuer named "next"): the
+    default is required on every write, as OpenBao's pathCAIssuersWrite."""
     view = view_of(request)
+    reference = data["default"]
+    if not reference or reference == st.DEFAULT_REF:
+        raise BadRequest("Invalid issuer specification; must be non-empty and can't be "
+                         "'default'.")
+    try:
+        issuer = st.fetch_issuer(view, reference)
+    except st.IssuerRefNotFound as error:
+        raise BadRequest(f"Error resolving issuer reference: {error.message}") from None
     config, version = st.read_config(view, st.ISSUERS_CONFIG)
-    updated = {**st.issuers_config(view), **config}
-    warnings: list[str] = []
-    if data.is_set("default"):
-        reference = data["default"]
-        if not reference:
-            raise BadRequest("Invalid issuer specification; must be non-empty and can't be "
-                             "'default'.")
-        try:
-            updated["default"] = st.resolve_issuer_id(view, reference)
-        except st.IssuerRefNotFound as error:
-            raise BadRequest(f"Error resolving issuer reference: {error.message}") from None
+    updated = {**st.issuers_config(view), **config, "default": issuer.id}
     if data.is_set("default_follows_latest_issuer"):
         updated["default_follows_latest_issuer"] = data["default_follows_latest_issuer"]
-    view.put_json(st.ISSUERS_CONFIG, updated, expected_version=version)
-    return Response(data={"default": updated["default"],
-                          "default_follows_latest_issuer":
-                              updated["default_follows_latest_issuer"]}, warnings=warnings)
+    warnings = [] if issuer.key_id else [_DEFAULT_WITHOUT_KEY]
+    try:
+        view.put_json(st.ISSUERS_CONFIG, updated, expected_version=version)
+    except ConditionFailed:
+        raise PreconditionFailed("the default issuer changed concurrently; retry") from None
+    return Response(data={"default": issuer.id, "default_follows_latest_issuer":
+                          updated["default_follows_latest_issuer"]}, warnings=warnings)
+
+
+_DEFAULT_WITHOUT_KEY = (
+    "This selected default issuer has no key associated with it. Some operations like "
+    "issuing certificates and signing CRLs will be unavailable with the requested default "
+    "issuer until a key is imported or the default issuer is changed."
+)
+_CONFIG_FIELDS = {
+    "default": Field(FieldType.STRING, "", "The default issuer (id or name)."),
+    "default_follows_latest_issuer": Field(FieldType.BOOL, False, "Follow new issuers."),
+}
 
 
 _ISSUER_FIELDS = {
@@ -214,7 +229,8 @@ def paths() -> list[Path]:
         Path("config/issuers",
              {Operation.READ: path_config_issuers_read,
               Operation.UPDATE: path_config_issuers_write},
-             fields={"default": Field(FieldType.STRING, "", "The default issuer."),
-                     "default_follows_latest_issuer": Field(FieldType.BOOL, False, "")},
-             synopsis="The default issuer."),
+             fields=_CONFIG_FIELDS, synopsis="The default issuer."),
+        Path("root/replace", {Operation.UPDATE: path_config_issuers_write},
+             fields={**_CONFIG_FIELDS, "default": Field(FieldType.STRING, "next", "")},
+             synopsis="Make another issuer (by default the one named next) the default."),
     ]

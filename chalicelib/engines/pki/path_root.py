@@ -8,7 +8,7 @@ from typing import Any
 
 from cryptography import x509
 
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, VaultError
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki import certs, generation, issuers
@@ -20,9 +20,11 @@ from chalicelib.engines.pki.issuance import (
     creation_params,
     parse_csr,
 )
+from chalicelib.engines.pki.keytypes import key_type_of, signer_for
 from chalicelib.engines.pki.x509build import (
     build_certificate,
     serial_text,
+    subject_key_id,
     to_pem,
 )
 from chalicelib.framework import Field, FieldData, FieldType, Path
@@ -49,6 +51,9 @@ def path_root_generate(request: Request, data: FieldData) -> Response:
     fmt = certs.check_format(data["format"])
     view = view_of(request)
     issuer_name, key_name = generation.new_names(view, data)
+    if request.relative_path.startswith("root/rotate/") and not issuer_name and \
+            not st.name_taken(view, "issuer", "next"):
+        issuer_name = "next"  # OpenBao's rotation alias names the new root "next" if free
     material = generation.generation_key(view, data, kind)
     role = generation.ca_role(data, material.spec)
     params, warnings = creation_params(
@@ -90,6 +95,65 @@ def path_root_delete(request: Request, data: FieldData) -> Response:
     for key in issuers.all_keys(view):
         issuers.delete_key(view, key)
     return Response(warnings=[DELETE_ROOT])
+
+
+def path_sign_self_issued(request: Request, data: FieldData) -> Response:
+    """Re-sign a self-issued CA certificate with an issuer's key, keeping its contents
+    (OpenBao's pathIssuerSignSelfIssued)."""
+    reference = data["issuer_ref"]
+    if not reference:
+        raise BadRequest("missing issuer reference")
+    text = data["certificate"]
+    blocks = text.count("-----BEGIN CERTIFICATE-----")
+    try:
+        cert = x509.load_pem_x509_certificate(text.strip().encode())
+    except ValueError:
+        raise BadRequest("certificate could not be PEM-decoded") from None
+    if blocks != 1:
+        raise BadRequest(f"{blocks} certificates found in PEM file, expected 1")
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        raise BadRequest("given certificate is not a CA certificate")
+    if cert.issuer != cert.subject:
+        raise BadRequest("given certificate is not self-issued")
+    signing = generation.signing_for(view_of(request), reference)
+    theirs, ours = key_type_of(cert.public_key()), key_type_of(signing.key)  # type: ignore[arg-type]
+    if theirs != ours and data["require_matching_certificate_algorithms"]:
+        raise VaultError(
+            f"signing certificate's public key algorithm ({_GO_ALGORITHMS[ours]}) does not "
+            f"match submitted certificate's ({_GO_ALGORITHMS[theirs]}), and "
+            "require_matching_certificate_algorithms is true", status=500)
+    resigned = resign(cert, signing)
+    return Response(data={"certificate": to_pem(resigned),
+                          "issuing_ca": to_pem(signing.certificate)})
+
+
+_GO_ALGORITHMS = {"rsa": "RSA", "ec": "ECDSA", "ed25519": "Ed25519"}
+
+
+def resign(cert: x509.Certificate, signing: Signing) -> x509.Certificate:
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(cert.subject)
+        .issuer_name(signing.certificate.subject)
+        .public_key(cert.public_key())  # type: ignore[arg-type]
+        .serial_number(cert.serial_number)
+        .not_valid_before(cert.not_valid_before_utc)
+        .not_valid_after(cert.not_valid_after_utc)
+    )
+    for extension in cert.extensions:
+        if not isinstance(extension.value, x509.AuthorityKeyIdentifier):
+            builder = builder.add_extension(extension.value, extension.critical)
+    parent_skid = subject_key_id(signing.certificate)
+    if parent_skid:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier(parent_skid, None, None), critical=False)
+    signer = signer_for(signing.key)
+    return builder.sign(signing.key, signer.algorithm,  # type: ignore[arg-type]
+                        rsa_padding=signer.rsa_padding)
 
 
 def _path_length(data: FieldData, signing: Signing) -> int:
@@ -191,10 +255,23 @@ SIGN_INTERMEDIATE_FIELDS: dict[str, Field] = {
 }
 
 
+_SELF_ISSUED_FIELDS = {
+    "certificate": Field(FieldType.STRING, "", "The self-issued CA certificate (PEM)."),
+    "issuer_ref": Field(FieldType.STRING, st.DEFAULT_REF, "The issuer that signs."),
+    "require_matching_certificate_algorithms": Field(FieldType.BOOL, False, ""),
+}
+
+
 def paths() -> list[Path]:
     return [
         Path("root/generate/{exported}", {Operation.UPDATE: path_root_generate},
              fields=generation.CA_FIELDS, synopsis="Generate a new CA certificate and key."),
+        Path("root/rotate/{exported}", {Operation.UPDATE: path_root_generate},
+             fields=generation.CA_FIELDS, synopsis="Generate a new root (named next if free)."),
+        Path("root/sign-self-issued", {Operation.UPDATE: path_sign_self_issued},
+             fields=_SELF_ISSUED_FIELDS, synopsis="Sign a self-issued CA certificate."),
+        Path("issuer/{issuer_ref}/sign-self-issued", {Operation.UPDATE: path_sign_self_issued},
+             fields=_SELF_ISSUED_FIELDS, synopsis="Sign a self-issued CA certificate."),
         Path("root", {Operation.DELETE: path_root_delete},
              synopsis="Delete every issuer and key of this mount."),
         Path("root/sign-intermediate", {Operation.UPDATE: path_sign_intermediate},

@@ -9,6 +9,7 @@ from an untrusted CA does not; a signed host key is trusted through `@cert-autho
 
 from __future__ import annotations
 
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -63,13 +64,19 @@ def api(request: pytest.FixtureRequest) -> VaultHTTP:
     return VaultHTTP(server.address, ROOT_TOKEN)
 
 
+def ssh_mount(api: VaultHTTP) -> str:
+    """A new ssh mount, without a CA yet: its path."""
+    mount = f"ssh-{uuid.uuid4().hex[:8]}"
+    reply = api.post(f"sys/mounts/{mount}", {"type": "ssh"})
+    assert reply.status_code == 204, reply.text
+    return mount
+
+
 def ca_mount(api: VaultHTTP, key_type: str | None = "ssh-ed25519",
              **config: Any) -> tuple[str, str]:  # fmt: skip
     """A new ssh mount with a CA key pair it generated: (mount path, CA public key).
     ed25519 (instant to generate) unless ``key_type`` is another or None (the default)."""
-    mount = f"ssh-{uuid.uuid4().hex[:8]}"
-    reply = api.post(f"sys/mounts/{mount}", {"type": "ssh"})
-    assert reply.status_code == 204, reply.text
+    mount = ssh_mount(api)
     body: dict[str, Any] = {"generate_signing_key": True, **config}
     if key_type:
         body["key_type"] = key_type
@@ -160,6 +167,56 @@ def test_every_ca_key_type_signs_what_sshd_accepts(api: VaultHTTP, sshd: Sshd, t
     sshd.trust(ca_key)
     user_role(api, mount)
     sshd.assert_logs_in(signed_user_key(api, mount, tmp_path, kind=user_kind))
+
+
+# ssh-keygen's arguments for an operator's own CA key, in each private key format it writes.
+IMPORTED = {
+    "rsa-pkcs1": ("-t", "rsa", "-b", "2048", "-m", "PEM"),
+    "rsa-pkcs8": ("-t", "rsa", "-b", "2048", "-m", "PKCS8"),
+    "ecdsa-sec1": ("-t", "ecdsa", "-b", "256", "-m", "PEM"),
+    "ecdsa-openssh": ("-t", "ecdsa", "-b", "384"),
+    "ed25519-openssh": ("-t", "ed25519"),
+}
+
+
+def operator_ca(directory: Path, name: str) -> Path:
+    path = directory / name
+    subprocess.run(["ssh-keygen", "-q", *IMPORTED[name], "-N", "", "-f", str(path)],
+                   check=True, capture_output=True, timeout=30)  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize("ca_format", list(IMPORTED))
+def test_an_imported_ca_key_signs_what_sshd_accepts(api: VaultHTTP, sshd: Sshd, tmp_path: Path,
+                                                    ca_format: str):
+    """config/ca with the operator's key pair from ssh-keygen; sshd trusts ssh-keygen's
+    public key file, not anything the server says."""
+    mount = ssh_mount(api)
+    ca = operator_ca(tmp_path, ca_format)
+    reply = api.post(f"{mount}/config/ca", {"private_key": ca.read_text(),
+                                            "public_key": public_key(ca)})  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    sshd.trust(public_key(ca))
+    user_role(api, mount)
+    sshd.assert_logs_in(signed_user_key(api, mount, tmp_path))
+
+
+def test_a_mismatched_imported_pair_is_kept_as_given(api: VaultHTTP, sshd: Sshd,
+                                                    tmp_path: Path):
+    """config/ca does not check that the two halves belong together (nor does OpenBao):
+    public_key then serves a key that did not sign, and sshd trusting it refuses."""
+    mount = ssh_mount(api)
+    signer, served = operator_ca(tmp_path, "ed25519-openssh"), operator_ca(tmp_path, "ecdsa-sec1")
+    reply = api.post(f"{mount}/config/ca", {"private_key": signer.read_text(),
+                                            "public_key": public_key(served)})  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    assert api.get(f"{mount}/public_key").text == public_key(served)
+    user_role(api, mount)
+    identity = signed_user_key(api, mount, tmp_path)
+    sshd.trust(public_key(served))
+    sshd.assert_refused(identity, f"CA ED25519 {fingerprint(public_key(signer))}")
+    sshd.trust(public_key(signer))
+    sshd.assert_logs_in(identity)
 
 
 @pytest.mark.parametrize(("signer", "accepted"), [

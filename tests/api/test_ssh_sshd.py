@@ -303,8 +303,8 @@ def test_sshd_refuses_a_certificate_for_another_principal(api: VaultHTTP, sshd: 
 
 def test_sshd_refuses_a_certificate_without_principals(api: VaultHTTP, sshd: Sshd,
                                                       tmp_path: Path):
-    """allowed_users="*" signs a key with no principals at all (OpenSSH reads that as
-    "any user"); sshd lets no such certificate in through TrustedUserCAKeys."""
+    """allowed_users="*" signs a key with no principals at all when none are asked for;
+    sshd lets no such certificate in through TrustedUserCAKeys."""
     mount, ca_key = ca_mount(api)
     sshd.trust(ca_key)
     user_role(api, mount, allowed_users="*")

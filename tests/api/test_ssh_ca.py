@@ -86,12 +86,12 @@ def test_generated_ca_keys_follow_key_type_and_key_bits(ssh: VaultHTTP, tmp_path
 
 
 @pytest.mark.parametrize(("body", "status", "message"), [
-    ({"key_type": "foo"}, 500, errors("unknown ssh key pair algorithm: foo")),
-    ({"key_bits": 1024}, 500,
+    ({"key_type": "foo"}, 400, errors("unknown ssh key pair algorithm: foo")),
+    ({"key_bits": 1024}, 400,
      errors("refusing to generate weak ssh-rsa key: 1024 bits < 2048 bits")),
-    ({"key_type": "rsa", "key_bits": 2000}, 500,
+    ({"key_type": "rsa", "key_bits": 2000}, 400,
      errors("refusing to generate weak rsa key: 2000 bits < 2048 bits")),
-    ({"key_type": "ec", "key_bits": 100}, 500,
+    ({"key_type": "ec", "key_bits": 100}, 400,
      errors("unknown ECDSA key pair algorithm and bits: ec / 100")),
     ({"generate_signing_key": False}, 400, ["missing public_key"]),
     ({"public_key": "x"}, 400, ["only one of public_key and private_key set; both must be "

@@ -13,7 +13,7 @@ import pytest
 
 from tests import rabbitmq_support
 from tests.compat.conftest import Server
-from tests.compat.test_bao_userpass import same
+from tests.compat.test_bao_userpass import same, same_words
 from tests.rabbitmq_support import Broker, amqp_open, amqp_refused, free_port
 
 pytestmark = pytest.mark.compat
@@ -66,11 +66,7 @@ def test_failed_verification_says_what_openbao_says(both: list[Server], broker: 
     port = free_port()
     for params in (_connection(broker, password="wrong"),
                    _connection(broker, connection_uri=f"http://127.0.0.1:{port}")):
-        ours, theirs = (s.bao("write", "rabbitmq/config/connection", *params, check=False)
-                        for s in both)
-        assert (ours.code, theirs.code) == (2, 2)
-        assert "Code: 400" in ours.err and "Code: 500" in theirs.err
-        assert ours.err.split("Errors:")[1] == theirs.err.split("Errors:")[1]
+        same_words(both, "write", "rabbitmq/config/connection", *params)
 
 
 def _creds(server: Server) -> dict[str, Any]:

@@ -51,6 +51,15 @@ def same(servers: list[Server], *args: str, token: str | None = "root") -> Any:
     return ours.out
 
 
+def same_words(servers: list[Server], *args: str) -> None:
+    """Run ``bao args`` on both: OpenBao answers 500 for what the request caused, we answer
+    400; the errors must be the same words."""
+    ours, theirs = (server.bao(*args, check=False) for server in servers)
+    assert (ours.code, theirs.code) == (2, 2)
+    assert "Code: 400" in ours.err and "Code: 500" in theirs.err, (ours, theirs)
+    assert ours.err.split("Errors:")[1] == theirs.err.split("Errors:")[1]
+
+
 def test_users_and_logins_match_openbao(both: list[Server]) -> None:
     same(both, "write", "auth/userpass/users/alice", "password=pw", "policies=a,b",
          "token_ttl=1h")

@@ -6,7 +6,8 @@ names one ("default", an id or a name). The private key is written through the
 barrier only; no function here puts it in a message.
 
 Errors are ``CAError`` with OpenBao's texts; ``internal`` marks the ones OpenBao
-returns as a server error (500) rather than a refusal (400).
+returns as a server error (500) in Go's multierror wording; path_config_ca.refusal
+answers them as 400s with that wording.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def parse_ip(text: str) -> IPAddress | None:
     return address
 
 
-def _parse_cidr(item: str) -> IPNetwork:
+def parse_cidr(item: str) -> IPNetwork:
     """net.ParseCIDR: an address, "/" and decimal prefix bits; host bits are masked off."""
     address, slash, bits = item.partition("/")
     if not slash or not bits.isascii() or not bits.isdigit() or "%" in address:
@@ -58,7 +58,7 @@ def cidr_list_contains_ip(ip: IPAddress, cidr_list: str) -> bool:
     """Vault's cidrListContainsIP: entries in order, the first bad one an error."""
     if not cidr_list:
         raise CIDRError(NOT_IN_ROLE)
-    return any(ip in _parse_cidr(item) for item in cidr_list.split(","))
+    return any(ip in parse_cidr(item) for item in cidr_list.split(","))
 
 
 def validate_ip(

@@ -3,7 +3,8 @@ ID, certificate type, principals, TTL, critical options and extensions a role al
 for one request, then the signature by the role's CA.
 
 Every refusal is a ``CAError`` with OpenBao's text; ``internal`` marks those OpenBao
-reports as a server error on `sign/` (`issue/` reports all of them as 400).
+reports as a server error on `sign/` in Go's multierror wording (answered here as 400s
+with that wording: the request or the role caused them).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import re
 from typing import Any
 
+from chalicelib.core.errors import VaultError
 from chalicelib.core.request import Request
 from chalicelib.engines.ssh import ca, certificates
 from chalicelib.engines.ssh.role import Role, go_text
@@ -200,7 +202,8 @@ def sign_certificate(request: Request, data: FieldData, role: Role,
         raise ca.CAError(f"failed to generate signed SSH key: sign error: {error}",
                          internal=True) from None
     except ca.CAError:
-        raise ca.CAError("failed to parse stored CA private key", internal=True) from None
+        # Storage holds a key this code did not write: a server fault, not the request's.
+        raise VaultError("failed to parse stored CA private key") from None
     data_out = {"serial_number": format(serial, "x"), "signed_key": signed_key,
                 "issuer_id": issuer_id}
     return data_out, [SKIPPED_EXTENSIONS_WARNING] if skipped else []

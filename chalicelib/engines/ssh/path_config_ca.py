@@ -7,7 +7,7 @@ A delete removes every CA key pair of the mount, as OpenBao's does.
 
 from __future__ import annotations
 
-from chalicelib.core.errors import BadRequest, VaultError, multierror
+from chalicelib.core.errors import BadRequest, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.ssh import ca
@@ -17,12 +17,11 @@ from chalicelib.framework.storage import view_of
 PUBLIC_KEY_HEADERS = {"Content-Type": "text/plain"}
 
 
-def refusal(error: ca.CAError) -> VaultError:
-    """OpenBao's handleStorageContextErr: a user error is a 400 with its text, an
-    internal one a 500 in Go's multierror wording."""
-    if error.internal:
-        return VaultError(multierror(error.message))
-    return BadRequest(error.message)
+def refusal(error: ca.CAError) -> BadRequest:
+    """A refusal with OpenBao's words. Those OpenBao answers with a 500 in Go's multierror
+    wording (a key type it cannot generate, a role whose signer does not fit the CA) keep
+    that wording, but the request or the role caused them: here they are 400s."""
+    return BadRequest(multierror(error.message) if error.internal else error.message)
 
 
 def path_config_ca_write(request: Request, data: FieldData) -> Response:

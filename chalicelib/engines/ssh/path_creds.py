@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from chalicelib.core.errors import BadRequest, VaultError, multierror
+from chalicelib.core.errors import BadRequest, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.ssh import zeroaddress
@@ -69,7 +69,7 @@ def path_creds_write(request: Request, data: FieldData) -> Response:
         raise BadRequest(f"Error validating IP: {error}") from None
     if role.key_type != KEY_TYPE_OTP:
         # Vault reaches its key-type switch only here, and fails as an internal error.
-        raise VaultError(multierror("key type unknown"))
+        raise BadRequest(multierror("key type unknown"))
     ip = str(address)
     otp, salted = create_otp(view, OTPEntry(username=username, ip=ip, role_name=role_name))
     secret = Secret(type=SECRET_OTP_TYPE, internal={SALTED_OTP: salted}, renewable=False)

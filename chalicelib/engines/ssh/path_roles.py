@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.core.errors import BadRequest, VaultError, multierror
+from chalicelib.core.errors import BadRequest, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.ssh import cidr, zeroaddress
@@ -37,14 +37,14 @@ def _check_cidrs(text: str, name: str) -> None:
     """cidrutil.ValidateCIDRListString; OpenBao reports its failure as a server error."""
     blocks = [item.strip() for item in text.split(",") if item.strip()]
     if not blocks:
-        raise VaultError(multierror(
+        raise BadRequest(multierror(
             f"failed to validate {name}: missing CIDR blocks that needs validation"))
     for block in blocks:
         try:
             # The OTP mode's reading of net.ParseCIDR (one parser for both).
-            cidr._parse_cidr(block)
+            cidr.parse_cidr(block)
         except cidr.CIDRError:
-            raise VaultError(multierror(
+            raise BadRequest(multierror(
                 f"failed to validate {name}: invalid CIDR address: {block}")) from None
 
 
@@ -54,7 +54,7 @@ def _ca_role(data: FieldData) -> Role:
     if data.is_set("algorithm_signer"):
         signer = data["algorithm_signer"] or DEFAULT_ALGORITHM_SIGNER
         if signer not in (*RSA_SIGNERS, DEFAULT_ALGORITHM_SIGNER):
-            raise VaultError(multierror(f"unknown algorithm signer {json.dumps(signer)}"))
+            raise BadRequest(multierror(f"unknown algorithm signer {json.dumps(signer)}"))
     role = Role(
         key_type=KEY_TYPE_CA,
         default_user=data["default_user"],

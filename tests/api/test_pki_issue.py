@@ -258,7 +258,7 @@ def test_root_intermediate_leaf_chain(pki: VaultHTTP, tmp_path: Path) -> None:
     signed = pki.post("pki/root/sign-intermediate",
                       {"csr": csr["csr"], "format": "pem_bundle", "ttl": "240h"}).json()
     int_pem = signed["data"]["certificate"]
-    assert signed["data"]["ca_chain"] == [root_pem]
+    assert signed["data"]["ca_chain"] == [int_pem.split("\n-----BEGIN")[0], root_pem]
     cert = load(int_pem)
     assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     imported = pki.post("pki_int/intermediate/set-signed", {"certificate": int_pem}).json()

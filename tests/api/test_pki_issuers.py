@@ -139,12 +139,16 @@ def test_issuer_read_update_and_delete(pki: VaultHTTP) -> None:
     assert reply.status_code == 400
     assert pki.post("pki/key/default", {"key_name": "main"}).json()["data"]["key_name"] == "main"
     reply = pki.delete("pki/key/main")
-    assert reply.json()["errors"][0].startswith(f"Key {data['key_id']} is used by issuer")
+    assert reply.json()["errors"] == [f"Failed to Delete Key.  Key in Use by Issuer: "
+                                      f"{data['issuer_id']}"]
     reply = pki.delete("pki/issuer/renamed")
     assert reply.json()["warnings"] == ["Deleted issuer was the default; please update the "
                                         "default issuer through /config/issuers."]
     assert pki.get("pki/config/issuers").json()["data"]["default"] == ""
-    assert pki.delete("pki/key/main").status_code == 204
+    assert pki.delete("pki/key/main").json()["warnings"] == [
+        f"Deleted key {data['key_id']} (via key_ref main); this was configured as the default "
+        "key. Operations without an explicit key will not work until a new default is "
+        "configured."]
     assert pki.list("pki/keys").status_code == 404
 
 

@@ -4,6 +4,7 @@ role's limits (same refusals, byte for byte), the issuers list and the CA chain.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -96,3 +97,47 @@ def test_intermediate_chain_matches_openbao(both: list[Server]) -> None:
         read = server.bao("read", "-format=json", "pki_int/cert/ca_chain").json()["data"]
         assert read["ca_chain"].count("BEGIN CERTIFICATE") == 2
     assert chains[0] == chains[1] == ["CN=Int CA", "CN=Root CA"]
+
+
+_UUID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+
+
+def _shape(value: Any) -> Any:
+    """A response's structure: keys, types and list lengths, not its random values."""
+    if isinstance(value, dict):
+        return sorted((_UUID.sub("<id>", k), _shape(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [len(value)]
+    return type(value).__name__
+
+
+def test_imports_keys_and_chains_have_openbao_shapes(both: list[Server]) -> None:
+    answers = []
+    for server in both:
+        server.bao("write", "pki/root/generate/internal", "common_name=example.com",
+                   "key_type=ec", "ttl=100h")
+        csr = server.bao("write", "-format=json", "pki_int/intermediate/generate/internal",
+                         "common_name=Int CA", "key_type=ec").json()["data"]["csr"]
+        signed = server.bao("write", "-format=json", "pki/root/sign-intermediate", f"csr={csr}",
+                            "ttl=50h", "format=pem_bundle").json()
+        bundle = f"pem_bundle={signed['data']['certificate']}"
+        first = server.bao("write", "-format=json", "pki_int/issuers/import/bundle", bundle)
+        again = server.bao("write", "-format=json", "pki_int/issuers/import/bundle", bundle)
+        reads = [server.bao("read", "-format=json", path).json() for path in (
+            "pki_int/issuer/default", "pki_int/key/default", "pki_int/cert/ca_chain",
+            "pki_int/cert/ca", "pki/cert/ca_chain")]
+        renamed = server.bao("write", "-format=json", "pki_int/key/default", "key_name=").json()
+        in_use = server.bao("delete", "pki_int/key/default", check=False)
+        answers.append({
+            "signed": (_shape(signed["data"]), signed["warnings"]),
+            "imports": [(_shape(r.json()["data"]), r.json()["warnings"]) for r in (first, again)],
+            "reads": [_shape(r["data"]) for r in reads],
+            "issuer": {k: reads[0]["data"][k] for k in (
+                "revocation_signature_algorithm", "usage", "manual_chain", "issuer_name")},
+            "chain_is_certificate": reads[2]["data"]["ca_chain"] == reads[2]["data"][
+                "certificate"],
+            "renamed": (_shape(renamed["data"]), len(renamed["warnings"])),
+            "in_use": (in_use.code, in_use.err.split("Issuer: ")[0].replace(server.address, "")),
+        })
+    for name in answers[0]:
+        assert answers[0][name] == answers[1][name], (name, answers[0][name], answers[1][name])

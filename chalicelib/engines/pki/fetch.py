@@ -62,8 +62,8 @@ def path_cert_ca_chain(request: Request, data: FieldData) -> Response | None:
     issuer = _default_issuer(view_of(request))
     if issuer is None:
         return None
-    return Response(data={"ca_chain": _chain_text(issuer),
-                          **_revocation_fields(issuer.certificate.strip())})
+    chain = _chain_text(issuer)  # OpenBao answers the chain as the certificate too
+    return Response(data={"ca_chain": chain, **_revocation_fields(chain)})
 
 
 def _stored(request: Request, serial: str) -> str | None:

@@ -78,12 +78,14 @@ def store(
     issuer_name: str = "",
     key_name: str = "",
     follow_latest: bool = False,
+    generated_root: bool = False,
 ) -> Stored:
     """Add ``cert`` as an issuer and/or ``key`` as a key, reusing a stored key with the same
     public key and a stored issuer with the same certificate (OpenBao's import dedupe)."""
     for _ in range(_ATTEMPTS):
         try:
-            stored = _store_once(view, cert, key, issuer_name, key_name, follow_latest)
+            stored = _store_once(view, cert, key, issuer_name, key_name, follow_latest,
+                                 generated_root)
         except ConditionFailed:
             continue
         added_issuer = stored.issuer is not None and not stored.issuer_existed
@@ -97,7 +99,7 @@ def store(
 
 def _store_once(
     view: StorageView, cert: x509.Certificate | None, key: PrivateKey | None,
-    issuer_name: str, key_name: str, follow_latest: bool,
+    issuer_name: str, key_name: str, follow_latest: bool, generated_root: bool,
 ) -> Stored:
     ops: list[WriteOp] = []
     keys = all_keys(view)
@@ -125,7 +127,9 @@ def _store_once(
             issuer_entry = st.IssuerEntry(
                 id=st.new_id(), name=issuer_name, key_id=matching.id if matching else "",
                 certificate=pem, serial_number=serial_text(cert), ca_chain=[pem],
-                revocation_signature_algorithm=signature_algorithm_name(cert),
+                # OpenBao records it only for roots it generates (imports may differ).
+                revocation_signature_algorithm=(
+                    signature_algorithm_name(cert) if generated_root else ""),
             )
             ops.append(Put(st.ISSUER_PREFIX + issuer_entry.id,
                            jsonio.dumpb(issuer_entry.to_storage()), 0))
@@ -271,14 +275,17 @@ def delete_issuer(view: StorageView, issuer: st.IssuerEntry) -> bool:
     return was_default
 
 
-def delete_key(view: StorageView, key: st.KeyEntry) -> None:
+def delete_key(view: StorageView, key: st.KeyEntry) -> bool:
+    """Remove a key; True when it was the default, which is cleared."""
     ops: list[WriteOp] = [Delete(st.KEY_PREFIX + key.id)]
     if key.name:
         ops.append(Delete(st.KEY_NAME_PREFIX + key.name))
     config, version = st.read_config(view, st.KEYS_CONFIG)
-    if config.get("default") == key.id:
+    was_default = config.get("default") == key.id
+    if was_default:
         ops.append(Put(st.KEYS_CONFIG, jsonio.dumpb({**config, "default": ""}), version))
     view.transact(ops)
+    return was_default
 
 
 def key_in_use(view: StorageView, key_id: str) -> st.IssuerEntry | None:

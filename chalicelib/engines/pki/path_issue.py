@@ -142,18 +142,20 @@ def _sign(request: Request, data: FieldData, role: Role, *, verbatim: bool) -> R
     fmt = certs.check_format(data["format"])
     csr = parse_csr(data["csr"])
     role = check_csr_key(role, csr)
-    params, warnings = creation_params(role, _issue_request(request, data, role), csr, signing)
+    params, created = creation_params(role, _issue_request(request, data, role), csr, signing)
     if verbatim:
         params = _verbatim_values(params, csr)
-    elif _has_basic_constraints(csr) and not role.basic_constraints_valid_for_non_ca:
-        warnings.append(_BASIC_CONSTRAINTS_IGNORED)
+    if _has_basic_constraints(csr) and not role.basic_constraints_valid_for_non_ca:
+        created.append(_BASIC_CONSTRAINTS_IGNORED)
     cert = build_certificate(params, csr.public_key(), signing.key,  # type: ignore[arg-type]
                              signing.certificate)
+    # OpenBao's order: the CSR notes first, then what issuance itself noted.
+    warnings = []
     if role.use_csr_common_name and data["common_name"]:
         warnings.append(_CSR_CN_IGNORED)
     if role.use_csr_sans and data["alt_names"]:
         warnings.append(_CSR_SANS_IGNORED)
-    return _respond(request, data, role, signing, cert, None, fmt, warnings)
+    return _respond(request, data, role, signing, cert, None, fmt, [*warnings, *created])
 
 
 def _has_basic_constraints(csr: x509.CertificateSigningRequest) -> bool:

@@ -45,32 +45,43 @@ def path_key_read(request: Request, data: FieldData) -> Response:
 
 
 def path_key_write(request: Request, data: FieldData) -> Response:
+    """Rename a key (an empty name removes it), as OpenBao's pathUpdateKeyHandler; unlike
+    OpenBao, a name another key holds is refused (names are unique index items here)."""
     view = view_of(request)
     key = _fetch(request, data["key_ref"])
-    old_name = key.name
-    new_name = st.check_name("key", data["key_name"])
-    if not new_name:
-        raise BadRequest("missing key_name")
+    old_name, new_name = key.name, data["key_name"]
+    if new_name and not st.valid_name(new_name):
+        raise BadRequest("new key name outside of valid character limits")
     if new_name != old_name:
-        if st.name_taken(view, "key", new_name):
+        if new_name and st.name_taken(view, "key", new_name):
             raise BadRequest("key name already in use")
         key.name = new_name
         issuers.write_key(view, key, old_name)
-    return Response(data=_key_view(key))
+    warnings = [] if new_name else [
+        "Name successfully deleted, you will now need to reference this key by it's Id: "
+        + key.id
+    ]
+    return Response(data={"key_id": key.id, "key_name": key.name,
+                          "key_type": key.private_key_type}, warnings=warnings)
 
 
 def path_key_delete(request: Request, data: FieldData) -> Response | None:
     view = view_of(request)
+    reference = data["key_ref"]
     try:
-        key = st.fetch_key(view, data["key_ref"])
+        key = st.fetch_key(view, reference)
     except st.IssuerRefNotFound:
         return None
     user = issuers.key_in_use(view, key.id)
     if user is not None:
-        raise BadRequest(f"Key {key.id} is used by issuer {user.id} and cannot be deleted. "
-                         "Delete the issuer first.")
-    issuers.delete_key(view, key)
-    return None
+        raise BadRequest(f"Failed to Delete Key.  Key in Use by Issuer: {user.id}")
+    if not issuers.delete_key(view, key):
+        return None
+    return Response(warnings=[
+        f"Deleted key {key.id} (via key_ref {reference}); this was configured as the default "
+        "key. Operations without an explicit key will not work until a new default is "
+        "configured."
+    ])
 
 
 def path_config_keys_read(request: Request, data: FieldData) -> Response:

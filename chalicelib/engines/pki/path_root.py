@@ -39,6 +39,15 @@ PATH_LENGTH_ZERO = (
     "Max path length of the generated certificate is zero. This certificate cannot be used "
     "to issue intermediate CA certificates."
 )
+SIGNED_PATH_LENGTH_ZERO = (
+    "Max path length of the signed certificate is zero. This certificate cannot be used to "
+    "issue intermediate CA certificates."
+)
+BEYOND_CA = (
+    "The expiration time for the signed certificate is after the CA's expiration time. If the "
+    "new certificate is not treated as a root, validation paths with the certificate past the "
+    "issuing CA's expiration time will fail."
+)
 DELETE_ROOT = (
     "DELETE /root deletes all keys and issuers; prefer the new DELETE /key/:key_ref and "
     "DELETE /issuer/:issuer_ref for finer granularity, unless removal of all keys and issuers "
@@ -65,7 +74,7 @@ def path_root_generate(request: Request, data: FieldData) -> Response:
     )
     cert = build_certificate(params, material.key.public_key(), material.key, None)
     stored = issuers.store(view, cert, material.key, issuer_name=issuer_name,
-                           key_name=key_name, follow_latest=True)
+                           key_name=key_name, follow_latest=True, generated_root=True)
     assert stored.issuer is not None and stored.key is not None
     certs.store_certificate(view, cert, stored.issuer.id)
     body: dict[str, Any] = {
@@ -199,19 +208,24 @@ def path_sign_intermediate(request: Request, data: FieldData) -> Response:
     cert = build_certificate(params, csr.public_key(), signing.key,  # type: ignore[arg-type]
                              signing.certificate)
     certs.store_certificate(view, cert, signing.issuer_id)
-    chain = [certs.encode_pem_text(pem, fmt) for pem in signing.chain]
+    # OpenBao's ca_chain here starts with the new certificate itself.
+    chain = [certs.encode(cert, fmt), *(certs.encode_pem_text(p, fmt) for p in signing.chain)]
     body = {
         "expiration": int(cert.not_valid_after_utc.timestamp()),
         "serial_number": serial_text(cert),
-        "certificate": certs.encode(cert, fmt),
+        "certificate": "\n".join(chain) if fmt == "pem_bundle" else chain[0],
         "issuing_ca": certs.encode(signing.certificate, fmt),
         "ca_chain": chain,
     }
-    if fmt == "pem_bundle":
-        body["certificate"] = "\n".join([to_pem(cert), *chain])
+    notes = []
+    if cert.not_valid_after_utc > signing.certificate.not_valid_after_utc:
+        notes.append(BEYOND_CA)
     if len(cert.subject) == 0:
-        warnings.append(NO_SUBJECT)
-    return Response(data=body, warnings=warnings)
+        notes.append(NO_SUBJECT)
+    notes.append(generation.MISSING_AIA)
+    if params.max_path_length == 0:
+        notes.append(SIGNED_PATH_LENGTH_ZERO)
+    return Response(data=body, warnings=[*notes, *warnings])
 
 
 def _skid(text: str) -> bytes:

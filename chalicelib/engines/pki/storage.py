@@ -103,6 +103,10 @@ def colon_serial(serial: str) -> str:
     return serial.replace("-", ":")
 
 
+def valid_name(name: str) -> bool:
+    return bool(_NAME.match(name))
+
+
 def check_name(kind: str, name: str) -> str:
     """An issuer or key name as OpenBao accepts it (trimmed; "default" is reserved)."""
     name = name.strip()

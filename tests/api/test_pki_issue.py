@@ -83,7 +83,7 @@ def test_role_defaults_as_openbao(pki: VaultHTTP) -> None:
     assert pki.get("pki/roles/r").status_code == 404
 
 
-@pytest.mark.parametrize(("body", "message"), [
+ROLE_REFUSALS = [
     ({"ttl": "2h", "max_ttl": "1h"}, '"ttl" value must be less than "max_ttl" value'),
     ({"key_type": "ec", "key_bits": 1}, "unsupported bit length for EC key: 1"),
     ({"allowed_other_sans": "1.2.3;bad"},
@@ -93,10 +93,13 @@ def test_role_defaults_as_openbao(pki: VaultHTTP) -> None:
     ({"not_after_bound": "soon"}, "Unknown value for field `not_after_bound`. Possible values "
                                   "are `permit`, `ttl-limited`, `forbid`, or an explicit "
                                   "timestamp."),
-])
-def test_role_refusals(pki: VaultHTTP, body: dict, message: str) -> None:
-    reply = pki.post("pki/roles/bad", body)
-    assert (reply.status_code, reply.json()) == (400, {"errors": [message]})
+]
+
+
+def test_role_refusals(pki: VaultHTTP) -> None:
+    for body, message in ROLE_REFUSALS:
+        reply = pki.post("pki/roles/bad", body)
+        assert (reply.status_code, reply.json()) == (400, {"errors": [message]}), body
 
 
 def test_cn_validations_refusal_is_a_server_error_as_in_openbao(pki: VaultHTTP) -> None:
@@ -137,7 +140,7 @@ def test_issue_within_the_role(pki: VaultHTTP, tmp_path: Path) -> None:
     assert stored["certificate"] == data["certificate"]
 
 
-@pytest.mark.parametrize(("body", "message"), [
+ISSUE_REFUSALS = [
     ({"common_name": "www.other.com"}, "common name www.other.com not allowed by this role"),
     ({"common_name": "example.com"}, "common name example.com not allowed by this role"),
     ({"common_name": "a.example.com", "alt_names": "b.other.com"},
@@ -158,11 +161,14 @@ def test_issue_within_the_role(pki: VaultHTTP, tmp_path: Path) -> None:
      "request."),
     ({"common_name": "a.example.com", "format": "p12"},
      'the "format" path parameter must be "pem", "der", or "pem_bundle"'),
-])
-def test_issue_refusals(pki: VaultHTTP, body: dict, message: str) -> None:
+]
+
+
+def test_issue_refusals(pki: VaultHTTP) -> None:
     role(pki)
-    reply = pki.post("pki/issue/web", body)
-    assert (reply.status_code, reply.json()) == (400, {"errors": [message]})
+    for body, message in ISSUE_REFUSALS:
+        reply = pki.post("pki/issue/web", body)
+        assert (reply.status_code, reply.json()) == (400, {"errors": [message]}), body
 
 
 def test_unknown_role_and_role_limits(pki: VaultHTTP) -> None:

@@ -223,3 +223,26 @@ def test_rotate_replace_and_sign_self_issued(pki: VaultHTTP) -> None:
     cross.verify_directly_issued_by(issuer)
     reply = pki.post("pki/root/sign-self-issued", {"certificate": "junk"})
     assert reply.json() == {"errors": ["certificate could not be PEM-decoded"]}
+
+
+def test_issuer_post_replaces_and_patch_merges(pki: VaultHTTP) -> None:
+    data = root(pki, issuer_name="kept")["data"]
+    pki.post("pki/roles/web", {"issuer_ref": "kept", "key_type": "ec"})
+    reply = pki.request("PATCH", "pki/issuer/kept", {"usage": "read-only,issuing-certificates"},
+                        headers={"Content-Type": "application/merge-patch+json"})
+    assert reply.json()["data"]["issuer_name"] == "kept"
+    assert reply.json()["data"]["usage"] == "issuing-certificates,read-only"
+    reply = pki.post("pki/issuer/kept", {"revocation_signature_algorithm": "SHA256WithRSA"})
+    assert reply.status_code == 500
+    assert reply.json()["errors"] == errors("unable to use issuer of type ECDSA to sign with "
+                                            "SHA256-RSA key type")
+    # A POST is a full replace: the name goes (roles naming it are counted), defaults return.
+    reply = pki.post("pki/issuer/kept", {"manual_chain": "self"}).json()
+    assert reply["warnings"] == ["1 roles reference kept"]
+    assert reply["data"]["issuer_name"] == ""
+    assert reply["data"]["usage"] == "crl-signing,issuing-certificates,ocsp-signing,read-only"
+    assert reply["data"]["manual_chain"] == [data["issuer_id"]]
+    reply = pki.post("pki/issuer/default", {"usage": "nope"})
+    assert reply.json()["errors"] == ["Unable to parse specified usages: [nope] - valid values "
+                                      "are crl-signing,issuing-certificates,ocsp-signing,"
+                                      "read-only"]

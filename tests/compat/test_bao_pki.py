@@ -66,6 +66,12 @@ def test_root_roles_and_refusals_match_openbao(both: list[Server]) -> None:
         assert ours["data"][name] == theirs["data"][name], name
     same(both, "read", "pki/issuer/nope")
     same(both, "read", "pki/key/nope")
+    same(both, "write", "pki/issuer/root", "issuer_name=root", "usage=nope")
+    same(both, "write", "pki/issuer/root", "issuer_name=root",
+         "revocation_signature_algorithm=SHA256WithRSA")
+    same(both, "write", "pki/issuer/root", "issuer_name=root", "manual_chain=nope")
+    same(both, "write", "pki/issuer/root", "issuer_name=root",
+         "leaf_not_after_behavior=never")
     same(both, "write", "pki/root/replace")
     same(both, "write", "pki/config/issuers", "default_follows_latest_issuer=true")
     ours, theirs = each(both, "write", "pki/config/issuers", "default=root")

@@ -3,23 +3,27 @@ and `config/issuers`, as OpenBao's path_fetch_issuers.go and path_config_ca.go."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.errors import BadRequest, PreconditionFailed, multierror
+from cryptography import x509
+
+from chalicelib.core import jsonio
+from chalicelib.core.errors import BadRequest, PreconditionFailed, VaultError, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki import issuers
 from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.fetch import DER_TYPE, PEM_TYPE, raw_reply
+from chalicelib.engines.pki.keytypes import key_type_of
 from chalicelib.engines.pki.x509build import load_pem, to_der
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
 from chalicelib.storage.physical import ConditionFailed
 
+if TYPE_CHECKING:
+    from chalicelib.storage.view import StorageView
+
 _BEHAVIORS = ("err", "truncate", "permit")
-_RENAMED = (
-    "Issuer name changed from {old} to {new}; references to the old name may now fail."
-)
 
 
 def _fetch(request: Request, reference: str) -> st.IssuerEntry:
@@ -68,67 +72,127 @@ def path_issuer_read(request: Request, data: FieldData) -> Response:
 
 
 def path_issuer_write(request: Request, data: FieldData) -> Response:
+    """POST replaces every setting (absent ones take their defaults), as OpenBao's
+    pathUpdateIssuer; PATCH changes only what it names."""
     view = view_of(request)
     issuer = _fetch(request, data["issuer_ref"])
+    partial = request.operation is Operation.PATCH
+    given = (lambda name: data.is_set(name)) if partial else (lambda name: True)
     old_name = issuer.name
-    warnings: list[str] = []
-    if data.is_set("issuer_name"):
-        new_name = data["issuer_name"].strip()
-        if new_name:
-            new_name = st.check_name("issuer", new_name)
-            if new_name != old_name and st.name_taken(view, "issuer", new_name):
-                raise BadRequest("issuer name already in use")
-        issuer.name = new_name
-        if old_name and new_name != old_name:
-            warnings.append(_RENAMED.format(old=old_name, new=new_name))
-    if data.is_set("leaf_not_after_behavior"):
-        behavior = data["leaf_not_after_behavior"]
-        if behavior not in _BEHAVIORS:
-            raise BadRequest(
-                "Unknown value for field `leaf_not_after_behavior`. Possible values are "
-                "`err`, `truncate`, and `permit`."
-            )
-        issuer.leaf_not_after_behavior = behavior
-    if data.is_set("usage"):
-        issuer.usage = _usages(data["usage"])
-    if data.is_set("revocation_signature_algorithm"):
-        issuer.revocation_signature_algorithm = data["revocation_signature_algorithm"]
-    chain_changed = data.is_set("manual_chain")
-    if chain_changed:
-        issuer.manual_chain = _manual_chain(view, issuer, data["manual_chain"])
+    if given("issuer_name"):
+        issuer.name = _new_name(view, data, issuer)
+    if given("leaf_not_after_behavior"):
+        if data["leaf_not_after_behavior"] not in _BEHAVIORS:
+            raise BadRequest("Unknown value for field `leaf_not_after_behavior`. Possible values "
+                             "are `err`, `truncate`, and `permit`.")
+        issuer.leaf_not_after_behavior = data["leaf_not_after_behavior"]
+    if given("usage"):
+        issuer.usage = _usages(data["usage"], issuer)
+    if given("revocation_signature_algorithm"):
+        issuer.revocation_signature_algorithm = _revocation_algorithm(
+            data["revocation_signature_algorithm"], issuer)
+    chain_changed = False
+    if given("manual_chain"):
+        chain = _manual_chain(view, issuer, data["manual_chain"])
+        chain_changed, issuer.manual_chain = chain != issuer.manual_chain, chain
     issuers.write_issuer(view, issuer, old_name)
     if chain_changed:
         issuers.rebuild_chains(view)
         issuer = st.read_issuer(view, issuer.id) or issuer
+    warnings = []
+    if old_name and issuer.name != old_name:
+        referencing = _roles_referencing(view, old_name)
+        if referencing:
+            warnings.append(f"{referencing} roles reference {old_name}")
     return Response(data=issuer_view(issuer), warnings=warnings)
 
 
-def _usages(values: list[str]) -> list[str]:
-    chosen = set()
-    for index, name in enumerate(values):
-        name = name.strip().lower()
+def _new_name(view: StorageView, data: FieldData, issuer: st.IssuerEntry) -> str:
+    if not data.is_set("issuer_name"):
+        return ""  # a POST without a name clears it, as in OpenBao
+    name = st.check_name("issuer", data["issuer_name"])
+    if name != issuer.name and st.name_taken(view, "issuer", name):
+        raise BadRequest("issuer name already in use")
+    return name
+
+
+def _roles_referencing(view: StorageView, name: str) -> int:
+    """How many roles name the issuer ``name`` (OpenBao warns after a rename)."""
+    names = [k for k in view.list(st.ROLE_PREFIX) if not k.endswith("/")]
+    count = 0
+    for start in range(0, len(names), 100):
+        found = view.get_many([st.ROLE_PREFIX + n for n in names[start:start + 100]])
+        count += sum(1 for e in found.values() if jsonio.loads(e.value).get("issuer_ref") == name)
+    return count
+
+
+def _usages(values: list[str], issuer: st.IssuerEntry) -> list[str]:
+    chosen: set[str] = set()
+    for name in values:
         if name not in st.ALL_USAGES:
-            raise BadRequest(f"Unable to parse specified usages: unknown name for usage at "
-                             f"index {index}: {name}")
-        chosen.add(name)
+            raise BadRequest(f"Unable to parse specified usages: [{' '.join(values)}] - valid "
+                             f"values are {','.join(st.ALL_USAGES)}")
+        chosen ^= {name}  # OpenBao toggles: a usage named twice is off again
+    if "crl-signing" in chosen and not _has_crl_sign(issuer):
+        raise BadRequest("This issuer's underlying certificate lacks the CRLSign KeyUsage value; "
+                         "unable to set CRLSigningUsage on this issuer as a result.")
     return [u for u in st.ALL_USAGES if u in chosen]
 
 
-def _manual_chain(view: Any, issuer: st.IssuerEntry, refs: list[str]) -> list[str]:
-    if refs == ["self"] or not refs:
-        return []
+def _has_crl_sign(issuer: st.IssuerEntry) -> bool:
+    try:
+        usage = load_pem(issuer.certificate).extensions.get_extension_for_class(x509.KeyUsage)
+    except x509.ExtensionNotFound:
+        return False
+    return usage.value.crl_sign
+
+
+# OpenBao's accepted names (lowercase): key type, how OpenBao shows it, Go's own name.
+_SIGNATURE_ALGORITHMS = {
+    "sha256withrsa": ("rsa", "SHA256WithRSA", "SHA256-RSA"),
+    "sha384withrsa": ("rsa", "SHA384WithRSA", "SHA384-RSA"),
+    "sha512withrsa": ("rsa", "SHA512WithRSA", "SHA512-RSA"),
+    "sha256withrsapss": ("rsa", "SHA256WithRSAPSS", "SHA256-RSAPSS"),
+    "sha384withrsapss": ("rsa", "SHA384WithRSAPSS", "SHA384-RSAPSS"),
+    "sha512withrsapss": ("rsa", "SHA512WithRSAPSS", "SHA512-RSAPSS"),
+    "ecdsawithsha256": ("ec", "ECDSAWithSHA256", "ECDSA-SHA256"),
+    "ecdsawithsha384": ("ec", "ECDSAWithSHA384", "ECDSA-SHA384"),
+    "ecdsawithsha512": ("ec", "ECDSAWithSHA512", "ECDSA-SHA512"),
+    "pureed25519": ("ed25519", "Ed25519", "Ed25519"),
+    "ed25519": ("ed25519", "Ed25519", "Ed25519"),
+}
+_GO_KEY_TYPES = {"rsa": "RSA", "ec": "ECDSA", "ed25519": "Ed25519"}
+
+
+def _revocation_algorithm(value: str, issuer: st.IssuerEntry) -> str:
+    if not value:
+        return ""
+    found = _SIGNATURE_ALGORITHMS.get(value.lower())
+    if found is None:
+        raise BadRequest(f"Unknown signature algorithm value: 0 - valid values are "
+                         f"{', '.join(_SIGNATURE_ALGORITHMS)}")
+    key_type, shown, go_name = found
+    actual = key_type_of(load_pem(issuer.certificate).public_key())  # type: ignore[arg-type]
+    if actual != key_type:
+        raise VaultError(multierror(
+            f"unable to use issuer of type {_GO_KEY_TYPES[actual]} to sign with {go_name} key "
+            "type"), status=500)
+    return shown
+
+
+def _manual_chain(view: StorageView, issuer: st.IssuerEntry, refs: list[str]) -> list[str]:
     chain: list[str] = []
     for index, reference in enumerate(refs):
-        if reference == "self":
+        if index == 0 and reference == "self":
             reference = issuer.id
         try:
             found = st.resolve_issuer_id(view, reference)
-        except st.IssuerRefNotFound:
-            raise BadRequest(f"Unable to resolve issuer reference ({reference}) in "
-                             f"manual_chain at index {index}") from None
+        except st.IssuerRefNotFound as error:
+            raise st.IssuerRefNotFound(multierror(error.message)) from None
+        if index == 0 and found != issuer.id:
+            raise BadRequest(f"expected first cert in chain to be a self-reference, but was: "
+                             f"{reference}/{found}")
         chain.append(found)
-    if chain[0] != issuer.id:
-        raise BadRequest("Manually constructed chain must start with issuer itself")
     return chain
 
 
@@ -224,7 +288,7 @@ def paths() -> list[Path]:
         ),
         Path("issuer/{issuer_ref}",
              {Operation.READ: path_issuer_read, Operation.UPDATE: path_issuer_write,
-              Operation.DELETE: path_issuer_delete},
+              Operation.PATCH: path_issuer_write, Operation.DELETE: path_issuer_delete},
              fields=_ISSUER_FIELDS, synopsis="Read, update or delete an issuer."),
         Path("config/issuers",
              {Operation.READ: path_config_issuers_read,

@@ -289,3 +289,35 @@ def test_root_intermediate_leaf_chain(pki: VaultHTTP, tmp_path: Path) -> None:
 
 def _rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def test_policies_and_user_ids(pki: VaultHTTP) -> None:
+    policy = '[{"oid": "1.3.6.1.4.1.44947.1.2.3", "cps": "https://example.com/cps", ' \
+             '"notice": "test notice"}]'
+    role(pki, policy_identifiers=policy, allowed_user_ids="alice,svc-*")
+    data = pki.get("pki/roles/web").json()["data"]
+    assert data["policy_identifiers"] == ['{"oid":"1.3.6.1.4.1.44947.1.2.3","cps":'
+                                          '"https://example.com/cps","notice":"test notice"}']
+    issued = pki.post("pki/issue/web", {"common_name": "a.example.com",
+                                        "user_ids": "alice,svc-db"}).json()["data"]
+    cert = load(issued["certificate"])
+    assert [a.value for a in cert.subject.get_attributes_for_oid(NameOID.USER_ID)] == [
+        "alice", "svc-db"]
+    info = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value[0]
+    assert info.policy_identifier.dotted_string == "1.3.6.1.4.1.44947.1.2.3"
+    assert info.policy_qualifiers[0] == "https://example.com/cps"
+    assert info.policy_qualifiers[1].explicit_text == "test notice"
+    reply = pki.post("pki/issue/web", {"common_name": "a.example.com", "user_ids": "mallory"})
+    assert reply.json() == {"errors": ["user_id mallory is not allowed by this role"]}
+
+
+def test_role_patch_changes_only_what_it_names(pki: VaultHTTP) -> None:
+    role(pki, max_ttl="2h")
+    reply = pki.request("PATCH", "pki/roles/web", {"allow_bare_domains": True},
+                        headers={"Content-Type": "application/merge-patch+json"})
+    data = reply.json()["data"]
+    assert data["allow_bare_domains"] is True and data["max_ttl"] == 7200
+    assert data["allowed_domains"] == ["example.com"] and data["key_type"] == "ec"
+    reply = pki.request("PATCH", "pki/roles/none", {"ttl": "1h"},
+                        headers={"Content-Type": "application/merge-patch+json"})
+    assert reply.json() == {"errors": ["Unable to fetch role entry to patch"]}

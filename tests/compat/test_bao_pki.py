@@ -45,6 +45,13 @@ def test_root_roles_and_refusals_match_openbao(both: list[Server]) -> None:
          "allow_subdomains=true", "key_type=ec", "ttl=1h")
     same(both, "read", "-format=json", "pki/roles/web")
     same(both, "list", "-format=json", "pki/roles")
+    same(both, "write", "-format=json", "pki/roles/policy",
+         'policy_identifiers=[{"oid": "1.3.6.1.4.1.7.8", "cps": "https://example.com/cps", '
+         '"notice": "hi"}]', "allowed_user_ids=alice", "allow_any_name=true", "ttl=1h")
+    same(both, "write", "-format=json", "pki/roles/oids", "policy_identifiers=1.2.3.4,1.2.3.5")
+    same(both, "write", "pki/issue/policy", "common_name=x", "user_ids=bob")
+    same(both, "patch", "-format=json", "pki/roles/oids", "allow_any_name=true")
+    same(both, "patch", "pki/roles/none", "ttl=1h")
     same(both, "write", "pki/roles/bad", "ttl=2h", "max_ttl=1h")
     same(both, "write", "pki/roles/bad", "cn_validations=email,email")
     for refused in ("common_name=www.other.com", "common_name=example.com",

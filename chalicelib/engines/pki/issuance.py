@@ -14,6 +14,7 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.engines.pki import names as nm
 from chalicelib.engines.pki import validity
 from chalicelib.engines.pki.keytypes import key_bits_of, key_type_of, validate_key_spec
+from chalicelib.engines.pki.policies import policies
 from chalicelib.engines.pki.x509build import Params, ext_key_usage_names, key_usage_names
 
 if TYPE_CHECKING:
@@ -56,8 +57,10 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def subject_for(role: Role, common_name: str, serial: str) -> x509.Name:
-    """Go's pkix.Name order: C, O, OU, L, ST, street, postal code, CN, serialNumber."""
+def subject_for(role: Role, common_name: str, serial: str,
+                user_ids: list[str] = ()) -> x509.Name:  # type: ignore[assignment]
+    """Go's pkix.Name order: C, O, OU, L, ST, street, postal code, CN, serialNumber, then
+    the extra names (user IDs)."""
     attributes = [
         x509.NameAttribute(oid, value)
         for oid, name in _SUBJECT_FIELDS
@@ -67,7 +70,20 @@ def subject_for(role: Role, common_name: str, serial: str) -> x509.Name:
         attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     if serial:
         attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial))
+    attributes += [x509.NameAttribute(NameOID.USER_ID, uid) for uid in user_ids]
     return x509.Name([x509.RelativeDistinguishedName([a]) for a in attributes])
+
+
+def _user_ids(role: Role, data: FieldData,
+              csr: x509.CertificateSigningRequest | None) -> list[str]:
+    """user_ids (issue and sign only), else the CSR's; each must match allowed_user_ids."""
+    wanted = list(data.get("user_ids", []))
+    if not wanted and csr is not None and "user_ids" in data:
+        wanted = [str(a.value) for a in csr.subject.get_attributes_for_oid(NameOID.USER_ID)]
+    for value in wanted:
+        if not nm.validate_user_id(role, value):
+            raise BadRequest(f"user_id {value} is not allowed by this role")
+    return wanted
 
 
 def _csr_names(csr: x509.CertificateSigningRequest) -> x509.SubjectAlternativeName | None:
@@ -144,7 +160,7 @@ def creation_params(
     warnings += ttl_warnings
     validity.check_order(start, end)
     params = Params(
-        subject=subject_for(role, common_name, serial),
+        subject=subject_for(role, common_name, serial, _user_ids(role, data, csr)),
         not_before=start, not_after=end,
         dns_names=tuple(_unique(dns)), emails=tuple(_unique(emails)),
         ip_addresses=tuple(ips), uris=tuple(uris), other_sans=tuple(other_sans),
@@ -154,6 +170,7 @@ def creation_params(
         is_ca=is_ca,
         basic_constraints_for_non_ca=role.basic_constraints_valid_for_non_ca,
         signature_bits=role.signature_bits, use_pss=role.use_pss,
+        policies=policies(role.policy_identifiers),
     )
     return params, warnings
 

@@ -225,3 +225,11 @@ def validate_serial_number(role: Role, serial: str) -> bool:
         allowed and (("*" in allowed and glob(allowed, serial)) or allowed == serial)
         for allowed in role.allowed_serial_numbers
     )
+
+
+def validate_user_id(role: Role, user_id: str) -> bool:
+    """OpenBao's validateUserId: case-insensitive equality, or a glob with ``*``."""
+    allowed = role.allowed_user_ids
+    if any(a.lower() == user_id.lower() for a in allowed):
+        return True
+    return any(a and "*" in a and glob(a, user_id) for a in allowed)

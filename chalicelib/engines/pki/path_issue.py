@@ -221,6 +221,7 @@ _COMMON: dict[str, Field] = {
     "issuer_ref": Field(FieldType.STRING, st.DEFAULT_REF, "The issuer (issuer/<ref>/ paths)."),
     "remove_roots_from_chain": Field(FieldType.BOOL, False, "Leave self-signed CAs out."),
     "not_before": Field(FieldType.STRING, "", "Requested NotBefore (RFC 3339)."),
+    "user_ids": Field(FieldType.COMMA_STRING_LIST, list, "Subject user IDs (UID)."),
 }
 ISSUE_FIELDS = {
     **_COMMON,

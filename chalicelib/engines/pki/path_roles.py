@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 from chalicelib.core.errors import BadRequest, VaultError, multierror
@@ -17,6 +17,7 @@ from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.keytypes import validate_key_spec
 from chalicelib.engines.pki.names import parse_other_sans
+from chalicelib.engines.pki.policies import from_request, policies
 from chalicelib.engines.pki.role import Role, read_role, write_role
 from chalicelib.engines.pki.validity import check_not_after_bound
 from chalicelib.framework import Field, FieldData, FieldType, Path, crud
@@ -68,9 +69,20 @@ def path_roles_delete(request: Request, data: FieldData) -> None:
 
 
 def path_roles_write(request: Request, data: FieldData) -> Response:
-    role = Role(**{f.name: data[f.name] for f in fields(Role)})
-    warnings = _validate(role, data)
+    """A write replaces the role; a PATCH changes only the fields it names."""
     view = view_of(request)
+    if request.operation is Operation.PATCH:
+        stored = read_role(view, data["name"])
+        if stored is None:
+            raise BadRequest("Unable to fetch role entry to patch")
+        role = replace(stored, **{f.name: data[f.name] for f in fields(Role)
+                                  if data.is_set(f.name)})
+    else:
+        role = Role(**{f.name: data[f.name] for f in fields(Role)})
+    if data.is_set("policy_identifiers"):
+        role.policy_identifiers = from_request(data.raw.get("policy_identifiers"),
+                                               role.policy_identifiers)
+    warnings = _validate(role, data)
     issuer_ref = role.issuer_ref or st.DEFAULT_REF
     role.issuer_ref = issuer_ref
     try:
@@ -121,6 +133,7 @@ def _validate(role: Role, data: FieldData) -> list[str]:
         if not _OID.match(oid):
             raise BadRequest(f'"{oid}" could not be parsed as a valid oid for an extended key '
                              "usage")
+    policies(role.policy_identifiers)
     role.cn_validations = check_cn_validations(role.cn_validations)
     return warnings
 
@@ -158,7 +171,8 @@ def paths() -> list[Path]:
         Path("roles/?", {Operation.LIST: path_roles_list}, fields=PAGE_FIELDS, synopsis=synopsis),
         Path(
             "roles/{name}",
-            crud(path_roles_read, path_roles_write, path_roles_delete),
+            {**crud(path_roles_read, path_roles_write, path_roles_delete),
+             Operation.PATCH: path_roles_write},
             fields=ROLE_FIELDS,
             exists=lambda request, data: read_role(view_of(request), data["name"]) is not None,
             synopsis=synopsis,

@@ -57,6 +57,7 @@ class Params(NamedTuple):
     signature_bits: int = 0
     use_pss: bool = False
     skid: bytes = b""  # an explicit subject key id (cross-signing); else from the key
+    policies: tuple[tuple[str, str, str], ...] = ()  # (oid, CPS URL, user notice text)
 
 
 def key_usage_names(values: list[str]) -> frozenset[str]:
@@ -133,10 +134,22 @@ def _extensions(
         builder = builder.add_extension(
             x509.SubjectAlternativeName(names), critical=len(params.subject) == 0
         )
+    if params.policies:
+        builder = builder.add_extension(x509.CertificatePolicies([
+            x509.PolicyInformation(ObjectIdentifier(oid), _qualifiers(cps, notice))
+            for oid, cps, notice in params.policies
+        ]), critical=False)
     if params.permitted_dns_domains:
         permitted = [x509.DNSName(d) for d in params.permitted_dns_domains]
         builder = builder.add_extension(x509.NameConstraints(permitted, None), critical=True)
     return builder
+
+
+def _qualifiers(cps: str, notice: str) -> list[str | x509.UserNotice] | None:
+    qualifiers: list[str | x509.UserNotice] = [cps] if cps else []
+    if notice:
+        qualifiers.append(x509.UserNotice(None, notice))
+    return qualifiers or None
 
 
 def subject_key_id(cert: x509.Certificate) -> bytes | None:

@@ -30,7 +30,7 @@ def raw_reply(body: str | bytes, content_type: str) -> Response:
 def _default_issuer(view: StorageView) -> st.IssuerEntry | None:
     try:
         return st.fetch_issuer(view, st.DEFAULT_REF)
-    except st.IssuerRefNotFound:
+    except st.RefNotFound:
         return None
 
 

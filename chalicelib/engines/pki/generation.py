@@ -108,7 +108,7 @@ def generation_key(view: StorageView, data: FieldData, kind: str) -> GenerationK
     if kind == "existing":
         try:
             entry = st.fetch_key(view, data["key_ref"])
-        except st.IssuerRefNotFound as error:
+        except st.RefNotFound as error:
             raise BadRequest(
                 f"failed to lookup public key from existing key: {error.message}"
             ) from None
@@ -139,12 +139,12 @@ def signing_for(view: StorageView, reference: str) -> Signing:
     with the issuing usage)."""
     try:
         issuer = st.fetch_issuer(view, reference)
-    except st.IssuerRefNotFound as error:
+    except st.RefNotFound as error:
         raise BadRequest(
             f"could not fetch the CA certificate (was one set?): {error.message}"
         ) from None
     if st.ISSUANCE_USAGE not in issuer.usage:
-        raise st.IssuerRefNotFound(
+        raise st.RefNotFound(
             f"error while attempting to use issuer {issuer.id}: requested usage "
             f"issuing-certificates for issuer [{issuer.id}] but only had usage "
             f"{','.join(issuer.usage)}"

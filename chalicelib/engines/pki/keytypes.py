@@ -26,8 +26,6 @@ _DEFAULT_BITS = {"rsa": 2048, "ec": 256}
 _HASHES: dict[int, type[hashes.HashAlgorithm]] = {
     256: hashes.SHA256, 384: hashes.SHA384, 512: hashes.SHA512,
 }
-# Go's x509.PublicKeyAlgorithm names, which private_key_type and key_type report.
-PRIVATE_KEY_TYPES = {"rsa": "rsa", "ec": "ec", "ed25519": "ed25519"}
 
 
 class KeySpec(NamedTuple):

@@ -29,8 +29,8 @@ _BEHAVIORS = ("err", "truncate", "permit")
 def _fetch(request: Request, reference: str) -> st.IssuerEntry:
     try:
         return st.fetch_issuer(view_of(request), reference)
-    except st.IssuerRefNotFound as error:
-        raise st.IssuerRefNotFound(multierror(error.message)) from None
+    except st.RefNotFound as error:
+        raise st.RefNotFound(multierror(error.message)) from None
 
 
 def issuer_view(issuer: st.IssuerEntry) -> dict[str, Any]:
@@ -187,8 +187,8 @@ def _manual_chain(view: StorageView, issuer: st.IssuerEntry, refs: list[str]) ->
             reference = issuer.id
         try:
             found = st.resolve_issuer_id(view, reference)
-        except st.IssuerRefNotFound as error:
-            raise st.IssuerRefNotFound(multierror(error.message)) from None
+        except st.RefNotFound as error:
+            raise st.RefNotFound(multierror(error.message)) from None
         if index == 0 and found != issuer.id:
             raise BadRequest(f"expected first cert in chain to be a self-reference, but was: "
                              f"{reference}/{found}")
@@ -200,7 +200,7 @@ def path_issuer_delete(request: Request, data: FieldData) -> Response | None:
     view = view_of(request)
     try:
         issuer = st.fetch_issuer(view, data["issuer_ref"])
-    except st.IssuerRefNotFound:
+    except st.RefNotFound:
         return None  # OpenBao: deleting an absent issuer succeeds
     if issuers.delete_issuer(view, issuer):
         return Response(warnings=[
@@ -240,7 +240,7 @@ def path_config_issuers_write(request: Request, data: FieldData) -> Response:
                          "'default'.")
     try:
         issuer = st.fetch_issuer(view, reference)
-    except st.IssuerRefNotFound as error:
+    except st.RefNotFound as error:
         raise BadRequest(f"Error resolving issuer reference: {error.message}") from None
     config, version = st.read_config(view, st.ISSUERS_CONFIG)
     updated = {**st.issuers_config(view), **config, "default": issuer.id}

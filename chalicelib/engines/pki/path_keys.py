@@ -18,8 +18,8 @@ from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
 def _fetch(request: Request, reference: str) -> st.KeyEntry:
     try:
         return st.fetch_key(view_of(request), reference)
-    except st.IssuerRefNotFound as error:
-        raise st.IssuerRefNotFound(multierror(error.message)) from None
+    except st.RefNotFound as error:
+        raise st.RefNotFound(multierror(error.message)) from None
 
 
 def _key_view(key: st.KeyEntry) -> dict[str, str]:
@@ -70,7 +70,7 @@ def path_key_delete(request: Request, data: FieldData) -> Response | None:
     reference = data["key_ref"]
     try:
         key = st.fetch_key(view, reference)
-    except st.IssuerRefNotFound:
+    except st.RefNotFound:
         return None
     user = issuers.key_in_use(view, key.id)
     if user is not None:
@@ -99,7 +99,7 @@ def path_config_keys_write(request: Request, data: FieldData) -> Response:
                              "'default'.")
         try:
             config["default"] = st.resolve_key_id(view, reference)
-        except st.IssuerRefNotFound as error:
+        except st.RefNotFound as error:
             raise BadRequest(f"Error resolving key reference: {error.message}") from None
     view.put_json(st.KEYS_CONFIG, config, expected_version=version)
     return Response(data={"default": config.get("default", "")})

@@ -87,7 +87,7 @@ def path_roles_write(request: Request, data: FieldData) -> Response:
     role.issuer_ref = issuer_ref
     try:
         st.resolve_issuer_id(view, issuer_ref)
-    except st.IssuerRefNotFound:
+    except st.RefNotFound:
         warnings.append(
             "Issuing Certificate was set to default, but no default issuing certificate "
             "(configurable at /config/issuers) is currently set" if issuer_ref == st.DEFAULT_REF

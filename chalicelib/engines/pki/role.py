@@ -82,9 +82,6 @@ class Role:
         return asdict(self)
 
 
-ROLE_FIELD_NAMES = tuple(f.name for f in fields(Role))
-
-
 def read_role(view: StorageView, name: str) -> Role | None:
     raw = view.get_json(ROLE_PREFIX + name)
     return None if raw is None else Role.from_storage(raw)

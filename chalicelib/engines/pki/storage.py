@@ -47,7 +47,7 @@ _NAME = re.compile(r"\w(([\w.-]+)?\w)?\Z")
 _UUID_LENGTH = 36
 
 
-class IssuerRefNotFound(VaultError):
+class RefNotFound(VaultError):
     """A reference that names no issuer or key; OpenBao answers 500 on most paths (its
     error is not a user error there) and 400 where it wraps it."""
 
@@ -152,7 +152,7 @@ def _resolve(view: StorageView, kind: str, reference: str) -> str | None:
     if reference == DEFAULT_REF:
         default = read_config(view, config)[0].get("default", "")
         if not default:
-            raise IssuerRefNotFound(f"no default {kind} currently configured")
+            raise RefNotFound(f"no default {kind} currently configured")
         return str(default)
     if not reference or "/" in reference:
         return None
@@ -171,14 +171,14 @@ def _resolve(view: StorageView, kind: str, reference: str) -> str | None:
 def resolve_issuer_id(view: StorageView, reference: str) -> str:
     found = _resolve(view, "issuer", reference)
     if found is None:
-        raise IssuerRefNotFound(f"unable to find PKI issuer for reference: {reference}")
+        raise RefNotFound(f"unable to find PKI issuer for reference: {reference}")
     return found
 
 
 def resolve_key_id(view: StorageView, reference: str) -> str:
     found = _resolve(view, "key", reference)
     if found is None:
-        raise IssuerRefNotFound(f"unable to find PKI key for reference: {reference}")
+        raise RefNotFound(f"unable to find PKI key for reference: {reference}")
     return found
 
 
@@ -186,7 +186,7 @@ def fetch_issuer(view: StorageView, reference: str) -> IssuerEntry:
     issuer_id = resolve_issuer_id(view, reference)
     issuer = read_issuer(view, issuer_id)
     if issuer is None:  # a name or default pointing at an issuer deleted meanwhile
-        raise IssuerRefNotFound(f"unable to find PKI issuer for reference: {reference}")
+        raise RefNotFound(f"unable to find PKI issuer for reference: {reference}")
     return issuer
 
 
@@ -194,12 +194,12 @@ def fetch_key(view: StorageView, reference: str) -> KeyEntry:
     key_id = resolve_key_id(view, reference)
     key = read_key(view, key_id)
     if key is None:
-        raise IssuerRefNotFound(f"unable to find PKI key for reference: {reference}")
+        raise RefNotFound(f"unable to find PKI key for reference: {reference}")
     return key
 
 
 def name_taken(view: StorageView, kind: str, name: str) -> bool:
     try:
         return _resolve(view, kind, name) is not None
-    except IssuerRefNotFound:
+    except RefNotFound:
         return False

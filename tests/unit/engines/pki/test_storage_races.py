@@ -4,7 +4,6 @@ away at most once."""
 
 from __future__ import annotations
 
-import datetime
 import threading
 from typing import Any
 
@@ -12,29 +11,10 @@ import pytest
 from cryptography import x509
 
 from chalicelib.core.errors import BadRequest
-from chalicelib.core.mounts import MountEntry
 from chalicelib.engines.pki import issuers
 from chalicelib.engines.pki import storage as st
-from chalicelib.engines.pki.backend import backend
-from chalicelib.engines.pki.keytypes import KeySpec, generate
-from chalicelib.engines.pki.validity import now
-from chalicelib.engines.pki.x509build import Params, build_certificate
-from chalicelib.framework.testing import BackendHarness
-from chalicelib.storage.dynamodb import DynamoDBPhysical
 from chalicelib.storage.view import StorageView
-
-
-@pytest.fixture
-def view(physical: DynamoDBPhysical) -> StorageView:
-    return BackendHarness(backend(), MountEntry.new("pki/", "pki"), physical).storage
-
-
-def self_signed(name: str) -> tuple[x509.Certificate, Any]:
-    key = generate(KeySpec("ec", 256, 0))
-    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, name)])
-    start = now()
-    params = Params(subject, start, start + datetime.timedelta(days=1), is_ca=True)
-    return build_certificate(params, key.public_key(), key, None), key
+from tests.unit.engines.pki.support import self_signed
 
 
 def test_a_stale_read_loses_the_default_race_and_is_retried(

@@ -321,3 +321,33 @@ def test_role_patch_changes_only_what_it_names(pki: VaultHTTP) -> None:
     reply = pki.request("PATCH", "pki/roles/none", {"ttl": "1h"},
                         headers={"Content-Type": "application/merge-patch+json"})
     assert reply.json() == {"errors": ["Unable to fetch role entry to patch"]}
+
+
+def test_issuer_scoped_paths_and_existing_keys(pki: VaultHTTP) -> None:
+    role(pki)
+    second = pki.post("pki/root/generate/internal", {"common_name": "Second", "key_type": "ec",
+                                                     "issuer_name": "second"}).json()["data"]
+    data = pki.post("pki/issuer/second/issue/web",
+                    {"common_name": "a.example.com"}).json()["data"]
+    assert data["issuing_ca"] == second["certificate"]
+    default = pki.post("pki/issue/web", {"common_name": "a.example.com"}).json()["data"]
+    assert default["issuing_ca"] != second["certificate"]  # the role's issuer: the default
+    csr = csr_for(ec.generate_private_key(ec.SECP256R1()), "b.example.com")
+    signed = pki.post("pki/issuer/second/sign/web", {"csr": csr}).json()["data"]
+    assert load(signed["certificate"]).issuer == load(second["certificate"]).subject
+    # A CSR for a key the mount already holds.
+    again = pki.post("pki/intermediate/generate/existing",
+                     {"common_name": "Again", "key_ref": second["key_id"]}).json()["data"]
+    assert again["key_id"] == second["key_id"]
+    request = x509.load_pem_x509_csr(again["csr"].encode())
+    assert request.public_key() == load(second["certificate"]).public_key()
+
+
+def test_certs_list_pages(pki: VaultHTTP) -> None:
+    role(pki)
+    for _ in range(3):
+        pki.post("pki/issue/web", {"common_name": "a.example.com"})
+    keys = pki.list("pki/certs").json()["data"]["keys"]
+    assert len(keys) == 4 and keys == sorted(keys)  # the root's own and three leaves
+    page = pki.list("pki/certs", params={"after": keys[1], "limit": 1}).json()["data"]["keys"]
+    assert page == [keys[2]]

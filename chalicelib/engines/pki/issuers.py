@@ -9,7 +9,8 @@ are rebuilt after any change to the set of issuers, with per-item version checks
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -23,13 +24,14 @@ from chalicelib.engines.pki.keytypes import (
     load_private_key,
     private_key_pem,
 )
-from chalicelib.engines.pki.x509build import load_pem, serial_text, to_pem
-from chalicelib.storage.physical import ConditionFailed, Delete, Put, WriteOp
+from chalicelib.engines.pki.x509build import load_pem, serial_text, to_der, to_pem
+from chalicelib.storage.physical import ConditionFailed, Delete, Entry, Put, WriteOp
 
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
 
 _ATTEMPTS = 5
+_Item = TypeVar("_Item", st.IssuerEntry, st.KeyEntry)
 
 
 class Stored(NamedTuple):
@@ -102,48 +104,51 @@ def _store_once(
     issuer_name: str, key_name: str, follow_latest: bool, generated_root: bool,
 ) -> Stored:
     ops: list[WriteOp] = []
-    keys = all_keys(view)
     source = key if key is not None else cert
-    wanted = b"" if source is None else _public_der(source)
-    key_entry = next(
-        (k for k in keys if _public_der(load_private_key(k.private_key)) == wanted), None
-    )
+    key_index = st.KEY_SPKI_PREFIX + st.fingerprint(_public_der(source)) if source else ""
+    cert_index = st.ISSUER_DER_PREFIX + st.fingerprint(to_der(cert)) if cert else ""
+    found = view.get_many([k for k in (key_index, cert_index) if k])
+    key_entry = _indexed(view, found.get(key_index), st.read_key)
     key_existed = key_entry is not None
     if key is not None and key_entry is None:
         _name_check(view, "key", key_name)
         key_entry = st.KeyEntry(st.new_id(), key_name, key_type_of(key), private_key_pem(key))
-        ops.append(Put(st.KEY_PREFIX + key_entry.id, jsonio.dumpb(key_entry.to_storage()), 0))
+        ops += [Put(st.KEY_PREFIX + key_entry.id, jsonio.dumpb(key_entry.to_storage()), 0),
+                Put(key_index, jsonio.dumpb({"id": key_entry.id}), 0)]
         if key_name:
             ops.append(Put(st.KEY_NAME_PREFIX + key_name, jsonio.dumpb({"id": key_entry.id}), 0))
         ops += _default_update(view, st.KEYS_CONFIG, key_entry.id, force=False)
-    issuer_entry, issuer_existed = None, False
-    if cert is not None:
-        pem = to_pem(cert) + "\n"
-        issuer_entry = next((i for i in all_issuers(view) if i.certificate == pem), None)
-        issuer_existed = issuer_entry is not None
-        if issuer_entry is None:
-            _name_check(view, "issuer", issuer_name)
-            matching = key_entry if key_entry is not None and _public_der(cert) == wanted else None
-            issuer_entry = st.IssuerEntry(
-                id=st.new_id(), name=issuer_name, key_id=matching.id if matching else "",
-                certificate=pem, serial_number=serial_text(cert), ca_chain=[pem],
-                # OpenBao records it only for roots it generates (imports may differ).
-                revocation_signature_algorithm=(
-                    signature_algorithm_name(cert) if generated_root else ""),
-            )
-            ops.append(Put(st.ISSUER_PREFIX + issuer_entry.id,
-                           jsonio.dumpb(issuer_entry.to_storage()), 0))
-            if issuer_name:
-                ops.append(Put(st.ISSUER_NAME_PREFIX + issuer_name,
-                               jsonio.dumpb({"id": issuer_entry.id}), 0))
-            if issuer_entry.key_id:  # OpenBao: only an issuer that can sign becomes default
-                follows = follow_latest and st.issuers_config(view)[
-                    "default_follows_latest_issuer"]
-                ops += _default_update(view, st.ISSUERS_CONFIG, issuer_entry.id, bool(follows))
+    issuer_entry = _indexed(view, found.get(cert_index), st.read_issuer)
+    issuer_existed = issuer_entry is not None
+    if cert is not None and issuer_entry is None:
+        _name_check(view, "issuer", issuer_name)
+        issuer_entry = st.IssuerEntry(
+            id=st.new_id(), name=issuer_name, key_id=key_entry.id if key_entry else "",
+            certificate=to_pem(cert) + "\n", serial_number=serial_text(cert),
+            ca_chain=[to_pem(cert) + "\n"],
+            # OpenBao records it only for roots it generates (imports may differ).
+            revocation_signature_algorithm=(
+                signature_algorithm_name(cert) if generated_root else ""),
+        )
+        ops += [Put(st.ISSUER_PREFIX + issuer_entry.id,
+                    jsonio.dumpb(issuer_entry.to_storage()), 0),
+                Put(cert_index, jsonio.dumpb({"id": issuer_entry.id}), 0)]
+        if issuer_name:
+            ops.append(Put(st.ISSUER_NAME_PREFIX + issuer_name,
+                           jsonio.dumpb({"id": issuer_entry.id}), 0))
+        if issuer_entry.key_id:  # OpenBao: only an issuer that can sign becomes default
+            follows = follow_latest and st.issuers_config(view)["default_follows_latest_issuer"]
+            ops += _default_update(view, st.ISSUERS_CONFIG, issuer_entry.id, bool(follows))
     if key is not None and not key_existed and key_entry is not None:
         ops += _adopt_key(view, key_entry, skip=issuer_entry.id if issuer_entry else "")
     view.transact(ops)
     return Stored(issuer_entry, key_entry, issuer_existed, key_existed)
+
+
+def _indexed(view: StorageView, index: Entry | None,
+             read: Callable[[StorageView, str], _Item | None]) -> _Item | None:
+    """The issuer or key a fingerprint index item points at (None: not held)."""
+    return None if index is None else read(view, str(jsonio.loads(index.value)["id"]))
 
 
 def _adopt_key(view: StorageView, key: st.KeyEntry, skip: str) -> list[WriteOp]:
@@ -232,13 +237,15 @@ def rebuild_chains(view: StorageView) -> None:
 
 
 def write_issuer(view: StorageView, issuer: st.IssuerEntry, old_name: str) -> None:
-    """Save an updated issuer; a new name claims its index item in the same transaction."""
+    """Save an updated issuer; a new name claims its index item in the same transaction.
+    Chains are rebuilt after, so a rebuild that ran meanwhile is not undone."""
     ops: list[WriteOp] = [Put(st.ISSUER_PREFIX + issuer.id, jsonio.dumpb(issuer.to_storage()))]
     ops += _rename(st.ISSUER_NAME_PREFIX, issuer.id, old_name, issuer.name)
     try:
         view.transact(ops)
     except ConditionFailed:
         raise BadRequest("issuer name already in use") from None
+    rebuild_chains(view)
 
 
 def write_key(view: StorageView, key: st.KeyEntry, old_name: str) -> None:
@@ -263,7 +270,9 @@ def _rename(prefix: str, item_id: str, old: str, new: str) -> list[WriteOp]:
 
 def delete_issuer(view: StorageView, issuer: st.IssuerEntry) -> bool:
     """Remove an issuer (its key stays); True when it was the default, which is cleared."""
-    ops: list[WriteOp] = [Delete(st.ISSUER_PREFIX + issuer.id)]
+    der = to_der(load_pem(issuer.certificate))
+    ops: list[WriteOp] = [Delete(st.ISSUER_PREFIX + issuer.id),
+                          Delete(st.ISSUER_DER_PREFIX + st.fingerprint(der))]
     if issuer.name:
         ops.append(Delete(st.ISSUER_NAME_PREFIX + issuer.name))
     config, version = st.read_config(view, st.ISSUERS_CONFIG)
@@ -277,7 +286,9 @@ def delete_issuer(view: StorageView, issuer: st.IssuerEntry) -> bool:
 
 def delete_key(view: StorageView, key: st.KeyEntry) -> bool:
     """Remove a key; True when it was the default, which is cleared."""
-    ops: list[WriteOp] = [Delete(st.KEY_PREFIX + key.id)]
+    spki = _public_der(load_private_key(key.private_key))
+    ops: list[WriteOp] = [Delete(st.KEY_PREFIX + key.id),
+                          Delete(st.KEY_SPKI_PREFIX + st.fingerprint(spki))]
     if key.name:
         ops.append(Delete(st.KEY_NAME_PREFIX + key.name))
     config, version = st.read_config(view, st.KEYS_CONFIG)

@@ -8,6 +8,9 @@ mount touch different items:
     config/issuer-name/<name> the id an issuer name points at; created with the issuer in
     config/key-name/<name>    one transaction (expected version 0), so two containers can
                               never both give a name away; a name lookup is one read
+    config/key-spki/<sha256>  the key holding a public key, and the issuer holding a
+    config/issuer-der/<sha256> certificate: created with them (expected version 0), so
+                              imports dedupe in one read and racing imports cannot both add
     config/issuers            the default issuer and default_follows_latest_issuer
     config/keys               the default key
     role/<name>               a role
@@ -17,6 +20,7 @@ mount touch different items:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -32,6 +36,8 @@ ISSUER_PREFIX = "config/issuer/"
 KEY_PREFIX = "config/key/"
 ISSUER_NAME_PREFIX = "config/issuer-name/"
 KEY_NAME_PREFIX = "config/key-name/"
+KEY_SPKI_PREFIX = "config/key-spki/"
+ISSUER_DER_PREFIX = "config/issuer-der/"
 ISSUERS_CONFIG = "config/issuers"
 KEYS_CONFIG = "config/keys"
 ROLE_PREFIX = "role/"
@@ -97,6 +103,11 @@ def new_id() -> str:
 def normalize_serial(serial: str) -> str:
     """The storage form of a serial: lowercase hex pairs joined by hyphens."""
     return serial.strip().lower().replace(":", "-")
+
+
+def fingerprint(der: bytes) -> str:
+    """The index name of a public key (SPKI DER) or certificate (DER)."""
+    return hashlib.sha256(der).hexdigest()
 
 
 def colon_serial(serial: str) -> str:

@@ -20,7 +20,8 @@ def test_serials_are_stored_lowercase_with_hyphens() -> None:
 
 def test_prefixes_are_distinct_folders() -> None:
     prefixes = [st.ISSUER_PREFIX, st.KEY_PREFIX, st.ISSUER_NAME_PREFIX, st.KEY_NAME_PREFIX,
-                st.ROLE_PREFIX, st.CERTS_PREFIX, st.REVOKED_PREFIX]
+                st.KEY_SPKI_PREFIX, st.ISSUER_DER_PREFIX, st.ROLE_PREFIX, st.CERTS_PREFIX,
+                st.REVOKED_PREFIX]
     assert len(set(prefixes)) == len(prefixes)
     assert all(p.endswith("/") for p in prefixes)
     assert not any(a != b and b.startswith(a) for a in prefixes for b in prefixes)

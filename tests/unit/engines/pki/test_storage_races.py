@@ -75,3 +75,21 @@ def test_a_name_is_given_away_once(view: StorageView) -> None:
         thread.join()
     assert sorted(outcomes) == ["issuer name already in use"] * 2 + ["ok"]
     assert [i.name for i in issuers.all_issuers(view)].count("shared") == 1
+
+
+@pytest.mark.usefixtures("atomic_calls")
+def test_racing_imports_of_one_certificate_add_it_once(view: StorageView) -> None:
+    cert, key = self_signed("shared")
+    results: list[issuers.Stored] = []
+    threads = [threading.Thread(target=lambda: results.append(issuers.store(view, cert, None)))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({r.issuer.id for r in results if r.issuer}) == 1
+    assert sorted(r.issuer_existed for r in results) == [False, True, True]
+    # The key arriving later is adopted by the issuer that lacked it.
+    stored = issuers.store(view, None, key)
+    (issuer,) = issuers.all_issuers(view)
+    assert stored.key is not None and issuer.key_id == stored.key.id

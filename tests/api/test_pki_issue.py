@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
+from tests.api.test_userpass import add_user, auth_of
 from tests.support import VaultHTTP
 
 
@@ -351,3 +352,47 @@ def test_certs_list_pages(pki: VaultHTTP) -> None:
     assert len(keys) == 4 and keys == sorted(keys)  # the root's own and three leaves
     page = pki.list("pki/certs", params={"after": keys[1], "limit": 1}).json()["data"]["keys"]
     assert page == [keys[2]]
+
+
+def test_rsa_leaves_and_pss(pki: VaultHTTP) -> None:
+    pki.post("pki/roles/rsa", {"allow_any_name": True, "ttl": "1h"})  # OpenBao's rsa default
+    data = pki.post("pki/issue/rsa", {"common_name": "rsa.test"}).json()["data"]
+    assert data["private_key_type"] == "rsa"
+    assert data["private_key"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+    assert load(data["certificate"]).public_key().key_size == 2048
+    rsa_root = pki.post("pki/root/generate/internal", {"common_name": "RSA Root",
+                                                       "issuer_name": "rsa-root"}).json()
+    assert load(rsa_root["data"]["certificate"]).signature_hash_algorithm.name == "sha256"
+    pki.post("pki/roles/pss", {"allow_any_name": True, "ttl": "1h", "key_type": "ec",
+                               "use_pss": True, "issuer_ref": "rsa-root"})
+    leaf = load(pki.post("pki/issue/pss", {"common_name": "pss.test"}).json()["data"][
+        "certificate"])
+    assert leaf.signature_algorithm_oid == x509.oid.SignatureAlgorithmOID.RSASSA_PSS
+    leaf.verify_directly_issued_by(load(rsa_root["data"]["certificate"]))
+
+
+def test_chain_trimming_and_cn_exclusion(pki: VaultHTTP) -> None:
+    role(pki)
+    data = pki.post("pki/issue/web", {"common_name": "a.example.com",
+                                      "exclude_cn_from_sans": True,
+                                      "remove_roots_from_chain": True}).json()["data"]
+    assert "ca_chain" not in data  # the only CA is a root
+    cert = load(data["certificate"])
+    with pytest.raises(x509.ExtensionNotFound):
+        cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "a.example.com"
+
+
+def test_templated_domains_follow_the_callers_entity(pki: VaultHTTP) -> None:
+    assert pki.post("sys/auth/userpass", {"type": "userpass"}).status_code == 204
+    accessor = pki.get("sys/auth").json()["data"]["userpass/"]["accessor"]
+    pki.post("sys/policies/acl/issuer", {"policy": 'path "pki/issue/*" {capabilities = '
+                                                   '["update"]}'})
+    add_user(pki, "alice", policies="issuer")
+    token = auth_of(pki, "alice")["client_token"]
+    role(pki, allowed_domains="{{identity.entity.aliases." + accessor + ".name}}.example.com",
+         allowed_domains_template=True, allow_bare_domains=True, allow_subdomains=False)
+    reply = pki.post("pki/issue/web", {"common_name": "alice.example.com"}, token=token)
+    assert reply.status_code == 200, reply.text
+    reply = pki.post("pki/issue/web", {"common_name": "bob.example.com"}, token=token)
+    assert reply.json() == {"errors": ["common name bob.example.com not allowed by this role"]}

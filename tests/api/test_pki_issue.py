@@ -396,3 +396,32 @@ def test_templated_domains_follow_the_callers_entity(pki: VaultHTTP) -> None:
     assert reply.status_code == 200, reply.text
     reply = pki.post("pki/issue/web", {"common_name": "bob.example.com"}, token=token)
     assert reply.json() == {"errors": ["common name bob.example.com not allowed by this role"]}
+
+
+def test_not_before_bounds(pki: VaultHTTP) -> None:
+    start = "2026-01-01T00:00:00Z"
+    role(pki, not_before_bound="forbid")
+    reply = pki.post("pki/issue/web", {"common_name": "a.example.com", "not_before": start})
+    assert reply.json() == {"errors": ["not_before_bound is set to forbid. not_before cannot be "
+                                       "provided."]}
+    role(pki)  # permit: the requested start is used
+    data = pki.post("pki/issue/web", {"common_name": "a.example.com",
+                                      "not_before": start}).json()["data"]
+    assert load(data["certificate"]).not_valid_before_utc.isoformat() == "2026-01-01T00:00:00+00:00"
+    csr = pki.post("pki/intermediate/generate/internal",
+                   {"common_name": "CSR CA", "key_type": "ec",
+                    "add_basic_constraints": True}).json()["data"]["csr"]
+    request = x509.load_pem_x509_csr(csr.encode())
+    assert request.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    signed = pki.post("pki/root/sign-intermediate", {"csr": csr, "ttl": "24h",
+                                                     "not_before": start}).json()["data"]
+    assert load(signed["certificate"]).not_valid_before_utc.year == 2026
+
+
+def test_subject_strings_are_encoded_as_go_encodes_them(pki: VaultHTTP) -> None:
+    role(pki, organization="Acme Ü")
+    cert = load(pki.post("pki/issue/web", {"common_name": "a.example.com"}).json()["data"][
+        "certificate"])
+    der = cert.subject.public_bytes()
+    assert b"\x13\x0da.example.com" in der  # PrintableString
+    assert b"\x0c\x07Acme \xc3\x9c" in der  # UTF8String where PrintableString cannot hold it

@@ -55,6 +55,8 @@ CA_FIELDS: dict[str, Field] = {
     "signature_bits": Field(FieldType.INT, 0, "Signature hash size (0: the key's default)."),
     "use_pss": Field(FieldType.BOOL, False, "Sign with RSASSA-PSS."),
     "not_before_duration": Field(FieldType.DURATION, 30, "Backdating of NotBefore."),
+    # Accepted on every CA path as OpenBao does; only sign-intermediate honours it.
+    "not_before": Field(FieldType.STRING, "", "An explicit NotBefore (RFC 3339)."),
     "max_path_length": Field(FieldType.INT, -1, "Basic constraints path length (-1: none)."),
     "permitted_dns_domains": Field(_LIST, list, "DNS name constraints."),
     "key_name": Field(FieldType.STRING, "", "A name for the new key."),
@@ -130,7 +132,7 @@ def ca_role(data: FieldData, spec: KeySpec) -> Role:
         allowed_serial_numbers=["*"], allowed_uri_sans=["*"], not_after=data["not_after"],
         not_before_duration=data["not_before_duration"], cn_validations=["disabled"],
         require_cn=False, key_usage=[], server_flag=False, client_flag=False,
-        **{name: data[name] for name in SUBJECT_FIELDS},
+        not_before_bound="", **{name: data[name] for name in SUBJECT_FIELDS},
     )
 
 

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from cryptography import x509
+from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
 from chalicelib.core.errors import BadRequest
@@ -42,6 +44,8 @@ class Request(NamedTuple):
     render: nm.Renderer | None = None
 
 
+# encoding/asn1's isPrintable, with the '*' and '&' it also accepts.
+_PRINTABLE = re.compile(r"[A-Za-z0-9 '()+,\-./:=?*&]*\Z")
 _SUBJECT_FIELDS = (
     (NameOID.COUNTRY_NAME, "country"),
     (NameOID.ORGANIZATION_NAME, "organization"),
@@ -62,16 +66,23 @@ def subject_for(role: Role, common_name: str, serial: str,
     """Go's pkix.Name order: C, O, OU, L, ST, street, postal code, CN, serialNumber, then
     the extra names (user IDs)."""
     attributes = [
-        x509.NameAttribute(oid, value)
+        _attribute(oid, value)
         for oid, name in _SUBJECT_FIELDS
         for value in _unique(getattr(role, name))
     ]
     if common_name:
-        attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+        attributes.append(_attribute(NameOID.COMMON_NAME, common_name))
     if serial:
-        attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial))
-    attributes += [x509.NameAttribute(NameOID.USER_ID, uid) for uid in user_ids]
+        attributes.append(_attribute(NameOID.SERIAL_NUMBER, serial))
+    attributes += [_attribute(NameOID.USER_ID, uid) for uid in user_ids]
     return x509.Name([x509.RelativeDistinguishedName([a]) for a in attributes])
+
+
+def _attribute(oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute:
+    """Go's encoding choice: PrintableString when every character allows it, else UTF8String
+    (so our names are byte-for-byte the names OpenBao would write)."""
+    kind = _ASN1Type.PrintableString if _PRINTABLE.match(value) else _ASN1Type.UTF8String
+    return x509.NameAttribute(oid, value, _type=kind)
 
 
 def _user_ids(role: Role, data: FieldData,

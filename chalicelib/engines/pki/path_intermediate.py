@@ -19,7 +19,7 @@ from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.issuance import Request as IssueRequest
 from chalicelib.engines.pki.issuance import creation_params
 from chalicelib.engines.pki.keytypes import PrivateKey, load_private_key
-from chalicelib.engines.pki.x509build import build_csr, general_names, key_usage_names
+from chalicelib.engines.pki.x509build import build_csr, general_names
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import view_of
 
@@ -47,8 +47,8 @@ def path_intermediate_generate(request: Request, data: FieldData) -> Response:
     )
     csr = build_csr(
         params.subject, material.key, general_names(params),
-        is_ca=data["add_basic_constraints"], key_usage=key_usage_names(data["key_usage"]),
-        signature_bits=material.spec.signature_bits, use_pss=data["use_pss"],
+        is_ca=data["add_basic_constraints"], signature_bits=material.spec.signature_bits,
+        use_pss=data["use_pss"],
     )
     stored = issuers.store(view, None, material.key, key_name=key_name)
     assert stored.key is not None
@@ -166,8 +166,6 @@ _IMPORT_FIELDS = {
 _GENERATE_FIELDS = {
     **generation.CA_FIELDS,
     "add_basic_constraints": Field(FieldType.BOOL, False, "Ask for CA basic constraints."),
-    "key_usage": Field(FieldType.COMMA_STRING_LIST,
-                       lambda: ["DigitalSignature", "KeyAgreement", "KeyEncipherment"]),
 }
 
 

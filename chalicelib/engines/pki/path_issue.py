@@ -120,7 +120,7 @@ def verbatim_role(data: FieldData, role: Role | None) -> Role:
         ext_key_usage_oids=data["ext_key_usage_oids"], signature_bits=data["signature_bits"],
         use_pss=data["use_pss"],
         basic_constraints_valid_for_non_ca=data["basic_constraints_valid_for_non_ca"],
-        not_before_duration=30,
+        not_before_duration=30, not_before_bound="",
     )
     if role is None:
         return entry

@@ -192,6 +192,7 @@ def path_sign_intermediate(request: Request, data: FieldData) -> Response:
     role = replace(
         generation.ca_role(data, generation.KeySpec("any", 0, data["signature_bits"])),
         use_csr_common_name=not data["common_name"], use_csr_sans=False,
+        not_before=data["not_before"],
     )
     role = check_csr_key(role, csr)
     params, warnings = creation_params(
@@ -265,6 +266,7 @@ SIGN_INTERMEDIATE_FIELDS: dict[str, Field] = {
     "signature_bits": Field(FieldType.INT, 0, "Signature hash size."),
     "use_pss": Field(FieldType.BOOL, False, "Sign with RSASSA-PSS."),
     "not_before_duration": Field(FieldType.DURATION, 30, "Backdating of NotBefore."),
+    "not_before": Field(FieldType.STRING, "", "An explicit NotBefore (RFC 3339)."),
     "skid": Field(FieldType.STRING, "", "An explicit Subject Key Identifier (hex)."),
 }
 

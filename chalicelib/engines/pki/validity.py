@@ -58,13 +58,16 @@ def check_not_after_bound(bound: str) -> None:
 
 
 def not_before(role: Role, requested: str, at: datetime.datetime) -> datetime.datetime:
-    """The start of validity: the role's not_before, a requested one the bound permits,
-    else ``not_before_duration`` (30 s by default) before now."""
+    """The start of validity: the role's not_before, a requested one the bound permits
+    (CA generation has no bound and ignores it, as OpenBao), else ``not_before_duration``
+    (30 s by default) before now."""
     explicit = role.not_before
     if not explicit and requested:
         bound = role.not_before_bound
         if bound == "forbid":
             raise BadRequest("not_before_bound is set to forbid. not_before cannot be provided.")
+        if bound not in ("permit", "duration"):
+            return at - datetime.timedelta(seconds=role.not_before_duration or 30)
         if bound == "duration":
             start = parse_rfc3339(requested)
             if start < at - datetime.timedelta(seconds=role.not_before_duration):

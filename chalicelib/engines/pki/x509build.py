@@ -183,16 +183,15 @@ def build_certificate(
 
 def build_csr(
     subject: x509.Name, key: PrivateKey, names: list[x509.GeneralName],
-    *, is_ca: bool, key_usage: frozenset[str], signature_bits: int = 0, use_pss: bool = False,
+    *, is_ca: bool, signature_bits: int = 0, use_pss: bool = False,
 ) -> x509.CertificateSigningRequest:
-    """An intermediate's CSR (OpenBao adds the CA basic constraints and key usage)."""
+    """An intermediate's CSR: subject, SANs and, when asked (add_basic_constraints), CA
+    basic constraints, as OpenBao's createCSR."""
     builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
     if names:
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     if is_ca:
         builder = builder.add_extension(x509.BasicConstraints(True, None), critical=True)
-        usage = {"certsign", "crlsign"} | (key_usage & {"digitalsignature"})
-        builder = builder.add_extension(_key_usage(frozenset(usage)), critical=True)
     signer = signer_for(key, signature_bits, use_pss)
     return builder.sign(key, signer.algorithm, rsa_padding=signer.rsa_padding)  # type: ignore[arg-type]
 

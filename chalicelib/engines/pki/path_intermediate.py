@@ -133,36 +133,21 @@ def _parse_key(index: int, text: str) -> PrivateKey:
         raise BadRequest(f"Error parsing key {index}: {detail}") from None
 
 
-def _bundle_or_certificate(data: FieldData) -> tuple[str, bool]:
-    bundle, certificate = data["pem_bundle"], data["certificate"]
+def path_import(request: Request, data: FieldData) -> Response:
+    """OpenBao's pathImportIssuers behind every import path: set-signed takes
+    ``certificate``, the others ``pem_bundle``; only issuers/import/bundle and config/ca
+    accept keys."""
+    bundle, certificate = data.get("pem_bundle", ""), data.get("certificate", "")
     if not bundle and not certificate:
         raise BadRequest("'pem_bundle' and 'certificate' parameters were empty")
     if bundle and certificate:
         raise BadRequest("'pem_bundle' and 'certificate' parameters were both provided")
-    return (certificate, False) if certificate else (bundle, True)
+    path = request.relative_path
+    keys_allowed = not certificate and (path.endswith("bundle") or path == "config/ca")
+    return import_bundle(request, certificate or bundle, keys_allowed=keys_allowed)
 
 
-def path_import_bundle(request: Request, data: FieldData) -> Response:
-    bundle, keys_allowed = _bundle_or_certificate(data)
-    return import_bundle(request, bundle, keys_allowed=keys_allowed)
-
-
-def path_import_cert(request: Request, data: FieldData) -> Response:
-    bundle, _ = _bundle_or_certificate(data)
-    return import_bundle(request, bundle, keys_allowed=False)
-
-
-def path_set_signed(request: Request, data: FieldData) -> Response:
-    certificate = data["certificate"]
-    if not certificate:
-        raise BadRequest("no certificate provided in the \"certificate\" parameter")
-    return import_bundle(request, certificate, keys_allowed=False)
-
-
-_IMPORT_FIELDS = {
-    "pem_bundle": Field(FieldType.STRING, "", "PEM certificates and keys."),
-    "certificate": Field(FieldType.STRING, "", "PEM certificates only."),
-}
+_BUNDLE_FIELDS = {"pem_bundle": Field(FieldType.STRING, "", "PEM certificates (and keys).")}
 _GENERATE_FIELDS = {
     **generation.CA_FIELDS,
     "add_basic_constraints": Field(FieldType.BOOL, False, "Ask for CA basic constraints."),
@@ -173,13 +158,13 @@ def paths() -> list[Path]:
     return [
         Path("intermediate/generate/{exported}", {Operation.UPDATE: path_intermediate_generate},
              fields=_GENERATE_FIELDS, synopsis="Generate an intermediate CA's key and CSR."),
-        Path("intermediate/set-signed", {Operation.UPDATE: path_set_signed},
-             fields={"certificate": _IMPORT_FIELDS["certificate"]},
+        Path("intermediate/set-signed", {Operation.UPDATE: path_import},
+             fields={"certificate": Field(FieldType.STRING, "", "The signed certificate(s).")},
              synopsis="Import the signed intermediate certificate (and its chain)."),
-        Path("issuers/import/bundle", {Operation.UPDATE: path_import_bundle},
-             fields=_IMPORT_FIELDS, synopsis="Import certificates and keys."),
-        Path("issuers/import/cert", {Operation.UPDATE: path_import_cert},
-             fields=_IMPORT_FIELDS, synopsis="Import certificates."),
-        Path("config/ca", {Operation.UPDATE: path_import_bundle},
-             fields=_IMPORT_FIELDS, synopsis="Import certificates and keys."),
+        Path("issuers/import/bundle", {Operation.UPDATE: path_import},
+             fields=_BUNDLE_FIELDS, synopsis="Import certificates and keys."),
+        Path("issuers/import/cert", {Operation.UPDATE: path_import},
+             fields=_BUNDLE_FIELDS, synopsis="Import certificates."),
+        Path("config/ca", {Operation.UPDATE: path_import},
+             fields=_BUNDLE_FIELDS, synopsis="Import certificates and keys."),
     ]

@@ -1,0 +1,257 @@
+"""ACME state in the mount's storage view: one item per nonce, account, order,
+authorization and EAB key, so any container can serve any step and nothing grows.
+
+    acme/nonce/<hour>/<nonce>       an unused nonce; redeemed by a conditional delete
+    acme/accounts/<kid>             an account: its JWK, status, contact, directory, EAB id
+    acme/thumbprints/<thumbprint>   the kid of the account holding a key (one lookup);
+                                    created with the account in one transaction
+    acme/orders/<kid>/<order id>    an order (listed per account for ``orders``)
+    acme/authz/<kid>/<authz id>     an authorization with its (at most three) challenges
+    acme/cert-account/<serial>      the account an ACME certificate was issued to
+    acme/eab/<key id>               an unused EAB key; deleted when an account binds it
+
+Nonces live in hourly folders named in the nonce itself, so a redemption is one
+conditional delete and an expired hour is one prefix delete."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from chalicelib.core import jsonio
+from chalicelib.engines.pki.acme.problems import AcmeProblem
+from chalicelib.storage import ConditionFailed
+from chalicelib.storage.physical import Delete, Put
+
+if TYPE_CHECKING:
+    from chalicelib.storage.view import StorageView
+
+NONCE_PREFIX = "acme/nonce/"
+ACCOUNT_PREFIX = "acme/accounts/"
+THUMBPRINT_PREFIX = "acme/thumbprints/"
+ORDER_PREFIX = "acme/orders/"
+AUTHZ_PREFIX = "acme/authz/"
+CERT_ACCOUNT_PREFIX = "acme/cert-account/"
+EAB_PREFIX = "acme/eab/"
+ORDER_LIFETIME = 24 * 3600
+_HOUR = 3600
+
+_Record = TypeVar("_Record")
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def rfc3339(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _load(cls: type[_Record], raw: dict[str, Any] | None) -> _Record | None:
+    if raw is None:
+        return None
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+# Nonces ---------------------------------------------------------------------------------
+
+def new_nonce(view: StorageView) -> str:
+    """A fresh nonce, stored (expected version 0) in the current hour's folder."""
+    hour = now() // _HOUR
+    token = secrets.token_urlsafe(16)
+    view.put(f"{NONCE_PREFIX}{hour}/{token}", b"", expected_version=0)
+    return f"{hour}-{token}"
+
+
+def redeem_nonce(view: StorageView, nonce: Any) -> None:
+    """Consume ``nonce`` exactly once: of racing containers only one delete succeeds."""
+    hour_text, _, token = nonce.partition("-") if isinstance(nonce, str) else ("", "", "")
+    # A nonce of this hour or the last one: it lives between one and two hours.
+    fresh = hour_text.isdigit() and int(hour_text) >= now() // _HOUR - 1
+    key = f"{NONCE_PREFIX}{hour_text}/{token}"
+    if not fresh or not token or "/" in token:
+        raise AcmeProblem("badNonce", "invalid or reused nonce")
+    entry = view.get(key)
+    if entry is None:
+        raise AcmeProblem("badNonce", "invalid or reused nonce")
+    try:
+        view.delete(key, expected_version=entry.version)
+    except ConditionFailed:
+        raise AcmeProblem("badNonce", "invalid or reused nonce") from None
+
+
+def drop_expired_nonces(view: StorageView) -> int:
+    """Delete the folders of hours whose nonces can no longer be redeemed."""
+    oldest_live = now() // _HOUR - 1
+    dropped = 0
+    for folder in view.list(NONCE_PREFIX):
+        hour = folder.rstrip("/")
+        if hour.isdigit() and int(hour) < oldest_live:
+            dropped += view.delete_prefix(f"{NONCE_PREFIX}{hour}/")
+    return dropped
+
+
+# Accounts -------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Account:
+    kid: str
+    jwk: dict[str, str]
+    thumbprint: str
+    directory: str
+    status: str = "valid"
+    contact: list[str] = field(default_factory=list)
+    terms_of_service_agreed: bool = False
+    eab_id: str = ""
+    created: int = field(default_factory=now)
+    deactivated: int = 0
+
+
+def load_account(view: StorageView, kid: str) -> Account | None:
+    if not kid or "/" in kid:
+        return None
+    return _load(Account, view.get_json(ACCOUNT_PREFIX + kid))
+
+
+def account_by_thumbprint(view: StorageView, thumb: str) -> Account | None:
+    pointer = view.get_json(THUMBPRINT_PREFIX + thumb)
+    return None if pointer is None else load_account(view, pointer["kid"])
+
+
+def create_account(view: StorageView, account: Account) -> Account:
+    """The account and its thumbprint pointer, both new, in one transaction; a racing
+    creation with the same key loses and gets the winner's account."""
+    try:
+        view.transact([
+            Put(ACCOUNT_PREFIX + account.kid, jsonio.dumpb(asdict(account)), 0),
+            Put(THUMBPRINT_PREFIX + account.thumbprint,
+                jsonio.dumpb({"kid": account.kid}), 0),
+        ])
+    except ConditionFailed:
+        existing = account_by_thumbprint(view, account.thumbprint)
+        if existing is None:
+            raise
+        return existing
+    return account
+
+
+def save_account(view: StorageView, account: Account) -> None:
+    view.put_json(ACCOUNT_PREFIX + account.kid, asdict(account))
+
+
+def change_account_key(view: StorageView, account: Account, jwk: dict[str, str],
+                       thumb: str) -> None:
+    """Move the thumbprint pointer to the new key; refused when that key has an account."""
+    old = account.thumbprint
+    account.jwk, account.thumbprint = jwk, thumb
+    view.transact([
+        Put(THUMBPRINT_PREFIX + thumb, jsonio.dumpb({"kid": account.kid}), 0),
+        Delete(THUMBPRINT_PREFIX + old),
+        Put(ACCOUNT_PREFIX + account.kid, jsonio.dumpb(asdict(account))),
+    ])
+
+
+# Orders and authorizations --------------------------------------------------------------
+
+@dataclass(slots=True)
+class Order:
+    id: str
+    kid: str
+    status: str
+    expires: int
+    identifiers: list[dict[str, str]]
+    authorizations: list[str]
+    certificate_serial: str = ""
+    issuer_id: str = ""
+
+
+@dataclass(slots=True)
+class Authorization:
+    id: str
+    kid: str
+    identifier: dict[str, str]
+    status: str
+    expires: int
+    challenges: list[dict[str, Any]]
+    wildcard: bool = False
+
+
+def save_order(view: StorageView, order: Order) -> None:
+    view.put_json(f"{ORDER_PREFIX}{order.kid}/{order.id}", asdict(order))
+
+
+def load_order(view: StorageView, kid: str, order_id: str) -> Order:
+    order = _load(Order, view.get_json(f"{ORDER_PREFIX}{kid}/{order_id}"))
+    if order is None:
+        raise AcmeProblem("malformed", "order does not exist")
+    return order
+
+
+def order_ids(view: StorageView, kid: str) -> list[str]:
+    return [name for name in view.list(f"{ORDER_PREFIX}{kid}/") if not name.endswith("/")]
+
+
+def save_authorization(view: StorageView, authz: Authorization) -> None:
+    view.put_json(f"{AUTHZ_PREFIX}{authz.kid}/{authz.id}", asdict(authz))
+
+
+def load_authorization(view: StorageView, kid: str, authz_id: str) -> Authorization:
+    authz = _load(Authorization, view.get_json(f"{AUTHZ_PREFIX}{kid}/{authz_id}"))
+    if authz is None:
+        raise AcmeProblem("malformed", "authorization does not exist")
+    return authz
+
+
+def track_certificate(view: StorageView, serial: str, kid: str, order_id: str) -> None:
+    view.put_json(CERT_ACCOUNT_PREFIX + serial, {"kid": kid, "order_id": order_id})
+
+
+def certificate_account(view: StorageView, serial: str) -> str:
+    raw = view.get_json(CERT_ACCOUNT_PREFIX + serial)
+    return "" if raw is None else str(raw["kid"])
+
+
+# External account binding keys ----------------------------------------------------------
+
+@dataclass(slots=True)
+class EabKey:
+    id: str
+    key_type: str
+    key: str  # base64url of the HMAC key; only ever shown once, by new-eab
+    directory: str
+    created_on: int
+
+
+def save_eab(view: StorageView, eab: EabKey) -> None:
+    view.put_json(EAB_PREFIX + eab.id, asdict(eab), expected_version=0)
+
+
+def load_eab(view: StorageView, key_id: str) -> EabKey | None:
+    if not key_id or "/" in key_id:
+        return None
+    return _load(EabKey, view.get_json(EAB_PREFIX + key_id))
+
+
+def consume_eab(view: StorageView, key_id: str) -> bool:
+    """Delete an EAB key exactly once: False when it was already used (or deleted)."""
+    entry = view.get(EAB_PREFIX + key_id)
+    if entry is None:
+        return False
+    try:
+        view.delete(EAB_PREFIX + key_id, expected_version=entry.version)
+    except ConditionFailed:
+        return False
+    return True
+
+
+def eab_ids(view: StorageView) -> list[str]:
+    return [name for name in view.list(EAB_PREFIX) if not name.endswith("/")]

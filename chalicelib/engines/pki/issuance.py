@@ -116,14 +116,18 @@ def _split_names(values: list[str], dns: list[str], emails: list[str]) -> None:
             dns.append(converted)
 
 
-def creation_params(
-    role: Role, req: Request, csr: x509.CertificateSigningRequest | None,
-    signing: Signing | None, *, is_ca: bool = False,
-) -> tuple[Params, list[str]]:
+class _Names(NamedTuple):
+    common_name: str
+    serial: str
+    dns: list[str]
+    emails: list[str]
+
+
+def _names(role: Role, req: Request, csr: x509.CertificateSigningRequest | None,
+           csr_san: x509.SubjectAlternativeName | None) -> _Names:
+    """The common name, subject serial number, DNS names and emails, each checked against
+    the role (OpenBao's first block of generateCreationBundle)."""
     data = req.data
-    warnings: list[str] = []
-    csr_san = _csr_names(csr) if csr is not None else None
-    use_csr_sans = csr is not None and role.use_csr_sans
     common_name = ""
     if csr is not None and role.use_csr_common_name:
         found = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
@@ -138,15 +142,14 @@ def creation_params(
     if not serial and csr is not None:
         found = csr.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
         serial = str(found[0].value) if found else ""
-    dns: list[str] = []
-    emails: list[str] = []
-    if use_csr_sans and csr_san is not None:
-        dns = list(csr_san.get_values_for_type(x509.DNSName))
-        emails = list(csr_san.get_values_for_type(x509.RFC822Name))
+    use_csr_sans = csr_san is not None and role.use_csr_sans
+    dns = list(csr_san.get_values_for_type(x509.DNSName)) if use_csr_sans else []
+    emails = list(csr_san.get_values_for_type(x509.RFC822Name)) if use_csr_sans else []
     if common_name and not data["exclude_cn_from_sans"]:
         _split_names([common_name], dns, emails)
-    if not use_csr_sans and data["alt_names"].strip():
-        _split_names(_unique(data["alt_names"].strip().split(",")), dns, emails)
+    if not (csr is not None and role.use_csr_sans):
+        alt_names = [name.strip() for name in data["alt_names"].split(",") if name.strip()]
+        _split_names(_unique(alt_names), dns, emails)
     render = req.render
     if common_name and nm.validate_common_name(role, common_name, req.display_name, render):
         raise BadRequest(f"common name {common_name} not allowed by this role")
@@ -158,22 +161,33 @@ def creation_params(
     bad = nm.validate_names(role, emails, req.display_name, render)
     if bad:
         raise BadRequest(f"email address {bad} not allowed by this role")
+    return _Names(common_name, serial, dns, emails)
+
+
+def creation_params(
+    role: Role, req: Request, csr: x509.CertificateSigningRequest | None,
+    signing: Signing | None, *, is_ca: bool = False,
+) -> tuple[Params, list[str]]:
+    """OpenBao's generateCreationBundle: the certificate's contents, or the refusal."""
+    data = req.data
+    csr_san = _csr_names(csr) if csr is not None else None
+    use_csr_sans = csr is not None and role.use_csr_sans
+    names = _names(role, req, csr, csr_san)
     other_sans = _other_sans(role, data, csr_san if use_csr_sans else None)
     ips = _ip_sans(role, data, csr_san, use_csr_sans)
-    uris = _uri_sans(role, data, csr_san, use_csr_sans, render)
+    uris = _uri_sans(role, data, csr_san, use_csr_sans, req.render)
     at = validity.now()
     start = validity.not_before(role, data.get("not_before", ""), at)
-    end, ttl_warnings = validity.not_after(
+    end, warnings = validity.not_after(
         role, data["ttl"], data["not_after"], req.limits, at,
         None if signing is None else signing.certificate.not_valid_after_utc,
         "err" if signing is None else signing.leaf_not_after_behavior,
     )
-    warnings += ttl_warnings
     validity.check_order(start, end)
     params = Params(
-        subject=subject_for(role, common_name, serial, _user_ids(role, data, csr)),
+        subject=subject_for(role, names.common_name, names.serial, _user_ids(role, data, csr)),
         not_before=start, not_after=end,
-        dns_names=tuple(_unique(dns)), emails=tuple(_unique(emails)),
+        dns_names=tuple(_unique(names.dns)), emails=tuple(_unique(names.emails)),
         ip_addresses=tuple(ips), uris=tuple(uris), other_sans=tuple(other_sans),
         key_usage=key_usage_names(role.key_usage),
         ext_key_usage=_role_ext_key_usages(role),

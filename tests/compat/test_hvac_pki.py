@@ -8,6 +8,9 @@ from typing import Any
 import hvac
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.compat.conftest import ROOT_TOKEN, Server
 
@@ -38,7 +41,24 @@ def _walk(client: hvac.Client) -> dict[str, Any]:
                                              mount_point="hvac_int")
     role = pki.read_role("web", mount_point="hvac_pki")
     assert x509.load_pem_x509_certificate(ca_pem.encode())
+    key = ec.generate_private_key(ec.SECP256R1())
+    request = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "b.example.com")])).sign(key, hashes.SHA256())
+    csr_pem = request.public_bytes(serialization.Encoding.PEM).decode()
+    signed_leaf = pki.sign_certificate("web", csr_pem, "b.example.com", mount_point="hvac_pki")
+    verbatim = pki.sign_verbatim(csr_pem, extra_params={"ttl": "1h"}, mount_point="hvac_pki")
+    read_back = pki.read_certificate(leaf["data"]["serial_number"], mount_point="hvac_pki")
+    updated = pki.update_issuer(root["data"]["issuer_id"], {"issuer_name": "renamed"},
+                                mount_point="hvac_pki")
+    self_issued = pki.sign_self_issued(root["data"]["certificate"], mount_point="hvac_pki")
+    roles = pki.list_roles(mount_point="hvac_pki")
+    pki.delete_role("web", mount_point="hvac_pki")
+    deleted = pki.delete_root(mount_point="hvac_int")
     return {
+        "signed_leaf": sorted(signed_leaf["data"]), "verbatim": sorted(verbatim["data"]),
+        "read_back": read_back["data"]["certificate"] == leaf["data"]["certificate"],
+        "updated": updated["data"]["issuer_name"], "self_issued": sorted(self_issued["data"]),
+        "roles": roles["data"]["keys"], "deleted": deleted["warnings"],
         "root": sorted(root["data"]), "leaf": sorted(leaf["data"]), "ca_pem": ca_pem.strip()
         == root["data"]["certificate"], "chain": chain.count("BEGIN CERTIFICATE"),
         "issuers": [sorted(v) for v in issuers["data"]["key_info"].values()],

@@ -23,6 +23,7 @@ from chalicelib.engines.pki.issuance import (
     parse_csr,
 )
 from chalicelib.engines.pki.keytypes import generate, validate_key_spec
+from chalicelib.engines.pki.names import Renderer
 from chalicelib.engines.pki.role import Role, read_role
 from chalicelib.engines.pki.x509build import build_certificate, load_pem, serial_text, to_pem
 from chalicelib.framework import Field, FieldData, FieldType, Path
@@ -53,7 +54,8 @@ def _role(request: Request, data: FieldData) -> Role:
     return role
 
 
-def _renderer(request: Request, role: Role) -> Any:
+def _renderer(request: Request, role: Role) -> Renderer | None:
+    """Renders allowed_domains / allowed_uri_sans templates for the caller's entity."""
     identity = request.identity
     if identity is None:
         return None

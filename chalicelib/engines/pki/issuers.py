@@ -48,10 +48,16 @@ def _public_der(key: PrivateKey | x509.Certificate) -> bytes:
     )
 
 
-def all_issuers(view: StorageView) -> list[st.IssuerEntry]:
+def _issuer_entries(view: StorageView) -> dict[str, Entry]:
+    """Every stored issuer item by id (one LIST, then batched reads), versions included."""
     ids = [k for k in view.list(st.ISSUER_PREFIX) if not k.endswith("/")]
     found = view.get_many([st.ISSUER_PREFIX + i for i in ids])
-    return [st.IssuerEntry.from_storage(jsonio.loads(e.value)) for e in found.values()]
+    return {key[len(st.ISSUER_PREFIX):]: entry for key, entry in found.items()}
+
+
+def all_issuers(view: StorageView) -> list[st.IssuerEntry]:
+    return [st.IssuerEntry.from_storage(jsonio.loads(e.value))
+            for e in _issuer_entries(view).values()]
 
 
 def all_keys(view: StorageView) -> list[st.KeyEntry]:
@@ -213,12 +219,11 @@ def compute_chains(issuers: list[st.IssuerEntry]) -> dict[str, list[str]]:
 
 
 def rebuild_chains(view: StorageView) -> None:
+    """Store each issuer's computed chain where it changed, each write conditional on the
+    version read. Losing to a concurrent change means retrying on fresh reads; after
+    several losses the other writers' own rebuilds, which saw newer state, stand."""
     for _ in range(_ATTEMPTS):
-        entries = {}
-        for issuer_id in [k for k in view.list(st.ISSUER_PREFIX) if not k.endswith("/")]:
-            entry = view.get(st.ISSUER_PREFIX + issuer_id)
-            if entry is not None:
-                entries[issuer_id] = entry
+        entries = _issuer_entries(view)
         issuers = {i: st.IssuerEntry.from_storage(jsonio.loads(e.value))
                    for i, e in entries.items()}
         chains = compute_chains(list(issuers.values()))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -425,3 +426,17 @@ def test_subject_strings_are_encoded_as_go_encodes_them(pki: VaultHTTP) -> None:
     der = cert.subject.public_bytes()
     assert b"\x13\x0da.example.com" in der  # PrintableString
     assert b"\x0c\x07Acme \xc3\x9c" in der  # UTF8String where PrintableString cannot hold it
+
+
+def test_a_warm_issue_costs_one_first_read_two_reads_and_two_writes(
+    pki: VaultHTTP, calls: Counter[str]
+) -> None:
+    role(pki)
+    pki.post("pki/issue/web", {"common_name": "a.example.com"})  # warms this container
+    calls.clear()
+    assert pki.post("pki/issue/web", {"common_name": "b.example.com"}).status_code == 200
+    # The token, cluster state, role and default-issuer config in the first BatchGetItem;
+    # then the issuer and its key; then the certificate's one item, and the `ADD gen 1` on
+    # the certs/ folder marker that every new entry in a folder costs (see the storage
+    # notes: that marker is the mount's one shared write per issue).
+    assert dict(calls) == {"BatchGetItem": 1, "GetItem": 2, "UpdateItem": 2}

@@ -185,15 +185,21 @@ class Authorization:
     wildcard: bool = False
 
 
-def save_order(view: StorageView, order: Order) -> None:
-    view.put_json(f"{ORDER_PREFIX}{order.kid}/{order.id}", asdict(order))
+def save_order(view: StorageView, order: Order, expected_version: int | None = None) -> None:
+    """Write ``order``; with ``expected_version``, only over that version (ConditionFailed
+    otherwise): finalize claims an order this way so racing containers issue once."""
+    view.put_json(f"{ORDER_PREFIX}{order.kid}/{order.id}", asdict(order),
+                  expected_version=expected_version)
 
 
-def load_order(view: StorageView, kid: str, order_id: str) -> Order:
-    order = _load(Order, view.get_json(f"{ORDER_PREFIX}{kid}/{order_id}"))
-    if order is None:
+def load_order(view: StorageView, kid: str, order_id: str) -> tuple[Order, int]:
+    """The account's order and its storage version."""
+    entry = view.get(f"{ORDER_PREFIX}{kid}/{order_id}") if "/" not in order_id else None
+    if entry is None:
         raise AcmeProblem("malformed", "order does not exist")
-    return order
+    order = _load(Order, jsonio.loads(entry.value))
+    assert order is not None
+    return order, entry.version
 
 
 def order_ids(view: StorageView, kid: str) -> list[str]:
@@ -205,7 +211,8 @@ def save_authorization(view: StorageView, authz: Authorization) -> None:
 
 
 def load_authorization(view: StorageView, kid: str, authz_id: str) -> Authorization:
-    authz = _load(Authorization, view.get_json(f"{AUTHZ_PREFIX}{kid}/{authz_id}"))
+    authz = None if "/" in authz_id else _load(
+        Authorization, view.get_json(f"{AUTHZ_PREFIX}{kid}/{authz_id}"))
     if authz is None:
         raise AcmeProblem("malformed", "authorization does not exist")
     return authz

@@ -1,0 +1,160 @@
+"""Challenge validation (RFC 8555 section 8.3, RFC 8737), inside the request that answers
+the challenge and bounded in time: API Gateway stops waiting after 29 s.
+
+The validator connects only to addresses it resolved and checked itself (no second
+lookup a DNS rebinding could change). Loopback, link-local, unspecified and multicast
+addresses are refused: loopback is where a Lambda's own runtime API listens. The dev
+server (LAMBDAVAULT_DEV) allows loopback and may move the ports off 80 and 443."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Callable
+
+from cryptography import x509
+
+from chalicelib.engines.pki.acme.problems import AcmeProblem
+from chalicelib.settings import settings
+
+# Each challenge gets this long in all (resolution, connection, reading, one retry).
+BUDGET_SECONDS = 10.0
+RETRY_PAUSE_SECONDS = 1.0
+_MAX_BODY = 4096
+_ALPN = "acme-tls/1"
+_ACME_IDENTIFIER = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")  # id-pe-acmeIdentifier
+# The DER OCTET STRING header of a SHA-256 digest: tag 4, length 32.
+_DIGEST_HEADER = b"\x04\x20"
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def key_authorization(token: str, thumbprint: str) -> str:
+    return f"{token}.{thumbprint}"
+
+
+def _allowed(address: Address) -> bool:
+    if address.is_loopback:
+        return settings().dev_mode
+    return not (address.is_link_local or address.is_unspecified or address.is_multicast)
+
+
+def resolve(kind: str, value: str) -> list[Address]:
+    """The identifier's addresses that the validator may connect to."""
+    if kind == "ip":
+        found = [ipaddress.ip_address(value)]
+    else:
+        try:
+            infos = socket.getaddrinfo(value, None, type=socket.SOCK_STREAM)
+        except OSError as error:
+            raise AcmeProblem("dns", f"failed to resolve {value}: {error}") from None
+        found = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+    allowed = [address for address in found if _allowed(address)]
+    if not allowed:
+        raise AcmeProblem("connection", f"{value} resolves to no address the server may "
+                          "validate against")
+    return allowed
+
+
+def http01(kind: str, value: str, token: str, expected: str) -> None:
+    """GET http://<identifier>/.well-known/acme-challenge/<token> answers the key
+    authorization (trailing whitespace allowed, as RFC 8555 section 8.3)."""
+    port = settings().acme_http01_port
+
+    def attempt(address: Address, timeout: float) -> None:
+        connection = http.client.HTTPConnection(str(address), port, timeout=timeout)
+        try:
+            host = f"[{value}]" if ":" in value else value
+            connection.request("GET", f"/.well-known/acme-challenge/{token}",
+                               headers={"Host": host, "User-Agent": "lambdavault-acme"})
+            response = connection.getresponse()
+            body = response.read(_MAX_BODY)
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise AcmeProblem("incorrectResponse", f"http-01 challenge for {value} answered "
+                              f"HTTP {response.status}")
+        if body.decode("utf-8", "replace").rstrip() != expected:
+            raise AcmeProblem("incorrectResponse", f"http-01 challenge for {value} answered "
+                              "another key authorization")
+
+    _validate(kind, value, attempt)
+
+
+def tls_alpn01(kind: str, value: str, _token: str, expected: str) -> None:
+    """RFC 8737: a TLS handshake offering only acme-tls/1, for the identifier's SNI,
+    presents a certificate for exactly that name whose critical acmeIdentifier extension
+    holds the SHA-256 of the key authorization."""
+    port = settings().acme_tls_alpn01_port
+    digest = hashlib.sha256(expected.encode()).digest()
+
+    def attempt(address: Address, timeout: float) -> None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the certificate is self-signed by design
+        context.set_alpn_protocols([_ALPN])
+        with socket.create_connection((str(address), port), timeout=timeout) as raw, \
+                context.wrap_socket(raw, server_hostname=value if kind == "dns" else None) \
+                as tls:
+            negotiated = tls.selected_alpn_protocol()
+            der = tls.getpeercert(binary_form=True)
+        if negotiated != _ALPN or der is None:
+            raise AcmeProblem("tls", f"tls-alpn-01 challenge for {value}: the server did not "
+                              "negotiate acme-tls/1")
+        _check_certificate(x509.load_der_x509_certificate(der), kind, value, digest)
+
+    _validate(kind, value, attempt)
+
+
+def _check_certificate(cert: x509.Certificate, kind: str, value: str, digest: bytes) -> None:
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        extension = cert.extensions.get_extension_for_oid(_ACME_IDENTIFIER)
+    except x509.ExtensionNotFound:
+        raise AcmeProblem("incorrectResponse", f"tls-alpn-01 certificate for {value} lacks "
+                          "its subjectAltName or acmeIdentifier") from None
+    wanted: list[object] = (
+        [value] if kind == "dns" else [ipaddress.ip_address(value)])
+    found = (names.get_values_for_type(x509.DNSName) if kind == "dns"
+             else names.get_values_for_type(x509.IPAddress))
+    if found != wanted or len(list(names)) != 1:
+        raise AcmeProblem("incorrectResponse", f"tls-alpn-01 certificate is not for exactly "
+                          f"{value}")
+    raw = extension.value.value if isinstance(extension.value,
+                                              x509.UnrecognizedExtension) else b""
+    if not extension.critical or raw != _DIGEST_HEADER + digest:
+        raise AcmeProblem("incorrectResponse", f"tls-alpn-01 certificate for {value} holds "
+                          "another key authorization")
+
+
+def _validate(kind: str, value: str, attempt: Callable[[Address, float], None]) -> None:
+    """Try each allowed address; a connection failure is retried once within the budget,
+    a wrong answer is final."""
+    deadline = time.monotonic() + BUDGET_SECONDS
+    last: AcmeProblem | None = None
+    for round_number in range(2):
+        for address in resolve(kind, value):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                attempt(address, remaining)
+                return
+            except ssl.SSLError as error:
+                last = AcmeProblem("tls", f"TLS error validating {value}: {error.reason}")
+            except OSError as error:
+                last = AcmeProblem("connection", f"could not connect to {value} "
+                                   f"({address}): {error.strerror or error}")
+        if round_number == 0 and deadline - time.monotonic() > RETRY_PAUSE_SECONDS:
+            time.sleep(RETRY_PAUSE_SECONDS)
+    raise last or AcmeProblem("connection", f"validation of {value} ran out of time")
+
+
+VALIDATORS: dict[str, Callable[[str, str, str, str], None]] = {
+    "http-01": http01,
+    "tls-alpn-01": tls_alpn01,
+}

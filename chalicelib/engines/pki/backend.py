@@ -4,6 +4,7 @@ issuance and signing, stored certificates). Storage layout: see storage.py."""
 from __future__ import annotations
 
 from chalicelib.engines.pki import (
+    acme,
     fetch,
     path_intermediate,
     path_issue,
@@ -38,7 +39,8 @@ def backend() -> Backend:
         paths=[
             *path_root.paths(), *path_intermediate.paths(), *path_issuers.paths(),
             *path_keys.paths(), *fetch.paths(), *path_roles.paths(), *path_issue.paths(),
+            *acme.paths(),
         ],
-        unauthenticated=UNAUTHENTICATED,
+        unauthenticated=(*UNAUTHENTICATED, *acme.UNAUTHENTICATED),
         sudo=("root", "root/sign-self-issued"),
     )

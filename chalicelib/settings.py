@@ -19,12 +19,17 @@ class Settings(NamedTuple):
     default_lease_ttl: int
     max_lease_ttl: int
     cluster_state_ttl: float
+    # `lambdavault server -dev`: ACME may validate loopback names, on the ports below.
+    dev_mode: bool = False
+    acme_http01_port: int = 80
+    acme_tls_alpn01_port: int = 443
 
     @classmethod
     def from_environ(cls, environ: os._Environ[str] | dict[str, str] = os.environ) -> "Settings":
         def get(name: str, default: str) -> str:
             return environ.get(name, default)
 
+        dev_mode = get("LAMBDAVAULT_DEV", "false").lower() == "true"
         return cls(
             table_name=get("LAMBDAVAULT_TABLE", "lambdavault"),
             kms_key_id=get("LAMBDAVAULT_KMS_KEY_ID", "alias/lambdavault"),
@@ -40,6 +45,12 @@ class Settings(NamedTuple):
             max_lease_ttl=int(get("LAMBDAVAULT_MAX_LEASE_TTL", "2764800")),
             # How long a container trusts its cached cluster state before rereading it.
             cluster_state_ttl=float(get("LAMBDAVAULT_CLUSTER_STATE_TTL", "0")),
+            dev_mode=dev_mode,
+            # RFC 8555 fixes 80 and 443; only a dev server may move them (a test's certbot).
+            acme_http01_port=int(get("LAMBDAVAULT_ACME_HTTP01_PORT", "80")) if dev_mode else 80,
+            acme_tls_alpn01_port=(
+                int(get("LAMBDAVAULT_ACME_TLS_ALPN01_PORT", "443")) if dev_mode else 443
+            ),
         )
 
 

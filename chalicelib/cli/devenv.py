@@ -112,6 +112,7 @@ def dev_environ(endpoint_url: str, resources: DevResources) -> dict[str, str]:
         "LAMBDAVAULT_KMS_KEY_ID": resources.kms_alias,
         "LAMBDAVAULT_AUDIT_BUCKET": resources.audit_bucket,
         "LAMBDAVAULT_AUDIT_STREAM": resources.audit_stream,
+        "LAMBDAVAULT_DEV": "true",
     }
 
 

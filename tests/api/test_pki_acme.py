@@ -1,0 +1,321 @@
+"""ACME on the pki mount over HTTP, step by step with a small JWS client built on PyJWT:
+directory, nonces, account, order, http-01 and tls-alpn-01 validation against responders
+on loopback (dev mode), finalize, certificate download, key change and revocation."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import http.server
+import json
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from jwt.algorithms import ECAlgorithm
+
+from tests.support import VaultHTTP
+
+PEM_CHAIN = "application/pem-certificate-chain"
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def flattened(payload: bytes, key: Any, algorithm: str, header: dict[str, Any]) -> dict:
+    """A flattened JWS (RFC 7515 section 7.2.2) from PyJWT's compact one."""
+    compact = jwt.PyJWS().encode(payload, key, algorithm=algorithm,
+                                 headers={**header, "typ": None})
+    protected, body, signature = compact.split(".")
+    return {"protected": protected, "payload": body, "signature": signature}
+
+
+class AcmeClient:
+    """Just enough of RFC 8555 to drive the server: every POST signed, nonces reused
+    from each answer, errors returned (not raised) so tests can look at them."""
+
+    def __init__(self, directory_url: str, key: ec.EllipticCurvePrivateKey | None = None) -> None:
+        self.session = requests.Session()
+        self.directory_url = directory_url
+        self.directory = self.session.get(directory_url, timeout=30).json()
+        self.key = key or ec.generate_private_key(ec.SECP256R1())
+        self.kid = ""
+        self.nonce = ""
+
+    @property
+    def jwk(self) -> dict[str, str]:
+        return json.loads(ECAlgorithm.to_jwk(self.key.public_key()))
+
+    @property
+    def thumbprint(self) -> str:
+        jwk = self.jwk
+        canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x", "y")},
+                               separators=(",", ":"), sort_keys=True)
+        digest = hashes.Hash(hashes.SHA256())
+        digest.update(canonical.encode())
+        return b64(digest.finalize())
+
+    def new_nonce(self) -> str:
+        reply = self.session.head(self.directory["newNonce"], timeout=30)
+        assert reply.status_code == 200
+        return reply.headers["Replay-Nonce"]
+
+    def signed(self, url: str, payload: Any, *, jwk: bool = False,
+               nonce: str | None = None) -> dict:
+        header: dict[str, Any] = {"nonce": nonce or self.nonce or self.new_nonce(), "url": url}
+        if jwk or not self.kid:
+            header["jwk"] = self.jwk
+        else:
+            header["kid"] = self.kid
+        raw = b"" if payload is None else json.dumps(payload).encode()
+        self.nonce = ""
+        return flattened(raw, self.key, "ES256", header)
+
+    def post(self, url: str, payload: Any = None, **options: Any) -> requests.Response:
+        """POST ``payload``; None is POST-as-GET."""
+        reply = self.session.post(url, data=json.dumps(self.signed(url, payload, **options)),
+                                  headers={"Content-Type": "application/jose+json"},
+                                  timeout=60)
+        self.nonce = reply.headers.get("Replay-Nonce", "")
+        return reply
+
+    def register(self, **payload: Any) -> requests.Response:
+        reply = self.post(self.directory["newAccount"],
+                          {"termsOfServiceAgreed": True, **payload}, jwk=True)
+        if reply.status_code in (200, 201):
+            self.kid = reply.headers["Location"]
+        return reply
+
+    def order(self, *names: str) -> requests.Response:
+        return self.post(self.directory["newOrder"],
+                         {"identifiers": [{"type": "dns", "value": n} for n in names]})
+
+    def key_authorization(self, token: str) -> str:
+        return f"{token}.{self.thumbprint}"
+
+
+def csr_der(names: list[str], key: ec.EllipticCurvePrivateKey | None = None) -> str:
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([]))
+           .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]),
+                          critical=False)
+           .sign(key, hashes.SHA256()))
+    return b64(csr.public_bytes(serialization.Encoding.DER))
+
+
+class Http01Responder:
+    """An http-01 responder on a loopback port: token -> key authorization."""
+
+    def __init__(self, port: int) -> None:
+        self.answers: dict[str, str] = {}
+        answers = self.answers
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                token = self.path.rsplit("/", 1)[-1]
+                body = answers.get(token, "").encode()
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def tls_alpn_certificate(name: str, key_authorization: str, tmp: Path) -> ssl.SSLContext:
+    """RFC 8737's self-signed validation certificate, in a server context speaking only
+    acme-tls/1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(key_authorization.encode())
+    now = datetime.datetime.now(datetime.UTC)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acme")])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.UnrecognizedExtension(
+                x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31"), b"\x04\x20" + digest.finalize()),
+                critical=True)
+            .sign(key, hashes.SHA256()))
+    (tmp / "alpn.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp / "alpn.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.set_alpn_protocols(["acme-tls/1"])
+    context.load_cert_chain(tmp / "alpn.pem", tmp / "alpn.key")
+    return context
+
+
+def serve_tls_once(context: ssl.SSLContext, port: int) -> threading.Thread:
+    listener = socket.create_server(("127.0.0.1", port))
+
+    def run() -> None:
+        with listener:
+            connection, _ = listener.accept()
+            try:
+                with context.wrap_socket(connection, server_side=True):
+                    pass
+            except (ssl.SSLError, OSError):
+                pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def dev_acme(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
+    """Dev mode with the validator's ports moved to the test's responders."""
+    from chalicelib.settings import settings
+
+    ports = {"http": free_port(), "tls": free_port()}
+    monkeypatch.setenv("LAMBDAVAULT_DEV", "true")
+    monkeypatch.setenv("LAMBDAVAULT_ACME_HTTP01_PORT", str(ports["http"]))
+    monkeypatch.setenv("LAMBDAVAULT_ACME_TLS_ALPN01_PORT", str(ports["tls"]))
+    settings.cache_clear()
+    yield ports
+    settings.cache_clear()
+
+
+def enable_acme(vault: VaultHTTP, server: str, **acme: Any) -> str:
+    """A pki mount with a root CA, config/cluster and ACME on; its base URL."""
+    assert vault.post("sys/mounts/pki", {"type": "pki"}).status_code == 204
+    reply = vault.post("pki/root/generate/internal", {"common_name": "ACME Root",
+                                                       "key_type": "ec", "ttl": "8760h"})
+    assert reply.status_code == 200, reply.text
+    reply = vault.post("pki/roles/web", {"allowed_domains": "localhost,example.test",
+                                         "allow_subdomains": True, "allow_bare_domains": True,
+                                         "key_type": "any", "ttl": "24h"})
+    assert reply.status_code == 200, reply.text
+    base = f"{server}/v1/pki"
+    assert vault.post("pki/config/cluster", {"path": base}).status_code == 200
+    reply = vault.post("pki/config/acme", {"enabled": True, **acme})
+    assert reply.status_code == 200, reply.text
+    return base
+
+
+@pytest.fixture
+def acme_base(vault: VaultHTTP, server: str, dev_acme: dict[str, int]) -> str:
+    return enable_acme(vault, server)
+
+
+def test_directory_nonce_and_disabled(vault: VaultHTTP, server: str, dev_acme: dict) -> None:
+    assert vault.post("sys/mounts/pki", {"type": "pki"}).status_code == 204
+    # Disabled (the default): a bare 404, as OpenBao.
+    assert requests.get(f"{server}/v1/pki/acme/directory", timeout=30).status_code == 404
+    reply = vault.post("pki/config/acme", {"enabled": True})
+    assert reply.status_code == 400
+    assert "requires local cluster 'path'" in reply.json()["errors"][0]
+    base = enable_acme_on_existing(vault, server)
+    for prefix in ("acme/", "roles/web/acme/", "issuer/default/acme/",
+                   "issuer/default/roles/web/acme/"):
+        directory = requests.get(f"{base}/{prefix}directory", timeout=30)
+        assert directory.status_code == 200
+        assert directory.headers["Content-Type"] == "application/json"
+        assert directory.json() == {
+            "newNonce": f"{base}/{prefix}new-nonce",
+            "newAccount": f"{base}/{prefix}new-account",
+            "newOrder": f"{base}/{prefix}new-order",
+            "revokeCert": f"{base}/{prefix}revoke-cert",
+            "keyChange": f"{base}/{prefix}key-change",
+            "meta": {"externalAccountRequired": False},
+        }
+        for method in ("HEAD", "GET"):
+            nonce = requests.request(method, f"{base}/{prefix}new-nonce", timeout=30)
+            assert nonce.status_code == 200
+            assert nonce.headers["Cache-Control"] == "no-store"
+            assert nonce.headers["Link"] == f'<{base}/{prefix}directory>;rel="index"'
+            assert len(nonce.headers["Replay-Nonce"]) > 16
+    # No token needed for any of it; new-eab still needs one.
+    assert requests.post(f"{base}/acme/new-eab", timeout=30).status_code == 403
+
+
+def enable_acme_on_existing(vault: VaultHTTP, server: str) -> str:
+    reply = vault.post("pki/root/generate/internal", {"common_name": "ACME Root",
+                                                       "key_type": "ec"})
+    assert reply.status_code == 200, reply.text
+    assert vault.post("pki/roles/web", {"allow_any_name": True}).status_code == 200
+    base = f"{server}/v1/pki"
+    assert vault.post("pki/config/cluster", {"path": base}).status_code == 200
+    assert vault.post("pki/config/acme", {"enabled": True}).status_code == 200
+    return base
+
+
+def test_http01_order_to_certificate(vault: VaultHTTP, acme_base: str,
+                                     dev_acme: dict[str, int], tmp_path: Path) -> None:
+    client = AcmeClient(f"{acme_base}/roles/web/acme/directory")
+    created = client.register(contact=["mailto:ops@example.test"])
+    assert created.status_code == 201, created.text
+    assert created.headers["Location"].startswith(f"{acme_base}/roles/web/acme/account/")
+    assert created.json() == {"status": "valid", "contact": ["mailto:ops@example.test"],
+                              "orders": created.headers["Location"] + "/orders"}
+    assert client.register().status_code == 200  # the same key finds the same account
+
+    order = client.order("localhost")
+    assert order.status_code == 201, order.text
+    body = order.json()
+    assert body["status"] == "pending"
+    assert body["identifiers"] == [{"type": "dns", "value": "localhost"}]
+    authz = client.post(body["authorizations"][0]).json()
+    assert authz["status"] == "pending"
+    assert {c["type"] for c in authz["challenges"]} == {"http-01", "tls-alpn-01"}
+    challenge = next(c for c in authz["challenges"] if c["type"] == "http-01")
+
+    responder = Http01Responder(dev_acme["http"])
+    try:
+        responder.answers[challenge["token"]] = client.key_authorization(challenge["token"])
+        answered = client.post(challenge["url"], {})
+    finally:
+        responder.close()
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["status"] == "valid"
+    assert f'<{body["authorizations"][0]}>;rel="up"' in answered.headers["Link"]
+    assert client.post(body["authorizations"][0]).json()["status"] == "valid"
+    order_url = order.headers["Location"]
+    assert client.post(order_url).json()["status"] == "ready"
+
+    finalized = client.post(body["finalize"], {"csr": csr_der(["localhost"])})
+    assert finalized.status_code == 200, finalized.text
+    assert finalized.json()["status"] == "valid"
+    chain = client.post(finalized.json()["certificate"])
+    assert chain.status_code == 200
+    assert chain.headers["Content-Type"] == PEM_CHAIN
+    leaf, root = x509.load_pem_x509_certificates(chain.content)
+    leaf.verify_directly_issued_by(root)
+    sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["localhost"]
+    eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]
+    assert leaf.not_valid_after_utc - leaf.not_valid_before_utc <= datetime.timedelta(hours=25)
+    assert client.post(client.kid + "/orders").json() == {"orders": [order_url]}
+    stored = vault.list("pki/certs").json()["data"]["keys"]
+    assert leaf.serial_number in {int(k.replace(":", ""), 16) for k in stored}

@@ -246,3 +246,28 @@ def test_issuer_post_replaces_and_patch_merges(pki: VaultHTTP) -> None:
     assert reply.json()["errors"] == ["Unable to parse specified usages: [nope] - valid values "
                                       "are crl-signing,issuing-certificates,ocsp-signing,"
                                       "read-only"]
+
+
+def test_keys_generate_and_import(pki: VaultHTTP) -> None:
+    made = pki.post("pki/keys/generate/exported", {"key_type": "ec", "key_name": "made"}).json()
+    data = made["data"]
+    assert set(data) == {"key_id", "key_name", "key_type", "private_key"}
+    assert data["key_type"] == "ec" and data["private_key"].startswith("-----BEGIN EC")
+    internal = pki.post("pki/keys/generate/internal", {"key_type": "ed25519"}).json()["data"]
+    assert set(internal) == {"key_id", "key_name", "key_type"}
+    reply = pki.post("pki/keys/generate/internal", {"key_type": "ec", "key_bits": 7})
+    assert reply.json() == {"errors": ["Validation for key_type, key_bits failed: unsupported "
+                                       "bit length for EC key: 7"]}
+    again = pki.post("pki/keys/import", {"pem_bundle": data["private_key"]}).json()
+    assert again["data"]["key_id"] == data["key_id"]
+    assert again["warnings"] == ["Key already imported, use key/ endpoint to update name."]
+    reply = pki.post("pki/keys/import", {"pem_bundle": data["private_key"] * 2})
+    assert reply.json() == {"errors": ["only a single key can be present within the "
+                                       "pem_bundle for importing"]}
+    # A root on the generated key, through the issuers/generate alias.
+    root_data = pki.post("pki/issuers/generate/root/existing",
+                         {"common_name": "On made", "key_ref": "made"}).json()["data"]
+    assert root_data["key_id"] == data["key_id"]
+    csr = pki.post("pki/intermediate/cross-sign",
+                   {"common_name": "Cross", "key_ref": "made"}).json()["data"]
+    assert csr["key_id"] == data["key_id"]

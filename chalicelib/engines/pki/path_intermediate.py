@@ -5,7 +5,6 @@ certificates and keys, deduplicated against the mount's issuers and keys as Open
 from __future__ import annotations
 
 import base64
-import re
 from typing import Any
 
 from cryptography import x509
@@ -19,11 +18,11 @@ from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.issuance import Request as IssueRequest
 from chalicelib.engines.pki.issuance import creation_params
 from chalicelib.engines.pki.keytypes import PrivateKey, load_private_key
+from chalicelib.engines.pki.pem import pem_blocks
 from chalicelib.engines.pki.x509build import build_csr, general_names
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import view_of
 
-_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----\s*(.*?)-----END \1-----", re.DOTALL)
 _INTERMEDIATE_AIA = (
     generation.MISSING_AIA + " Since this certificate is an intermediate, it might be useful "
     "to regenerate this certificate after fixing this problem for the root mount."
@@ -36,7 +35,9 @@ _DEFAULT_WITHOUT_KEY = (
 
 
 def path_intermediate_generate(request: Request, data: FieldData) -> Response:
-    kind = generation.check_generation_type(data["exported"])
+    # intermediate/cross-sign: a CSR for a key the mount holds (OpenBao forces "existing").
+    cross_sign = request.relative_path == "intermediate/cross-sign"
+    kind = generation.check_generation_type("existing" if cross_sign else data["exported"])
     fmt = certs.check_format(data["format"])
     view = view_of(request)
     _, key_name = generation.new_names(view, data)
@@ -67,27 +68,12 @@ def _csr_text(csr: x509.CertificateSigningRequest, fmt: str) -> str:
     return csr.public_bytes(serialization.Encoding.PEM).decode().strip()
 
 
-def _blocks(bundle: str) -> list[tuple[str, str]]:
-    """(type, PEM text) of each block, in order; "invalid PEM data" as OpenBao says it."""
-    found: list[tuple[str, str]] = []
-    rest = bundle.strip()
-    index = 0
-    while rest:
-        index += 1
-        match = _BLOCK.match(rest)
-        if match is None:
-            raise BadRequest(f"error when parsing block {index}: invalid PEM data")
-        found.append((match.group(1), match.group(0)))
-        rest = rest[match.end():].strip()
-    return found
-
-
 def import_bundle(request: Request, bundle: str, *, keys_allowed: bool) -> Response:
     if len(bundle) < 75:
         raise BadRequest("provided data for import was too short; perhaps a path was passed to "
                          "the API rather than the contents of a PEM file")
     cert_pems, key_pems = [], []
-    for kind, text in _blocks(bundle):
+    for kind, text in pem_blocks(bundle):
         if kind in ("CERTIFICATE", "X509 CERTIFICATE"):
             cert_pems.append(text)
         elif kind not in ("CRL", "X509 CRL", "EC PARAMS", "EC PARAMETERS"):
@@ -156,8 +142,11 @@ _GENERATE_FIELDS = {
 
 def paths() -> list[Path]:
     return [
-        Path("intermediate/generate/{exported}", {Operation.UPDATE: path_intermediate_generate},
-             fields=_GENERATE_FIELDS, synopsis="Generate an intermediate CA's key and CSR."),
+        *(Path(pattern, {Operation.UPDATE: path_intermediate_generate},
+               fields=_GENERATE_FIELDS, synopsis="Generate an intermediate CA's key and CSR.")
+          for pattern in ("intermediate/generate/{exported}",
+                          "issuers/generate/intermediate/{exported}",
+                          "intermediate/cross-sign")),
         Path("intermediate/set-signed", {Operation.UPDATE: path_import},
              fields={"certificate": Field(FieldType.STRING, "", "The signed certificate(s).")},
              synopsis="Import the signed intermediate certificate (and its chain)."),

@@ -3,6 +3,8 @@ OpenBao's path_fetch_keys.go and path_manage_keys.go. Private keys never leave h
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cryptography import x509
 
 from chalicelib.core.errors import BadRequest, multierror
@@ -10,9 +12,18 @@ from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki import issuers
 from chalicelib.engines.pki import storage as st
-from chalicelib.engines.pki.keytypes import load_private_key
+from chalicelib.engines.pki.keytypes import (
+    generate,
+    load_private_key,
+    private_key_pem,
+    validate_key_spec,
+)
+from chalicelib.engines.pki.pem import pem_blocks
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
+
+if TYPE_CHECKING:
+    from chalicelib.storage.view import StorageView
 
 
 def _fetch(request: Request, reference: str) -> st.KeyEntry:
@@ -84,6 +95,59 @@ def path_key_delete(request: Request, data: FieldData) -> Response | None:
     ])
 
 
+def path_keys_generate(request: Request, data: FieldData) -> Response:
+    """keys/generate/internal|exported: a key pair with no certificate (OpenBao's
+    pathGenerateKeyHandler); the private key is returned only when exported."""
+    kind = request.relative_path.rsplit("/", 1)[-1]
+    if kind == "kms":
+        raise BadRequest("managed keys (kms) are not supported by this server")
+    view = view_of(request)
+    name = _new_key_name(view, data["key_name"])
+    try:
+        spec = validate_key_spec(data["key_type"], data["key_bits"], 0)
+        if spec.key_type == "any":
+            raise BadRequest("unknown key type any")
+    except BadRequest as error:
+        raise BadRequest(f"Validation for key_type, key_bits failed: {error.message}") from None
+    key = generate(spec)
+    stored = issuers.store(view, None, key, key_name=name)
+    assert stored.key is not None
+    body = {"key_id": stored.key.id, "key_name": stored.key.name, "key_type": spec.key_type}
+    if kind == "exported":
+        body["private_key"] = private_key_pem(key)
+    return Response(data=body)
+
+
+def path_keys_import(request: Request, data: FieldData) -> Response:
+    """keys/import: exactly one private key in pem_bundle (OpenBao's pathImportKeyHandler)."""
+    view = view_of(request)
+    name = _new_key_name(view, data["key_name"])
+    bundle = data["pem_bundle"]
+    if len(bundle) < 64:
+        raise BadRequest("provided data for import was too short; perhaps a path was passed to "
+                         "the API rather than the contents of a PEM file")
+    blocks = pem_blocks(bundle)
+    if len(blocks) != 1:
+        raise BadRequest("only a single key can be present within the pem_bundle for importing")
+    try:
+        key = load_private_key(blocks[0][1])
+    except (ValueError, TypeError) as error:
+        raise BadRequest(str(error)) from None
+    stored = issuers.store(view, None, key, key_name=name)
+    assert stored.key is not None
+    warnings = ["Key already imported, use key/ endpoint to update name."] if \
+        stored.key_existed else []
+    return Response(data={"key_id": stored.key.id, "key_name": stored.key.name,
+                          "key_type": stored.key.private_key_type}, warnings=warnings)
+
+
+def _new_key_name(view: StorageView, name: str) -> str:
+    name = st.check_name("key", name)
+    if name and st.name_taken(view, "key", name):
+        raise BadRequest("key name already in use")
+    return name
+
+
 def path_config_keys_read(request: Request, data: FieldData) -> Response:
     config = st.read_config(view_of(request), st.KEYS_CONFIG)[0]
     return Response(data={"default": config.get("default", "")})
@@ -105,8 +169,22 @@ def path_config_keys_write(request: Request, data: FieldData) -> Response:
     return Response(data={"default": config.get("default", "")})
 
 
+_NEW_KEY_FIELDS = {
+    "key_name": Field(FieldType.STRING, "", "A name for the key."),
+    "key_type": Field(FieldType.STRING, "rsa", "rsa, ec or ed25519."),
+    "key_bits": Field(FieldType.INT, 0, "Key size (0: the type's default)."),
+}
+
+
 def paths() -> list[Path]:
     return [
+        *(Path(f"keys/generate/{kind}", {Operation.UPDATE: path_keys_generate},
+               fields=_NEW_KEY_FIELDS, synopsis="Generate a key pair.")
+          for kind in ("internal", "exported", "kms")),
+        Path("keys/import", {Operation.UPDATE: path_keys_import},
+             fields={"key_name": _NEW_KEY_FIELDS["key_name"],
+                     "pem_bundle": Field(FieldType.STRING, "", "One PEM private key.")},
+             synopsis="Import a key pair."),
         Path("keys/?", {Operation.LIST: path_keys_list}, fields=PAGE_FIELDS,
              synopsis="List the mount's keys."),
         Path("key/{key_ref}",

@@ -280,8 +280,9 @@ _SELF_ISSUED_FIELDS = {
 
 def paths() -> list[Path]:
     return [
-        Path("root/generate/{exported}", {Operation.UPDATE: path_root_generate},
-             fields=generation.CA_FIELDS, synopsis="Generate a new CA certificate and key."),
+        *(Path(pattern, {Operation.UPDATE: path_root_generate}, fields=generation.CA_FIELDS,
+               synopsis="Generate a new CA certificate and key.")
+          for pattern in ("root/generate/{exported}", "issuers/generate/root/{exported}")),
         Path("root/rotate/{exported}", {Operation.UPDATE: path_root_generate},
              fields=generation.CA_FIELDS, synopsis="Generate a new root (named next if free)."),
         Path("root/sign-self-issued", {Operation.UPDATE: path_sign_self_issued},

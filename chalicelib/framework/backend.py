@@ -26,17 +26,37 @@ if TYPE_CHECKING:
 
 
 def matches_special(patterns: Sequence[str], path: str) -> bool:
-    """Vault's PathsSpecial matching: exact, or prefix when the pattern ends in ``*``."""
-    exact, prefixes = _split_special(tuple(patterns))
-    return path in exact or path.startswith(prefixes)
+    """Vault's PathsSpecial matching: exact, or prefix when the pattern ends in ``*``; a
+    ``+`` segment stands for any one segment (``issuer/+/pem``)."""
+    exact, prefixes, wildcards = _split_special(tuple(patterns))
+    return path in exact or path.startswith(prefixes) or any(
+        _matches_wildcard(parts, path.split("/")) for parts in wildcards
+    )
 
 
 @cache
-def _split_special(patterns: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+def _split_special(
+    patterns: tuple[str, ...],
+) -> tuple[frozenset[str], tuple[str, ...], tuple[tuple[str, ...], ...]]:
     # Checked twice per request (unauthenticated, sudo): one set lookup and one C-level
-    # startswith over all prefixes instead of a Python loop.
-    exact = frozenset(p for p in patterns if not p.endswith("*"))
-    return exact, tuple(p[:-1] for p in patterns if p.endswith("*"))
+    # startswith over all prefixes instead of a Python loop; the few "+" patterns after.
+    plain = [p for p in patterns if "+" not in p.split("/")]
+    exact = frozenset(p for p in plain if not p.endswith("*"))
+    prefixes = tuple(p[:-1] for p in plain if p.endswith("*"))
+    return exact, prefixes, tuple(tuple(p.split("/")) for p in patterns if p not in plain)
+
+
+def _matches_wildcard(parts: tuple[str, ...], segments: list[str]) -> bool:
+    # Vault's pathMatchesWildcardPath: as many segments (at least as many when the last
+    # part ends in "*", which then matches as a prefix of its segment).
+    prefix = parts[-1].endswith("*")
+    if len(segments) < len(parts) or (not prefix and len(segments) != len(parts)):
+        return False
+    last = len(parts) - 1
+    return all(
+        part in ("+", segment) or (prefix and index == last and segment.startswith(part[:-1]))
+        for index, (part, segment) in enumerate(zip(parts, segments, strict=False))
+    )
 
 
 @dataclass(frozen=True)

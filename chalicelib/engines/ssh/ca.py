@@ -1,9 +1,10 @@
 """The mount's CA key pairs (OpenBao's SSH "issuers") and the key handling they need.
 
 Each key pair lives at ``config/issuer/<id>`` and ``config/issuers`` names the default
-one, OpenBao's layout: `config/ca` writes a new default issuer, a role's issuer_ref
-names one ("default", an id or a name). The private key is written through the
-barrier only; no function here puts it in a message.
+one, OpenBao's layout: `config/ca` writes a new default issuer, `issuers/import` a named
+one, a role's issuer_ref names one ("default", an id or a name). Every change of the set,
+its names or the default is guarded by config/issuers' version (see ``Issuers``). The
+private key is written through the barrier only; no function here puts it in a message.
 
 Errors are ``CAError`` with OpenBao's texts; ``internal`` marks the ones OpenBao
 returns as a server error (500) in Go's multierror wording; path_config_ca.refusal
@@ -14,15 +15,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from chalicelib.core import jsonio
+from chalicelib.core.errors import PreconditionFailed
+from chalicelib.storage.physical import ConditionFailed, Delete, Put, WriteOp
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from chalicelib.storage.view import StorageView
 
 ISSUER_PREFIX = "config/issuer/"
@@ -32,6 +40,13 @@ UUID_LENGTH = 36
 EXISTING_ISSUER_WARNING = (
     "An issuer with the provided public key already exists, returning the existing issuer"
 )
+NO_DEFAULT = "no default issuer currently configured"
+NAME_IN_USE = "issuer name already in use"
+# OpenBao's GenericNameRegex: what its issuer routes match and what a name must be.
+ISSUER_NAME = re.compile(r"\w(?:[\w\-.]*\w)?", re.ASCII)
+_ATTEMPTS = 5
+_PURGE_BATCH = 99  # DynamoDB's 100 items per transaction, less config/issuers
+_T = TypeVar("_T")
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -195,74 +210,228 @@ def key_material(
 # Storage -----------------------------------------------------------------------------
 
 
-def _default_id(view: StorageView) -> str:
-    raw = view.get_json(ISSUERS_CONFIG_KEY) or {}
-    return str(raw.get("default") or "")
-
-
-def _set_default_id(view: StorageView, issuer_id: str) -> None:
-    view.put_json(ISSUERS_CONFIG_KEY, {"default": issuer_id})
-
-
 def fetch_issuer(view: StorageView, issuer_id: str) -> Issuer:
     raw = view.get_json(ISSUER_PREFIX + issuer_id)
     if raw is None:
         raise CAError(f"ssh issuer id '{issuer_id}' does not exist")
+    return _issuer(raw)
+
+
+def _issuer(raw: dict[str, Any]) -> Issuer:
     return Issuer(**{key: raw[key] for key in ("id", "name", "public_key", "private_key",
                                                  "version") if key in raw})
 
 
+class Issuers:
+    """The mount's issuers as one read or change sees them, read lazily.
+
+    config/issuers' version guards every change: a change reads it before anything else
+    (``guard``) and commits in one transaction with a rewrite of config/issuers
+    conditioned on that version. Of two racing changes (two first issuers both becoming
+    the default, two renames to one name, a rename or a new default beside a delete) one
+    commits and the other is retried on what the first left: OpenBao serializes them
+    under its issuersLock.
+    """
+
+    def __init__(self, view: StorageView, *, guard: bool = False) -> None:
+        self.view = view
+        self._config: tuple[str, int] | None = None
+        self._ids: list[str] | None = None
+        if guard:
+            self._read_config()
+
+    def _read_config(self) -> tuple[str, int]:
+        if self._config is None:
+            entry = self.view.get(ISSUERS_CONFIG_KEY)
+            default = "" if entry is None else jsonio.loads(entry.value).get("default")
+            self._config = (str(default or ""), 0 if entry is None else entry.version)
+        return self._config
+
+    @property
+    def default_id(self) -> str:
+        return self._read_config()[0]
+
+    @property
+    def ids(self) -> list[str]:
+        if self._ids is None:
+            self._read_config()
+            self._ids = self.view.list(ISSUER_PREFIX)
+        return self._ids
+
+    def fetch(self, issuer_id: str) -> Issuer:
+        return fetch_issuer(self.view, issuer_id)
+
+    def fetch_many(self, ids: list[str]) -> list[Issuer]:
+        """The issuers of ``ids`` that exist, in that order, in one batch read."""
+        entries = self.view.get_many([ISSUER_PREFIX + issuer_id for issuer_id in ids])
+        return [_issuer(jsonio.loads(entries[key].value))
+                for key in (ISSUER_PREFIX + issuer_id for issuer_id in ids) if key in entries]
+
+    def default(self) -> Issuer:
+        """The default issuer; OpenBao's refusal when none is configured."""
+        if not self.default_id:
+            raise CAError(NO_DEFAULT)
+        return self.fetch(self.default_id)
+
+    def resolve(self, reference: str) -> str:
+        """OpenBao's resolveIssuerReference: "default", an issuer id, or an issuer name."""
+        if reference == DEFAULT_REF:
+            if not self.default_id:
+                raise CAError(NO_DEFAULT)
+            return self.default_id
+        if len(reference) == UUID_LENGTH and self.view.get(ISSUER_PREFIX + reference):
+            return reference
+        for issuer in self.fetch_many(self.ids):
+            if issuer.name == reference:
+                return issuer.id
+        raise CAError(f"unable to find issuer for reference: {reference}")
+
+    def taken(self, name: str) -> bool:
+        """Whether ``name`` already refers to an issuer (by name or as an id)."""
+        try:
+            self.resolve(name)
+        except CAError:
+            return False
+        return True
+
+    def commit(self, ops: list[WriteOp], default_id: str) -> None:
+        """``ops`` with config/issuers naming ``default_id``, if nothing changed since
+        config/issuers was read; ConditionFailed otherwise."""
+        config = Put(ISSUERS_CONFIG_KEY, jsonio.dumpb({"default": default_id}),
+                     self._read_config()[1])
+        self.view.transact([*ops, config])
+
+
+def _changed(view: StorageView, change: Callable[[Issuers], _T]) -> _T:
+    """``change`` on a fresh look at the issuers until it commits without a race."""
+    for _ in range(_ATTEMPTS):
+        try:
+            return change(Issuers(view, guard=True))
+        except ConditionFailed:
+            continue
+    raise PreconditionFailed("too many concurrent changes to this mount's SSH issuers; retry")
+
+
+def _put(issuer: Issuer, expected_version: int | None = None) -> Put:
+    return Put(ISSUER_PREFIX + issuer.id, jsonio.dumpb(asdict(issuer)), expected_version)
+
+
+def checked_name(text: str) -> str:
+    """OpenBao's getIssuerName for a name that was given: trimmed, not blank, not
+    "default" in any case, and a name its routes would match."""
+    name = text.strip()
+    if not name:
+        raise CAError("expected non-empty issuer name")
+    if name.lower() == DEFAULT_REF:
+        raise CAError("reserved keyword 'default' can not be used as issuer name")
+    if not ISSUER_NAME.fullmatch(name):
+        raise CAError("issuer name contained invalid characters")
+    return name
+
+
 def fetch_default_issuer(view: StorageView) -> Issuer:
-    """The default issuer; OpenBao's refusal when none is configured."""
-    issuer_id = _default_id(view)
-    if not issuer_id:
-        raise CAError("no default issuer currently configured")
-    return fetch_issuer(view, issuer_id)
+    return Issuers(view).default()
 
 
 def resolve_issuer(view: StorageView, reference: str) -> str:
-    """OpenBao's resolveIssuerReference: "default", an issuer id, or an issuer name."""
-    if reference == DEFAULT_REF:
-        issuer_id = _default_id(view)
-        if not issuer_id:
-            raise CAError("no default issuer currently configured")
-        return issuer_id
-    ids = view.list(ISSUER_PREFIX)
-    if len(reference) == UUID_LENGTH and reference in ids:
-        return reference
-    for issuer_id in ids:
-        if fetch_issuer(view, issuer_id).name == reference:
-            return issuer_id
-    raise CAError(f"unable to find issuer for reference: {reference}")
+    return Issuers(view).resolve(reference)
 
 
-def import_issuer(view: StorageView, public_key: str, private_key: str,
-                  generated: bool) -> tuple[Issuer, bool]:
-    """OpenBao's ImportIssuer for config/ca: a new default issuer, or the existing one
-    with the same public key (True) when the key pair was supplied."""
-    known = view.list(ISSUER_PREFIX)
-    if not generated:
-        key_type, blob, _ = parse_public_key(public_key)
-        for issuer_id in known:
-            existing = fetch_issuer(view, issuer_id)
-            if parse_public_key(existing.public_key)[:2] == (key_type, blob):
+def import_issuer(view: StorageView, public_key: str, private_key: str, generated: bool,
+                  name: str = "", set_default: bool = True) -> tuple[Issuer, bool]:
+    """OpenBao's ImportIssuer behind config/ca and issuers/import: the existing issuer
+    with the same public key (True) when the key pair was supplied, else a new issuer,
+    the default when ``set_default`` or when it is the mount's first. ``name`` as given
+    to issuers/import (blank: none)."""
+    if name.strip():
+        name = checked_name(name)
+    blob = None if generated else parse_public_key(public_key)[:2]
+
+    def change(issuers: Issuers) -> tuple[Issuer, bool]:
+        if name and issuers.taken(name):
+            raise CAError(NAME_IN_USE)
+        known = issuers.fetch_many(issuers.ids)
+        for existing in known:
+            if blob is not None and parse_public_key(existing.public_key)[:2] == blob:
                 return existing, True
-    issuer = Issuer(id=str(uuid.uuid4()), public_key=public_key, private_key=private_key)
-    view.put_json(ISSUER_PREFIX + issuer.id, asdict(issuer))
-    _set_default_id(view, issuer.id)
-    return issuer, False
+        issuer = Issuer(id=str(uuid.uuid4()), name=name, public_key=public_key,
+                        private_key=private_key)
+        default = issuer.id if set_default or not issuers.ids else issuers.default_id
+        issuers.commit([_put(issuer, 0)], default)
+        return issuer, False
+
+    return _changed(view, change)
+
+
+def rename_issuer(view: StorageView, reference: str,
+                  name: str | None) -> tuple[Issuer, str | None]:
+    """OpenBao's issuer update: the issuer named ``name`` (None: not given, which clears
+    the name) and its former name, None when nothing changed (the name it has already)."""
+
+    def change(issuers: Issuers) -> tuple[Issuer, str | None]:
+        issuer = issuers.fetch(issuers.resolve(reference))
+        new_name = "" if name is None else checked_name(name)
+        if new_name and issuers.taken(new_name):
+            if issuer.name != new_name:
+                raise CAError(NAME_IN_USE)
+            return issuer, None
+        old_name, issuer.name = issuer.name, new_name
+        issuers.commit([_put(issuer)], issuers.default_id)
+        return issuer, old_name
+
+    return _changed(view, change)
+
+
+def delete_issuer(view: StorageView, reference: str) -> tuple[Issuer, bool] | None:
+    """OpenBao's issuer delete: the deleted issuer and whether it was the default (the
+    mount then has none); None when ``reference`` finds no issuer."""
+
+    def change(issuers: Issuers) -> tuple[Issuer, bool] | None:
+        try:
+            issuer = issuers.fetch(issuers.resolve(reference))
+        except CAError:
+            return None
+        was_default = issuers.default_id == issuer.id
+        issuers.commit([Delete(ISSUER_PREFIX + issuer.id)],
+                       "" if was_default else issuers.default_id)
+        return issuer, was_default
+
+    return _changed(view, change)
+
+
+def set_default_issuer(view: StorageView, reference: str) -> tuple[str, str]:
+    """OpenBao's config/issuers write: (the new default's id, the previous default's id,
+    the same when it was already the default)."""
+
+    def change(issuers: Issuers) -> tuple[str, str]:
+        try:
+            issuer_id = issuers.resolve(reference)
+        except CAError as error:
+            raise CAError(f"error resolving issuer reference: {error.message}",
+                          internal=True) from None
+        previous = issuers.default_id
+        if issuer_id != previous:
+            issuers.commit([], issuer_id)
+        return issuer_id, previous
+
+    return _changed(view, change)
 
 
 def purge_issuers(view: StorageView) -> int:
     """Delete every issuer and the default pointer; the number deleted."""
-    ids = view.list(ISSUER_PREFIX)
-    if _default_id(view):
-        _set_default_id(view, "")
-    for issuer_id in ids:
-        view.delete(ISSUER_PREFIX + issuer_id)
-    return len(ids)
+    deleted = 0
+
+    def change(issuers: Issuers) -> int:
+        batch = issuers.ids[:_PURGE_BATCH]
+        if batch:
+            issuers.commit([Delete(ISSUER_PREFIX + issuer_id) for issuer_id in batch], "")
+        return len(batch)
+
+    while count := _changed(view, change):
+        deleted += count
+    return deleted
 
 
 def issuer_view(issuer: Issuer) -> dict[str, Any]:
-    """What config/ca answers (never the private key)."""
+    """What config/ca and issuer/<ref> answer (never the private key)."""
     return {"issuer_id": issuer.id, "issuer_name": issuer.name, "public_key": issuer.public_key}

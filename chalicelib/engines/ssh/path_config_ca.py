@@ -1,4 +1,5 @@
-"""`config/ca` (write, read, delete) and the unauthenticated `public_key`.
+"""`config/ca` (write, read, delete) and the unauthenticated `public_key`; the write is
+shared with path_issuers' `issuers/import` (``submit_issuer``).
 
 A write stores a new default CA key pair, generated (ssh-rsa 4096 unless key_type and
 key_bits say otherwise) or imported; a read and `public_key` show only the public half.
@@ -24,7 +25,9 @@ def refusal(error: ca.CAError) -> BadRequest:
     return BadRequest(multierror(error.message) if error.internal else error.message)
 
 
-def path_config_ca_write(request: Request, data: FieldData) -> Response:
+def submit_issuer(request: Request, data: FieldData, name: str, set_default: bool) -> Response:
+    """OpenBao's pathWriteIssuerHandler, behind config/ca (no name, always the default)
+    and issuers/import: the key pair first, then the name, then the issuer."""
     generate = data["generate_signing_key"] if data.is_set("generate_signing_key") else None
     try:
         public_key, private_key, generated = ca.key_material(
@@ -32,11 +35,15 @@ def path_config_ca_write(request: Request, data: FieldData) -> Response:
             data["key_bits"],
         )
         issuer, existing = ca.import_issuer(view_of(request), public_key, private_key,
-                                            generated)
+                                            generated, name, set_default)
     except ca.CAError as error:
         raise refusal(error) from None
     warnings = [ca.EXISTING_ISSUER_WARNING] if existing else None
     return Response(data=ca.issuer_view(issuer), warnings=warnings)
+
+
+def path_config_ca_write(request: Request, data: FieldData) -> Response:
+    return submit_issuer(request, data, "", set_default=True)
 
 
 def path_config_ca_read(request: Request, data: FieldData) -> Response:
@@ -64,8 +71,8 @@ def path_public_key_read(request: Request, data: FieldData) -> Response:
     return Response(raw=issuer.public_key, headers=dict(PUBLIC_KEY_HEADERS))
 
 
-_FIELDS = {
-    "issuer_name": Field(FieldType.STRING, "", "Ignored here: config/ca's issuer has no name."),
+# The key pair's fields, shared with issuers/import (OpenBao's addSubmitIssuerCommonFields).
+SUBMIT_FIELDS = {
     "private_key": Field(FieldType.STRING, "", "Private half of the CA key pair to import."),
     "public_key": Field(FieldType.STRING, "", "Public half of the CA key pair to import."),
     "generate_signing_key": Field(
@@ -91,7 +98,12 @@ def paths() -> list[Path]:
                 Operation.READ: path_config_ca_read,
                 Operation.DELETE: path_config_ca_delete,
             },
-            fields=_FIELDS,
+            fields={
+                "issuer_name": Field(
+                    FieldType.STRING, "", "Ignored here: config/ca's issuer has no name."
+                ),
+                **SUBMIT_FIELDS,
+            },
             synopsis="Set, read or remove the mount's default SSH CA key pair.",
         ),
         Path(

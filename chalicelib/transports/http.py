@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,9 @@ from chalicelib.core.request import Request
 from chalicelib.framework.fieldtypes import FieldError, parse_duration
 
 _WRITE_METHODS = {"POST", "PUT"}
+# An OCSP POST's DER body (RFC 6960 A.1), kept as base64 under this key for pki's ocsp path.
+OCSP_REQUEST_TYPE = "application/ocsp-request"
+OCSP_RAW_BODY = "__ocsp_request__"
 _TRUE = {"true", "1", "t"}
 
 
@@ -87,6 +91,10 @@ def build_request(
         data: dict[str, Any] = {k: v for k, v in query.items() if k != "list"}
         if operation is Operation.DELETE and body:
             data.update(parse_body(body))
+    elif lowered.get("content-type", "").startswith(OCSP_REQUEST_TYPE):
+        # pki's OCSP POST carries DER, not JSON: handed over as base64 text.
+        raw = body.encode("utf-8") if isinstance(body, str) else body or b""
+        data = {OCSP_RAW_BODY: base64.b64encode(raw).decode("ascii")}
     else:
         data = parse_body(body)
     path = path.lstrip("/")

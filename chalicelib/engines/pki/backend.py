@@ -6,6 +6,7 @@ from __future__ import annotations
 from chalicelib.engines.pki import (
     acme,
     fetch,
+    lifecycle,
     path_intermediate,
     path_issue,
     path_issuers,
@@ -37,10 +38,12 @@ def backend() -> Backend:
         type_name="pki",
         description="X.509 certificate authority: issuers, keys, roles and issuance",
         paths=[
+            *lifecycle.paths(),
             *path_root.paths(), *path_intermediate.paths(), *path_issuers.paths(),
             *path_keys.paths(), *fetch.paths(), *path_roles.paths(), *path_issue.paths(),
             *acme.paths(),
         ],
-        unauthenticated=(*UNAUTHENTICATED, *acme.UNAUTHENTICATED),
+        unauthenticated=(*UNAUTHENTICATED, *acme.UNAUTHENTICATED, *lifecycle.UNAUTHENTICATED),
+        secrets=lifecycle.SECRETS,
         sudo=("root", "root/sign-self-issued"),
     )

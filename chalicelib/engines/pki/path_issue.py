@@ -13,7 +13,7 @@ from cryptography import x509
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.pki import certs, generation
+from chalicelib.engines.pki import certs, counts, generation, secret, urls
 from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.issuance import Request as IssueRequest
 from chalicelib.engines.pki.issuance import (
@@ -25,6 +25,7 @@ from chalicelib.engines.pki.issuance import (
 from chalicelib.engines.pki.keytypes import generate, validate_key_spec
 from chalicelib.engines.pki.names import Renderer
 from chalicelib.engines.pki.role import Role, read_role
+from chalicelib.engines.pki.validity import now
 from chalicelib.engines.pki.x509build import build_certificate, load_pem, serial_text, to_pem
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import view_of
@@ -96,6 +97,7 @@ def path_issue(request: Request, data: FieldData) -> Response:
     signing = generation.signing_for(view_of(request), _issuer_ref(request, data, role))
     fmt = certs.check_format(data["format"])
     params, more = creation_params(role, _issue_request(request, data, role), None, signing)
+    params = params._replace(urls=urls.for_issuer(view_of(request), signing.issuer_id))
     key = generate(validate_key_spec(role.key_type, role.key_bits, role.signature_bits))
     cert = build_certificate(params, key.public_key(), signing.key, signing.certificate)
     return _respond(request, data, role, signing, cert, key, fmt, [*more, *warnings])
@@ -145,6 +147,7 @@ def _sign(request: Request, data: FieldData, role: Role, *, verbatim: bool) -> R
     csr = parse_csr(data["csr"])
     role = check_csr_key(role, csr)
     params, created = creation_params(role, _issue_request(request, data, role), csr, signing)
+    params = params._replace(urls=urls.for_issuer(view_of(request), signing.issuer_id))
     if verbatim:
         params = _verbatim_values(params, csr)
     if _has_basic_constraints(csr) and not role.basic_constraints_valid_for_non_ca:
@@ -213,7 +216,10 @@ def _respond(
         body["certificate"] = "\n".join([*private, to_pem(cert), *chain_out])
     if not role.no_store:
         certs.store_certificate(view_of(request), cert, signing.issuer_id)
-    return Response(data=body, warnings=warnings)
+    else:
+        counts.count_unstored(view_of(request))
+    lease = secret.lease_for(cert, now()) if role.generate_lease else None
+    return Response(data=body, warnings=warnings, secret=lease)
 
 
 _LIST = FieldType.COMMA_STRING_LIST
@@ -243,9 +249,11 @@ VERBATIM_FIELDS = {
 
 
 def _prefetch(captures: Mapping[str, str]) -> list[str]:
-    """The role and the default-issuer config ride in the request's first read."""
+    """The role, the default-issuer config and config/urls ride in the request's first
+    read."""
     role = captures.get("role", "")
-    return [st.ROLE_PREFIX + role, st.ISSUERS_CONFIG] if role else [st.ISSUERS_CONFIG]
+    shared = [st.ISSUERS_CONFIG, urls.URLS_CONFIG]
+    return [st.ROLE_PREFIX + role, *shared] if role else shared
 
 
 def paths() -> list[Path]:

@@ -27,15 +27,16 @@ from cryptography.exceptions import InvalidSignature
 from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest, PreconditionFailed
 from chalicelib.engines.pki import storage as st
+from chalicelib.engines.pki.crl import INDEX_COUNTER, ensure_current
 from chalicelib.engines.pki.crl_config import read_crl_config
 from chalicelib.engines.pki.issuers import all_issuers
+from chalicelib.engines.pki.validity import rfc3339
 from chalicelib.engines.pki.x509build import load_pem, serial_text, to_pem
 from chalicelib.storage.physical import ConditionFailed, Put
 
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
 
-INDEX_COUNTER = "crl/index"
 _ATTEMPTS = 20
 # OpenBao's wiggle room: leases are stored with a second's granularity.
 _EXPIRY_SLACK = 2
@@ -63,13 +64,6 @@ class RevocationRecord:
         return data
 
 
-def rfc3339_nano(moment: datetime) -> str:
-    """Go's time.RFC3339Nano in UTC: fractional seconds without trailing zeros."""
-    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = f"{moment.microsecond:06d}".rstrip("0")
-    return f"{text}.{fraction}Z" if fraction else f"{text}Z"
-
-
 def read_revocation(view: StorageView, serial: str) -> dict[str, Any] | None:
     """The index item of ``serial`` (any serial form), or None when not revoked."""
     return view.get_json(st.REVOKED_PREFIX + st.normalize_serial(serial))
@@ -93,7 +87,7 @@ def _record(serial: str, raw: dict[str, Any]) -> RevocationRecord:
     )
 
 
-def _issuer_of(issuers: list[st.IssuerEntry], cert: x509.Certificate, stored_id: str) -> str:
+def issuer_of(issuers: list[st.IssuerEntry], cert: x509.Certificate, stored_id: str) -> str:
     """The issuer a revoked certificate belongs to: the one recorded at issuance if still
     present, else the first whose key verifies it (OpenBao's associate step)."""
     if any(i.id == stored_id for i in issuers):
@@ -109,11 +103,19 @@ def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+def _refuse_issuer(issuers: list[st.IssuerEntry], colon_serial: str) -> None:
+    """OpenBao revokes issuers through their own path, never by serial."""
+    for issuer in issuers:
+        if issuer.serial_number == colon_serial:
+            raise BadRequest(f"adding issuer (id: {issuer.id}) to its own CRL is not allowed")
+
+
 def revoke_serial(view: StorageView, serial: str, *,
                   now: datetime | None = None) -> RevocationRecord:
     """Revoke the stored certificate ``serial`` (any of OpenBao's serial forms)."""
     stored = view.get_json(st.CERTS_PREFIX + st.normalize_serial(serial))
     if stored is None:
+        _refuse_issuer(all_issuers(view), st.colon_serial(st.normalize_serial(serial)))
         raise BadRequest(f"certificate with serial {serial} not found.")
     return revoke_certificate(view, load_pem(stored["certificate"]),
                               issuer_id=stored.get("issuer_id", ""), now=now)
@@ -125,9 +127,7 @@ def revoke_certificate(view: StorageView, cert: x509.Certificate, *, issuer_id: 
     existing revocation answered as is, expired certificates only warned about."""
     colon = serial_text(cert)
     issuers = all_issuers(view)
-    for issuer in issuers:
-        if issuer.serial_number == colon:
-            raise BadRequest(f"adding issuer (id: {issuer.id}) to its own CRL is not allowed")
+    _refuse_issuer(issuers, colon)
     key = st.REVOKED_PREFIX + st.normalize_serial(colon)
     moment = now or datetime.now(UTC)
     for _ in range(_ATTEMPTS):
@@ -143,9 +143,9 @@ def revoke_certificate(view: StorageView, cert: x509.Certificate, *, issuer_id: 
                 "Enable 'AllowExpiredCertRevocation' to allow revoking expired certificates."])
         raw = {
             "certificate": to_pem(cert),
-            "issuer_id": _issuer_of(issuers, cert, issuer_id),
+            "issuer_id": issuer_of(issuers, cert, issuer_id),
             "revocation_time": int(moment.timestamp()),
-            "revocation_time_utc": rfc3339_nano(moment),
+            "revocation_time_utc": rfc3339(moment),
             "expiration": int(expires),
         }
         generation, version = index_generation(view)
@@ -157,5 +157,7 @@ def revoke_certificate(view: StorageView, cert: x509.Certificate, *, issuer_id: 
             ])
         except ConditionFailed:
             continue  # another revocation moved the counter, or revoked this serial
+        if not config.auto_rebuild:  # OpenBao rebuilds the CRL before answering
+            ensure_current(view, config)
         return _record(colon, raw)
     raise PreconditionFailed("too many concurrent revocations on this mount; retry")

@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
 from chalicelib.engines.pki.keytypes import PrivateKey, PublicKey, signer_for
+from chalicelib.engines.pki.urls import Urls
+from chalicelib.engines.pki.urls import add_extensions as add_url_extensions
 
 _KEY_USAGES = (
     "digitalsignature", "contentcommitment", "keyencipherment", "dataencipherment",
@@ -58,6 +60,7 @@ class Params(NamedTuple):
     use_pss: bool = False
     skid: bytes = b""  # an explicit subject key id (cross-signing); else from the key
     policies: tuple[tuple[str, str, str], ...] = ()  # (oid, CPS URL, user notice text)
+    urls: Urls = Urls()  # config/urls: AIA and CRL distribution points
 
 
 def key_usage_names(values: list[str]) -> frozenset[str]:
@@ -139,6 +142,7 @@ def _extensions(
             x509.PolicyInformation(ObjectIdentifier(oid), _qualifiers(cps, notice))
             for oid, cps, notice in params.policies
         ]), critical=False)
+    builder = add_url_extensions(builder, params.urls)
     if params.permitted_dns_domains:
         permitted = [x509.DNSName(d) for d in params.permitted_dns_domains]
         builder = builder.add_extension(x509.NameConstraints(permitted, None), critical=True)

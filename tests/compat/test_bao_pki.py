@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 from tests.compat.conftest import Server
 from tests.compat.test_bao_userpass import same
@@ -74,7 +78,15 @@ def all_same(servers: list[Server], commands: list[tuple[str, ...]]) -> None:
         list(pool.map(lambda args: same(servers, *args), commands))
 
 
-def test_root_roles_and_refusals_match_openbao(both: list[Server]) -> None:
+def _csr_file(tmp_path: Path, name: str, key: Any, common_name: str) -> str:
+    request = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, common_name)])).sign(key, hashes.SHA256())
+    path = tmp_path / name
+    path.write_bytes(request.public_bytes(serialization.Encoding.PEM))
+    return f"csr=@{path}"
+
+
+def test_root_roles_and_refusals_match_openbao(both: list[Server], tmp_path: Path) -> None:
     ours, theirs = each(both, "write", "pki/root/generate/internal", "common_name=Root CA",
                         "key_type=ec", "issuer_name=root", "ttl=720h")
     assert set(ours["data"]) == set(theirs["data"])
@@ -87,8 +99,17 @@ def test_root_roles_and_refusals_match_openbao(both: list[Server]) -> None:
          '"notice": "hi"}]', "allowed_user_ids=alice", "allow_any_name=true", "ttl=1h")
     same(both, "write", "-format=json", "pki/roles/oids", "policy_identifiers=1.2.3.4,1.2.3.5")
     same(both, "patch", "-format=json", "pki/roles/oids", "allow_any_name=true")
+    same(both, "write", "-format=json", "pki/roles/any", "key_type=any", "allow_any_name=true",
+         "ttl=1h")
+    same(both, "write", "-format=json", "pki/roles/big", "key_type=ec", "key_bits=384",
+         "allow_any_name=true", "ttl=1h")
+    rsa_csr = _csr_file(tmp_path, "rsa.csr", rsa.generate_private_key(65537, 2048), "a.example.com")
+    ec_csr = _csr_file(tmp_path, "ec.csr", ec.generate_private_key(ec.SECP256R1()), "x.other")
     all_same(both, [*ISSUE_REFUSALS, ("read", "-format=json", "pki/roles/web"),
-                    ("list", "-format=json", "pki/roles")])
+                    ("list", "-format=json", "pki/roles"),
+                    ("write", "pki/issue/any", "common_name=x"),
+                    ("write", "pki/sign/web", rsa_csr), ("write", "pki/sign/web", ec_csr),
+                    ("write", "pki/sign/big", ec_csr)])
     ours, theirs = each(both, "write", "pki/issue/web", "common_name=a.example.com")
     assert set(ours["data"]) == set(theirs["data"])
     ours, theirs = each(both, "list", "pki/issuers")

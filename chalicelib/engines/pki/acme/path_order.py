@@ -62,6 +62,8 @@ def acme_new_order(ctx: AcmeContext, signed: Signed) -> Reply:
     if payload.get("notBefore") or payload.get("notAfter"):
         raise malformed("NotBefore and NotAfter are not supported")
     identifiers.check_role(ctx.role, ctx.role_name, wanted)
+    # Unused nonces of past hours go here: one folder listing per order, not per nonce.
+    state.drop_expired_nonces(ctx.view)
     expires = state.now() + state.ORDER_LIFETIME
     authz_ids = []
     for identifier in wanted:

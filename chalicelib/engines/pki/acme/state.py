@@ -15,6 +15,7 @@ conditional delete and an expired hour is one prefix delete."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 import uuid
@@ -39,6 +40,7 @@ CERT_ACCOUNT_PREFIX = "acme/cert-account/"
 EAB_PREFIX = "acme/eab/"
 ORDER_LIFETIME = 24 * 3600
 _HOUR = 3600
+_NONCE_BYTES = 16
 
 _Record = TypeVar("_Record")
 
@@ -65,21 +67,25 @@ def _load(cls: type[_Record], raw: dict[str, Any] | None) -> _Record | None:
 # Nonces ---------------------------------------------------------------------------------
 
 def new_nonce(view: StorageView) -> str:
-    """A fresh nonce, stored (expected version 0) in the current hour's folder."""
+    """A fresh nonce, stored (expected version 0) in the current hour's folder. Clients
+    decode nonces as base64url, so the hour rides inside the encoded bytes."""
     hour = now() // _HOUR
-    token = secrets.token_urlsafe(16)
-    view.put(f"{NONCE_PREFIX}{hour}/{token}", b"", expected_version=0)
-    return f"{hour}-{token}"
+    token = secrets.token_bytes(_NONCE_BYTES)
+    view.put(f"{NONCE_PREFIX}{hour}/{token.hex()}", b"", expected_version=0)
+    return base64.urlsafe_b64encode(hour.to_bytes(4, "big") + token).rstrip(b"=").decode()
 
 
 def redeem_nonce(view: StorageView, nonce: Any) -> None:
     """Consume ``nonce`` exactly once: of racing containers only one delete succeeds."""
-    hour_text, _, token = nonce.partition("-") if isinstance(nonce, str) else ("", "", "")
+    try:
+        raw = base64.urlsafe_b64decode(nonce + "=" * (-len(nonce) % 4))
+    except (TypeError, ValueError):
+        raw = b""
     # A nonce of this hour or the last one: it lives between one and two hours.
-    fresh = hour_text.isdigit() and int(hour_text) >= now() // _HOUR - 1
-    key = f"{NONCE_PREFIX}{hour_text}/{token}"
-    if not fresh or not token or "/" in token:
+    hour = int.from_bytes(raw[:4], "big")
+    if len(raw) != 4 + _NONCE_BYTES or hour < now() // _HOUR - 1:
         raise AcmeProblem("badNonce", "invalid or reused nonce")
+    key = f"{NONCE_PREFIX}{hour}/{raw[4:].hex()}"
     entry = view.get(key)
     if entry is None:
         raise AcmeProblem("badNonce", "invalid or reused nonce")
@@ -89,15 +95,13 @@ def redeem_nonce(view: StorageView, nonce: Any) -> None:
         raise AcmeProblem("badNonce", "invalid or reused nonce") from None
 
 
-def drop_expired_nonces(view: StorageView) -> int:
+def drop_expired_nonces(view: StorageView) -> None:
     """Delete the folders of hours whose nonces can no longer be redeemed."""
     oldest_live = now() // _HOUR - 1
-    dropped = 0
     for folder in view.list(NONCE_PREFIX):
         hour = folder.rstrip("/")
         if hour.isdigit() and int(hour) < oldest_live:
-            dropped += view.delete_prefix(f"{NONCE_PREFIX}{hour}/")
-    return dropped
+            view.delete_prefix(f"{NONCE_PREFIX}{hour}/")
 
 
 # Accounts -------------------------------------------------------------------------------

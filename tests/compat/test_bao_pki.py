@@ -119,6 +119,16 @@ def test_root_roles_and_refusals_match_openbao(both: list[Server], tmp_path: Pat
     for name in ("usage", "leaf_not_after_behavior", "revocation_signature_algorithm",
                  "issuer_name", "manual_chain", "revoked"):
         assert ours["data"][name] == theirs["data"][name], name
+    for args in (("pki/root/generate/exported", "common_name=E", "key_type=ed25519",
+                  "format=pem_bundle", "private_key_format=pkcs8", "max_path_length=0"),
+                 ("pki/issue/web", "common_name=a.example.com", "format=der"),
+                 ("pki/issue/web", "common_name=a.example.com", "format=pem_bundle",
+                  "key_type=rsa")):
+        ours, theirs = each(both, "write", *args)
+        assert (set(ours["data"]), ours["warnings"]) == (set(theirs["data"]),
+                                                          theirs["warnings"]), args
+        assert ours["data"]["certificate"].count("BEGIN") == theirs["data"][
+            "certificate"].count("BEGIN"), args
     ours, theirs = each(both, "write", "pki/config/issuers", "default=root")
     assert ours["data"].keys() == theirs["data"].keys() and ours["warnings"] == theirs["warnings"]
 

@@ -319,3 +319,110 @@ def test_http01_order_to_certificate(vault: VaultHTTP, acme_base: str,
     assert client.post(client.kid + "/orders").json() == {"orders": [order_url]}
     stored = vault.list("pki/certs").json()["data"]["keys"]
     assert leaf.serial_number in {int(k.replace(":", ""), 16) for k in stored}
+
+
+def problem_of(reply: requests.Response) -> tuple[int, str, str]:
+    assert reply.headers["Content-Type"] == "application/problem+json", reply.text
+    body = reply.json()
+    return reply.status_code, body["type"].removeprefix("urn:ietf:params:acme:error:"), \
+        body["detail"]
+
+
+def ready_order(client: AcmeClient, name: str, port: int) -> dict:
+    """An order for ``name`` made ready through http-01; its body with its url."""
+    order = client.order(name)
+    assert order.status_code == 201, order.text
+    body = {**order.json(), "url": order.headers["Location"]}
+    authz = client.post(body["authorizations"][0]).json()
+    challenge = next(c for c in authz["challenges"] if c["type"] == "http-01")
+    responder = Http01Responder(port)
+    try:
+        responder.answers[challenge["token"]] = client.key_authorization(challenge["token"])
+        assert client.post(challenge["url"], {}).json()["status"] == "valid"
+    finally:
+        responder.close()
+    return body
+
+
+def test_tls_alpn01_then_revocation(acme_base: str, dev_acme: dict[str, int],
+                                    tmp_path: Path) -> None:
+    client = AcmeClient(f"{acme_base}/acme/directory")  # sign-verbatim default directory
+    assert client.register().status_code == 201
+    order = client.order("svc.localhost").json()
+    authz = client.post(order["authorizations"][0]).json()
+    challenge = next(c for c in authz["challenges"] if c["type"] == "tls-alpn-01")
+    context = tls_alpn_certificate("svc.localhost",
+                                   client.key_authorization(challenge["token"]), tmp_path)
+    responder = serve_tls_once(context, dev_acme["tls"])
+    answered = client.post(challenge["url"], {})
+    responder.join(timeout=10)
+    assert answered.json()["status"] == "valid", answered.text
+    cert_key = ec.generate_private_key(ec.SECP256R1())
+    done = client.post(order["finalize"], {"csr": csr_der(["svc.localhost"], cert_key)})
+    assert done.json()["status"] == "valid", done.text
+    leaf = x509.load_pem_x509_certificates(client.post(done.json()["certificate"]).content)[0]
+    der = b64(leaf.public_bytes(serialization.Encoding.DER))
+
+    other = AcmeClient(f"{acme_base}/acme/directory")
+    assert other.register().status_code == 201
+    assert problem_of(other.post(client.directory["revokeCert"], {"certificate": der}))[:2] \
+        == (401, "unauthorized")
+    assert problem_of(client.post(client.directory["revokeCert"],
+                                  {"certificate": der, "reason": 4}))[:2] == \
+        (400, "badRevocationReason")
+    # Signed with the certificate's own key (a jwk, no account), as RFC 8555 allows.
+    holder = AcmeClient(f"{acme_base}/acme/directory", key=cert_key)
+    revoked = holder.post(holder.directory["revokeCert"], {"certificate": der}, jwk=True)
+    assert revoked.status_code == 200, revoked.text
+    assert problem_of(client.post(client.directory["revokeCert"], {"certificate": der}))[:2] \
+        == (400, "alreadyRevoked")
+
+
+def test_account_update_key_change_and_deactivation(acme_base: str) -> None:
+    client = AcmeClient(f"{acme_base}/acme/directory")
+    assert client.register().status_code == 201
+    updated = client.post(client.kid, {"contact": ["mailto:new@example.test"]})
+    assert updated.json()["contact"] == ["mailto:new@example.test"]
+    assert client.post(client.kid).json()["status"] == "valid"  # POST-as-GET
+
+    new_key = ec.generate_private_key(ec.SECP256R1())
+    url = client.directory["keyChange"]
+    inner = flattened(json.dumps({"account": client.kid, "oldKey": client.jwk}).encode(),
+                      new_key, "ES256",
+                      {"jwk": json.loads(ECAlgorithm.to_jwk(new_key.public_key())),
+                       "url": url})
+    assert client.post(url, inner).status_code == 200
+    status, kind, _ = problem_of(client.post(client.kid))  # the old key no longer signs
+    assert (status, kind) == (400, "malformed")
+    client.key = new_key
+    assert client.post(client.kid).json()["status"] == "valid"
+
+    gone = client.post(client.kid, {"status": "deactivated"})
+    assert gone.json()["status"] == "deactivated"
+    assert problem_of(client.order("a.localhost"))[:2] == (401, "unauthorized")
+
+
+def test_nonces_single_use_across_containers(acme_base: str, server: str) -> None:
+    """Two dev-server adapters on one table stand in for two Lambda containers: a nonce
+    from one is good once at the other, then refused everywhere."""
+    import app
+    from chalicelib.transports.devserver import serve
+
+    other = serve(app.app)
+    try:
+        here = AcmeClient(f"{acme_base}/acme/directory")
+        there_base = acme_base.replace(server.rstrip("/"), other.url.rstrip("/"))
+        nonce = requests.head(f"{there_base}/acme/new-nonce", timeout=30) \
+            .headers["Replay-Nonce"]
+        # The url signed must be the configured one (config/cluster), whichever container
+        # answers: post to the second adapter with the first's URLs.
+        url = here.directory["newAccount"]
+        body = json.dumps(here.signed(url, {"termsOfServiceAgreed": True}, nonce=nonce))
+        target = url.replace(server.rstrip("/"), other.url.rstrip("/"))
+        first = requests.post(target, data=body, timeout=30)
+        assert first.status_code == 201, first.text
+        replay = requests.post(url, data=body, timeout=30)
+        assert problem_of(replay)[:2] == (400, "badNonce")
+        assert replay.headers["Replay-Nonce"]  # a fresh one to retry with, as RFC 8555
+    finally:
+        other.close()

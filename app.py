@@ -58,3 +58,9 @@ def tidy_approle(event: object) -> None:
 def rotate_database_roles(event: object) -> None:
     """Rotate the passwords of static database roles that are due."""
     jobs.run(jobs.DATABASE_ROTATION)
+
+
+@app.schedule(jobs.PKI_TIDY.expression, name=jobs.PKI_TIDY.name)
+def tidy_pki(event: object) -> None:
+    """Resume unfinished pki tidies and run auto-tidy where it is due."""
+    jobs.run(jobs.PKI_TIDY)

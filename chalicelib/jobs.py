@@ -15,6 +15,7 @@ __all__ = [
     "DATABASE_ROTATION",
     "JOBS",
     "LEASE_SWEEP",
+    "PKI_TIDY",
     "TOKEN_TIDY",
     "TRANSIT_ROTATION",
     "Job",
@@ -60,9 +61,14 @@ DATABASE_ROTATION = Job(
     "rotate-database-roles", 1, "chalicelib.engines.database.rotation:rotate_due_roles",
     dev_seconds=5.0,
 )
+# pki tidy: resumes unfinished tidies (each run stops after its budget) and starts
+# auto-tidy on mounts where it is due.
+PKI_TIDY = Job("tidy-pki", 1, "chalicelib.engines.pki.path_tidy:tidy_all_mounts",
+               dev_seconds=5.0)
 JOBS: dict[str, Job] = {
     job.name: job
-    for job in (LEASE_SWEEP, TOKEN_TIDY, TRANSIT_ROTATION, APPROLE_TIDY, DATABASE_ROTATION)
+    for job in (LEASE_SWEEP, TOKEN_TIDY, TRANSIT_ROTATION, APPROLE_TIDY, DATABASE_ROTATION,
+                PKI_TIDY)
 }
 
 

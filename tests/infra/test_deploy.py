@@ -35,6 +35,7 @@ ROLES = {
     "RotateTransitKeys": "RotateTransitKeysRole",
     "TidyApprole": "TidyApproleRole",
     "RotateDatabaseRoles": "RotateDatabaseRolesRole",
+    "TidyPki": "TidyPkiRole",
 }
 FUNCTIONS = list(ROLES)
 SCHEDULES = {
@@ -43,6 +44,7 @@ SCHEDULES = {
     "RotateTransitKeysEvent": "rate(60 minutes)",
     "TidyApproleEvent": "rate(60 minutes)",
     "RotateDatabaseRolesEvent": "rate(1 minute)",
+    "TidyPkiEvent": "rate(1 minute)",
 }
 
 

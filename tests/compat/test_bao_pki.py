@@ -42,6 +42,7 @@ def each(servers: list[Server], *args: str) -> list[dict[str, Any]]:
 _GENERATE = ("write", "pki/root/generate/internal", "common_name=x")
 REFUSALS_BEFORE_ROLES = [
     (*_GENERATE, "key_type=ec", "key_bits=5"), (*_GENERATE, "format=bad"),
+    (*_GENERATE, "key_type=ec", "key_bits=5", "issuer_name=a b"),
     (*_GENERATE, "issuer_name=root", "key_type=ec"),
     (*_GENERATE, "issuer_name=default", "key_type=ec"),
     ("write", "pki/root/generate/bogus", "common_name=x"),

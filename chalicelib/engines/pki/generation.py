@@ -106,7 +106,14 @@ def new_names(view: StorageView, data: FieldData) -> tuple[str, str]:
     return issuer_name, key_name
 
 
-def generation_key(view: StorageView, data: FieldData, kind: str) -> GenerationKey:
+def requested_spec(data: FieldData) -> KeySpec:
+    """The request's key_type, key_bits and signature_bits, checked first as OpenBao's
+    getGenerationParams does (before names, whatever the generation type)."""
+    return validate_key_spec(data["key_type"], data["key_bits"], data["signature_bits"])
+
+
+def generation_key(view: StorageView, data: FieldData, kind: str,
+                   requested: KeySpec) -> GenerationKey:
     if kind == "existing":
         try:
             entry = st.fetch_key(view, data["key_ref"])
@@ -117,10 +124,9 @@ def generation_key(view: StorageView, data: FieldData, kind: str) -> GenerationK
         key = load_private_key(entry.private_key)
         spec = validate_key_spec(key_type_of(key), key_bits_of(key), data["signature_bits"])
         return GenerationKey(key, spec, False, entry.id)
-    spec = validate_key_spec(data["key_type"], data["key_bits"], data["signature_bits"])
-    if spec.key_type == "any":
+    if requested.key_type == "any":
         raise BadRequest("unknown key type any")
-    return GenerationKey(generate(spec), spec, kind == "exported", "")
+    return GenerationKey(generate(requested), requested, kind == "exported", "")
 
 
 def ca_role(data: FieldData, spec: KeySpec) -> Role:

@@ -39,9 +39,10 @@ def path_intermediate_generate(request: Request, data: FieldData) -> Response:
     cross_sign = request.relative_path == "intermediate/cross-sign"
     kind = generation.check_generation_type("existing" if cross_sign else data["exported"])
     fmt = certs.check_format(data["format"])
+    requested = generation.requested_spec(data)
     view = view_of(request)
     _, key_name = generation.new_names(view, data)
-    material = generation.generation_key(view, data, kind)
+    material = generation.generation_key(view, data, kind, requested)
     role = generation.ca_role(data, material.spec)
     params, warnings = creation_params(
         role, IssueRequest(data, generation.limits_of(request)), None, None, is_ca=True

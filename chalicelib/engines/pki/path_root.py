@@ -58,12 +58,13 @@ DELETE_ROOT = (
 def path_root_generate(request: Request, data: FieldData) -> Response:
     kind = generation.check_generation_type(data["exported"])
     fmt = certs.check_format(data["format"])
+    requested = generation.requested_spec(data)
     view = view_of(request)
     issuer_name, key_name = generation.new_names(view, data)
     if request.relative_path.startswith("root/rotate/") and not issuer_name and \
             not st.name_taken(view, "issuer", "next"):
         issuer_name = "next"  # OpenBao's rotation alias names the new root "next" if free
-    material = generation.generation_key(view, data, kind)
+    material = generation.generation_key(view, data, kind, requested)
     role = generation.ca_role(data, material.spec)
     params, warnings = creation_params(
         role, IssueRequest(data, generation.limits_of(request)), None, None, is_ca=True

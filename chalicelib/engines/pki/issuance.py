@@ -44,8 +44,9 @@ class Request(NamedTuple):
     render: nm.Renderer | None = None
 
 
-# encoding/asn1's isPrintable, with the '*' and '&' it also accepts.
-_PRINTABLE = re.compile(r"[A-Za-z0-9 '()+,\-./:=?*&]*\Z")
+# encoding/asn1's isPrintable without the '*' and '&' Go also lets in: cryptography refuses
+# to sign a PrintableString holding them, so such values (a wildcard CN) go as UTF8String.
+_PRINTABLE = re.compile(r"[A-Za-z0-9 '()+,\-./:=?]*\Z")
 _SUBJECT_FIELDS = (
     (NameOID.COUNTRY_NAME, "country"),
     (NameOID.ORGANIZATION_NAME, "organization"),

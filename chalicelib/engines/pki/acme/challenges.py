@@ -1,5 +1,7 @@
-"""Challenge validation (RFC 8555 section 8.3, RFC 8737), inside the request that answers
-the challenge and bounded in time: API Gateway stops waiting after 29 s.
+"""Challenge validation (RFC 8555 sections 8.3 and 8.4, RFC 8737), inside the request that
+answers the challenge and bounded in time: API Gateway stops waiting after 29 s. Names are
+looked up through config/acme's dns_resolver when one is set (as OpenBao), else the
+system's resolver.
 
 The validator connects only to addresses it resolved and checked itself (no second
 lookup a DNS rebinding could change). Loopback, link-local, unspecified and multicast
@@ -8,6 +10,7 @@ server (LAMBDAVAULT_DEV) allows loopback and may move the ports off 80 and 443."
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import ipaddress
@@ -15,7 +18,10 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
+import dns.exception
+import dns.resolver
 from cryptography import x509
 
 from chalicelib.engines.pki.acme.problems import AcmeProblem
@@ -33,6 +39,15 @@ _DIGEST_HEADER = b"\x04\x20"
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+class Target(NamedTuple):
+    """What is validated: the identifier (dns names without a wildcard's "*.") and the
+    resolver to look it up with ("" or config/acme's ``ip:port``)."""
+
+    kind: str
+    value: str
+    resolver: str = ""
+
+
 def key_authorization(token: str, thumbprint: str) -> str:
     return f"{token}.{thumbprint}"
 
@@ -43,14 +58,44 @@ def _allowed(address: Address) -> bool:
     return not (address.is_link_local or address.is_unspecified or address.is_multicast)
 
 
-def resolve(kind: str, value: str) -> list[Address]:
+def _resolver(address: str, timeout: float) -> dns.resolver.Resolver:
+    if not address:
+        resolver = dns.resolver.Resolver()
+    else:
+        host, _, port = address.rpartition(":")
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [host.strip("[]")]
+        resolver.port = int(port)
+    resolver.lifetime = timeout
+    return resolver
+
+
+def _lookup(target: Target, record: str, timeout: float) -> list[str]:
+    """The records of one type for a name; [] when the name has none."""
+    try:
+        answer = _resolver(target.resolver, timeout).resolve(target.value, record)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return []
+    except dns.exception.DNSException as error:
+        raise AcmeProblem("dns", f"failed to look up {record} records for {target.value}: "
+                          f"{error}") from None
+    if record == "TXT":
+        return [b"".join(item.strings).decode("utf-8", "replace") for item in answer]
+    return [item.to_text() for item in answer]
+
+
+def resolve(target: Target, timeout: float = BUDGET_SECONDS) -> list[Address]:
     """The identifier's addresses that the validator may connect to."""
-    if kind == "ip":
+    value = target.value
+    if target.kind == "ip":
         found = [ipaddress.ip_address(value)]
     elif value == "localhost" or value.endswith(".localhost"):
         # RFC 6761 section 6.3: loopback by definition, whatever the resolver says (glibc
         # knows only "localhost" itself); allowed in dev mode only, like any loopback.
         found = [ipaddress.ip_address("127.0.0.1")]
+    elif target.resolver:
+        texts = _lookup(target, "A", timeout) + _lookup(target, "AAAA", timeout)
+        found = [ipaddress.ip_address(text) for text in texts]
     else:
         try:
             infos = socket.getaddrinfo(value, None, type=socket.SOCK_STREAM)
@@ -64,10 +109,11 @@ def resolve(kind: str, value: str) -> list[Address]:
     return allowed
 
 
-def http01(kind: str, value: str, token: str, expected: str) -> None:
+def http01(target: Target, token: str, expected: str) -> None:
     """GET http://<identifier>/.well-known/acme-challenge/<token> answers the key
     authorization (trailing whitespace allowed, as RFC 8555 section 8.3)."""
     port = settings().acme_http01_port
+    value = target.value
 
     def attempt(address: Address, timeout: float) -> None:
         connection = http.client.HTTPConnection(str(address), port, timeout=timeout)
@@ -86,14 +132,15 @@ def http01(kind: str, value: str, token: str, expected: str) -> None:
             raise AcmeProblem("incorrectResponse", f"http-01 challenge for {value} answered "
                               "another key authorization")
 
-    _validate(kind, value, attempt)
+    _validate(target, attempt)
 
 
-def tls_alpn01(kind: str, value: str, _token: str, expected: str) -> None:
+def tls_alpn01(target: Target, _token: str, expected: str) -> None:
     """RFC 8737: a TLS handshake offering only acme-tls/1, for the identifier's SNI,
     presents a certificate for exactly that name whose critical acmeIdentifier extension
     holds the SHA-256 of the key authorization."""
     port = settings().acme_tls_alpn01_port
+    kind, value = target.kind, target.value
     digest = hashlib.sha256(expected.encode()).digest()
 
     def attempt(address: Address, timeout: float) -> None:
@@ -111,7 +158,7 @@ def tls_alpn01(kind: str, value: str, _token: str, expected: str) -> None:
                               "negotiate acme-tls/1")
         _check_certificate(x509.load_der_x509_certificate(der), kind, value, digest)
 
-    _validate(kind, value, attempt)
+    _validate(target, attempt)
 
 
 def _check_certificate(cert: x509.Certificate, kind: str, value: str, digest: bytes) -> None:
@@ -135,13 +182,25 @@ def _check_certificate(cert: x509.Certificate, kind: str, value: str, digest: by
                           "another key authorization")
 
 
-def _validate(kind: str, value: str, attempt: Callable[[Address, float], None]) -> None:
+def dns01(target: Target, _token: str, expected: str) -> None:
+    """A TXT record at _acme-challenge.<name> holds base64url(SHA-256(key authorization))."""
+    wanted = base64.urlsafe_b64encode(hashlib.sha256(expected.encode()).digest()) \
+        .rstrip(b"=").decode()
+    name = f"_acme-challenge.{target.value}"
+    records = _lookup(target._replace(value=name), "TXT", BUDGET_SECONDS)
+    if wanted not in records:
+        raise AcmeProblem("incorrectResponse", f"dns-01: challenge failed against "
+                          f"{len(records)} records")
+
+
+def _validate(target: Target, attempt: Callable[[Address, float], None]) -> None:
     """Try each allowed address; a connection failure is retried once within the budget,
     a wrong answer is final."""
     deadline = time.monotonic() + BUDGET_SECONDS
+    value = target.value
     last: AcmeProblem | None = None
     for round_number in range(2):
-        for address in resolve(kind, value):
+        for address in resolve(target, max(deadline - time.monotonic(), 0.1)):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -158,7 +217,8 @@ def _validate(kind: str, value: str, attempt: Callable[[Address, float], None]) 
     raise last or AcmeProblem("connection", f"validation of {value} ran out of time")
 
 
-VALIDATORS: dict[str, Callable[[str, str, str, str], None]] = {
+VALIDATORS: dict[str, Callable[[Target, str, str], None]] = {
     "http-01": http01,
     "tls-alpn-01": tls_alpn01,
+    "dns-01": dns01,
 }

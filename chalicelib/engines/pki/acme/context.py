@@ -90,7 +90,8 @@ def _role_and_issuer(view: Any, config: AcmeConfig, data: FieldData) -> tuple[Ro
     if not requested_role:
         policy_role = directory_role(config.default_directory_policy)
         if config.default_directory_policy == "forbid":
-            raise AcmeProblem("serverInternal", "default directory not allowed by ACME policy")
+            raise AcmeProblem("serverInternal", "default directory not allowed by ACME policy",
+                              meaning_first=True)
         if policy_role is None:
             role = replace(verbatim_role(FieldData(VERBATIM_FIELDS, {}), None),
                            issuer_ref=requested_issuer)
@@ -100,14 +101,16 @@ def _role_and_issuer(view: Any, config: AcmeConfig, data: FieldData) -> tuple[Ro
     else:
         role, name = _acme_role(view, requested_role), requested_role
         if config.allowed_roles != ["*"] and requested_role not in config.allowed_roles:
-            raise AcmeProblem("serverInternal", "specified role not allowed by ACME policy")
+            raise AcmeProblem("serverInternal", "specified role not allowed by ACME policy",
+                              meaning_first=True)
     reference = requested_issuer or role.issuer_ref or st.DEFAULT_REF
     try:
         issuer = st.fetch_issuer(view, reference)
     except st.RefNotFound:
-        raise malformed("issuer does not exist") from None
+        raise malformed("issuer does not exist", meaning_first=True) from None
     if st.ISSUANCE_USAGE not in issuer.usage or not issuer.key_id:
-        raise AcmeProblem("serverInternal", "issuer missing proper issuance usage or key")
+        raise AcmeProblem("serverInternal", "issuer missing proper issuance usage or key",
+                          meaning_first=True)
     if config.allowed_issuers != ["*"]:
         allowed = set()
         for allowed_ref in config.allowed_issuers:
@@ -116,7 +119,8 @@ def _role_and_issuer(view: Any, config: AcmeConfig, data: FieldData) -> tuple[Ro
             except st.RefNotFound:
                 continue
         if issuer.id not in allowed:
-            raise AcmeProblem("serverInternal", "specified issuer not allowed by ACME policy")
+            raise AcmeProblem("serverInternal", "specified issuer not allowed by ACME policy",
+                              meaning_first=True)
     if not config.allow_role_ext_key_usage:
         role = replace(role, ext_key_usage=[], ext_key_usage_oids=[], server_flag=True,
                        client_flag=False, code_signing_flag=False, email_protection_flag=False)
@@ -126,9 +130,10 @@ def _role_and_issuer(view: Any, config: AcmeConfig, data: FieldData) -> tuple[Ro
 def _acme_role(view: Any, name: str) -> Role:
     role = read_role(view, name)
     if role is None:
-        raise malformed("role does not exist")
+        raise malformed("role does not exist", meaning_first=True)
     if role.no_store:
-        raise AcmeProblem("serverInternal", "role can not be used as NoStore is set to true")
+        raise AcmeProblem("serverInternal", "role can not be used as NoStore is set to true",
+                          meaning_first=True)
     return role
 
 
@@ -184,13 +189,14 @@ def require_account(ctx: AcmeContext, signed: Signed) -> state.Account:
         raise malformed("cannot process request without a 'kid'")
     enforce_existing_account(ctx, account)
     if account.status != "valid":
-        raise AcmeProblem("unauthorized", f"account in status: {account.status}")
+        raise AcmeProblem("unauthorized", f"account in status: {account.status}",
+                          meaning_first=True)
     return account
 
 
 def enforce_existing_account(ctx: AcmeContext, account: state.Account) -> None:
     if ctx.config.eab_policy == "always-required" and not account.eab_id:
-        raise AcmeProblem("externalAccountRequired", "external account binding required")
+        raise AcmeProblem("externalAccountRequired", "")
 
 
 def _frame(reply: Reply, ctx: AcmeContext | None, nonce: bool) -> Response:

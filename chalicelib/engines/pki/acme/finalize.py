@@ -29,11 +29,11 @@ def parse_csr(payload: dict[str, object]) -> x509.CertificateSigningRequest:
     """OpenBao's parseCsrFromFinalize: base64url DER, a key, and not a CA request."""
     encoded = payload.get("csr")
     if not isinstance(encoded, str):
-        raise malformed("missing csr in payload")
+        raise malformed("missing csr in payload", meaning_first=True)
     try:
         csr = x509.load_der_x509_csr(jws.b64decode(encoded))
     except ValueError as error:
-        raise malformed(f"failed to parse csr: {error}") from None
+        raise malformed(f"failed to parse csr: {error}", meaning_first=True) from None
     if not csr.is_signature_valid:
         raise AcmeProblem("badCSR", "request signature invalid")
     try:
@@ -42,7 +42,7 @@ def parse_csr(payload: dict[str, object]) -> x509.CertificateSigningRequest:
         constraints = None
     if constraints is not None and constraints.ca:
         raise AcmeProblem("badCSR", "refusing to accept CSR with Basic Constraints extension "
-                          "with CA set to true")
+                          "with CA set to true", meaning_first=True)
     return csr
 
 
@@ -66,7 +66,8 @@ def issue(ctx: AcmeContext, csr: x509.CertificateSigningRequest,
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     if csr.public_key().public_bytes(*spki) == \
             jws.public_key_of(account_jwk).public_bytes(*spki):
-        raise AcmeProblem("badCSR", "certificate public key must not match account key")
+        raise AcmeProblem("badCSR", "certificate public key must not match account key",
+                          meaning_first=True)
     signing = generation.signing_for(ctx.view, ctx.issuer_id)
     if signing.leaf_not_after_behavior == "err":
         signing = signing._replace(leaf_not_after_behavior="truncate")
@@ -76,7 +77,8 @@ def issue(ctx: AcmeContext, csr: x509.CertificateSigningRequest,
         params, _ = creation_params(
             role, IssueRequest(data, generation.limits_of(ctx.request)), csr, signing)
     except VaultError as error:
-        raise AcmeProblem("badCSR", f"refusing to sign CSR: {error.message}") from None
+        raise AcmeProblem("badCSR", f"refusing to sign CSR: {error.message}",
+                          meaning_first=True) from None
     cap = validity.now() + timedelta(seconds=ctx.config.max_ttl)
     params = params._replace(not_after=min(params.not_after, cap))
     cert = build_certificate(params, csr.public_key(), signing.key,  # type: ignore[arg-type]

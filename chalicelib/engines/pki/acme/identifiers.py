@@ -49,10 +49,11 @@ def check_role(role: Role, role_name: str, identifiers: list[dict[str, str]]) ->
         value = identifier["value"]
         if identifier["type"] == "dns" and nm.validate_names(role, [value]):
             raise AcmeProblem("rejectedIdentifier", f"role ({role_name}) will not issue "
-                              f"certificate for name {value}")
+                              f"certificate for name {value}", meaning_first=True)
         if identifier["type"] == "ip" and not role.allow_ip_sans:
             raise AcmeProblem("rejectedIdentifier", f"role ({role_name}) does not allow IP "
-                              f"sans, so cannot issue certificate for {value}")
+                              f"sans, so cannot issue certificate for {value}",
+                              meaning_first=True)
 
 
 def from_csr(csr: x509.CertificateSigningRequest) -> tuple[list[str], list[str]]:
@@ -81,10 +82,11 @@ def check_csr(csr: x509.CertificateSigningRequest, identifiers: list[dict[str, s
     order_ips = sorted({i["value"] for i in identifiers if i["type"] == "ip"})
     if len(order_dns) != len(csr_dns):
         raise AcmeProblem("badCSR", f"Order ({len(order_dns)}) and CSR ({len(csr_dns)}) "
-                          "mismatch on number of DNS identifiers")
+                          "mismatch on number of DNS identifiers", meaning_first=True)
     if len(order_ips) != len(csr_ips):
         raise AcmeProblem("badCSR", f"Order ({len(order_ips)}) and CSR ({len(csr_ips)}) "
-                          "mismatch on number of IP identifiers")
+                          "mismatch on number of IP identifiers", meaning_first=True)
     for wanted, found in zip(order_dns + order_ips, csr_dns + csr_ips, strict=True):
         if wanted != found:
-            raise AcmeProblem("badCSR", f"CSR is missing order identifier {wanted}")
+            raise AcmeProblem("badCSR", f"CSR is missing order identifier {wanted}",
+                              meaning_first=True)

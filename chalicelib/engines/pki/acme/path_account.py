@@ -60,7 +60,7 @@ def verify_eab(ctx: AcmeContext, binding: dict[str, Any], jwk: dict[str, str]) -
         raise malformed("nonce should not be provided in eab 'protected'")
     eab = state.load_eab(ctx.view, str(header["kid"]))
     if eab is None or eab.directory != ctx.directory:
-        raise unauthorized("failed to verify eab")
+        raise unauthorized("failed to verify eab", meaning_first=True)
     bound = jws.verify(signed, jws.b64decode(eab.key), jws.EAB_ALGORITHMS)
     try:
         bound_key = jws.public_jwk(jws.payload_object(bound))
@@ -88,7 +88,7 @@ def acme_new_account(ctx: AcmeContext, signed: Signed) -> Reply:
         raise AcmeProblem("accountDoesNotExist", "an account with this key does not exist")
     eab = verify_eab(ctx, binding, signed.jwk) if binding else None
     if eab is None and ctx.config.eab_policy != "not-required":
-        raise AcmeProblem("externalAccountRequired", "external account binding required")
+        raise AcmeProblem("externalAccountRequired", "")
     if eab is not None and not state.consume_eab(ctx.view, eab.id):
         raise unauthorized("eab was already used")
     account = state.create_account(ctx.view, state.Account(
@@ -109,10 +109,10 @@ def acme_account(ctx: AcmeContext, signed: Signed) -> Reply:
     if account.kid != ctx.data["kid"]:
         raise unauthorized("the account in the URL is not the one that signed")
     if "externalAccountBinding" in signed.payload:
-        raise malformed("not allowed to update EAB data in accounts")
+        raise malformed("not allowed to update EAB data in accounts", meaning_first=True)
     enforce_existing_account(ctx, account)
     if account.status != "valid":
-        raise unauthorized(f"account in status: {account.status}")
+        raise unauthorized(f"account in status: {account.status}", meaning_first=True)
     status = _typed(signed.payload, "status", str, "")
     changed = False
     if "contact" in signed.payload:

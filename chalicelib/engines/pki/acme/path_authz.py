@@ -35,8 +35,7 @@ def authorization_body(ctx: AcmeContext, authz: state.Authorization) -> dict[str
         "expires": state.rfc3339(authz.expires),
         "challenges": [challenge_body(ctx, authz, c) for c in authz.challenges],
     }
-    if authz.wildcard:
-        body["wildcard"] = True
+    body["wildcard"] = authz.wildcard
     return body
 
 
@@ -77,10 +76,10 @@ def acme_challenge(ctx: AcmeContext, signed: Signed) -> Reply:
 def _validate(ctx: AcmeContext, account: state.Account, authz: state.Authorization,
               challenge: dict[str, Any]) -> None:
     expected = challenges.key_authorization(challenge["token"], jws.thumbprint(account.jwk))
-    identifier = authz.identifier
+    target = challenges.Target(authz.identifier["type"], authz.identifier["value"],
+                               ctx.config.dns_resolver)
     try:
-        challenges.VALIDATORS[challenge["type"]](identifier["type"], identifier["value"],
-                                                 challenge["token"], expected)
+        challenges.VALIDATORS[challenge["type"]](target, challenge["token"], expected)
     except AcmeProblem as error:
         challenge["status"], authz.status = "invalid", "invalid"
         challenge["error"] = error.document()

@@ -22,7 +22,12 @@ from chalicelib.engines.pki.x509build import serial_text
 from chalicelib.framework import Path
 from chalicelib.storage import ConditionFailed
 
-CHALLENGE_TYPES = ("http-01", "tls-alpn-01")
+
+def challenge_types(identifier: dict[str, str], wildcard: bool) -> tuple[str, ...]:
+    """OpenBao's offer: IPs by http-01 only, wildcards by dns-01 only, names by all three."""
+    if identifier["type"] == "ip":
+        return ("http-01",)
+    return ("dns-01",) if wildcard else ("http-01", "dns-01", "tls-alpn-01")
 
 
 def order_reply(ctx: AcmeContext, order: state.Order, status: int = 200) -> Reply:
@@ -68,15 +73,13 @@ def acme_new_order(ctx: AcmeContext, signed: Signed) -> Reply:
     authz_ids = []
     for identifier in wanted:
         wildcard = identifier["value"].startswith(identifiers.WILDCARD)
-        if wildcard:
-            raise AcmeProblem("rejectedIdentifier", "wildcard identifiers need dns-01, which "
-                              "this server does not offer")
-        kinds = ("http-01",) if identifier["type"] == "ip" else CHALLENGE_TYPES
+        # The authorization is for the base name (RFC 8555 section 7.1.4), flagged wildcard.
+        authorized = {**identifier, "value": identifier["value"].removeprefix("*.")}
         authz = state.Authorization(
-            id=state.new_id(), kid=account.kid, identifier=identifier, status="pending",
-            expires=expires,
+            id=state.new_id(), kid=account.kid, identifier=authorized, status="pending",
+            expires=expires, wildcard=wildcard,
             challenges=[{"type": kind, "status": "pending", "token": secrets.token_urlsafe(32)}
-                        for kind in kinds])
+                        for kind in challenge_types(identifier, wildcard)])
         state.save_authorization(ctx.view, authz)
         authz_ids.append(authz.id)
     order = state.Order(id=state.new_id(), kid=account.kid, status="pending", expires=expires,
@@ -111,7 +114,7 @@ def acme_finalize(ctx: AcmeContext, signed: Signed) -> Reply:
     order.status = order_status(ctx, order)
     if order.status != "ready":
         raise AcmeProblem("orderNotReady", f"order is status {order.status}, needs to be in "
-                          "ready state")
+                          "ready state", meaning_first=True)
     identifiers.check_csr(csr, order.identifiers)
     order.status = "processing"
     try:  # claim: of racing finalizes, one issues
@@ -137,7 +140,7 @@ def acme_certificate(ctx: AcmeContext, signed: Signed) -> Reply:
     order, _ = state.load_order(ctx.view, account.kid, ctx.data["order_id"])
     if order.status != "valid":
         raise AcmeProblem("orderNotReady", f"order is status {order.status}, needs to be in "
-                          "valid state")
+                          "valid state", meaning_first=True)
     leaf = ctx.view.get_json(st.CERTS_PREFIX + order.certificate_serial)
     issuer = st.read_issuer(ctx.view, order.issuer_id)
     if leaf is None or issuer is None:

@@ -65,12 +65,15 @@ _MEANING = {
 
 
 class AcmeProblem(Exception):
-    """An ACME error: ``kind`` is the RFC 8555 type without its URN prefix."""
+    """An ACME error: ``kind`` is the RFC 8555 type without its URN prefix. OpenBao joins
+    the type's sentence to the detail, before it or after it depending on the site;
+    ``meaning_first`` says which, so details read as OpenBao's."""
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: str, detail: str, *, meaning_first: bool = False) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
+        self.meaning_first = meaning_first
 
     @property
     def status(self) -> int:
@@ -78,14 +81,14 @@ class AcmeProblem(Exception):
 
     def document(self) -> dict[str, str]:
         meaning = _MEANING.get(self.kind, "")
-        detail = f"{self.detail}: {meaning}" if meaning and self.detail else (
-            self.detail or meaning)
+        parts = [meaning, self.detail] if self.meaning_first else [self.detail, meaning]
+        detail = ": ".join(part for part in parts if part)
         return {"type": PREFIX + self.kind, "detail": detail}
 
 
-def malformed(detail: str) -> AcmeProblem:
-    return AcmeProblem("malformed", detail)
+def malformed(detail: str, *, meaning_first: bool = False) -> AcmeProblem:
+    return AcmeProblem("malformed", detail, meaning_first=meaning_first)
 
 
-def unauthorized(detail: str) -> AcmeProblem:
-    return AcmeProblem("unauthorized", detail)
+def unauthorized(detail: str, *, meaning_first: bool = False) -> AcmeProblem:
+    return AcmeProblem("unauthorized", detail, meaning_first=meaning_first)

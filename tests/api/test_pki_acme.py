@@ -287,7 +287,8 @@ def test_http01_order_to_certificate(vault: VaultHTTP, acme_base: str,
     assert body["identifiers"] == [{"type": "dns", "value": "localhost"}]
     authz = client.post(body["authorizations"][0]).json()
     assert authz["status"] == "pending"
-    assert {c["type"] for c in authz["challenges"]} == {"http-01", "tls-alpn-01"}
+    assert [c["type"] for c in authz["challenges"]] == ["http-01", "dns-01", "tls-alpn-01"]
+    assert authz["wildcard"] is False
     challenge = next(c for c in authz["challenges"] if c["type"] == "http-01")
 
     responder = Http01Responder(dev_acme["http"])
@@ -426,3 +427,74 @@ def test_nonces_single_use_across_containers(acme_base: str, server: str) -> Non
         assert replay.headers["Replay-Nonce"]  # a fresh one to retry with, as RFC 8555
     finally:
         other.close()
+
+
+class TxtResponder:
+    """A DNS server on a loopback UDP port answering TXT queries from ``records``
+    (config/acme's dns_resolver points the validator at it)."""
+
+    def __init__(self) -> None:
+        import dns.message
+        import dns.rrset
+
+        self.records: dict[str, str] = {}
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
+
+        def run() -> None:
+            while True:
+                try:
+                    wire, peer = self.socket.recvfrom(4096)
+                except OSError:
+                    return
+                query = dns.message.from_wire(wire)
+                reply = dns.message.make_response(query)
+                for question in query.question:
+                    name = question.name.to_text().rstrip(".")
+                    if name in self.records:
+                        reply.answer.append(dns.rrset.from_text(
+                            question.name, 60, "IN", "TXT", f'"{self.records[name]}"'))
+                self.socket.sendto(reply.to_wire(), peer)
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+def test_dns01_wildcard_through_configured_resolver(vault: VaultHTTP, acme_base: str) -> None:
+    resolver = TxtResponder()
+    try:
+        assert vault.post("pki/config/acme", {"dns_resolver": resolver.address}).ok
+        client = AcmeClient(f"{acme_base}/roles/web/acme/directory")
+        assert client.register().status_code == 201
+        order = client.order("*.example.test").json()
+        assert order["identifiers"] == [{"type": "dns", "value": "*.example.test"}]
+        authz = client.post(order["authorizations"][0]).json()
+        assert authz["identifier"] == {"type": "dns", "value": "example.test"}
+        assert authz["wildcard"] is True
+        assert [c["type"] for c in authz["challenges"]] == ["dns-01"]
+        challenge = authz["challenges"][0]
+        digest = hashes.Hash(hashes.SHA256())
+        digest.update(client.key_authorization(challenge["token"]).encode())
+        resolver.records["_acme-challenge.example.test"] = b64(digest.finalize())
+        assert client.post(challenge["url"], {}).json()["status"] == "valid"
+        done = client.post(order["finalize"], {"csr": csr_der(["*.example.test"])})
+        assert done.status_code == 200, done.text
+        leaf = x509.load_pem_x509_certificates(client.post(done.json()["certificate"])
+                                               .content)[0]
+        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert names.get_values_for_type(x509.DNSName) == ["*.example.test"]
+
+        # A wrong record fails the challenge, the authorization and so the order.
+        failing = client.order("*.other.example.test").json()
+        authz = client.post(failing["authorizations"][0]).json()
+        resolver.records["_acme-challenge.other.example.test"] = "wrong"
+        answered = client.post(authz["challenges"][0]["url"], {}).json()
+        assert answered["status"] == "invalid"
+        assert answered["error"]["type"] == "urn:ietf:params:acme:error:incorrectResponse"
+        assert client.post(failing["finalize"].removesuffix("/finalize")).json()["status"] \
+            == "invalid"
+    finally:
+        resolver.close()

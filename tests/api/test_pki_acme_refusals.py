@@ -61,11 +61,10 @@ def test_request_refusals(acme_base: str,
 
     status, kind, detail = problem_of(client.order("www.example.com"))
     assert (status, kind) == (400, "rejectedIdentifier")
-    assert detail == ("role (web) will not issue certificate for name www.example.com: the "
-                      "server will not issue certificates for the identifier")
+    assert detail == ("the server will not issue certificates for the identifier: role (web) "
+                      "will not issue certificate for name www.example.com")
     assert problem_of(client.post(client.directory["newOrder"], {"identifiers": [
         {"type": "email", "value": "a@localhost"}]}))[:2] == (400, "unsupportedIdentifier")
-    assert problem_of(client.order("*.localhost"))[:2] == (400, "rejectedIdentifier")
 
     pending = client.order("localhost").json()
     assert problem_of(client.post(pending["finalize"], {"csr": csr_der(["localhost"])}))[:2] \
@@ -93,8 +92,8 @@ def test_directory_policies(vault: VaultHTTP, server: str, acme_base: str) -> No
     assert vault.post("pki/roles/other", {"allow_any_name": True}).status_code == 200
     assert vault.post("pki/config/acme", {"allowed_roles": "other"}).status_code == 200
     refused = requests.get(f"{acme_base}/roles/web/acme/directory", timeout=30)
-    assert problem_of(refused) == (500, "serverInternal", "specified role not allowed by ACME "
-                                   "policy: the server experienced an internal error")
+    assert problem_of(refused) == (500, "serverInternal", "the server experienced an internal "
+                                   "error: specified role not allowed by ACME policy")
     assert requests.get(f"{acme_base}/roles/other/acme/directory", timeout=30).ok
     assert requests.get(f"{acme_base}/acme/directory", timeout=30).ok  # sign-verbatim
     assert vault.post("pki/config/acme", {"default_directory_policy": "forbid"}).ok

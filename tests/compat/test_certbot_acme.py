@@ -91,3 +91,4 @@ def test_certbot_obtains_and_renews(acme_server: tuple[Server, int], tmp_path: P
     refused = certbot(tmp_path, *obtain, "-d", "www.example.com")
     assert refused.returncode != 0
     assert "role (web) will not issue certificate for name www.example.com" in refused.stderr
+    assert "the server will not issue certificates for the identifier" in refused.stderr

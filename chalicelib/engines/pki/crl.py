@@ -106,7 +106,7 @@ def load_index(view: StorageView) -> list[Revoked]:
     return out
 
 
-def _read(view: StorageView) -> tuple[CrlState | None, int, int]:
+def read_state(view: StorageView) -> tuple[CrlState | None, int, int]:
     """The state, its version (0: none yet) and the index counter, in one round trip."""
     found = view.get_many([STATE, INDEX_COUNTER])
     counter = found.get(INDEX_COUNTER)
@@ -185,7 +185,7 @@ def rebuild(view: StorageView, config: CrlConfig, *, full: bool,
     """One build attempt: the complete CRLs (and empty deltas after them) when ``full``,
     else the delta CRLs over the current complete ones. False: another container stored
     a state meanwhile (nothing of this attempt is kept); the caller decides again."""
-    state, version, generation = _read(view)
+    state, version, generation = read_state(view)
     signers = _crl_issuers(view)
     if state is None or any(i.id not in state.crls for i, _ in signers):
         state, full = state or CrlState(), True
@@ -242,7 +242,7 @@ def ensure_current(view: StorageView, config: CrlConfig | None = None, *,
     config = config or read_crl_config(view)
     moment = now or datetime.now(UTC)
     for _ in range(_ATTEMPTS):
-        state, _, generation = _read(view)
+        state, _, generation = read_state(view)
         issuers = {i.id for i in all_issuers(view) if i.key_id}
         full, delta = _due(state, generation, config, issuers, moment)
         if state is not None and not full and not delta:
@@ -262,7 +262,12 @@ def force(view: StorageView, *, delta: bool) -> None:
 
 def crl_der(view: StorageView, issuer_id: str, *, delta: bool) -> bytes | None:
     """The current complete or delta CRL of an issuer (None: the issuer signs none)."""
-    state = ensure_current(view)
+    return stored_der(view, ensure_current(view), issuer_id, delta=delta)
+
+
+def stored_der(view: StorageView, state: CrlState, issuer_id: str, *,
+               delta: bool) -> bytes | None:
+    """The CRL ``state`` names for an issuer, as stored (no freshness check)."""
     kinds = state.crls.get(issuer_id)
     if kinds is None:
         return None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.pki import certs
+from chalicelib.engines.pki import certs, revocation
 from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.x509build import load_pem, to_der
 from chalicelib.framework import FieldData, Path
@@ -77,7 +77,11 @@ def _stored(request: Request, serial: str) -> str | None:
 
 def path_cert_read(request: Request, data: FieldData) -> Response | None:
     found = _stored(request, data["serial"])
-    return None if found is None else Response(data=_revocation_fields(found))
+    if found is None:
+        return None
+    shown = _revocation_fields(found)
+    shown.update(revocation.shown(view_of(request), data["serial"]))
+    return Response(data=shown)
 
 
 def path_cert_raw(request: Request, data: FieldData) -> Response | None:

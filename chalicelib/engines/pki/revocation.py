@@ -77,6 +77,16 @@ def index_generation(view: StorageView) -> tuple[int, int]:
     return int(jsonio.loads(entry.value)["generation"]), entry.version
 
 
+def shown(view: StorageView, serial: str) -> dict[str, Any]:
+    """What cert/<serial> adds for a revoked certificate (nothing otherwise)."""
+    raw = None if serial == "ca" else read_revocation(view, serial)
+    if raw is None:
+        return {}
+    return {"revocation_time": int(raw["revocation_time"]),
+            "revocation_time_rfc3339": raw.get("revocation_time_utc", ""),
+            "issuer_id": raw.get("issuer_id", "")}
+
+
 def _record(serial: str, raw: dict[str, Any]) -> RevocationRecord:
     return RevocationRecord(
         serial_number=st.colon_serial(st.normalize_serial(serial)),

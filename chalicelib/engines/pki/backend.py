@@ -16,25 +16,16 @@ from chalicelib.engines.pki import (
 )
 from chalicelib.framework import Backend
 
-# OpenBao's PathsSpecial for these paths (its CRL, OCSP and ACME entries come with them);
-# its "issuer/+/pem|der|json" (one segment wildcard) is checked by PkiBackend below.
-UNAUTHENTICATED = ("cert/*", "ca/pem", "ca_chain", "ca", "issuers/")
-_ISSUER_FETCHES = ("pem", "der", "json")
-
-
-class PkiBackend(Backend):
-    """The framework's backend, plus OpenBao's ``+`` wildcard for the issuer fetches."""
-
-    def is_unauthenticated(self, relative_path: str) -> bool:
-        parts = relative_path.split("/")
-        if len(parts) == 3 and parts[0] == "issuer" and parts[2] in _ISSUER_FETCHES:
-            return True
-        return super().is_unauthenticated(relative_path)
+# OpenBao's PathsSpecial for these paths (its CRL, OCSP and ACME entries come with them).
+UNAUTHENTICATED = (
+    "cert/*", "ca/pem", "ca_chain", "ca", "issuer/+/pem", "issuer/+/der", "issuer/+/json",
+    "issuers/",
+)
 
 
 def backend() -> Backend:
     """The registry's factory for type "pki"."""
-    return PkiBackend(
+    return Backend(
         type_name="pki",
         description="X.509 certificate authority: issuers, keys, roles and issuance",
         paths=[

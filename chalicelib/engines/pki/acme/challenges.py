@@ -18,10 +18,8 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-import dns.exception
-import dns.resolver
 from cryptography import x509
 
 from chalicelib.engines.pki.acme.problems import AcmeProblem
@@ -58,7 +56,9 @@ def _allowed(address: Address) -> bool:
     return not (address.is_link_local or address.is_unspecified or address.is_multicast)
 
 
-def _resolver(address: str, timeout: float) -> dns.resolver.Resolver:
+def _resolver(address: str, timeout: float) -> Any:
+    import dns.resolver  # imported on first use: dnspython costs a cold container ~50 ms
+
     if not address:
         resolver = dns.resolver.Resolver()
     else:
@@ -72,6 +72,9 @@ def _resolver(address: str, timeout: float) -> dns.resolver.Resolver:
 
 def _lookup(target: Target, record: str, timeout: float) -> list[str]:
     """The records of one type for a name; [] when the name has none."""
+    import dns.exception
+    import dns.resolver
+
     try:
         answer = _resolver(target.resolver, timeout).resolve(target.value, record)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):

@@ -11,9 +11,6 @@ import base64
 import hashlib
 from typing import Any, NamedTuple
 
-import jwt
-from jwt.exceptions import InvalidTokenError, PyJWKError
-
 from chalicelib.core import jsonio
 from chalicelib.engines.pki.acme.problems import AcmeProblem, malformed
 
@@ -68,6 +65,9 @@ def parse(body: dict[str, Any], what: str = "") -> Signed:
 
 def verify(signed: Signed, key: Any, algorithms: tuple[str, ...]) -> bytes:
     """The payload bytes when the signature verifies with ``key`` (a JWK dict or bytes)."""
+    import jwt  # imported on first use: it costs a cold pki container ~40 ms
+    from jwt.exceptions import InvalidTokenError, PyJWKError
+
     algorithm = signed.header.get("alg")
     if algorithm not in algorithms:
         raise AcmeProblem("badSignatureAlgorithm",
@@ -114,6 +114,9 @@ def thumbprint(jwk: dict[str, str]) -> str:
 
 def public_key_of(jwk: dict[str, str]) -> Any:
     """The cryptography public key of a JWK (CSR and revocation key comparisons)."""
+    import jwt
+    from jwt.exceptions import PyJWKError
+
     try:
         return jwt.PyJWK(jwk).key
     except PyJWKError:

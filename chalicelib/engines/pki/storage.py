@@ -16,6 +16,10 @@ mount touch different items:
     role/<name>               a role
     certs/<serial>            one issued certificate per item (serial as hex-with-hyphens)
     revoked/<serial>          reserved for the revocation index (next phase)
+    config/cluster            the mount's public URL (ACME and AIA URLs are built from it)
+    config/acme               ACME's configuration
+    acme/…                    ACME nonces, accounts, orders, authorizations and EAB keys,
+                              one item each: see acme/state.py
 """
 
 from __future__ import annotations

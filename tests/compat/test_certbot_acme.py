@@ -1,7 +1,8 @@
 """certbot (from PyPI) against `lambdavault server -dev`: an http-01 certificate for a
 loopback name through a role's ACME directory with certbot's standalone responder on a
 free port, then a forced renewal; both verify against the mount's CA with `openssl
-verify`, and a name the role forbids is refused."""
+verify`, and a name the role forbids is refused. Then external account binding: certbot
+without a key is refused, with one from new-eab it registers and gets its certificate."""
 
 from __future__ import annotations
 
@@ -30,22 +31,21 @@ def acme_server(tmp_path: Path) -> Iterator[tuple[Server, int]]:
 
 def configure(server: Server) -> str:
     """pki with a root CA, a role for names under localhost, and ACME on; the root PEM."""
-    headers = {"X-Vault-Token": ROOT_TOKEN}
-
-    def write(path: str, body: dict) -> dict:
-        reply = requests.post(f"{server.address}/v1/{path}", json=body, headers=headers,
-                              timeout=30)
-        assert reply.status_code in (200, 204), reply.text
-        return reply.json() if reply.content else {}
-
-    write("sys/mounts/pki", {"type": "pki"})
-    root = write("pki/root/generate/internal", {"common_name": "Lambdavault ACME Root",
-                                                "key_type": "ec", "ttl": "8760h"})
-    write("pki/roles/web", {"allowed_domains": "localhost", "allow_bare_domains": True,
-                            "allow_subdomains": True, "key_type": "any", "ttl": "24h"})
-    write("pki/config/cluster", {"path": f"{server.address}/v1/pki"})
-    write("pki/config/acme", {"enabled": True})
+    post(server, "sys/mounts/pki", {"type": "pki"})
+    root = post(server, "pki/root/generate/internal", {
+        "common_name": "Lambdavault ACME Root", "key_type": "ec", "ttl": "8760h"})
+    post(server, "pki/roles/web", {"allowed_domains": "localhost", "allow_bare_domains": True,
+                                   "allow_subdomains": True, "key_type": "any", "ttl": "24h"})
+    post(server, "pki/config/cluster", {"path": f"{server.address}/v1/pki"})
+    post(server, "pki/config/acme", {"enabled": True})
     return root["data"]["certificate"]
+
+
+def post(server: Server, path: str, body: dict) -> dict:
+    reply = requests.post(f"{server.address}/v1/{path}", json=body,
+                          headers={"X-Vault-Token": ROOT_TOKEN}, timeout=30)
+    assert reply.status_code in (200, 204), reply.text
+    return reply.json() if reply.content else {}
 
 
 def certbot(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -92,3 +92,14 @@ def test_certbot_obtains_and_renews(acme_server: tuple[Server, int], tmp_path: P
     assert refused.returncode != 0
     assert "role (web) will not issue certificate for name www.example.com" in refused.stderr
     assert "the server will not issue certificates for the identifier" in refused.stderr
+
+    post(server, "pki/config/acme", {"eab_policy": "new-account-required"})
+    fresh = tmp_path / "eab"
+    unbound = certbot(fresh, *obtain, "-d", "localhost")
+    assert unbound.returncode != 0
+    assert "Server requires external account binding" in unbound.stderr
+    eab = post(server, "pki/roles/web/acme/new-eab", {})["data"]
+    bound = certbot(fresh, *obtain, "-d", "localhost", "--eab-kid", eab["id"],
+                    "--eab-hmac-key", eab["key"])
+    assert bound.returncode == 0, bound.stderr
+    openssl_verify(root, fresh / "config" / "archive" / "localhost" / "cert1.pem")

@@ -277,6 +277,26 @@ def test_sshd_enforces_the_certificates_critical_options(api: VaultHTTP, sshd: S
     sshd.assert_logs_in(here)
 
 
+def test_a_roles_issuer_is_the_ca_sshd_must_trust(api: VaultHTTP, sshd: Sshd, tmp_path: Path):
+    """Several issuers in one mount: a role signs with its issuer_ref (the default issuer
+    unless it names another), whose key is served without a token at
+    issuer/<ref>/public_key; moving config/issuers' default moves the roles that follow it."""
+    mount, _ = ca_mount(api)
+    reply = api.post(f"{mount}/issuers/import/second",
+                     {"generate_signing_key": True, "key_type": "ssh-ed25519"})  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    reply = api.get(f"{mount}/issuer/second/public_key", token="")
+    assert reply.status_code == 200, reply.text
+    sshd.trust(reply.text)
+    user_role(api, mount)
+    user_role(api, mount, "pinned", issuer_ref="second")
+    sshd.assert_logs_in(signed_user_key(api, mount, tmp_path, role="pinned"))
+    sshd.assert_refused(signed_user_key(api, mount, tmp_path), "Failed publickey for lvssh")
+    reply = api.post(f"{mount}/config/issuers", {"default": "second"})
+    assert reply.status_code == 200, reply.text
+    sshd.assert_logs_in(signed_user_key(api, mount, tmp_path))
+
+
 def test_a_principal_outside_the_role_is_refused_at_signing(api: VaultHTTP, tmp_path: Path):
     mount, _ = ca_mount(api)
     user_role(api, mount)

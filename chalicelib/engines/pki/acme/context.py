@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import jsonio
 from chalicelib.core.errors import VaultError
@@ -29,6 +29,9 @@ from chalicelib.framework import Field, FieldData, Path
 from chalicelib.framework.storage import view_of
 from chalicelib.observability import logger
 
+if TYPE_CHECKING:
+    from chalicelib.storage.view import StorageView
+
 # The four directory prefixes OpenBao serves every ACME resource under.
 PREFIXES = ("acme/", "roles/{role}/acme/", "issuer/{issuer_ref}/acme/",
             "issuer/{issuer_ref}/roles/{role}/acme/")
@@ -47,7 +50,7 @@ class AcmeContext:
     issuer_id: str
 
     @property
-    def view(self) -> Any:
+    def view(self) -> StorageView:
         return view_of(self.request)
 
     def url(self, *parts: str) -> str:
@@ -82,7 +85,8 @@ def directory_of(relative_path: str) -> str:
     return relative_path[: relative_path.rindex("acme/") + len("acme/")]
 
 
-def _role_and_issuer(view: Any, config: AcmeConfig, data: FieldData) -> tuple[Role, str, str]:
+def _role_and_issuer(view: StorageView, config: AcmeConfig,
+                     data: FieldData) -> tuple[Role, str, str]:
     """OpenBao's getAcmeRoleAndIssuer: the directory's role (or the default directory
     policy's), the issuer it signs with, both checked against config/acme."""
     requested_role = data.get("role", "") or ""
@@ -127,7 +131,7 @@ def _role_and_issuer(view: Any, config: AcmeConfig, data: FieldData) -> tuple[Ro
     return role, name, issuer.id
 
 
-def _acme_role(view: Any, name: str) -> Role:
+def _acme_role(view: StorageView, name: str) -> Role:
     role = read_role(view, name)
     if role is None:
         raise malformed("role does not exist", meaning_first=True)

@@ -498,3 +498,69 @@ def test_dns01_wildcard_through_configured_resolver(vault: VaultHTTP, acme_base:
             == "invalid"
     finally:
         resolver.close()
+
+
+def test_thumbprint_is_rfc7638s() -> None:
+    """RFC 7638 section 3.1's example key and thumbprint."""
+    from chalicelib.engines.pki.acme.jws import thumbprint
+
+    key = {"kty": "RSA", "e": "AQAB", "alg": "RS256", "kid": "2011-04-29", "n": (
+        "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tS"
+        "oc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65Y"
+        "GjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdk"
+        "t-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqD"
+        "Kgw")}
+    assert thumbprint(key) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
+def test_racing_requests_spend_a_nonce_once(acme_base: str, server: str) -> None:
+    """The same signed request sent at once from eight threads through two adapters:
+    exactly one is served, the others get badNonce."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import app
+    from chalicelib.transports.devserver import serve
+
+    other = serve(app.app)
+    try:
+        client = AcmeClient(f"{acme_base}/acme/directory")
+        url = client.directory["newAccount"]
+        body = json.dumps(client.signed(url, {"termsOfServiceAgreed": True}))
+        targets = [url, url.replace(server.rstrip("/"), other.url.rstrip("/"))] * 4
+        barrier = threading.Barrier(len(targets))
+
+        def send(target: str) -> int:
+            barrier.wait()
+            return requests.post(target, data=body, timeout=60).status_code
+
+        with ThreadPoolExecutor(len(targets)) as pool:
+            statuses = sorted(pool.map(send, targets))
+        assert statuses == [201] + [400] * 7
+    finally:
+        other.close()
+
+
+def test_racing_finalizes_issue_once(vault: VaultHTTP, acme_base: str,
+                                     dev_acme: dict[str, int]) -> None:
+    """Four finalizes of one order at once: the order is claimed by one, which issues the
+    only certificate; the others are told the order is not ready."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = AcmeClient(f"{acme_base}/acme/directory")
+    assert client.register().status_code == 201
+    order = ready_order(client, "race.localhost", dev_acme["http"])
+    bodies = [json.dumps(client.signed(order["finalize"], {"csr": csr_der(["race.localhost"])},
+                                       nonce=client.new_nonce())) for _ in range(4)]
+    barrier = threading.Barrier(len(bodies))
+
+    def send(body: str) -> requests.Response:
+        barrier.wait()
+        return requests.post(order["finalize"], data=body, timeout=60)
+
+    issued_before = len(vault.list("pki/certs").json()["data"]["keys"])
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        replies = list(pool.map(send, bodies))
+    assert sorted(r.status_code for r in replies) == [200, 403, 403, 403]
+    assert all(problem_of(r)[:2] == (403, "orderNotReady") for r in replies
+               if r.status_code != 200)
+    assert len(vault.list("pki/certs").json()["data"]["keys"]) == issued_before + 1

@@ -87,7 +87,7 @@ def _lookup(target: Target, record: str, timeout: float) -> list[str]:
     return [item.to_text() for item in answer]
 
 
-def resolve(target: Target, timeout: float = BUDGET_SECONDS) -> list[Address]:
+def resolve(target: Target, timeout: float) -> list[Address]:
     """The identifier's addresses that the validator may connect to."""
     value = target.value
     if target.kind == "ip":
@@ -97,7 +97,7 @@ def resolve(target: Target, timeout: float = BUDGET_SECONDS) -> list[Address]:
         # knows only "localhost" itself); allowed in dev mode only, like any loopback.
         found = [ipaddress.ip_address("127.0.0.1")]
     elif target.resolver:
-        texts = _lookup(target, "A", timeout) + _lookup(target, "AAAA", timeout)
+        texts = _lookup(target, "A", timeout / 2) + _lookup(target, "AAAA", timeout / 2)
         found = [ipaddress.ip_address(text) for text in texts]
     else:
         try:
@@ -119,13 +119,21 @@ def http01(target: Target, token: str, expected: str) -> None:
     value = target.value
 
     def attempt(address: Address, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         connection = http.client.HTTPConnection(str(address), port, timeout=timeout)
         try:
             host = f"[{value}]" if ":" in value else value
             connection.request("GET", f"/.well-known/acme-challenge/{token}",
                                headers={"Host": host, "User-Agent": "lambdavault-acme"})
             response = connection.getresponse()
-            body = response.read(_MAX_BODY)
+            body = b""
+            # Chunk by chunk against the deadline: a responder dripping bytes cannot hold
+            # the request past its budget.
+            while len(body) < _MAX_BODY and time.monotonic() < deadline:
+                chunk = response.read1(_MAX_BODY - len(body))
+                if not chunk:
+                    break
+                body += chunk
         finally:
             connection.close()
         if response.status != 200:
@@ -201,9 +209,10 @@ def _validate(target: Target, attempt: Callable[[Address, float], None]) -> None
     a wrong answer is final."""
     deadline = time.monotonic() + BUDGET_SECONDS
     value = target.value
+    addresses = resolve(target, BUDGET_SECONDS / 3)
     last: AcmeProblem | None = None
     for round_number in range(2):
-        for address in resolve(target, max(deadline - time.monotonic(), 0.1)):
+        for address in addresses:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break

@@ -1,5 +1,5 @@
-"""ACME refusals as RFC 8555 problem documents with OpenBao's types and statuses, the three
-EAB policies with keys from new-eab, and config/acme's checks."""
+"""ACME refusals as RFC 8555 problem documents with OpenBao's types and statuses, failed
+validations, the three EAB policies with keys from new-eab, and config/acme's checks."""
 # The fixtures acme_base and dev_acme come from test_pki_acme, imported by name:
 # ruff: noqa: F811
 
@@ -8,10 +8,12 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
 import requests
 
 from tests.api.test_pki_acme import (  # noqa: F401
     AcmeClient,
+    Http01Responder,
     acme_base,
     csr_der,
     dev_acme,
@@ -176,3 +178,40 @@ def test_symmetric_account_signature_refused(acme_base: str) -> None:
         .encode()).rstrip(b"=").decode()
     reply = requests.post(url, data=json.dumps(body), timeout=30)
     assert problem_of(reply)[:2] == (400, "badSignatureAlgorithm")
+
+
+def challenge_answer(client: AcmeClient, name: str, kind: str = "http-01") -> dict:
+    """Order ``name`` and answer its ``kind`` challenge: the challenge's answer."""
+    order = client.order(name).json()
+    authz = client.post(order["authorizations"][0]).json()
+    challenge = next(c for c in authz["challenges"] if c["type"] == kind)
+    return client.post(challenge["url"], {}).json()
+
+
+def test_failed_validations(acme_base: str, dev_acme: dict[str, int],
+                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.settings import settings
+
+    client = AcmeClient(f"{acme_base}/acme/directory")
+    assert client.register().status_code == 201
+    responder = Http01Responder(dev_acme["http"])
+    try:
+        answer = challenge_answer(client, "wrong.localhost")  # the responder knows no token
+        assert answer["status"] == "invalid"
+        assert answer["error"] == {
+            "type": "urn:ietf:params:acme:error:incorrectResponse",
+            "detail": "http-01 challenge for wrong.localhost answered HTTP 404: response "
+                      "received didn't match the challenge's requirements"}
+    finally:
+        responder.close()
+    answer = challenge_answer(client, "nobody.localhost")  # nothing listens any more
+    assert answer["error"]["type"] == "urn:ietf:params:acme:error:connection"
+    assert "could not connect to nobody.localhost (127.0.0.1)" in answer["error"]["detail"]
+    # Outside dev mode loopback is never dialled (a Lambda's runtime API listens there).
+    monkeypatch.setenv("LAMBDAVAULT_DEV", "false")
+    settings.cache_clear()
+    answer = challenge_answer(client, "localhost", "tls-alpn-01")
+    assert answer["error"] == {
+        "type": "urn:ietf:params:acme:error:connection",
+        "detail": "localhost resolves to no address the server may validate against: the "
+                  "server could not connect to validation target"}

@@ -257,14 +257,14 @@ _JWS_FIELDS = {
 
 
 def acme_paths(resource: str, op: Handler | Plain, *, signed: bool = True,
-               read: bool = False, fields: dict[str, Field] | None = None) -> list[Path]:
+               read: bool = False) -> list[Path]:
     """``resource`` under each of the four directory prefixes (OpenBao's
     buildAcmeFrameworkPaths); POST for signed resources, GET (and HEAD) for plain ones."""
     handler = signed_handler(op) if signed else plain_handler(op)  # type: ignore[arg-type]
     operations = ({Operation.READ: handler} if read
                   else {Operation.CREATE: handler, Operation.UPDATE: handler})
     return [
-        Path(prefix + resource, operations, fields={**_JWS_FIELDS, **(fields or {})},
+        Path(prefix + resource, operations, fields=_JWS_FIELDS,
              synopsis="An ACME (RFC 8555) resource; use an ACME client.")
         for prefix in PREFIXES
     ]

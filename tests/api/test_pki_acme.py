@@ -375,6 +375,8 @@ def test_tls_alpn01_then_revocation(acme_base: str, dev_acme: dict[str, int],
     holder = AcmeClient(f"{acme_base}/acme/directory", key=cert_key)
     revoked = holder.post(holder.directory["revokeCert"], {"certificate": der}, jwk=True)
     assert revoked.status_code == 200, revoked.text
+    crl = x509.load_pem_x509_crl(requests.get(f"{acme_base}/crl/pem", timeout=30).content)
+    assert crl.get_revoked_certificate_by_serial_number(leaf.serial_number) is not None
     assert problem_of(client.post(client.directory["revokeCert"], {"certificate": der}))[:2] \
         == (400, "alreadyRevoked")
 

@@ -19,6 +19,7 @@ import ssl
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
+from urllib.parse import urljoin, urlsplit
 
 from cryptography import x509
 
@@ -29,6 +30,8 @@ from chalicelib.settings import settings
 BUDGET_SECONDS = 10.0
 RETRY_PAUSE_SECONDS = 1.0
 _MAX_BODY = 4096
+_MAX_REDIRECTS = 10
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ALPN = "acme-tls/1"
 _ACME_IDENTIFIER = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")  # id-pe-acmeIdentifier
 # The DER OCTET STRING header of a SHA-256 digest: tag 4, length 32.
@@ -112,33 +115,82 @@ def resolve(target: Target, timeout: float) -> list[Address]:
     return allowed
 
 
+def _get(address: Address, port: int, url: str, deadline: float) -> tuple[int, str, bytes]:
+    """GET ``url`` from ``address`` (the TLS name and Host header from the URL): status,
+    Location and at most _MAX_BODY bytes of body, read against the deadline so a
+    responder dripping bytes cannot hold the request past its budget."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    timeout = max(deadline - time.monotonic(), 0.1)
+    sock = socket.create_connection((str(address), port), timeout=timeout)
+    if parts.scheme == "https":
+        # RFC 8555 section 8.3: the validator does not check the server's certificate.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        sock = context.wrap_socket(sock, server_hostname=None if _is_ip(host) else host)
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    connection.sock = sock
+    try:
+        connection.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""),
+                           headers={"Host": parts.netloc, "User-Agent": "lambdavault-acme"})
+        response = connection.getresponse()
+        body = b""
+        while len(body) < _MAX_BODY and time.monotonic() < deadline:
+            chunk = response.read1(_MAX_BODY - len(body))
+            if not chunk:
+                break
+            body += chunk
+    finally:
+        connection.close()
+    return response.status, response.getheader("Location", ""), body
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _redirect(target: Target, url: str, location: str) -> tuple[Target, int, str]:
+    """Where a redirect leads: http or https, on 80 or 443 outside dev mode (as RFC 8555
+    section 8.3 allows), to a name checked like the identifier itself."""
+    following = urljoin(url, location)
+    parts = urlsplit(following)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AcmeProblem("incorrectResponse", f"http-01: redirect to {following} refused")
+    port = parts.port or (80 if parts.scheme == "http" else 443)
+    if not settings().dev_mode and port not in (80, 443):
+        raise AcmeProblem("incorrectResponse", f"http-01: redirect to port {port} refused")
+    kind = "ip" if _is_ip(parts.hostname) else "dns"
+    return target._replace(kind=kind, value=parts.hostname), port, following
+
+
 def http01(target: Target, token: str, expected: str) -> None:
     """GET http://<identifier>/.well-known/acme-challenge/<token> answers the key
-    authorization (trailing whitespace allowed, as RFC 8555 section 8.3)."""
-    port = settings().acme_http01_port
+    authorization (trailing whitespace allowed), following up to ten redirects, as
+    RFC 8555 section 8.3 and OpenBao."""
     value = target.value
+    host = f"[{value}]" if ":" in value else value
+    start = f"http://{host}/.well-known/acme-challenge/{token}"
 
     def attempt(address: Address, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        connection = http.client.HTTPConnection(str(address), port, timeout=timeout)
-        try:
-            host = f"[{value}]" if ":" in value else value
-            connection.request("GET", f"/.well-known/acme-challenge/{token}",
-                               headers={"Host": host, "User-Agent": "lambdavault-acme"})
-            response = connection.getresponse()
-            body = b""
-            # Chunk by chunk against the deadline: a responder dripping bytes cannot hold
-            # the request past its budget.
-            while len(body) < _MAX_BODY and time.monotonic() < deadline:
-                chunk = response.read1(_MAX_BODY - len(body))
-                if not chunk:
-                    break
-                body += chunk
-        finally:
-            connection.close()
-        if response.status != 200:
+        status, location, body = _get(address, settings().acme_http01_port, start, deadline)
+        url = start
+        for _ in range(_MAX_REDIRECTS):
+            if status not in _REDIRECTS:
+                break
+            hop, port, url = _redirect(target, url, location)
+            remaining = deadline - time.monotonic()
+            status, location, body = _get(resolve(hop, remaining / 2)[0], port, url, deadline)
+        if status in _REDIRECTS:
+            raise AcmeProblem("incorrectResponse", f"http-01: too many redirects for {value}")
+        if status != 200:
             raise AcmeProblem("incorrectResponse", f"http-01 challenge for {value} answered "
-                              f"HTTP {response.status}")
+                              f"HTTP {status}")
         if body.decode("utf-8", "replace").rstrip() != expected:
             raise AcmeProblem("incorrectResponse", f"http-01 challenge for {value} answered "
                               "another key authorization")

@@ -122,15 +122,25 @@ def csr_der(names: list[str], key: ec.EllipticCurvePrivateKey | None = None) -> 
 
 
 class Http01Responder:
-    """An http-01 responder on a loopback port: token -> key authorization."""
+    """An http-01 responder on a loopback port: token -> key authorization, or token ->
+    where to redirect; the Host headers it saw."""
 
     def __init__(self, port: int) -> None:
         self.answers: dict[str, str] = {}
-        answers = self.answers
+        self.redirects: dict[str, str] = {}
+        self.hosts: list[str] = []
+        answers, redirects, hosts = self.answers, self.redirects, self.hosts
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 token = self.path.rsplit("/", 1)[-1]
+                hosts.append(self.headers["Host"])
+                if token in redirects:
+                    self.send_response(302)
+                    self.send_header("Location", redirects[token])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = answers.get(token, "").encode()
                 self.send_response(200 if body else 404)
                 self.send_header("Content-Length", str(len(body)))
@@ -318,6 +328,7 @@ def test_http01_order_to_certificate(vault: VaultHTTP, acme_base: str,
     assert list(eku) == [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]
     assert leaf.not_valid_after_utc - leaf.not_valid_before_utc <= datetime.timedelta(hours=25)
     assert client.post(client.kid + "/orders").json() == {"orders": [order_url]}
+    assert responder.hosts == ["localhost"]
     stored = vault.list("pki/certs").json()["data"]["keys"]
     assert leaf.serial_number in {int(k.replace(":", ""), 16) for k in stored}
 
@@ -566,3 +577,26 @@ def test_racing_finalizes_issue_once(vault: VaultHTTP, acme_base: str,
     assert all(problem_of(r)[:2] == (403, "orderNotReady") for r in replies
                if r.status_code != 200)
     assert len(vault.list("pki/certs").json()["data"]["keys"]) == issued_before + 1
+
+
+def test_http01_follows_redirects(acme_base: str, dev_acme: dict[str, int]) -> None:
+    """A redirect to another name and port (any port in dev mode; 80 or 443 otherwise) is
+    followed, the new name resolved and checked like the identifier."""
+    client = AcmeClient(f"{acme_base}/acme/directory")
+    assert client.register().status_code == 201
+    order = client.order("moved.localhost").json()
+    authz = client.post(order["authorizations"][0]).json()
+    challenge = next(c for c in authz["challenges"] if c["type"] == "http-01")
+    token = challenge["token"]
+    first, second = Http01Responder(dev_acme["http"]), Http01Responder(free_port())
+    second_port = second.server.server_address[1]
+    try:
+        first.redirects[token] = f"http://elsewhere.localhost:{second_port}/acme/{token}"
+        second.answers[token] = client.key_authorization(token)
+        answered = client.post(challenge["url"], {})
+    finally:
+        first.close()
+        second.close()
+    assert answered.json()["status"] == "valid", answered.text
+    assert first.hosts == ["moved.localhost"]
+    assert second.hosts == [f"elsewhere.localhost:{second_port}"]

@@ -600,3 +600,46 @@ def test_http01_follows_redirects(acme_base: str, dev_acme: dict[str, int]) -> N
     assert answered.json()["status"] == "valid", answered.text
     assert first.hosts == ["moved.localhost"]
     assert second.hosts == [f"elsewhere.localhost:{second_port}"]
+
+
+def ip_csr(address: str) -> str:
+    import ipaddress
+
+    csr = (x509.CertificateSigningRequestBuilder().subject_name(x509.Name([]))
+           .add_extension(x509.SubjectAlternativeName(
+               [x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
+           .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()))
+    return b64(csr.public_bytes(serialization.Encoding.DER))
+
+
+@pytest.mark.parametrize("directory", ["acme", "roles/web/acme"])
+def test_ip_identifier(acme_base: str, dev_acme: dict[str, int], directory: str) -> None:
+    """An IP identifier gets http-01 only. The sign-verbatim directory issues a certificate
+    with that IP SAN; a role requiring a CN refuses it at finalize, as OpenBao (the CN it
+    fills in from the IP is no name the role allows)."""
+    import ipaddress
+
+    client = AcmeClient(f"{acme_base}/{directory}/directory")
+    assert client.register().status_code == 201
+    order = client.post(client.directory["newOrder"], {
+        "identifiers": [{"type": "ip", "value": "127.0.0.1"}]})
+    assert order.status_code == 201, order.text
+    body = order.json()
+    authz = client.post(body["authorizations"][0]).json()
+    assert [c["type"] for c in authz["challenges"]] == ["http-01"]
+    responder = Http01Responder(dev_acme["http"])
+    try:
+        token = authz["challenges"][0]["token"]
+        responder.answers[token] = client.key_authorization(token)
+        assert client.post(authz["challenges"][0]["url"], {}).json()["status"] == "valid"
+    finally:
+        responder.close()
+    done = client.post(body["finalize"], {"csr": ip_csr("127.0.0.1")})
+    if directory != "acme":
+        assert problem_of(done) == (400, "badCSR", "the CSR is unacceptable: refusing to sign "
+                                    "CSR: common name 127.0.0.1 not allowed by this role")
+        return
+    assert done.status_code == 200, done.text
+    leaf = x509.load_pem_x509_certificates(client.post(done.json()["certificate"]).content)[0]
+    names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]

@@ -91,9 +91,12 @@ def acme_new_account(ctx: AcmeContext, signed: Signed) -> Reply:
         raise AcmeProblem("externalAccountRequired", "")
     if eab is not None and not state.consume_eab(ctx.view, eab.id):
         raise unauthorized("eab was already used")
-    account = state.create_account(ctx.view, state.Account(
+    wanted = state.Account(
         kid=state.new_id(), jwk=signed.jwk, thumbprint=thumb, directory=ctx.directory,
-        contact=contacts, terms_of_service_agreed=agreed, eab_id=eab.id if eab else ""))
+        contact=contacts, terms_of_service_agreed=agreed, eab_id=eab.id if eab else "")
+    account = state.create_account(ctx.view, wanted)
+    if account.kid != wanted.kid:  # a racing request created the key's account first
+        return account_reply(ctx, account)
     reply = account_reply(ctx, account, 201)
     if eab is not None:
         reply.body["externalAccountBinding"] = binding  # type: ignore[index]

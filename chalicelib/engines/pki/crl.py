@@ -26,7 +26,7 @@ Why no revocation is lost, whatever the interleaving of containers:
    container that dies in between leaves the counter ahead, so the next reader rebuilds.
 
 Chunks of a state that lost its race, and of CRLs replaced, are deleted best-effort;
-tidy's listing of ``crl/der/`` removes what a dead container left behind.
+tidy (drop_orphans) removes what a dead container left behind.
 """
 
 from __future__ import annotations
@@ -221,6 +221,24 @@ def rebuild(view: StorageView, config: CrlConfig, *, full: bool,
         return False
     _drop(view, state.crls, crls)
     return True
+
+
+def drop_orphans(view: StorageView) -> int:
+    """Delete the chunks of builds no state names (a builder that died, or lost its race
+    and died before cleaning up). Only numbers the state has passed: a build in flight
+    has a larger number, or will lose its conditional write and clean up itself."""
+    state, _, _ = read_state(view)
+    if state is None:
+        return 0
+    kept = {f"{issuer_id}/{where[1]}/" for issuer_id, kinds in state.crls.items()
+            for where in kinds.values()}
+    dropped = 0
+    for issuer in view.list(DER_PREFIX):
+        for build in view.list(DER_PREFIX + issuer):
+            number = int(build.split("-", 1)[0])
+            if issuer + build not in kept and number <= state.number:
+                dropped += view.delete_prefix(DER_PREFIX + issuer + build)
+    return dropped
 
 
 def _due(state: CrlState | None, generation: int, config: CrlConfig, issuers: set[str],

@@ -216,6 +216,7 @@ def _step(view: StorageView, status: TidyStatus, config: TidyConfig, now: float 
     elif status.phase == "crl":
         if status.rebuild_crl:
             crl.force(view, delta=False)
+        crl.drop_orphans(view)
         _advance(status, True)
 
 

@@ -118,3 +118,16 @@ def test_ten_thousand_revoked_serials_are_chunked(view: StorageView) -> None:
     assert where[2] == 2
     state = crl.CrlState(crls={issuer_id: {"full": where, "delta": where}})
     assert crl.stored_der(view, state, issuer_id, delta=False) == der
+
+
+def test_tidy_drops_the_chunks_a_dead_builder_left(view: StorageView) -> None:
+    issuer_id, (serial,) = _mount(view, 1)
+    revocation.revoke_serial(view, serial)
+    state, _, _ = crl.read_state(view)
+    assert state is not None
+    dead = crl._store_chunks(view, issuer_id, state.number, b"orphan")  # never named
+    ahead = crl._store_chunks(view, issuer_id, state.number + 1, b"in flight")
+    assert crl.drop_orphans(view) == 1
+    assert view.get(crl._chunk_keys(issuer_id, dead)[0]) is None
+    assert view.get(crl._chunk_keys(issuer_id, ahead)[0]) is not None
+    assert _in_stored_crl(view, issuer_id) == {_as_int(serial)}

@@ -10,8 +10,10 @@ Keys inside the mount's view:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.records import build
 
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
@@ -45,8 +47,7 @@ class RootConfig:
 
     @classmethod
     def from_storage(cls, raw: dict[str, Any] | None) -> RootConfig:
-        known = {f.name for f in fields(cls)}
-        config = cls(**{k: v for k, v in (raw or {}).items() if k in known})
+        config = build(cls, raw or {})
         # An empty template in storage means the default, as Vault reads it.
         if not config.username_template:
             return replace(config, username_template=DEFAULT_USERNAME_TEMPLATE)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.records import build
 
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
@@ -44,8 +46,7 @@ class Role:
 
     @classmethod
     def from_storage(cls, raw: dict[str, Any]) -> Role:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        return build(cls, raw)
 
     def to_storage(self) -> dict[str, Any]:
         return asdict(self)

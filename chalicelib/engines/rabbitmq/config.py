@@ -11,8 +11,10 @@ Keys inside the mount's view:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.records import build
 
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
@@ -36,8 +38,7 @@ class ConnectionConfig:
 
     @classmethod
     def from_storage(cls, raw: dict[str, Any] | None) -> ConnectionConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (raw or {}).items() if k in known})
+        return build(cls, raw or {})
 
     @property
     def template(self) -> str:

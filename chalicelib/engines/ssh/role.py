@@ -8,10 +8,11 @@ fields of the role's own type (see ``to_response``).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import BadRequest, NotFound, multierror
+from chalicelib.core.records import build
 
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
@@ -73,8 +74,7 @@ class Role:
 
     @classmethod
     def from_storage(cls, raw: dict[str, Any]) -> Role:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        return build(cls, raw)
 
     def to_storage(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,6 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from tests.api.test_rabbitmq import table_dump
 from tests.support import VaultHTTP
 
+# A user public key to sign (its private half is not needed).
+USER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJpWc2t2yj5s9NqGfI+lrhvO47hT74syrPNddSyYDc9U"
+
 NO_CA = "no default issuer currently configured"
 
 

@@ -20,6 +20,7 @@ from chalicelib.storage.physical import ConditionFailed, WriteOp
 from chalicelib.storage.view import StorageView
 from tests.api.test_ssh_ca import (  # noqa: F401 (fixture)
     NO_CA,
+    USER_KEY,
     configure_ca,
     errors,
     key_pair,
@@ -28,7 +29,6 @@ from tests.api.test_ssh_ca import (  # noqa: F401 (fixture)
 from tests.api.test_ssh_roles import USER_CA, write
 from tests.support import VaultHTTP
 
-USER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJpWc2t2yj5s9NqGfI+lrhvO47hT74syrPNddSyYDc9U"
 REPLACED = ("Endpoint replaced the value of these parameters with the values captured from "
             "the endpoint's path: [{}]")
 ALREADY_DEFAULT = "The default issuer is already set to the specified issuer."

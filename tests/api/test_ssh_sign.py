@@ -18,6 +18,7 @@ from tests.api.audit_support import enable, of_request
 from tests.api.test_rabbitmq import table_dump
 from tests.api.test_ssh_ca import (  # noqa: F401 (fixture)
     NO_CA,
+    USER_KEY,
     configure_ca,
     errors,
     key_pair,
@@ -27,7 +28,6 @@ from tests.api.test_ssh_roles import USER_CA, write
 from tests.api.test_userpass import add_user, auth_of
 from tests.support import VaultHTTP
 
-USER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJpWc2t2yj5s9NqGfI+lrhvO47hT74syrPNddSyYDc9U"
 # The system's default and maximum lease TTL (32 days), which an untuned mount inherits.
 SYSTEM_TTL = 2764800
 ALICE = {**USER_CA, "allowed_users": "alice,bob", "default_user": "alice"}

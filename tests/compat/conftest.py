@@ -134,6 +134,18 @@ def openbao_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         stop_server(server)
 
 
+@pytest.fixture(scope="module")
+def module_dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One `lambdavault server -dev` for a module whose tests each work under paths of
+    their own (cheaper than a server per test)."""
+    log = tmp_path_factory.mktemp("lambdavault-dev") / "server.log"
+    server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], log)
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
 @pytest.fixture
 def dev_server(tmp_path: Path) -> Iterator[Server]:
     server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], tmp_path / "server.log")

@@ -7,26 +7,14 @@ Expected outputs, exit codes and messages were recorded from `bao server -dev` (
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
-from tests.compat.conftest import ROOT_TOKEN, BaoResult, Server, start_server, stop_server
+from tests.compat.conftest import BaoResult, Server
 
 pytestmark = pytest.mark.compat
 
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
-
-
-@pytest.fixture(scope="module")
-def kv_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One dev server for the module: each test works under paths of its own."""
-    log = tmp_path_factory.mktemp("kv") / "server.log"
-    server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], log)
-    try:
-        yield server
-    finally:
-        stop_server(server)
 
 
 def timeless(text: str) -> str:
@@ -60,6 +48,13 @@ def api_error(result: BaoResult, message: str) -> None:
     """A request the server refused: exit 2 and Vault's error list on stderr."""
     assert result.code == 2, result
     assert f"* {message}\n" in result.err, result.err
+
+
+
+@pytest.fixture
+def kv_server(module_dev_server: Server) -> Server:
+    """The module's dev server: each test works under paths of its own."""
+    return module_dev_server
 
 
 def test_put_get_field_version_and_cas(kv_server: Server) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.compat.conftest import ROOT_TOKEN, BaoResult, Server, start_server, stop_server
+from tests.compat.conftest import BaoResult, Server
 
 pytestmark = pytest.mark.compat
 
@@ -38,19 +37,9 @@ rule "charset" {
 """
 
 
-@pytest.fixture(scope="module")
-def ours(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    log = tmp_path_factory.mktemp("password-policies") / "server.log"
-    server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], log)
-    try:
-        yield server
-    finally:
-        stop_server(server)
-
-
 @pytest.fixture
-def servers(ours: Server, openbao_dev: Server) -> list[Server]:
-    return [ours, openbao_dev]
+def servers(module_dev_server: Server, openbao_dev: Server) -> list[Server]:
+    return [module_dev_server, openbao_dev]
 
 
 def same(servers: list[Server], *args: str) -> BaoResult:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from tests import sshd_support
-from tests.compat.conftest import BIN, ROOT_TOKEN, Server, start_server, stop_server
+from tests.compat.conftest import BIN, ROOT_TOKEN, Server
 from tests.sshd_support import (
     LOGIN_USER,
     Sshd,
@@ -43,21 +42,10 @@ BAO_SSH_EXTENSIONS = ("permit-X11-forwarding", "permit-agent-forwarding",
                       "permit-port-forwarding", "permit-pty", "permit-user-rc")  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def lambdavault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Our dev server for the module (each test mounts its own ssh engine)."""
-    log = tmp_path_factory.mktemp("lambdavault-ssh") / "server.log"
-    server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], log)
-    try:
-        yield server
-    finally:
-        stop_server(server)
-
-
 @pytest.fixture(params=["lambdavault", "openbao"])
 def server(request: pytest.FixtureRequest) -> Server:
     chosen: Server = request.getfixturevalue(
-        "lambdavault" if request.param == "lambdavault" else "openbao_dev")
+        "module_dev_server" if request.param == "lambdavault" else "openbao_dev")
     return chosen
 
 
@@ -205,12 +193,12 @@ def test_bao_ssh_checks_the_host_certificate_against_the_mounts_ca(server: Serve
         assert "Host key verification failed." in done.stderr
 
 
-def test_refusals_read_the_same_as_openbao(lambdavault: Server, openbao_dev: Server,
+def test_refusals_read_the_same_as_openbao(module_dev_server: Server, openbao_dev: Server,
                                            sshd: Sshd, tmp_path: Path):
     """A principal the role does not allow: the same error from both CLIs, at signing;
     a certificate for another CA's mount: sshd's refusal, through `bao ssh`."""
     said = []
-    for server in (lambdavault, openbao_dev):
+    for server in (module_dev_server, openbao_dev):
         home = tmp_path / server.address.rsplit(":", 1)[1]
         home.mkdir()
         mount, _ = ca_mount(server, home)

@@ -15,13 +15,13 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import SSHCertificate
 
+from tests.api.test_ssh_ca import USER_KEY
 from tests.compat.conftest import BIN, ROOT_TOKEN, BaoResult, Server
 from tests.compat.test_bao_userpass import same, same_words
 
 pytestmark = pytest.mark.compat
 
 MOUNT = "ssh-ca"
-USER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJpWc2t2yj5s9NqGfI+lrhvO47hT74syrPNddSyYDc9U"
 ROLES: dict[str, dict[str, Any]] = {
     "users": {"key_type": "ca", "allow_user_certificates": True,
               "allowed_users": "alice,bob", "default_user": "alice",

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import hvac
 import pytest
 from hvac.exceptions import InvalidRequest
 
 from tests import rabbitmq_support
-from tests.compat.conftest import ROOT_TOKEN, Server, start_server, stop_server
+from tests.compat.conftest import ROOT_TOKEN, Server
 from tests.rabbitmq_support import MANAGEMENT_URL, Broker, amqp_open, amqp_refused
 
 pytestmark = pytest.mark.compat
@@ -19,15 +18,10 @@ broker = rabbitmq_support.broker
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[hvac.Client]:
-    log = tmp_path_factory.mktemp("hvac-rabbitmq") / "server.log"
-    server: Server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], log)
-    try:
-        connected = hvac.Client(url=server.address, token=ROOT_TOKEN)
-        connected.sys.enable_secrets_engine("rabbitmq")
-        yield connected
-    finally:
-        stop_server(server)
+def client(module_dev_server: Server) -> hvac.Client:
+    connected = hvac.Client(url=module_dev_server.address, token=ROOT_TOKEN)
+    connected.sys.enable_secrets_engine("rabbitmq")
+    return connected
 
 
 def test_configure_roles_and_credentials(client: hvac.Client, broker: Broker) -> None:

@@ -13,12 +13,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import SSHCertificate, SSHCertificateType
 from hvac.exceptions import InvalidRequest
 
+from tests.api.test_ssh_ca import USER_KEY
 from tests.compat.conftest import ROOT_TOKEN, Server
 
 pytestmark = pytest.mark.compat
 
 MOUNT = "ssh-ca-hvac"
-USER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJpWc2t2yj5s9NqGfI+lrhvO47hT74syrPNddSyYDc9U"
 
 
 @pytest.fixture(params=["lambdavault", "openbao"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import hvac
@@ -19,7 +18,7 @@ import pytest
 from hvac.exceptions import InvalidRequest
 
 from tests import sshd_support
-from tests.compat.conftest import ROOT_TOKEN, Server, start_server, stop_server
+from tests.compat.conftest import ROOT_TOKEN, Server
 from tests.sshd_support import LOGIN_USER, Sshd, new_key, public_key, save_certificate
 
 pytestmark = pytest.mark.compat
@@ -27,20 +26,10 @@ pytestmark = pytest.mark.compat
 sshd = sshd_support.sshd
 
 
-@pytest.fixture(scope="module")
-def lambdavault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    log = tmp_path_factory.mktemp("hvac-ssh") / "server.log"
-    server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], log)
-    try:
-        yield server
-    finally:
-        stop_server(server)
-
-
 @pytest.fixture(params=["lambdavault", "openbao"])
 def client(request: pytest.FixtureRequest) -> hvac.Client:
     server: Server = request.getfixturevalue(
-        "lambdavault" if request.param == "lambdavault" else "openbao_dev")
+        "module_dev_server" if request.param == "lambdavault" else "openbao_dev")
     return hvac.Client(url=server.address, token=ROOT_TOKEN)
 
 

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import hvac
 import pytest
 from hvac.exceptions import InvalidRequest
 
-from tests.compat.conftest import ROOT_TOKEN, Server, start_server, stop_server
+from tests.compat.conftest import ROOT_TOKEN, Server
 
 pytestmark = pytest.mark.compat
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[hvac.Client]:
-    log = tmp_path_factory.mktemp("hvac-transit") / "server.log"
-    server: Server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], log)
-    try:
-        connected = hvac.Client(url=server.address, token=ROOT_TOKEN)
-        connected.sys.enable_secrets_engine("transit")
-        yield connected
-    finally:
-        stop_server(server)
+def client(module_dev_server: Server) -> hvac.Client:
+    connected = hvac.Client(url=module_dev_server.address, token=ROOT_TOKEN)
+    connected.sys.enable_secrets_engine("transit")
+    return connected
 
 
 def b64(data: bytes) -> str:

@@ -26,6 +26,7 @@ MODULES: dict[str, str] = {
     "logins": "bench.logins",
     "external": "bench.external",
     "database": "bench.database",
+    "pki": "bench.pki",
 }
 
 

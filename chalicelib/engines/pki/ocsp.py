@@ -170,13 +170,14 @@ def path_ocsp(request: Request, data: FieldData) -> Response:
         candidates = [i for i in candidates if i.id == status.issuer_id]
     matched_without_usage = False
     for issuer in candidates:
-        key = _key_of(view, issuer)
-        if key is None or not _matches(issuer, req):
+        if not issuer.key_id or not _matches(issuer, req):
             continue
         if _USAGE not in issuer.usage:
             matched_without_usage = True
             continue
-        return _sign(config, issuer, key, req, status)
+        key = _key_of(view, issuer)
+        if key is not None:
+            return _sign(config, issuer, key, req, status)
     if matched_without_usage:
         return _unauthorized()
     return _default_unknown(view, config, req)

@@ -138,7 +138,7 @@ def test_a_mount_without_issuers_answers_no_content(vault: VaultHTTP) -> None:
     assert (reply.status_code, reply.content) == (204, b"")
     reply = requests.get(f"{vault.url}/v1/pki/cert/crl", timeout=30)
     assert (reply.status_code, reply.json()["errors"]) == (
-        500, ["no default issuer currently configured"])
+        400, ["no default issuer currently configured"])
 
 
 def test_config_crl_as_openbao(pki: VaultHTTP) -> None:

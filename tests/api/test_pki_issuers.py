@@ -118,7 +118,7 @@ def test_names_are_unique_and_references_resolve(pki: VaultHTTP) -> None:
         assert pki.get(f"pki/issuer/{ref}").json()["data"]["issuer_id"] == data["issuer_id"]
     reply = pki.get("pki/issuer/nope")
     assert (reply.status_code, reply.json()) == (
-        500, {"errors": errors("unable to find PKI issuer for reference: nope")})
+        400, {"errors": errors("unable to find PKI issuer for reference: nope")})
     reply = pki.get("pki/key/nope")
     assert reply.json() == {"errors": errors("unable to find PKI key for reference: nope")}
 
@@ -233,7 +233,7 @@ def test_issuer_post_replaces_and_patch_merges(pki: VaultHTTP) -> None:
     assert reply.json()["data"]["issuer_name"] == "kept"
     assert reply.json()["data"]["usage"] == "issuing-certificates,read-only"
     reply = pki.post("pki/issuer/kept", {"revocation_signature_algorithm": "SHA256WithRSA"})
-    assert reply.status_code == 500
+    assert reply.status_code == 400
     assert reply.json()["errors"] == errors("unable to use issuer of type ECDSA to sign with "
                                             "SHA256-RSA key type")
     # A POST is a full replace: the name goes (roles naming it are counted), defaults return.

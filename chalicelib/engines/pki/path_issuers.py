@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 
 from chalicelib.core import jsonio
-from chalicelib.core.errors import BadRequest, PreconditionFailed, VaultError, multierror
+from chalicelib.core.errors import BadRequest, PreconditionFailed, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki import issuers
@@ -174,9 +174,10 @@ def _revocation_algorithm(value: str, issuer: st.IssuerEntry) -> str:
     key_type, shown, go_name = found
     actual = key_type_of(load_pem(issuer.certificate).public_key())  # type: ignore[arg-type]
     if actual != key_type:
-        raise VaultError(multierror(
+        # OpenBao: a 500, though the request asked for it.
+        raise BadRequest(multierror(
             f"unable to use issuer of type {_GO_KEY_TYPES[actual]} to sign with {go_name} key "
-            "type"), status=500)
+            "type"))
     return shown
 
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import fields, replace
 from typing import Any
 
-from chalicelib.core.errors import BadRequest, VaultError, multierror
+from chalicelib.core.errors import BadRequest, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki import storage as st
@@ -140,11 +140,12 @@ def _validate(role: Role, data: FieldData) -> list[str]:
 
 def check_cn_validations(values: list[str]) -> list[str]:
     """OpenBao's checkCNValidations: email and/or hostname, or disabled alone. OpenBao
-    reports a refusal here as a server error (500, in a multierror); so do we."""
+    reports a refusal here as a server error (500, in a multierror); here it is a 400 in
+    the same words."""
     try:
         return _cn_validations(values)
     except BadRequest as error:
-        raise VaultError(multierror(error.message), status=500) from None
+        raise BadRequest(multierror(error.message)) from None
 
 
 def _cn_validations(values: list[str]) -> list[str]:

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import jsonio
-from chalicelib.core.errors import BadRequest, VaultError
+from chalicelib.core.errors import BadRequest
 
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
@@ -57,11 +57,9 @@ _NAME = re.compile(r"\w(([\w.-]+)?\w)?\Z")
 _UUID_LENGTH = 36
 
 
-class RefNotFound(VaultError):
-    """A reference that names no issuer or key; OpenBao answers 500 on most paths (its
-    error is not a user error there) and 400 where it wraps it."""
-
-    status = 500
+class RefNotFound(BadRequest):
+    """A reference that names no issuer or key. OpenBao answers 500 on most paths; the
+    caller named it, so here it is a 400 with OpenBao's words, as everywhere."""
 
 
 @dataclass(slots=True)

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.records import build
 from chalicelib.framework.fieldtypes import parse_duration
 
 if TYPE_CHECKING:
@@ -28,8 +29,7 @@ class CrlConfig:
 
     @classmethod
     def from_storage(cls, raw: dict[str, Any]) -> CrlConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        return build(cls, raw)
 
     def to_storage(self) -> dict[str, Any]:
         return asdict(self)

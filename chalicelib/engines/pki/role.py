@@ -3,9 +3,10 @@ with Vault's field names; read back exactly as OpenBao shows it."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.records import build
 from chalicelib.engines.pki.storage import ROLE_PREFIX
 
 if TYPE_CHECKING:
@@ -75,8 +76,7 @@ class Role:
 
     @classmethod
     def from_storage(cls, raw: dict[str, Any]) -> Role:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        return build(cls, raw)
 
     def to_storage(self) -> dict[str, Any]:
         return asdict(self)

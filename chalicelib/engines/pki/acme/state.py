@@ -19,11 +19,12 @@ import base64
 import secrets
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib.core import jsonio
+from chalicelib.core.records import build
 from chalicelib.engines.pki.acme.problems import AcmeProblem
 from chalicelib.storage import ConditionFailed
 from chalicelib.storage.physical import Delete, Put
@@ -60,8 +61,7 @@ def new_id() -> str:
 def _load(cls: type[_Record], raw: dict[str, Any] | None) -> _Record | None:
     if raw is None:
         return None
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in raw.items() if k in known})
+    return build(cls, raw)
 
 
 # Nonces ---------------------------------------------------------------------------------

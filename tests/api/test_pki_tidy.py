@@ -149,3 +149,18 @@ def test_one_runner_per_mount_and_cancel(pki: VaultHTTP) -> None:
     first.join()
     assert ran == [True]
     assert pki.get("pki/tidy-status").json()["data"]["state"] == "Cancelled"
+
+
+def test_tidy_repairs_revocations_whose_issuer_is_gone(pki: VaultHTTP) -> None:
+    other = pki.post("pki/root/generate/internal", {"common_name": "Other", "key_type": "ec",
+                                                    "issuer_name": "other", "ttl": "24h"})
+    assert other.status_code == 200
+    serial = pki.post("pki/issuer/other/issue/web",
+                      {"common_name": "o.example.com"}).json()["data"]["serial_number"]
+    pki.post("pki/revoke", {"serial_number": serial})
+    assert pki.delete("pki/issuer/other").status_code in (200, 204)
+    reply = pki.post("pki/tidy", {"tidy_revoked_cert_issuer_associations": True})
+    assert reply.status_code == 202
+    status = pki.get("pki/tidy-status").json()["data"]
+    assert (status["state"], status["missing_issuer_cert_count"]) == ("Finished", 1)
+    assert pki.get(f"pki/cert/{serial}").json()["data"]["issuer_id"] == ""

@@ -3,15 +3,15 @@
 from chalice import Chalice
 
 from chalicelib import jobs
-from chalicelib.transports.apigw import handle_chalice
+from chalicelib.transports.apigw import BINARY_MEDIA_TYPES, handle_chalice
 
 # configure_logs=False: Chalice's logger has the app's name, which is also Powertools'
 # service logger; Chalice would add a plain-text handler and set ERROR on it, so every line
 # would be written twice (once unstructured) and levels would depend on import order.
 app = Chalice(app_name="lambdavault", configure_logs=False)
-# Vault's API is JSON in and out: no binary media types, so API Gateway hands every body
-# over as text and Chalice's per-request binary checks have no list to scan.
-app.api.binary_types = []
+# Vault's API is JSON in and out, except pki's DER certificates, CRLs and OCSP messages:
+# API Gateway passes those through (base64) only for the media types listed here.
+app.api.binary_types = list(BINARY_MEDIA_TYPES)
 
 _METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]
 

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from chalice.app import Request as ChaliceRequest
     from chalice.app import Response as ChaliceResponse
 
+# The app's binary_types (kept short: Chalice scans the list for every response). Bodies of
+# these types travel base64-encoded, so a text body of one (pki's PEM ca_chain is sent as
+# application/pkix-cert, as OpenBao sends it) is handed to Chalice as bytes.
+BINARY_MEDIA_TYPES = (
+    "application/pkix-cert",
+    "application/pkix-crl",
+    "application/ocsp-request",
+    "application/ocsp-response",
+)
+
 
 def handle_chalice(current: ChaliceRequest) -> ChaliceResponse:
     context = current.context or {}
@@ -50,4 +60,11 @@ def to_chalice(reply: HttpReply) -> ChaliceResponse:
         body = reply.body
     else:
         body = jsonio.dumps(reply.body)
+    if isinstance(body, str) and _binary(reply.headers):
+        body = body.encode()
     return ChaliceResponse(body=body, status_code=reply.status, headers=reply.headers)
+
+
+def _binary(headers: dict[str, str]) -> bool:
+    kind = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return kind.split(";", 1)[0].strip().lower() in BINARY_MEDIA_TYPES

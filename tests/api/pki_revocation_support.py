@@ -59,9 +59,13 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 
 def ocsp_status(vault: VaultHTTP, tmp_path: Path, root: str, leaf: str,
                 mount: str = "pki") -> str:
-    """`openssl ocsp` against our server; its whole output (status line and -resp_text)."""
+    """`openssl ocsp` against our server; its whole output (status line and -resp_text).
+
+    The Accept header is what API Gateway (and Chalice, which checks it) needs before it
+    sends a binary body back; openssl sends none unless told (see the README's OCSP notes)."""
     result = openssl("ocsp", "-issuer", write(tmp_path, "issuer.pem", root),
                      "-cert", write(tmp_path, "leaf.pem", leaf),
                      "-url", f"{vault.url}/v1/{mount}/ocsp", "-resp_text",
+                     "-header", "Accept=application/ocsp-response",
                      "-CAfile", write(tmp_path, "root.pem", root))
     return result.stdout + result.stderr

@@ -94,6 +94,9 @@ def _openssl_ocsp(server: Server, tmp_path: Path, leaf: dict[str, Any]) -> str:
     done = subprocess.run(
         ["openssl", "ocsp", "-issuer", str(tmp_path / "issuer.pem"),
          "-cert", str(tmp_path / "leaf.pem"), "-url", f"{server.address}/v1/pki/ocsp",
+         # What API Gateway and Chalice need for a binary answer (as ocsp_status in
+         # tests/api/pki_revocation_support.py); OpenBao ignores it.
+         "-header", "Accept=application/ocsp-response",
          "-CAfile", str(tmp_path / "issuer.pem")],
         capture_output=True, text=True, check=False, timeout=60)
     return done.stdout + done.stderr

@@ -15,7 +15,14 @@ mount touch different items:
     config/keys               the default key
     role/<name>               a role
     certs/<serial>            one issued certificate per item (serial as hex-with-hyphens)
-    revoked/<serial>          reserved for the revocation index (next phase)
+    revoked/<serial>          one revoked serial: certificate, issuer id, time, the index
+                              generation it got (see revocation.py)
+    crl/index                 the revocation counter, moved with every revoked/ item
+    crl/state, crl/der/…      the CRLs in force and their DER chunks (see crl.py)
+    config/crl, config/urls   CRL/OCSP settings; URLs written into issued certificates
+    config/auto-tidy          auto-tidy settings
+    tidy/status               the current or last tidy, claimed by one runner (tidy.py)
+    stats/unstored/<n>        the serial count of no_store roles, 16 shards (counts.py)
     config/cluster            the mount's public URL (ACME and AIA URLs are built from it)
     config/acme               ACME's configuration
     acme/…                    ACME nonces, accounts, orders, authorizations and EAB keys,
@@ -46,7 +53,7 @@ ISSUERS_CONFIG = "config/issuers"
 KEYS_CONFIG = "config/keys"
 ROLE_PREFIX = "role/"
 CERTS_PREFIX = "certs/"
-# The revocation index of the next phase: revoked/<serial>, one item per revoked serial.
+# The revocation index: revoked/<serial>, one item per revoked serial.
 REVOKED_PREFIX = "revoked/"
 
 DEFAULT_REF = "default"

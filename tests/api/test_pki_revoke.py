@@ -1,7 +1,8 @@
 """pki revoke and revoke-with-key over HTTP: OpenBao 2.7.2's texts and statuses (its 500s
 for what the request caused are our 400s with its words), cert/<serial> once revoked,
 certs/revoked, an issuer refused, expired certificates only warned about, the revoked leaf
-refused by `openssl verify -crl_check`, and a generate_lease role's lease revoked."""
+refused by `openssl verify -crl_check`, a generate_lease role's lease revoked, and no_store
+roles keeping only a serial count."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import multierror
+from chalicelib.core.runtime import runtime
+from chalicelib.engines.pki.counts import SHARDS, UNSTORED_PREFIX
 from chalicelib.engines.pki.x509build import serial_text
+from chalicelib.storage.view import StorageView
 from tests.api.pki_revocation_support import (
     as_int,
     crl_of,
@@ -158,3 +163,17 @@ def test_revoking_a_lease_revokes_its_certificate(pki: VaultHTTP, tmp_path: Path
     assert pki.get(f"pki/cert/{serial}").json()["data"]["revocation_time"] > 0
     assert as_int(serial) in serials(crl_of(pki))
     assert ": revoked" in ocsp_status(pki, tmp_path, root, body["data"]["certificate"])
+
+
+def test_no_store_keeps_nothing_but_the_serial_count(pki: VaultHTTP) -> None:
+    assert pki.post("pki/roles/volatile", {"allow_any_name": True, "key_type": "ec",
+                                           "no_store": True, "ttl": "1h"}).status_code == 200
+    before = set(pki.list("pki/certs").json()["data"]["keys"])
+    for n in range(3):
+        issue(pki, f"v{n}.example.com", role="volatile")
+    assert set(pki.list("pki/certs").json()["data"]["keys"]) == before
+    rt = runtime()
+    mount = next(m for m in rt.mounts.entries if m.path == "pki/")
+    view = StorageView(rt.barrier, mount.storage_prefix)
+    shards = view.get_many([f"{UNSTORED_PREFIX}{n}" for n in range(SHARDS)]).values()
+    assert sum(jsonio.loads(entry.value)["count"] for entry in shards) == 3

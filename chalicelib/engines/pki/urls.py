@@ -12,6 +12,8 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
+from chalicelib.engines.pki.cluster import read_cluster_config
+from chalicelib.engines.pki.storage import ISSUER_PREFIX
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import view_of
 
@@ -21,14 +23,11 @@ if TYPE_CHECKING:
 URLS_CONFIG = "config/urls"
 _LISTS = ("issuing_certificates", "crl_distribution_points", "delta_crl_distribution_points",
           "ocsp_servers")
-_TEMPLATES = ("{{issuer_id}}", "{{cluster_path}}", "{{cluster_aia_path}}")
-# This vault has no config/cluster: its addresses are never set.
-_NO_CLUSTER = {
-    "{{cluster_path}}": "unable to template AIA URLs as we lack local cluster address "
-                        "information (path)",
-    "{{cluster_aia_path}}": "unable to template AIA URLs as we lack local cluster address "
-                            "information (aia_path)",
-}
+# Each template and what its error says is lacking, in the order OpenBao checks them.
+_NEEDS = (("{{cluster_path}}", "local cluster address information (path)"),
+          ("{{cluster_aia_path}}", "local cluster address information (aia_path)"),
+          ("{{issuer_id}}", "an issuer_id for this operation"))
+_TEMPLATES = tuple(template for template, _ in _NEEDS)
 
 
 class Urls(NamedTuple):
@@ -37,6 +36,7 @@ class Urls(NamedTuple):
     issuing_certificates: tuple[str, ...] = ()
     crl_distribution_points: tuple[str, ...] = ()
     ocsp_servers: tuple[str, ...] = ()
+    delta_crl_distribution_points: tuple[str, ...] = ()  # for complete CRLs, not certificates
 
 
 def read_urls_config(view: StorageView) -> dict[str, Any]:
@@ -53,25 +53,43 @@ def _bad_url(urls: list[str]) -> str:
 
 
 def for_issuer(view: StorageView, issuer_id: str) -> Urls:
-    """OpenBao's toURLEntries: the configured URLs, templated when enabled."""
-    config = read_urls_config(view)
+    """The URLs of a certificate ``issuer_id`` signs (OpenBao's fetchCAInfo): a templating
+    failure refuses the request with OpenBao's words (it answers 500)."""
+    try:
+        return templated(view, issuer_id)
+    except BadRequest as error:
+        raise BadRequest("error fetching CA certificate: unable to fetch AIA URL "
+                         f"information: {error.message}") from None
+
+
+def templated(view: StorageView, issuer_id: str) -> Urls:
+    """OpenBao's toURLEntries: the configured URLs, with ``{{cluster_path}}``,
+    ``{{cluster_aia_path}}`` (config/cluster) and ``{{issuer_id}}`` filled in when templating
+    is enabled; BadRequest naming what is lacking or the invalid result."""
+    return _render(read_urls_config(view), view, issuer_id)
+
+
+def _render(config: dict[str, Any], view: StorageView, issuer_id: str) -> Urls:
     if not (config["issuing_certificates"] or config["crl_distribution_points"]
             or config["ocsp_servers"]):
         return Urls()
     if not config["enable_templating"]:
-        return Urls(tuple(config["issuing_certificates"]),
-                    tuple(config["crl_distribution_points"]), tuple(config["ocsp_servers"]))
+        return Urls(**{name: tuple(config[name]) for name in Urls._fields})
+    cluster = read_cluster_config(view)
+    values = dict(zip(_TEMPLATES, (cluster.path, cluster.aia_path, issuer_id), strict=True))
     out: dict[str, tuple[str, ...]] = {}
-    for name in ("issuing_certificates", "crl_distribution_points", "ocsp_servers"):
-        templated = []
+    for name in Urls._fields:
+        urls = []
         for url in config[name]:
-            for template, error in _NO_CLUSTER.items():
-                if template in url:
-                    raise BadRequest(error)
-            templated.append(url.replace("{{issuer_id}}", issuer_id))
-        if bad := _bad_url(templated):
+            for template, lacking in _NEEDS:
+                if template in url and not values[template]:
+                    raise BadRequest(f"unable to template AIA URLs as we lack {lacking}")
+            for template, value in values.items():
+                url = url.replace(template, value)
+            urls.append(url)
+        if bad := _bad_url(urls):
             raise BadRequest(f"error validating templated {name}; invalid URI: {bad}")
-        out[name] = tuple(templated)
+        out[name] = tuple(urls)
     return Urls(**out)
 
 
@@ -104,10 +122,13 @@ def path_urls_write(request: Request, data: FieldData) -> Response:
             config[name] = data[name]
     warnings = []
     if config["enable_templating"]:
-        used = [u for name in _LISTS for u in config[name]]
-        missing = next((e for t, e in _NO_CLUSTER.items() if any(t in u for u in used)), "")
-        if missing:
-            warnings.append(f"issuance may fail: {missing}\n\nConsider setting the "
+        # OpenBao tries the templates on the first issuer (in id order), when there is one.
+        first = min((k for k in view.list(ISSUER_PREFIX) if not k.endswith("/")), default="")
+        try:
+            if first:
+                _render(config, view, first)
+        except BadRequest as error:
+            warnings.append(f"issuance may fail: {error.message}\n\nConsider setting the "
                             "cluster-local address if it is not already set.")
     else:
         for name in _LISTS:
@@ -121,7 +142,8 @@ def path_urls_write(request: Request, data: FieldData) -> Response:
 _FIELDS = {
     **{name: Field(FieldType.COMMA_STRING_LIST, list, f"config/urls' {name}.")
        for name in _LISTS},
-    "enable_templating": Field(FieldType.BOOL, False, "Template {{issuer_id}} into URLs."),
+    "enable_templating": Field(FieldType.BOOL, False, "Fill {{issuer_id}}, {{cluster_path}} "
+                               "and {{cluster_aia_path}} (config/cluster) into the URLs."),
 }
 
 

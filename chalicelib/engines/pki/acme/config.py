@@ -12,6 +12,7 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki import storage as st
+from chalicelib.engines.pki.cluster import CLUSTER_CONFIG, read_cluster_config
 from chalicelib.engines.pki.role import read_role
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import view_of
@@ -19,7 +20,6 @@ from chalicelib.framework.storage import view_of
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
 
-CLUSTER_CONFIG = "config/cluster"
 ACME_CONFIG = "config/acme"
 EAB_POLICIES = ("not-required", "new-account-required", "always-required")
 # OpenBao caps every ACME certificate at 90 days (maxAcmeCertTTL); max_ttl lowers it.
@@ -51,8 +51,7 @@ def read_acme_config(view: StorageView) -> AcmeConfig:
 
 def cluster_path(view: StorageView) -> str:
     """The configured ``path`` (e.g. https://vault.example.com/v1/pki), or ""."""
-    raw = view.get_json(CLUSTER_CONFIG) or {}
-    return str(raw.get("path", ""))
+    return read_cluster_config(view).path
 
 
 def _check_url(name: str, value: str) -> None:
@@ -62,13 +61,12 @@ def _check_url(name: str, value: str) -> None:
 
 
 def path_cluster_read(request: Request, _data: FieldData) -> Response:
-    raw = view_of(request).get_json(CLUSTER_CONFIG) or {}
-    return Response(data={"path": raw.get("path", ""), "aia_path": raw.get("aia_path", "")})
+    return Response(data=read_cluster_config(view_of(request))._asdict())
 
 
 def path_cluster_write(request: Request, data: FieldData) -> Response:
     view = view_of(request)
-    current = view.get_json(CLUSTER_CONFIG) or {"path": "", "aia_path": ""}
+    current = read_cluster_config(view)._asdict()
     for name in ("path", "aia_path"):
         if data.is_set(name):
             current[name] = data[name]

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from chalicelib.core.errors import VaultError
-from chalicelib.engines.pki import certs, generation, validity
+from chalicelib.engines.pki import certs, generation, urls, validity
 from chalicelib.engines.pki.acme import jws
 from chalicelib.engines.pki.acme.problems import AcmeProblem, malformed
 from chalicelib.engines.pki.issuance import Request as IssueRequest
@@ -71,6 +71,11 @@ def issue(ctx: AcmeContext, csr: x509.CertificateSigningRequest,
     signing = generation.signing_for(ctx.view, ctx.issuer_id)
     if signing.leaf_not_after_behavior == "err":
         signing = signing._replace(leaf_not_after_behavior="truncate")
+    try:  # config/urls, templated as for issue/<role> (OpenBao's fetchCAInfoWithIssuer)
+        aia = urls.templated(ctx.view, signing.issuer_id)
+    except VaultError as error:
+        raise AcmeProblem("serverInternal", f"failed loading CA {signing.issuer_id}: unable "
+                          f"to fetch AIA URL information: {error.message}", plain=True) from None
     data = FieldData(SIGN_FIELDS, {"common_name": _common_name(ctx, csr)})
     try:
         role = check_csr_key(ctx.role, csr)
@@ -80,7 +85,7 @@ def issue(ctx: AcmeContext, csr: x509.CertificateSigningRequest,
         raise AcmeProblem("badCSR", f"refusing to sign CSR: {error.message}",
                           meaning_first=True) from None
     cap = validity.now() + timedelta(seconds=ctx.config.max_ttl)
-    params = params._replace(not_after=min(params.not_after, cap))
+    params = params._replace(not_after=min(params.not_after, cap), urls=aia)
     cert = build_certificate(params, csr.public_key(), signing.key,  # type: ignore[arg-type]
                              signing.certificate)
     certs.store_certificate(ctx.view, cert, signing.issuer_id)

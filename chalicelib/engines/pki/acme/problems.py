@@ -67,20 +67,23 @@ _MEANING = {
 class AcmeProblem(Exception):
     """An ACME error: ``kind`` is the RFC 8555 type without its URN prefix. OpenBao joins
     the type's sentence to the detail, before it or after it depending on the site;
-    ``meaning_first`` says which, so details read as OpenBao's."""
+    ``meaning_first`` says which, so details read as OpenBao's; ``plain`` is an error
+    OpenBao passes on unwrapped (serverInternal with the detail alone)."""
 
-    def __init__(self, kind: str, detail: str, *, meaning_first: bool = False) -> None:
+    def __init__(self, kind: str, detail: str, *, meaning_first: bool = False,
+                 plain: bool = False) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
         self.meaning_first = meaning_first
+        self.plain = plain
 
     @property
     def status(self) -> int:
         return int(STATUS[self.kind])
 
     def document(self) -> dict[str, str]:
-        meaning = _MEANING.get(self.kind, "")
+        meaning = "" if self.plain else _MEANING.get(self.kind, "")
         parts = [meaning, self.detail] if self.meaning_first else [self.detail, meaning]
         detail = ": ".join(part for part in parts if part)
         return {"type": PREFIX + self.kind, "detail": detail}

@@ -12,7 +12,9 @@ runner sees it at its next page. Auto-tidy settings live in ``config/auto-tidy``
 
 Differences from OpenBao: ``pause_duration`` sleeps between pages (not between
 certificates); a manual tidy runs for up to REQUEST_BUDGET seconds inside its request
-and the scheduled job finishes what is left. tidy_expired_issuers, tidy_acme and
+and the scheduled job finishes what is left; tidy_acme pages ACME accounts by at most
+_ACME_PAGE (each is several reads), also drops stale nonces (acme/tidy.py), and counts
+total_acme_account_count (always 0 in OpenBao 2.7.2). tidy_expired_issuers and
 tidy_move_legacy_ca_bundle are accepted and reported but do nothing here.
 """
 
@@ -26,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core import jsonio
 from chalicelib.engines.pki import crl, revocation
 from chalicelib.engines.pki import storage as st
+from chalicelib.engines.pki.acme import state as acme_state
+from chalicelib.engines.pki.acme import tidy as acme_tidy
 from chalicelib.engines.pki.issuers import all_issuers
 from chalicelib.engines.pki.validity import rfc3339
 from chalicelib.engines.pki.x509build import load_pem
@@ -43,7 +47,8 @@ OPERATIONS = ("tidy_cert_store", "tidy_revoked_certs", "tidy_invalid_certs",
               "tidy_revoked_cert_issuer_associations", "tidy_expired_issuers",
               "tidy_move_legacy_ca_bundle", "tidy_acme")
 ANY_TIDY = " / ".join(OPERATIONS)
-_PHASES = ("certs", "revoked", "crl", "done")
+_PHASES = ("certs", "revoked", "crl", "acme", "eab", "done")  # OpenBao's order
+_ACME_PAGE = 100  # accounts per page whatever page_size: each costs a listing and reads
 
 
 @dataclass(slots=True)
@@ -93,6 +98,10 @@ class TidyStatus:
     cert_store_deleted_count: int = 0
     revoked_cert_deleted_count: int = 0
     missing_issuer_cert_count: int = 0
+    total_acme_account_count: int = 0
+    acme_account_deleted_count: int = 0
+    acme_account_revoked_count: int = 0
+    acme_orders_deleted_count: int = 0
     phase: str = "certs"
     cursor: str = ""
     claimed_until: float = 0.0
@@ -218,6 +227,19 @@ def _step(view: StorageView, status: TidyStatus, config: TidyConfig, now: float 
             crl.force(view, delta=False)
         crl.drop_orphans(view)
         _advance(status, True)
+    elif status.phase == "acme":
+        done = not config.tidy_acme or _page(
+            view, acme_state.THUMBPRINT_PREFIX, status, config,
+            lambda keys: _tidy_acme(view, keys, status, config, int(moment)), _ACME_PAGE)
+        _advance(status, done)
+    elif status.phase == "eab":
+        done = not config.tidy_acme or _page(
+            view, acme_state.EAB_PREFIX, status, config,
+            lambda keys: acme_tidy.tidy_eab(view, keys, config.acme_account_safety_buffer,
+                                            int(moment)))
+        if config.tidy_acme and done:
+            acme_state.drop_expired_nonces(view)
+        _advance(status, done)
 
 
 def _advance(status: TidyStatus, done: bool) -> None:
@@ -227,9 +249,10 @@ def _advance(status: TidyStatus, done: bool) -> None:
 
 
 def _page(view: StorageView, prefix: str, status: TidyStatus, config: TidyConfig,
-          handle: Any) -> bool:
+          handle: Any, most: int | None = None) -> bool:
     keys = sorted(k for k in view.list(prefix) if not k.endswith("/") and k > status.cursor)
-    batch = keys[:max(config.page_size, 5)]
+    limit = max(config.page_size, 5)
+    batch = keys[:min(limit, most) if most else limit]
     if batch:
         handle(batch)
         status.cursor = batch[-1]
@@ -262,6 +285,18 @@ def _tidy_certs(view: StorageView, serials: list[str], status: TidyStatus,
                 status.rebuild_crl = True
     status.extra["certs_checked"] = status.extra.get("certs_checked", 0) + len(serials)
     _apply(view, ops)
+
+
+def _tidy_acme(view: StorageView, thumbprints: list[str], status: TidyStatus,
+               config: TidyConfig, now: int) -> None:
+    buffers = acme_tidy.Buffers(cert=config.safety_buffer,
+                                account=config.acme_account_safety_buffer)
+    counts = acme_tidy.tidy_accounts(view, thumbprints, buffers, now)
+    status.total_acme_account_count += counts.accounts
+    status.acme_account_deleted_count += counts.accounts_deleted
+    status.acme_account_revoked_count += counts.accounts_revoked
+    status.acme_orders_deleted_count += counts.orders_deleted
+    status.message = f"Tidying Acme: total thumbprints checked: {status.total_acme_account_count}"
 
 
 def _tidy_revoked(view: StorageView, serials: list[str], status: TidyStatus,
@@ -327,9 +362,11 @@ def status_data(status: TidyStatus | None, backend_uuid: str) -> dict[str, Any]:
         cert_store_deleted_count=status.cert_store_deleted_count,
         revoked_cert_deleted_count=status.revoked_cert_deleted_count,
         missing_issuer_cert_count=status.missing_issuer_cert_count,
-        last_auto_tidy_finished=status.last_tidy, total_acme_account_count=0,
-        acme_account_deleted_count=0, acme_account_revoked_count=0,
-        acme_orders_deleted_count=0, state=status.state,
+        last_auto_tidy_finished=status.last_tidy,
+        total_acme_account_count=status.total_acme_account_count,
+        acme_account_deleted_count=status.acme_account_deleted_count,
+        acme_account_revoked_count=status.acme_account_revoked_count,
+        acme_orders_deleted_count=status.acme_orders_deleted_count, state=status.state,
     )
     if status.state in ("Finished", "Error", "Cancelled"):
         data["time_finished"] = status.time_finished

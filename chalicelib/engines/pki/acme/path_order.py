@@ -130,6 +130,7 @@ def acme_finalize(ctx: AcmeContext, signed: Signed) -> Reply:
     serial = st.normalize_serial(serial_text(cert))
     state.track_certificate(ctx.view, serial, account.kid, order.id)
     order.status, order.certificate_serial, order.issuer_id = "valid", serial, issuer_id
+    order.certificate_expiry = int(cert.not_valid_after_utc.timestamp())
     state.save_order(ctx.view, order)
     return order_reply(ctx, order)
 

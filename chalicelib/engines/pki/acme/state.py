@@ -10,6 +10,9 @@ authorization and EAB key, so any container can serve any step and nothing grows
     acme/cert-account/<serial>      the account an ACME certificate was issued to
     acme/eab/<key id>               an unused EAB key; deleted when an account binds it
 
+Tidy (tidy_acme, see acme/tidy.py) revokes and then deletes unused accounts, deletes
+expired orders with their authorizations, old EAB keys and dead nonce folders.
+
 Nonces live in hourly folders named in the nonce itself, so a redemption is one
 conditional delete and an expired hour is one prefix delete."""
 
@@ -58,7 +61,7 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _load(cls: type[_Record], raw: dict[str, Any] | None) -> _Record | None:
+def load_record(cls: type[_Record], raw: dict[str, Any] | None) -> _Record | None:
     if raw is None:
         return None
     return build(cls, raw)
@@ -117,13 +120,14 @@ class Account:
     terms_of_service_agreed: bool = False
     eab_id: str = ""
     created: int = field(default_factory=now)
-    deactivated: int = 0
+    deactivated: int = 0  # when deactivated or revoked (OpenBao's AccountRevokedDate)
+    max_cert_expiry: int = 0  # the latest order or certificate expiry tidy has seen
 
 
 def load_account(view: StorageView, kid: str) -> Account | None:
     if not kid or "/" in kid:
         return None
-    return _load(Account, view.get_json(ACCOUNT_PREFIX + kid))
+    return load_record(Account, view.get_json(ACCOUNT_PREFIX + kid))
 
 
 def account_by_thumbprint(view: StorageView, thumb: str) -> Account | None:
@@ -176,6 +180,7 @@ class Order:
     authorizations: list[str]
     certificate_serial: str = ""
     issuer_id: str = ""
+    certificate_expiry: int = 0  # notAfter of the certificate, once issued
 
 
 @dataclass(slots=True)
@@ -201,7 +206,7 @@ def load_order(view: StorageView, kid: str, order_id: str) -> tuple[Order, int]:
     entry = view.get(f"{ORDER_PREFIX}{kid}/{order_id}") if "/" not in order_id else None
     if entry is None:
         raise AcmeProblem("malformed", "order does not exist")
-    order = _load(Order, jsonio.loads(entry.value))
+    order = load_record(Order, jsonio.loads(entry.value))
     assert order is not None
     return order, entry.version
 
@@ -215,7 +220,7 @@ def save_authorization(view: StorageView, authz: Authorization) -> None:
 
 
 def load_authorization(view: StorageView, kid: str, authz_id: str) -> Authorization:
-    authz = None if "/" in authz_id else _load(
+    authz = None if "/" in authz_id else load_record(
         Authorization, view.get_json(f"{AUTHZ_PREFIX}{kid}/{authz_id}"))
     if authz is None:
         raise AcmeProblem("malformed", "authorization does not exist")
@@ -249,7 +254,7 @@ def save_eab(view: StorageView, eab: EabKey) -> None:
 def load_eab(view: StorageView, key_id: str) -> EabKey | None:
     if not key_id or "/" in key_id:
         return None
-    return _load(EabKey, view.get_json(EAB_PREFIX + key_id))
+    return load_record(EabKey, view.get_json(EAB_PREFIX + key_id))
 
 
 def consume_eab(view: StorageView, key_id: str) -> bool:

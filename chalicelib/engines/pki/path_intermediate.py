@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.pki import certs, generation, issuers
+from chalicelib.engines.pki import certs, generation, issuers, urls
 from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.issuance import Request as IssueRequest
 from chalicelib.engines.pki.issuance import creation_params
@@ -60,7 +60,9 @@ def path_intermediate_generate(request: Request, data: FieldData) -> Response:
         if fmt == "pem_bundle":
             body["csr"] = f"{body['private_key']}\n{body['csr']}"
     body["key_id"] = stored.key.id
-    return Response(data=body, warnings=[*warnings, _INTERMEDIATE_AIA])
+    if not urls.configured(view):
+        warnings.append(_INTERMEDIATE_AIA)
+    return Response(data=body, warnings=warnings)
 
 
 def _csr_text(csr: x509.CertificateSigningRequest, fmt: str) -> str:
@@ -103,7 +105,8 @@ def import_bundle(request: Request, bundle: str, *, keys_allowed: bool) -> Respo
     default = st.issuers_config(view)["default"]
     if default and mapping.get(default) == "":
         warnings.append(_DEFAULT_WITHOUT_KEY)
-    warnings.append(generation.MISSING_AIA)
+    if not urls.configured(view):
+        warnings.append(generation.MISSING_AIA)
     return Response(
         data={"mapping": mapping, "imported_keys": created_keys or None,
               "imported_issuers": created or None, "existing_keys": existing_keys or None,

@@ -11,7 +11,7 @@ from cryptography import x509
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.pki import certs, generation, issuers
+from chalicelib.engines.pki import certs, generation, issuers, urls
 from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.issuance import Request as IssueRequest
 from chalicelib.engines.pki.issuance import (
@@ -69,9 +69,12 @@ def path_root_generate(request: Request, data: FieldData) -> Response:
     params, warnings = creation_params(
         role, IssueRequest(data, generation.limits_of(request)), None, None, is_ca=True
     )
+    aia, ignored = urls.for_root(view)
+    warnings += ignored
     params = params._replace(
         max_path_length=data["max_path_length"],
         permitted_dns_domains=tuple(data["permitted_dns_domains"]),
+        urls=aia,
     )
     cert = build_certificate(params, material.key.public_key(), material.key, None)
     stored = issuers.store(view, cert, material.key, issuer_name=issuer_name,
@@ -92,7 +95,8 @@ def path_root_generate(request: Request, data: FieldData) -> Response:
                 key_id=stored.key.id, key_name=stored.key.name)
     if len(cert.subject) == 0:
         warnings.append(NO_SUBJECT)
-    warnings.append(generation.MISSING_AIA)
+    if not aia.any_in_certificate():
+        warnings.append(generation.MISSING_AIA)
     if data["max_path_length"] == 0:
         warnings.append(PATH_LENGTH_ZERO)
     return Response(data=body, warnings=warnings)
@@ -129,7 +133,9 @@ def path_sign_self_issued(request: Request, data: FieldData) -> Response:
         raise BadRequest("given certificate is not a CA certificate")
     if cert.issuer != cert.subject:
         raise BadRequest("given certificate is not self-issued")
-    signing = generation.signing_for(view_of(request), reference)
+    view = view_of(request)
+    signing = generation.signing_for(view, reference)
+    aia = urls.for_issuer(view, signing.issuer_id)
     theirs, ours = key_type_of(cert.public_key()), key_type_of(signing.key)  # type: ignore[arg-type]
     if theirs != ours and data["require_matching_certificate_algorithms"]:
         # OpenBao: a 500, though the request asked for it.
@@ -137,7 +143,7 @@ def path_sign_self_issued(request: Request, data: FieldData) -> Response:
             f"signing certificate's public key algorithm ({_GO_ALGORITHMS[ours]}) does not "
             f"match submitted certificate's ({_GO_ALGORITHMS[theirs]}), and "
             "require_matching_certificate_algorithms is true")
-    resigned = resign(cert, signing)
+    resigned = resign(cert, signing, aia)
     return Response(data={"certificate": to_pem(resigned),
                           "issuing_ca": to_pem(signing.certificate)})
 
@@ -145,7 +151,14 @@ def path_sign_self_issued(request: Request, data: FieldData) -> Response:
 _GO_ALGORITHMS = {"rsa": "RSA", "ec": "ECDSA", "ed25519": "Ed25519"}
 
 
-def resign(cert: x509.Certificate, signing: Signing) -> x509.Certificate:
+_REPLACED_ON_RESIGN = (x509.AuthorityKeyIdentifier, x509.AuthorityInformationAccess,
+                       x509.CRLDistributionPoints)
+
+
+def resign(cert: x509.Certificate, signing: Signing, aia: urls.Urls) -> x509.Certificate:
+    """The certificate's contents signed by ``signing``, its AKID, AIA and CRL distribution
+    points those of the signer (OpenBao sets the latter two from the signer's URLs, so a
+    mount without config/urls drops them)."""
     builder = (
         x509.CertificateBuilder()
         .subject_name(cert.subject)
@@ -156,12 +169,13 @@ def resign(cert: x509.Certificate, signing: Signing) -> x509.Certificate:
         .not_valid_after(cert.not_valid_after_utc)
     )
     for extension in cert.extensions:
-        if not isinstance(extension.value, x509.AuthorityKeyIdentifier):
+        if not isinstance(extension.value, _REPLACED_ON_RESIGN):
             builder = builder.add_extension(extension.value, extension.critical)
     parent_skid = subject_key_id(signing.certificate)
     if parent_skid:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier(parent_skid, None, None), critical=False)
+    builder = urls.add_extensions(builder, aia)
     signer = signer_for(signing.key)
     return builder.sign(signing.key, signer.algorithm,  # type: ignore[arg-type]
                         rsa_padding=signer.rsa_padding)
@@ -190,6 +204,7 @@ def path_sign_intermediate(request: Request, data: FieldData) -> Response:
         raise BadRequest('The "format" path parameter must be "pem" or "der"')
     view = view_of(request)
     signing = generation.signing_for(view, reference)
+    aia = urls.for_issuer(view, signing.issuer_id)
     csr = parse_csr(data["csr"])
     role = replace(
         generation.ca_role(data, generation.KeySpec("any", 0, data["signature_bits"])),
@@ -205,6 +220,7 @@ def path_sign_intermediate(request: Request, data: FieldData) -> Response:
         permitted_dns_domains=tuple(data["permitted_dns_domains"]),
         signature_bits=data["signature_bits"],
         skid=_skid(data["skid"]),
+        urls=aia,
     )
     if data["use_csr_values"]:
         params = _csr_values(params, csr)
@@ -225,7 +241,8 @@ def path_sign_intermediate(request: Request, data: FieldData) -> Response:
         notes.append(BEYOND_CA)
     if len(cert.subject) == 0:
         notes.append(NO_SUBJECT)
-    notes.append(generation.MISSING_AIA)
+    if not aia.any_in_certificate():
+        notes.append(generation.MISSING_AIA)
     if params.max_path_length == 0:
         notes.append(SIGNED_PATH_LENGTH_ZERO)
     return Response(data=body, warnings=[*notes, *warnings])

@@ -38,10 +38,35 @@ class Urls(NamedTuple):
     ocsp_servers: tuple[str, ...] = ()
     delta_crl_distribution_points: tuple[str, ...] = ()  # for complete CRLs, not certificates
 
+    def any_in_certificate(self) -> bool:
+        """Whether a certificate built with these carries AIA or CRL distribution points
+        (OpenBao warns on a new CA certificate without any)."""
+        return bool(self.issuing_certificates or self.crl_distribution_points
+                    or self.ocsp_servers)
+
 
 def read_urls_config(view: StorageView) -> dict[str, Any]:
     stored = view.get_json(URLS_CONFIG) or {}
     return {**{name: [] for name in _LISTS}, "enable_templating": False, **stored}
+
+
+ROOT_ISSUER_ID_IGNORED = (
+    "When generating root CA, found global AIA configuration with issuer_id template "
+    "unsuitable for root generation. This AIA configuration has been ignored. To include AIA "
+    "on this root CA, set the global AIA configuration to not include issuer_id and instead "
+    "to refer to a static issuer name."
+)
+
+
+def configured(view: StorageView) -> bool:
+    """Whether config/urls names any AIA or CRL URL: intermediate/generate and the imports
+    warn when it does not, as OpenBao (they look at the configuration, not a certificate)."""
+    return _names_any(read_urls_config(view))
+
+
+def _names_any(config: dict[str, Any]) -> bool:
+    return bool(config["issuing_certificates"] or config["crl_distribution_points"]
+                or config["ocsp_servers"])
 
 
 def _bad_url(urls: list[str]) -> str:
@@ -62,6 +87,25 @@ def for_issuer(view: StorageView, issuer_id: str) -> Urls:
                          f"information: {error.message}") from None
 
 
+def for_root(view: StorageView) -> tuple[Urls, list[str]]:
+    """The URLs of a new self-signed root and a warning (OpenBao's generateCert): no issuer
+    id exists yet, so templates naming ``{{issuer_id}}`` make the whole configuration
+    ignored, with a warning; any other templating failure refuses the request with
+    OpenBao's words (it answers 500)."""
+    config = read_urls_config(view)
+    try:
+        return _render(config, view, ""), []
+    except BadRequest as error:
+        try:
+            _render(config, view, "empty-issuer-id")
+        except BadRequest:
+            raise BadRequest(
+                f"unable to parse AIA URL information: {error.message}\nUsing templated AIA "
+                "URL's {{issuer_id}} field when generating root certificates is not "
+                "supported.") from None
+        return Urls(), [ROOT_ISSUER_ID_IGNORED]
+
+
 def templated(view: StorageView, issuer_id: str) -> Urls:
     """OpenBao's toURLEntries: the configured URLs, with ``{{cluster_path}}``,
     ``{{cluster_aia_path}}`` (config/cluster) and ``{{issuer_id}}`` filled in when templating
@@ -70,8 +114,7 @@ def templated(view: StorageView, issuer_id: str) -> Urls:
 
 
 def _render(config: dict[str, Any], view: StorageView, issuer_id: str) -> Urls:
-    if not (config["issuing_certificates"] or config["crl_distribution_points"]
-            or config["ocsp_servers"]):
+    if not _names_any(config):
         return Urls()
     if not config["enable_templating"]:
         return Urls(**{name: tuple(config[name]) for name in Urls._fields})

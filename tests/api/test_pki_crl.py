@@ -105,8 +105,10 @@ def test_delta_crls_carry_what_the_complete_one_lacks(pki: VaultHTTP) -> None:
     complete = crl_of(pki)
     serial = issue(pki)["data"]["serial_number"]
     pki.post("pki/revoke", {"serial_number": serial})
-    # auto_rebuild: the complete CRL waits for its grace period, the delta has it at once.
+    # auto_rebuild: the complete CRL waits for its grace period, the delta for
+    # delta_rebuild_interval (test_pki_delta.py) or crl/rotate-delta.
     assert as_int(serial) not in serials(crl_of(pki))
+    assert pki.get("pki/crl/rotate-delta").status_code == 200
     delta = crl_of(pki, "pki/crl/delta")
     assert serials(delta) == {as_int(serial)}
     assert delta.extensions.get_extension_for_class(x509.DeltaCRLIndicator).value.crl_number \

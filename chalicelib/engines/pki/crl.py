@@ -21,9 +21,17 @@ Why no revocation is lost, whatever the interleaving of containers:
 3. Whoever serves or needs a CRL compares the counter with the state's generation: a
    revocation that landed after the build's counter read left the counter above it, so
    the CRL is stale and is rebuilt (auto_rebuild off: at once, as OpenBao rebuilds on
-   revocation; on: at expiry minus the grace period, the delta CRL at once when enabled).
-   A revoke answers only after a CRL with a generation at least its own is stored, and a
+   revocation; on: at expiry minus the grace period, the delta CRL once
+   delta_rebuild_interval has passed since the last delta was built). A revoke answers
+   only after a CRL with a generation at least its own is stored (auto_rebuild off), and a
    container that dies in between leaves the counter ahead, so the next reader rebuilds.
+   A delta that waits for its interval still knows it is stale: the counter stays ahead
+   of ``delta_generation`` until a build catches up.
+
+Delta CRLs are rebuilt at most once per delta_rebuild_interval (``delta_update`` in the
+state is when the last one was built), by the scheduled job (``periodic``, OpenBao's
+periodicFunc: also the complete CRLs near expiry under auto_rebuild) and by whoever reads
+a CRL once that interval has passed; crl/rotate-delta builds one at once, as in OpenBao.
 
 Chunks of a state that lost its race, and of CRLs replaced, are deleted best-effort;
 tidy (drop_orphans) removes what a dead container left behind.
@@ -74,6 +82,7 @@ class CrlState:
     number: int = 0  # the last CRL number given out (complete and delta share it)
     this_update: int = 0
     next_update: int = 0
+    delta_update: int = 0  # when the delta CRLs were last built (with or after a complete one)
     # issuer id -> {"full": [number, build key, chunks], "delta": [...]}
     crls: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
@@ -194,7 +203,8 @@ def rebuild(view: StorageView, config: CrlConfig, *, full: bool,
     next_update = moment + timedelta(seconds=config.seconds("expiry"))
     number = state.number
     crls: dict[str, dict[str, list[Any]]] = {}
-    new = CrlState(state.generation, generation, number, state.this_update, state.next_update)
+    new = CrlState(state.generation, generation, number, state.this_update, state.next_update,
+                   int(moment.timestamp()))
     if full:
         number += 1
         new.generation, new.this_update = generation, int(moment.timestamp())
@@ -251,7 +261,9 @@ def _due(state: CrlState | None, generation: int, config: CrlConfig, issuers: se
         return True, False
     if not config.auto_rebuild:
         return generation > state.generation, False
-    return False, config.enable_delta and generation > state.delta_generation
+    interval = config.seconds("delta_rebuild_interval")
+    return False, (config.enable_delta and generation > state.delta_generation
+                   and now.timestamp() >= state.delta_update + interval)
 
 
 def ensure_current(view: StorageView, config: CrlConfig | None = None, *,
@@ -267,6 +279,17 @@ def ensure_current(view: StorageView, config: CrlConfig | None = None, *,
             return state
         rebuild(view, config, full=full, now=now)
     raise PreconditionFailed("too many concurrent CRL rebuilds on this mount; retry")
+
+
+def periodic(view: StorageView, *, now: datetime | None = None) -> bool:
+    """The scheduled job's CRL work on one mount (OpenBao's periodicFunc): under
+    auto_rebuild, the complete CRLs near expiry and the delta CRLs once their interval has
+    passed, whether or not anyone reads them. True when the mount has auto_rebuild on."""
+    config = read_crl_config(view)
+    if not config.auto_rebuild or not any(i.key_id for i in all_issuers(view)):
+        return False
+    ensure_current(view, config, now=now)
+    return True
 
 
 def force(view: StorageView, *, delta: bool) -> None:

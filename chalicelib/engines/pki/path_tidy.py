@@ -1,15 +1,16 @@
 """`tidy`, `tidy-status`, `tidy-cancel` and `config/auto-tidy`, as OpenBao's path_tidy.go
-(the work itself: tidy.py), and the scheduled job that runs auto-tidy on every pki mount."""
+(the work itself: tidy.py), and the scheduled job that is OpenBao's periodicFunc on every
+pki mount: CRL upkeep under auto_rebuild (crl.periodic), then auto-tidy."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict
 
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, PreconditionFailed
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.pki import tidy
+from chalicelib.engines.pki import crl, tidy
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.fieldtypes import FieldError, go_duration, parse_duration
 from chalicelib.framework.storage import view_of
@@ -137,9 +138,10 @@ def path_auto_tidy_write(request: Request, data: FieldData) -> Response:
 
 
 def tidy_all_mounts() -> int:
-    """The scheduled job: on every pki mount, resume an unfinished tidy or start auto-tidy
-    when due, until JOB_BUDGET is spent (the rest waits for the next run). Returns how
-    many mounts it worked on."""
+    """The scheduled job: on every pki mount, rebuild the CRLs auto_rebuild says are due
+    (complete ones near expiry, delta ones once per delta_rebuild_interval), then resume
+    an unfinished tidy or start auto-tidy when due, until JOB_BUDGET is spent (the rest
+    waits for the next run). Returns how many mounts it tidied."""
     from chalicelib.core.runtime import runtime
     from chalicelib.observability import logger
     from chalicelib.storage.view import StorageView
@@ -154,6 +156,10 @@ def tidy_all_mounts() -> int:
         if mount.type != PKI_TYPE or time.time() >= deadline:
             continue
         view = StorageView(rt.barrier, mount.storage_prefix)
+        try:
+            crl.periodic(view)
+        except PreconditionFailed:  # other containers are rebuilding: they will store it
+            logger.info("pki CRL rebuild left to others", extra={"mount": mount.path})
         now = time.time()
         config = tidy.auto_due(view, now)
         if config is not None:

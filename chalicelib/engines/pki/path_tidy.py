@@ -10,7 +10,7 @@ from dataclasses import asdict
 from chalicelib.core.errors import BadRequest, PreconditionFailed
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.pki import crl, tidy
+from chalicelib.engines.pki import counts, crl, tidy
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.fieldtypes import FieldError, go_duration, parse_duration
 from chalicelib.framework.storage import view_of
@@ -73,8 +73,21 @@ def path_tidy(request: Request, data: FieldData) -> Response:
 
 
 def path_tidy_status(request: Request, data: FieldData) -> Response:
-    status, _ = tidy.read_status(view_of(request))
-    return Response(data=tidy.status_data(status, _uuid(request)))
+    """OpenBao's pathTidyStatusRead; the stored certificate counts (counts.py) when
+    maintain_stored_certificate_counts is on, and what the legacy bundle tidy found."""
+    view = view_of(request)
+    status, _ = tidy.read_status(view)
+    body = tidy.status_data(status, _uuid(request))
+    warnings = []
+    if tidy.read_auto_tidy(view).maintain_stored_certificate_counts:
+        counted = counts.stored_counts(view)
+        if counted is None:
+            warnings.append(counts.STILL_COUNTING)
+        body.update(current_cert_store_count=counted.certs if counted else 0,
+                    current_revoked_cert_count=counted.revoked if counted else 0)
+    if status is not None and "legacy_ca_bundle" in status.extra:
+        warnings.append(status.extra["legacy_ca_bundle"])
+    return Response(data=body, warnings=warnings or None)
 
 
 def path_tidy_cancel(request: Request, data: FieldData) -> Response:
@@ -124,6 +137,7 @@ def path_auto_tidy_write(request: Request, data: FieldData) -> Response:
     if config.enabled and not config.any_enabled():
         raise BadRequest("Auto-tidy enabled but no tidy operations were requested. Enable at "
                          f"least one tidy operation to be run ({tidy.ANY_TIDY}).")
+    counting = config.maintain_stored_certificate_counts
     for name in ("maintain_stored_certificate_counts", "publish_stored_certificate_count_metrics"):
         if data.is_set(name):
             setattr(config, name, data[name])
@@ -134,6 +148,8 @@ def path_auto_tidy_write(request: Request, data: FieldData) -> Response:
             "maintaining that count.  Enable `maintain_stored_certificate_counts` to enable "
             "`publish_stored_certificate_count_metrics`.")
     view.put_json(tidy.AUTO_TIDY_CONFIG, asdict(config))
+    if config.maintain_stored_certificate_counts != counting:
+        view.delete(counts.CERT_COUNTS)  # counted afresh once enabled (OpenBao recounts)
     return Response(data=asdict(config))
 
 
@@ -141,7 +157,8 @@ def tidy_all_mounts() -> int:
     """The scheduled job: on every pki mount, rebuild the CRLs auto_rebuild says are due
     (complete ones near expiry, delta ones once per delta_rebuild_interval), then resume
     an unfinished tidy or start auto-tidy when due, until JOB_BUDGET is spent (the rest
-    waits for the next run). Returns how many mounts it tidied."""
+    waits for the next run); the certificate counts where they are kept (counts.keep).
+    Returns how many mounts it tidied."""
     from chalicelib.core.runtime import runtime
     from chalicelib.observability import logger
     from chalicelib.storage.view import StorageView
@@ -160,8 +177,11 @@ def tidy_all_mounts() -> int:
             crl.periodic(view)
         except PreconditionFailed:  # other containers are rebuilding: they will store it
             logger.info("pki CRL rebuild left to others", extra={"mount": mount.path})
+        settings = tidy.read_auto_tidy(view)
+        counts.keep(view, mount.uuid, maintain=settings.maintain_stored_certificate_counts,
+                    publish=settings.publish_stored_certificate_count_metrics)
         now = time.time()
-        config = tidy.auto_due(view, now)
+        config = tidy.auto_due(view, now, settings)
         if config is not None:
             tidy.start(view, config, auto=True, now=now)
         if tidy.run(view, deadline):
@@ -185,9 +205,10 @@ _AUTO_FIELDS: dict[str, Field] = {
     **_TIDY_FIELDS,
     "enabled": Field(FieldType.BOOL, False, "Run tidy periodically."),
     "interval_duration": Field(_SECONDS, 12 * 3600, "Time between auto-tidy runs."),
-    "maintain_stored_certificate_counts": Field(FieldType.BOOL, False, "Accepted; no effect."),
-    "publish_stored_certificate_count_metrics": Field(FieldType.BOOL, False,
-                                                      "Accepted; no effect."),
+    "maintain_stored_certificate_counts": Field(
+        FieldType.BOOL, False, "Count stored and revoked certificates (tidy-status)."),
+    "publish_stored_certificate_count_metrics": Field(
+        FieldType.BOOL, False, "Publish those counts as CloudWatch gauges."),
 }
 
 

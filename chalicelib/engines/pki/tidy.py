@@ -14,8 +14,10 @@ Differences from OpenBao: ``pause_duration`` sleeps between pages (not between
 certificates); a manual tidy runs for up to REQUEST_BUDGET seconds inside its request
 and the scheduled job finishes what is left; tidy_acme pages ACME accounts by at most
 _ACME_PAGE (each is several reads), also drops stale nonces (acme/tidy.py), and counts
-total_acme_account_count (always 0 in OpenBao 2.7.2). tidy_expired_issuers and
-tidy_move_legacy_ca_bundle are accepted and reported but do nothing here.
+total_acme_account_count (always 0 in OpenBao 2.7.2). tidy_move_legacy_ca_bundle: this
+server never had OpenBao's legacy CA bundle, so there is never one to move; the tidy says
+so (LEGACY_BUNDLE, as OpenBao logs for a mount without one) in its log and as a warning
+of tidy-status. The stored certificate counts are taken at the end of a tidy (counts.py).
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import jsonio
-from chalicelib.engines.pki import crl, revocation
+from chalicelib.engines.pki import counts, crl, issuers, revocation
 from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.acme import state as acme_state
 from chalicelib.engines.pki.acme import tidy as acme_tidy
-from chalicelib.engines.pki.issuers import all_issuers
 from chalicelib.engines.pki.validity import rfc3339
 from chalicelib.engines.pki.x509build import load_pem
 from chalicelib.framework.fieldtypes import go_duration, parse_duration
+from chalicelib.observability import logger
 from chalicelib.storage.physical import ConditionFailed, Delete, Put, WriteOp
 
 if TYPE_CHECKING:
@@ -47,7 +49,9 @@ OPERATIONS = ("tidy_cert_store", "tidy_revoked_certs", "tidy_invalid_certs",
               "tidy_revoked_cert_issuer_associations", "tidy_expired_issuers",
               "tidy_move_legacy_ca_bundle", "tidy_acme")
 ANY_TIDY = " / ".join(OPERATIONS)
-_PHASES = ("certs", "revoked", "crl", "acme", "eab", "done")  # OpenBao's order
+# OpenBao's order
+_PHASES = ("certs", "revoked", "crl", "issuers", "legacy", "acme", "eab", "done")
+LEGACY_BUNDLE = "No legacy CA bundle available; nothing to do."
 _ACME_PAGE = 100  # accounts per page whatever page_size: each costs a listing and reads
 
 
@@ -198,6 +202,8 @@ def run(view: StorageView, deadline: float, *, now: float | None = None) -> bool
         version = _save(view, status, version)
         if pause and status.phase != "done":
             time.sleep(min(pause, max(0.0, deadline - time.time())))
+    if read_auto_tidy(view).maintain_stored_certificate_counts:
+        counts.recount(view)
     _finish(status, "Finished", time.time())
     _save(view, status, version)
     return True
@@ -216,7 +222,8 @@ def _step(view: StorageView, status: TidyStatus, config: TidyConfig, now: float 
                           f"{status.extra.get('certs_checked', 0)}")
         _advance(status, done)
     elif status.phase == "revoked":
-        if config.tidy_revoked_certs or config.tidy_revoked_cert_issuer_associations:
+        if config.tidy_revoked_certs or config.tidy_revoked_cert_issuer_associations or \
+                config.tidy_invalid_certs:
             done = _page(view, st.REVOKED_PREFIX, status, config,
                          lambda keys: _tidy_revoked(view, keys, status, config, moment))
         else:
@@ -226,6 +233,15 @@ def _step(view: StorageView, status: TidyStatus, config: TidyConfig, now: float 
         if status.rebuild_crl:
             crl.force(view, delta=False)
         crl.drop_orphans(view)
+        _advance(status, True)
+    elif status.phase == "issuers":
+        if config.tidy_expired_issuers:
+            _tidy_expired_issuers(view, config, moment)
+        _advance(status, True)
+    elif status.phase == "legacy":
+        if config.tidy_move_legacy_ca_bundle:
+            logger.info(LEGACY_BUNDLE, extra={"prefix": view.prefix})
+            status.extra["legacy_ca_bundle"] = LEGACY_BUNDLE
         _advance(status, True)
     elif status.phase == "acme":
         done = not config.tidy_acme or _page(
@@ -268,8 +284,13 @@ def _tidy_certs(view: StorageView, serials: list[str], status: TidyStatus,
         entry = stored.get(st.CERTS_PREFIX + serial)
         if entry is None:
             continue
-        raw = jsonio.loads(entry.value)
-        expired_for = now - int(raw.get("expiration", 0))
+        raw = _parsed(entry.value, "stored", status, config)
+        if raw is None:
+            if config.tidy_invalid_certs:
+                ops.append(Delete(st.CERTS_PREFIX + serial))
+                status.cert_store_deleted_count += 1
+            continue
+        expired_for = now - int(raw["expiration"])
         is_revoked = st.REVOKED_PREFIX + serial in revoked
         if not config.tidy_cert_store:
             continue
@@ -302,11 +323,18 @@ def _tidy_acme(view: StorageView, thumbprints: list[str], status: TidyStatus,
 def _tidy_revoked(view: StorageView, serials: list[str], status: TidyStatus,
                   config: TidyConfig, now: float) -> None:
     found = view.get_many([st.REVOKED_PREFIX + s for s in serials])
-    issuers = all_issuers(view) if config.tidy_revoked_cert_issuer_associations else []
-    known = {i.id for i in issuers}
+    mount_issuers = issuers.all_issuers(view) \
+        if config.tidy_revoked_cert_issuer_associations else []
+    known = {i.id for i in mount_issuers}
     ops: list[WriteOp] = []
     for key, entry in found.items():
-        raw = jsonio.loads(entry.value)
+        raw = _parsed(entry.value, "revoked", status, config)
+        if raw is None:
+            if config.tidy_invalid_certs:  # its certs/ entry went in the certs phase
+                ops.append(Delete(key))
+                status.revoked_cert_deleted_count += 1
+                status.rebuild_crl = True
+            continue
         if config.tidy_revoked_certs and \
                 now - int(raw.get("expiration", 0)) > config.revoked_safety_buffer:
             ops += [Delete(key), Delete(st.CERTS_PREFIX + key[len(st.REVOKED_PREFIX):])]
@@ -314,10 +342,56 @@ def _tidy_revoked(view: StorageView, serials: list[str], status: TidyStatus,
             status.rebuild_crl = True
         elif config.tidy_revoked_cert_issuer_associations and raw.get("issuer_id") not in known:
             status.missing_issuer_cert_count += 1
-            raw["issuer_id"] = revocation.issuer_of(issuers, load_pem(raw["certificate"]), "")
+            raw["issuer_id"] = revocation.issuer_of(mount_issuers, load_pem(raw["certificate"]),
+                                                    "")
             ops.append(Put(key, jsonio.dumpb(raw), entry.version))
             status.rebuild_crl = status.rebuild_crl or bool(raw["issuer_id"])
     _apply(view, ops)
+
+
+def _parsed(value: bytes, kind: str, status: TidyStatus,
+            config: TidyConfig) -> dict[str, Any] | None:
+    """A certs/ or revoked/ entry with a certificate that parses (None: an invalid one, as
+    OpenBao's tidy finds when x509.ParseCertificate fails; logged once per phase with its
+    words)."""
+    try:
+        raw = jsonio.loads(value)
+        load_pem(raw["certificate"])
+        int(raw["expiration"])
+    except (ValueError, TypeError, KeyError):
+        if status.extra.get("warned_invalid") != kind:
+            status.extra["warned_invalid"] = kind
+            action = "tidying up since it is not usable." if config.tidy_invalid_certs else \
+                "tidy by enabling tidy_invalid_certs=true."
+            logger.warning(f"Unable to parse {kind} certificate. Other invalid certificates "
+                           f"may exist; {action}", extra={"cursor": status.cursor})
+        return None
+    return dict(raw)
+
+
+def _tidy_expired_issuers(view: StorageView, config: TidyConfig, now: float) -> None:
+    """OpenBao's doTidyExpiredIssuers: issuers expired for longer than issuer_safety_buffer
+    are removed (their keys stay), except the default issuer; then chains and CRLs are
+    rebuilt."""
+    default = st.issuers_config(view)["default"]
+    removed = False
+    for issuer in issuers.all_issuers(view):
+        expired = load_pem(issuer.certificate).not_valid_after_utc
+        if now - expired.timestamp() <= config.issuer_safety_buffer:
+            continue
+        named = f"[id:{issuer.id}/name:{issuer.name}]"
+        if issuer.id == default:
+            logger.warning(f"Issuer {named} has expired and would be removed via tidy, but "
+                           "won't be, as it is currently the default issuer.")
+            continue
+        logger.info(f"Issuer {named} has expired by {config.issuer_safety_buffer}s and is "
+                    "being removed.", extra={"serial_number": issuer.serial_number,
+                                             "key_id": issuer.key_id,
+                                             "certificate": issuer.certificate})
+        issuers.delete_issuer(view, issuer)
+        removed = True
+    if removed:
+        crl.force(view, delta=False)
 
 
 def _apply(view: StorageView, ops: list[WriteOp]) -> None:
@@ -328,9 +402,8 @@ def _apply(view: StorageView, ops: list[WriteOp]) -> None:
             continue  # an entry changed meanwhile: the next tidy looks at it again
 
 
-def auto_due(view: StorageView, now: float) -> TidyConfig | None:
-    """The auto-tidy settings when a run is due on this mount (None: not due)."""
-    config = read_auto_tidy(view)
+def auto_due(view: StorageView, now: float, config: TidyConfig) -> TidyConfig | None:
+    """The auto-tidy settings ``config`` when a run is due on this mount (None: not due)."""
     if not config.enabled or not config.any_enabled():
         return None
     status, _ = read_status(view)

@@ -13,6 +13,7 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from chalicelib.core.errors import multierror
 from tests.api.pki_revocation_support import (
     as_int,
     crl_of,
@@ -194,3 +195,54 @@ def test_config_urls_reach_issued_certificates(pki: VaultHTTP) -> None:
     cert = x509.load_pem_x509_certificate(issue(pki)["data"]["certificate"].encode())
     aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     assert aia[-1].access_location.value == f"http://a/{issuer_id}/der"
+
+
+def _freshest(crl: x509.CertificateRevocationList) -> list[str]:
+    try:
+        points = crl.extensions.get_extension_for_class(x509.FreshestCRL).value
+    except x509.ExtensionNotFound:
+        return []
+    return [p.full_name[0].value for p in points if p.full_name]
+
+
+def test_complete_crls_name_the_delta_points(pki: VaultHTTP) -> None:
+    """OpenBao's buildCRL: the Freshest CRL extension, delta CRLs enabled or not, only
+    when the URLs name something a certificate carries (its toURLEntries)."""
+    delta = "http://crl.example.com/delta"
+    assert pki.post("pki/config/urls", {"delta_crl_distribution_points": delta}
+                    ).status_code == 200
+    assert pki.get("pki/crl/rotate").status_code == 200
+    assert _freshest(crl_of(pki)) == []
+    assert pki.post("pki/config/urls", {"ocsp_servers": "http://ocsp.example.com"}
+                    ).status_code == 200
+    assert pki.get("pki/crl/rotate").status_code == 200
+    assert _freshest(crl_of(pki)) == [delta]
+    freshest = crl_of(pki).extensions.get_extension_for_class(x509.FreshestCRL)
+    assert not freshest.critical
+
+
+def test_the_issuers_delta_points_templated(pki: VaultHTTP) -> None:
+    issuer_id = pki.get("pki/issuer/default").json()["data"]["issuer_id"]
+    assert pki.post("pki/config/urls", {"ocsp_servers": "http://ocsp.example.com",
+                                        "delta_crl_distribution_points": "http://g/d"}
+                    ).status_code == 200
+    body = {"enable_aia_url_templating": True, "ocsp_servers": "http://o.example.com",
+            "delta_crl_distribution_points": "{{cluster_path}}/issuer/{{issuer_id}}/crl/delta"}
+    leaf = issue(pki)["data"]["serial_number"]  # before: issuance would be refused too
+    assert _freshest(crl_of(pki)) == ["http://g/d"]
+    reply = pki.request("PATCH", "pki/issuer/default", body,
+                        headers={"Content-Type": "application/merge-patch+json"})
+    assert reply.status_code == 200, reply.text
+    reply = pki.post("pki/revoke", {"serial_number": leaf})
+    assert (reply.status_code, reply.json()["errors"]) == (400, [multierror(
+        "error encountered during CRL building: error building CRLs: error building CRLs: "
+        f"unable to build CRL for issuer ({issuer_id}): error fetching CA certificate: "
+        "unable to fetch AIA URL information: unable to template AIA URLs as we lack local "
+        "cluster address information (path)")])
+    before = crl_of(pki)  # what was last built, as OpenBao serves it
+    assert serials(before) == set() and _freshest(before) == ["http://g/d"]
+    assert pki.post("pki/config/cluster", {"path": "https://v.example.com/v1/pki"}
+                    ).status_code == 200
+    after = crl_of(pki)  # the revocation was kept: the next build has it
+    assert serials(after) == {as_int(leaf)}
+    assert _freshest(after) == [f"https://v.example.com/v1/pki/issuer/{issuer_id}/crl/delta"]

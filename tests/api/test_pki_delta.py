@@ -82,3 +82,19 @@ def test_rotate_delta_builds_at_once(pki: VaultHTTP) -> None:
     assert pki.get("pki/crl/rotate").status_code == 200
     assert serials(crl_of(pki)) == {serial, second}
     assert serials(crl_of(pki, "pki/crl/delta")) == set()
+
+
+def test_only_complete_crls_name_the_delta_points(pki: VaultHTTP) -> None:
+    _deltas(pki, "1h")
+    points = {"ocsp_servers": "http://ocsp.example.com",
+              "delta_crl_distribution_points": "http://crl.example.com/delta"}
+    assert pki.post("pki/config/urls", points).status_code == 200
+    assert pki.get("pki/crl/rotate").status_code == 200
+    assert pki.get("pki/crl/rotate-delta").status_code == 200
+    freshest = crl_of(pki).extensions.get_extension_for_class(x509.FreshestCRL).value
+    assert [p.full_name[0].value for p in freshest if p.full_name] == [
+        "http://crl.example.com/delta"]
+    delta = crl_of(pki, "pki/crl/delta").extensions
+    assert delta.get_extension_for_class(x509.DeltaCRLIndicator).critical
+    with pytest.raises(x509.ExtensionNotFound):
+        delta.get_extension_for_class(x509.FreshestCRL)

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
+from chalicelib.core.errors import multierror
 from chalicelib.engines.pki.generation import MISSING_AIA
 from chalicelib.engines.pki.urls import ROOT_ISSUER_ID_IGNORED
 from tests.support import VaultHTTP
@@ -104,9 +105,9 @@ def test_a_root_is_refused_when_other_templating_fails(pki: VaultHTTP) -> None:
         body = {"enable_templating": True, "issuing_certificates": url}
         assert pki.post("pki/config/urls", body).status_code == 200
         reply = pki.post("pki/root/generate/internal", {"common_name": "Root"})
-        assert (reply.status_code, reply.json()["errors"]) == (400, [
+        assert (reply.status_code, reply.json()["errors"]) == (400, [multierror(
             f"unable to parse AIA URL information: {lack}\nUsing templated AIA URL's "
-            "{{issuer_id}} field when generating root certificates is not supported."])
+            "{{issuer_id}} field when generating root certificates is not supported.")])
     pki.post("pki/config/cluster", {"path": "https://vault.example.com/v1/pki"})
     data, warnings = generated(pki)
     assert urls_of(data["certificate"]) == NONE  # {{issuer_id}} still: ignored
@@ -123,9 +124,9 @@ def test_sign_intermediate_refused_when_templating_fails(pki: VaultHTTP) -> None
     assert pki.post("pki/config/urls", body).status_code == 200
     for path in ("pki/root/sign-intermediate", "pki/issuer/default/sign-intermediate"):
         reply = pki.post(path, {"csr": csr_pem()})
-        assert (reply.status_code, reply.json()["errors"]) == (400, [
+        assert (reply.status_code, reply.json()["errors"]) == (400, [multierror(
             "error fetching CA certificate: unable to fetch AIA URL information: unable to "
-            "template AIA URLs as we lack local cluster address information (aia_path)"])
+            "template AIA URLs as we lack local cluster address information (aia_path)")])
 
 
 def test_sign_intermediate_warns_only_without_urls(pki: VaultHTTP) -> None:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
+from chalicelib.core.errors import multierror
 from tests.api.pki_revocation_support import issue, mount_with_root
 from tests.api.test_pki_acme import (  # noqa: F401
     AcmeClient,
@@ -77,11 +78,11 @@ def test_cluster_addresses_fill_issued_certificates(pki: VaultHTTP) -> None:
                                                 "crl_distribution_points", "ocsp_servers")}}
     web = {"common_name": "a.example.com"}
     assert refusal(pki, "pki/issue/web", web) == (
-        400, [f"{REFUSED}{LACK}local cluster address information (path)"])
+        400, [multierror(f"{REFUSED}{LACK}local cluster address information (path)")])
     assert pki.post("pki/config/cluster",
                     {"path": "https://vault.example.com/v1/pki"}).status_code == 200
     assert refusal(pki, "pki/issue/web", web) == (
-        400, [f"{REFUSED}{LACK}local cluster address information (aia_path)"])
+        400, [multierror(f"{REFUSED}{LACK}local cluster address information (aia_path)")])
     reply = pki.post("pki/config/urls", {})
     assert reply.json()["warnings"] == [f"issuance may fail: {LACK}local cluster address "
                                         f"information (aia_path){CONSIDER}"]
@@ -107,7 +108,7 @@ def test_a_templated_result_must_be_a_url(pki: VaultHTTP) -> None:
     assert pki.post("pki/config/urls", body).json()["warnings"] == [
         f"issuance may fail: {error}{CONSIDER}"]
     assert refusal(pki, "pki/issue/web", {"common_name": "a.example.com"}) == (
-        400, [REFUSED + error])
+        400, [multierror(REFUSED + error)])
     # Without templating the same value is refused when written.
     assert refusal(pki, "pki/config/urls", {"enable_templating": False}) == (
         400, ["invalid URL found in Authority Information Access (AIA) parameter "

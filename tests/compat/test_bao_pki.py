@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -198,3 +199,48 @@ def test_intermediates_imports_and_helpers_match_openbao(both: list[Server]) -> 
     assert ours["leaf_chain"] == ["CN=Int CA", "CN=Root CA"]
     assert "signature_match    true" in ours["verify"]
     assert ours["intermediates"] and set(ours["intermediates"]) == {"true"}
+
+
+_AIA_FIELDS = ("issuing_certificates", "crl_distribution_points",
+               "delta_crl_distribution_points", "ocsp_servers", "enable_aia_url_templating")
+
+
+def _freshest(server: Server) -> list[str]:
+    reply = requests.get(f"{server.address}/v1/pki/crl", timeout=30)
+    crl = x509.load_der_x509_crl(reply.content)
+    try:
+        points = crl.extensions.get_extension_for_class(x509.FreshestCRL).value
+    except x509.ExtensionNotFound:
+        return []
+    return [p.full_name[0].value for p in points if p.full_name]
+
+
+def test_issuer_urls_match_openbao(both: list[Server]) -> None:
+    """issuer/<ref>'s own AIA URLs: POST and PATCH answers, refusals, the templating
+    warning, issuance refusing a templating failure before the request's own faults, and
+    the Freshest CRL extension of the complete CRL."""
+    each(both, "write", "pki/root/generate/internal", "common_name=Root CA", "key_type=ec",
+         "issuer_name=root", "ttl=720h")
+    each(both, "write", "pki/roles/web", "allowed_domains=example.com", "allow_subdomains=true",
+         "key_type=ec", "ttl=1h")
+    all_same(both, [("write", "pki/issuer/root", "issuer_name=root", "crl_distribution_points=x"),
+                    ("patch", "pki/issuer/root", "ocsp_servers=x")])
+    steps = [
+        ("write", "pki/issuer/root", "issuer_name=root", "issuing_certificates=http://a/x",
+         "delta_crl_distribution_points=http://d/x"),
+        ("patch", "pki/issuer/root", "delta_crl_distribution_points=http://d/y"),
+        ("write", "pki/issuer/root", "issuer_name=root", "ocsp_servers=http://o/x"),
+        ("patch", "pki/issuer/root", "enable_aia_url_templating=true",
+         "ocsp_servers={{cluster_path}}/ocsp"),
+        ("patch", "pki/issuer/root", "enable_aia_url_templating=false"),
+    ]
+    for step in steps:
+        ours, theirs = each(both, *step)
+        assert ({k: ours["data"].get(k) for k in _AIA_FIELDS}, ours["warnings"]) == (
+            {k: theirs["data"].get(k) for k in _AIA_FIELDS}, theirs["warnings"]), step
+    all_same(both, [("write", "pki/issue/web", "common_name=www.other.com"),
+                    ("write", "pki/issue/web", "common_name=a.example.com", "format=bad")])
+    each(both, "write", "pki/issuer/root", "issuer_name=root", "ocsp_servers=http://o/x")
+    each(both, "patch", "pki/issuer/root", "delta_crl_distribution_points=http://d/z")
+    each(both, "read", "pki/crl/rotate")
+    assert _freshest(both[0]) == _freshest(both[1]) == ["http://d/z"]

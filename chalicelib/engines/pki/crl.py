@@ -33,6 +33,11 @@ state is when the last one was built), by the scheduled job (``periodic``, OpenB
 periodicFunc: also the complete CRLs near expiry under auto_rebuild) and by whoever reads
 a CRL once that interval has passed; crl/rotate-delta builds one at once, as in OpenBao.
 
+Complete CRLs carry the Freshest CRL extension naming the delta CRL distribution points
+(the issuer's own URLs, else config/urls, templated), as OpenBao. While those cannot be
+templated no CRL is built: the revocation is stored and the counter stays ahead, so the
+first build after the URLs are fixed includes it; readers get the last CRL meanwhile.
+
 Chunks of a state that lost its race, and of CRLs replaced, are deleted best-effort;
 tidy (drop_orphans) removes what a dead container left behind.
 """
@@ -49,8 +54,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from chalicelib.core import jsonio
-from chalicelib.core.errors import PreconditionFailed
+from chalicelib.core.errors import BadRequest, PreconditionFailed, multierror
 from chalicelib.engines.pki import storage as st
+from chalicelib.engines.pki import urls
 from chalicelib.engines.pki.crl_config import CrlConfig, read_crl_config
 from chalicelib.engines.pki.issuers import all_issuers
 from chalicelib.engines.pki.keytypes import PrivateKey, load_private_key, signer_for
@@ -133,9 +139,12 @@ def _signer(issuer: st.IssuerEntry, key: PrivateKey) -> tuple[Any, Any]:
 
 
 def build_der(issuer: st.IssuerEntry, key: PrivateKey, entries: list[Revoked], number: int,
-              now: datetime, next_update: datetime, delta_of: int = 0) -> bytes:
-    """One CRL as OpenBao makes it: the issuer's AKI and the CRL number (and the delta
-    indicator naming the complete CRL it extends), entries without extensions."""
+              now: datetime, next_update: datetime, delta_of: int = 0,
+              freshest: tuple[str, ...] = ()) -> bytes:
+    """One CRL as OpenBao makes it: the issuer's AKI and the CRL number, then the delta
+    indicator naming the complete CRL it extends (a delta CRL) or the Freshest CRL
+    extension naming ``freshest``, the delta CRL distribution points (a complete CRL, when
+    there are any), and entries without extensions."""
     cert = load_pem(issuer.certificate)
     builder = (x509.CertificateRevocationListBuilder()
                .issuer_name(cert.subject)
@@ -147,6 +156,10 @@ def build_der(issuer: st.IssuerEntry, key: PrivateKey, entries: list[Revoked], n
     builder = builder.add_extension(x509.CRLNumber(number), False)
     if delta_of:
         builder = builder.add_extension(x509.DeltaCRLIndicator(delta_of), True)
+    elif freshest:
+        builder = builder.add_extension(x509.FreshestCRL([
+            x509.DistributionPoint([x509.UniformResourceIdentifier(u)], None, None, None)
+            for u in freshest]), False)
     for entry in entries:
         builder = builder.add_revoked_certificate(
             x509.RevokedCertificateBuilder().serial_number(entry.serial)
@@ -189,6 +202,28 @@ def _drop(view: StorageView, crls: dict[str, dict[str, list[Any]]],
                     view.delete(key)
 
 
+class CrlBuildRefused(BadRequest):
+    """The issuer's URLs cannot be templated: OpenBao builds no CRL (it answers 500)."""
+
+
+def _freshest(view: StorageView,
+              signers: list[tuple[st.IssuerEntry, PrivateKey]]) -> dict[str, tuple[str, ...]]:
+    """Each issuer's delta CRL distribution points, for its complete CRL's Freshest CRL
+    extension: OpenBao's buildCRL takes them from the issuer's URLs or config/urls,
+    templated, whether or not delta CRLs are enabled."""
+    found = {}
+    for issuer, _ in signers:
+        try:
+            aia = urls.templated(view, issuer.id, issuer.aia_urls)
+        except BadRequest as error:
+            raise CrlBuildRefused(multierror(
+                "error encountered during CRL building: error building CRLs: error building "
+                f"CRLs: unable to build CRL for issuer ({issuer.id}): {urls.ca_refusal(error)}"
+            )) from None
+        found[issuer.id] = aia.delta_crl_distribution_points
+    return found
+
+
 def rebuild(view: StorageView, config: CrlConfig, *, full: bool,
             now: datetime | None = None) -> bool:
     """One build attempt: the complete CRLs (and empty deltas after them) when ``full``,
@@ -211,10 +246,12 @@ def rebuild(view: StorageView, config: CrlConfig, *, full: bool,
         new.next_update = int(next_update.timestamp())
     full_number = number
     delta_number = number + 1
+    freshest = _freshest(view, signers) if full else {}  # before anything is stored
     for issuer, key in signers:
         mine = [e for e in entries if e.issuer_id == issuer.id]
         if full:
-            der = build_der(issuer, key, mine, full_number, moment, next_update)
+            der = build_der(issuer, key, mine, full_number, moment, next_update,
+                            freshest=freshest[issuer.id])
             where_full = _store_chunks(view, issuer.id, full_number, der)
         else:
             where_full = state.crls[issuer.id]["full"]
@@ -302,8 +339,16 @@ def force(view: StorageView, *, delta: bool) -> None:
 
 
 def crl_der(view: StorageView, issuer_id: str, *, delta: bool) -> bytes | None:
-    """The current complete or delta CRL of an issuer (None: the issuer signs none)."""
-    return stored_der(view, ensure_current(view), issuer_id, delta=delta)
+    """The current complete or delta CRL of an issuer (None: the issuer signs none); the
+    stored one while a rebuild is refused, as OpenBao serves what it last built."""
+    try:
+        state = ensure_current(view)
+    except CrlBuildRefused:
+        stored = read_state(view)[0]
+        if stored is None:
+            raise
+        state = stored
+    return stored_der(view, state, issuer_id, delta=delta)
 
 
 def stored_der(view: StorageView, state: CrlState, issuer_id: str, *,

@@ -164,4 +164,4 @@ def signing_for(view: StorageView, reference: str) -> Signing:
             f"key for issuer {issuer.id}; unable to use this issuer for signing"
         )
     return Signing(issuer.id, load_pem(issuer.certificate), load_private_key(key.private_key),
-                   issuer.ca_chain, issuer.leaf_not_after_behavior)
+                   issuer.ca_chain, issuer.leaf_not_after_behavior, issuer.aia_urls)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cryptography import x509
 from cryptography.x509.name import _ASN1Type
@@ -26,13 +26,14 @@ if TYPE_CHECKING:
 
 
 class Signing(NamedTuple):
-    """The issuer that signs: its certificate, key and leaf_not_after_behavior."""
+    """The issuer that signs: its certificate, key, leaf_not_after_behavior and own URLs."""
 
     issuer_id: str
     certificate: x509.Certificate
     key: PrivateKey
     chain: list[str]  # the issuer's ca_chain (PEM, newline-terminated)
     leaf_not_after_behavior: str
+    aia_urls: dict[str, Any] | None  # issuer/<ref>'s URLs (IssuerEntry.aia_urls)
 
 
 class Request(NamedTuple):

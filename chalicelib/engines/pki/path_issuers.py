@@ -1,5 +1,6 @@
-"""`issuers` (LIST), `issuer/<ref>` (read, update, delete), `issuer/<ref>/json|der|pem`
-and `config/issuers`, as OpenBao's path_fetch_issuers.go and path_config_ca.go."""
+"""`issuers` (LIST), `issuer/<ref>` (read, update, patch, delete; its own AIA URLs among
+its settings), `issuer/<ref>/json|der|pem` and `config/issuers`, as OpenBao's
+path_fetch_issuers.go and path_config_ca.go."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest, PreconditionFailed, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.pki import issuers
+from chalicelib.engines.pki import issuers, urls
 from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.fetch import DER_TYPE, PEM_TYPE, raw_reply
 from chalicelib.engines.pki.keytypes import key_type_of
@@ -33,8 +34,16 @@ def _fetch(request: Request, reference: str) -> st.IssuerEntry:
         raise st.RefNotFound(multierror(error.message)) from None
 
 
+_AIA_LISTS = ("issuing_certificates", "crl_distribution_points",
+              "delta_crl_distribution_points", "ocsp_servers")
+# What makes an issuer's URLs worth keeping (OpenBao ignores the delta CRL points there).
+_AIA_IN_CERTIFICATES = ("issuing_certificates", "crl_distribution_points", "ocsp_servers")
+
+
 def issuer_view(issuer: st.IssuerEntry) -> dict[str, Any]:
-    return {
+    """OpenBao's respondReadIssuer: the URLs as stored (a list never set is null), and
+    enable_aia_url_templating only when the issuer has URLs of its own."""
+    view = {
         "issuer_id": issuer.id,
         "issuer_name": issuer.name,
         "key_id": issuer.key_id,
@@ -45,11 +54,12 @@ def issuer_view(issuer: st.IssuerEntry) -> dict[str, Any]:
         "usage": ",".join(issuer.usage),
         "revocation_signature_algorithm": issuer.revocation_signature_algorithm,
         "revoked": False,
-        "issuing_certificates": [],
-        "crl_distribution_points": [],
-        "delta_crl_distribution_points": [],
-        "ocsp_servers": [],
+        **{name: [] for name in _AIA_LISTS},
     }
+    if issuer.aia_urls is not None:
+        view.update({name: issuer.aia_urls.get(name) for name in _AIA_LISTS},
+                    enable_aia_url_templating=issuer.aia_urls["enable_templating"])
+    return view
 
 
 def path_issuers_list(request: Request, data: FieldData) -> Response | None:
@@ -91,6 +101,7 @@ def path_issuer_write(request: Request, data: FieldData) -> Response:
     if given("revocation_signature_algorithm"):
         issuer.revocation_signature_algorithm = _revocation_algorithm(
             data["revocation_signature_algorithm"], issuer)
+    issuer.aia_urls = (_patched_urls if partial else _posted_urls)(data, issuer.aia_urls)
     chain_changed = False
     if given("manual_chain"):
         chain = _manual_chain(view, issuer, data["manual_chain"])
@@ -104,7 +115,55 @@ def path_issuer_write(request: Request, data: FieldData) -> Response:
         referencing = _roles_referencing(view, old_name)
         if referencing:
             warnings.append(f"{referencing} roles reference {old_name}")
+    if issuer.aia_urls is not None and issuer.aia_urls["enable_templating"]:
+        warnings += urls.templating_warnings(urls.issuer_urls_config(issuer.aia_urls), view,
+                                             issuer.id)
     return Response(data=issuer_view(issuer), warnings=warnings)
+
+
+def _check_urls(name: str, values: list[str], templating: bool) -> None:
+    if not templating and (bad := urls.bad_url(values)):
+        raise BadRequest("invalid URL found in Authority Information Access (AIA) parameter "
+                         f"{name}: {bad}")
+
+
+def _posted_urls(data: FieldData, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """OpenBao's pathUpdateIssuer: every list is checked (unless templating), the three a
+    certificate carries and the templating flag replace the stored ones, but the delta CRL
+    points are never stored by a POST; no URLs left means no entry."""
+    templating = data["enable_aia_url_templating"]
+    for name in _AIA_LISTS:
+        _check_urls(name, _given(data, name), templating)
+    if stored is None and not any(_given(data, n) for n in _AIA_IN_CERTIFICATES):
+        return None
+    updated = {**dict.fromkeys(_AIA_LISTS), **(stored or {}), "enable_templating": templating}
+    for name in _AIA_IN_CERTIFICATES:
+        updated[name] = _changed(updated[name], _given(data, name))
+    return updated if any(updated[n] for n in _AIA_IN_CERTIFICATES) else None
+
+
+def _patched_urls(data: FieldData, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """OpenBao's pathPatchIssuer: the lists named replace the stored ones (the delta CRL
+    points too), checked unless templating is on once the flag is applied; the flag can
+    be turned on but, as in OpenBao, not off; no URLs left means no entry."""
+    updated = {**dict.fromkeys(_AIA_LISTS), "enable_templating": False, **(stored or {})}
+    if data.is_set("enable_aia_url_templating") and data["enable_aia_url_templating"]:
+        updated["enable_templating"] = True
+    for name in _AIA_LISTS:
+        if data.is_set(name):
+            _check_urls(name, data[name], updated["enable_templating"])
+            updated[name] = _changed(updated[name], data[name])
+    return updated if any(updated[n] for n in _AIA_IN_CERTIFICATES) else None
+
+
+def _changed(stored: list[str] | None, new: list[str]) -> list[str] | None:
+    """OpenBao replaces a list only when it differs: a list never set (null) stays null
+    when an empty one is given."""
+    return stored if (stored or []) == new else new
+
+
+def _given(data: FieldData, name: str) -> list[str]:
+    return data[name] if data.is_set(name) else []
 
 
 def _new_name(view: StorageView, data: FieldData, issuer: st.IssuerEntry) -> str:
@@ -274,6 +333,12 @@ _ISSUER_FIELDS = {
     "usage": Field(FieldType.COMMA_STRING_LIST, lambda: list(st.ALL_USAGES), "Allowed usages."),
     "manual_chain": Field(FieldType.COMMA_STRING_LIST, list, "An explicit chain of issuers."),
     "revocation_signature_algorithm": Field(FieldType.STRING, "", "CRL/OCSP signature."),
+    **{name: Field(FieldType.COMMA_STRING_LIST, list, f"The issuer's own {name}, used "
+                   "instead of config/urls' when it names an AIA or CRL URL.")
+       for name in _AIA_LISTS},
+    "enable_aia_url_templating": Field(FieldType.BOOL, False, "Fill {{issuer_id}}, "
+                                       "{{cluster_path}} and {{cluster_aia_path}} into the "
+                                       "issuer's URLs."),
 }
 
 

@@ -135,7 +135,7 @@ def path_sign_self_issued(request: Request, data: FieldData) -> Response:
         raise BadRequest("given certificate is not self-issued")
     view = view_of(request)
     signing = generation.signing_for(view, reference)
-    aia = urls.for_issuer(view, signing.issuer_id)
+    aia = urls.for_issuer(view, signing.issuer_id, signing.aia_urls)
     theirs, ours = key_type_of(cert.public_key()), key_type_of(signing.key)  # type: ignore[arg-type]
     if theirs != ours and data["require_matching_certificate_algorithms"]:
         # OpenBao: a 500, though the request asked for it.
@@ -204,7 +204,7 @@ def path_sign_intermediate(request: Request, data: FieldData) -> Response:
         raise BadRequest('The "format" path parameter must be "pem" or "der"')
     view = view_of(request)
     signing = generation.signing_for(view, reference)
-    aia = urls.for_issuer(view, signing.issuer_id)
+    aia = urls.for_issuer(view, signing.issuer_id, signing.aia_urls)
     csr = parse_csr(data["csr"])
     role = replace(
         generation.ca_role(data, generation.KeySpec("any", 0, data["signature_bits"])),

@@ -81,6 +81,9 @@ class IssuerEntry:
     usage: list[str] = field(default_factory=lambda: list(ALL_USAGES))
     leaf_not_after_behavior: str = "err"
     revocation_signature_algorithm: str = ""
+    # OpenBao's AIAURIs: the issuer's own URLs, in config/urls' shape; None when it names
+    # no issuing certificate, CRL distribution point or OCSP server.
+    aia_urls: dict[str, Any] | None = None
 
     @classmethod
     def from_storage(cls, raw: dict[str, Any]) -> IssuerEntry:

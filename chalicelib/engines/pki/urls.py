@@ -1,5 +1,6 @@
 """`config/urls` (OpenBao's path_config_urls.go) and the AIA / CRL distribution point
-extensions it puts into issued certificates. Stored as one item, ``config/urls``."""
+extensions it puts into issued certificates (an issuer's own URLs, IssuerEntry.aia_urls,
+take its place when they name any). Stored as one item, ``config/urls``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from urllib.parse import urlparse
 from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki.cluster import read_cluster_config
@@ -69,7 +70,8 @@ def _names_any(config: dict[str, Any]) -> bool:
                 or config["ocsp_servers"])
 
 
-def _bad_url(urls: list[str]) -> str:
+def bad_url(urls: list[str]) -> str:
+    """The first URL OpenBao's validateURLs refuses (templates included), or ""."""
     for url in urls:
         parsed = urlparse(url)
         if not parsed.scheme or not parsed.netloc or any(t in url for t in _TEMPLATES):
@@ -77,14 +79,19 @@ def _bad_url(urls: list[str]) -> str:
     return ""
 
 
-def for_issuer(view: StorageView, issuer_id: str) -> Urls:
-    """The URLs of a certificate ``issuer_id`` signs (OpenBao's fetchCAInfo): a templating
-    failure refuses the request with OpenBao's words (it answers 500)."""
+def for_issuer(view: StorageView, issuer_id: str, own: dict[str, Any] | None) -> Urls:
+    """The URLs of a certificate ``issuer_id`` signs, or of its complete CRLs (OpenBao's
+    fetchCAInfo): a templating failure refuses the request with OpenBao's words (it
+    answers 500)."""
     try:
-        return templated(view, issuer_id)
+        return templated(view, issuer_id, own)
     except BadRequest as error:
-        raise BadRequest("error fetching CA certificate: unable to fetch AIA URL "
-                         f"information: {error.message}") from None
+        raise BadRequest(multierror(ca_refusal(error))) from None
+
+
+def ca_refusal(error: BadRequest) -> str:
+    """OpenBao's words when fetching a CA (fetchCAInfo) meets a templating failure."""
+    return f"error fetching CA certificate: unable to fetch AIA URL information: {error.message}"
 
 
 def for_root(view: StorageView) -> tuple[Urls, list[str]]:
@@ -99,18 +106,30 @@ def for_root(view: StorageView) -> tuple[Urls, list[str]]:
         try:
             _render(config, view, "empty-issuer-id")
         except BadRequest:
-            raise BadRequest(
+            raise BadRequest(multierror(
                 f"unable to parse AIA URL information: {error.message}\nUsing templated AIA "
                 "URL's {{issuer_id}} field when generating root certificates is not "
-                "supported.") from None
+                "supported.")) from None
         return Urls(), [ROOT_ISSUER_ID_IGNORED]
 
 
-def templated(view: StorageView, issuer_id: str) -> Urls:
-    """OpenBao's toURLEntries: the configured URLs, with ``{{cluster_path}}``,
-    ``{{cluster_aia_path}}`` (config/cluster) and ``{{issuer_id}}`` filled in when templating
-    is enabled; BadRequest naming what is lacking or the invalid result."""
+def templated(view: StorageView, issuer_id: str, own: dict[str, Any] | None) -> Urls:
+    """OpenBao's GetAIAURLs and toURLEntries: the issuer's own URLs (``own``, set through
+    issuer/<ref>) when they name an AIA or CRL URL, else config/urls, with
+    ``{{cluster_path}}``, ``{{cluster_aia_path}}`` (config/cluster) and ``{{issuer_id}}``
+    filled in when templating is enabled; BadRequest naming what is lacking or the invalid
+    result."""
+    if own is not None:
+        config = issuer_urls_config(own)
+        if _names_any(config):
+            return _render(config, view, issuer_id)
     return _render(read_urls_config(view), view, issuer_id)
+
+
+def issuer_urls_config(own: dict[str, Any]) -> dict[str, Any]:
+    """An issuer's stored URLs in config/urls' shape (lists it never set are null there)."""
+    return {**{name: own.get(name) or [] for name in _LISTS},
+            "enable_templating": own.get("enable_templating", False)}
 
 
 def _render(config: dict[str, Any], view: StorageView, issuer_id: str) -> Urls:
@@ -130,10 +149,20 @@ def _render(config: dict[str, Any], view: StorageView, issuer_id: str) -> Urls:
             for template, value in values.items():
                 url = url.replace(template, value)
             urls.append(url)
-        if bad := _bad_url(urls):
+        if bad := bad_url(urls):
             raise BadRequest(f"error validating templated {name}; invalid URI: {bad}")
         out[name] = tuple(urls)
     return Urls(**out)
+
+
+def templating_warnings(config: dict[str, Any], view: StorageView, issuer_id: str) -> list[str]:
+    """OpenBao's warning when templated URLs cannot be rendered for ``issuer_id`` yet."""
+    try:
+        _render(config, view, issuer_id)
+    except BadRequest as error:
+        return [f"issuance may fail: {error.message}\n\nConsider setting the cluster-local "
+                "address if it is not already set."]
+    return []
 
 
 def add_extensions(builder: x509.CertificateBuilder, urls: Urls) -> x509.CertificateBuilder:
@@ -163,19 +192,15 @@ def path_urls_write(request: Request, data: FieldData) -> Response:
     for name in (*_LISTS, "enable_templating"):
         if data.is_set(name):
             config[name] = data[name]
-    warnings = []
+    warnings: list[str] = []
     if config["enable_templating"]:
         # OpenBao tries the templates on the first issuer (in id order), when there is one.
         first = min((k for k in view.list(ISSUER_PREFIX) if not k.endswith("/")), default="")
-        try:
-            if first:
-                _render(config, view, first)
-        except BadRequest as error:
-            warnings.append(f"issuance may fail: {error.message}\n\nConsider setting the "
-                            "cluster-local address if it is not already set.")
+        if first:
+            warnings += templating_warnings(config, view, first)
     else:
         for name in _LISTS:
-            if bad := _bad_url(config[name]):
+            if bad := bad_url(config[name]):
                 raise BadRequest("invalid URL found in Authority Information Access (AIA) "
                                  f"parameter {name}: {bad}")
     view.put_json(URLS_CONFIG, config)

@@ -71,8 +71,10 @@ def issue(ctx: AcmeContext, csr: x509.CertificateSigningRequest,
     signing = generation.signing_for(ctx.view, ctx.issuer_id)
     if signing.leaf_not_after_behavior == "err":
         signing = signing._replace(leaf_not_after_behavior="truncate")
-    try:  # config/urls, templated as for issue/<role> (OpenBao's fetchCAInfoWithIssuer)
-        aia = urls.templated(ctx.view, signing.issuer_id)
+    # The issuer's URLs or config/urls, templated as for issue/<role> (OpenBao's
+    # fetchCAInfoWithIssuer).
+    try:
+        aia = urls.templated(ctx.view, signing.issuer_id, signing.aia_urls)
     except VaultError as error:
         raise AcmeProblem("serverInternal", f"failed loading CA {signing.issuer_id}: unable "
                           f"to fetch AIA URL information: {error.message}", plain=True) from None

@@ -276,15 +276,10 @@ def _rename(prefix: str, item_id: str, old: str, new: str) -> list[WriteOp]:
 def delete_issuer(view: StorageView, issuer: st.IssuerEntry) -> bool:
     """Remove an issuer (its key stays); True when it was the default, which is cleared."""
     der = to_der(load_pem(issuer.certificate))
-    ops: list[WriteOp] = [Delete(st.ISSUER_PREFIX + issuer.id),
-                          Delete(st.ISSUER_DER_PREFIX + st.fingerprint(der))]
-    if issuer.name:
-        ops.append(Delete(st.ISSUER_NAME_PREFIX + issuer.name))
-    config, version = st.read_config(view, st.ISSUERS_CONFIG)
-    was_default = config.get("default") == issuer.id
-    if was_default:
-        ops.append(Put(st.ISSUERS_CONFIG, jsonio.dumpb({**config, "default": ""}), version))
-    view.transact(ops)
+    was_default = _delete_indexed(
+        view, [st.ISSUER_PREFIX + issuer.id, st.ISSUER_DER_PREFIX + st.fingerprint(der)],
+        st.ISSUER_NAME_PREFIX, issuer.name, st.ISSUERS_CONFIG, issuer.id,
+    )
     rebuild_chains(view)
     return was_default
 
@@ -292,14 +287,23 @@ def delete_issuer(view: StorageView, issuer: st.IssuerEntry) -> bool:
 def delete_key(view: StorageView, key: st.KeyEntry) -> bool:
     """Remove a key; True when it was the default, which is cleared."""
     spki = _public_der(load_private_key(key.private_key))
-    ops: list[WriteOp] = [Delete(st.KEY_PREFIX + key.id),
-                          Delete(st.KEY_SPKI_PREFIX + st.fingerprint(spki))]
-    if key.name:
-        ops.append(Delete(st.KEY_NAME_PREFIX + key.name))
-    config, version = st.read_config(view, st.KEYS_CONFIG)
-    was_default = config.get("default") == key.id
+    return _delete_indexed(
+        view, [st.KEY_PREFIX + key.id, st.KEY_SPKI_PREFIX + st.fingerprint(spki)],
+        st.KEY_NAME_PREFIX, key.name, st.KEYS_CONFIG, key.id,
+    )
+
+
+def _delete_indexed(view: StorageView, items: list[str], name_prefix: str, name: str,
+                    config_key: str, item_id: str) -> bool:
+    """Delete an issuer's or key's items and name index in one transaction, clearing the
+    default in the same one (at the version read) when it named this item."""
+    ops: list[WriteOp] = [Delete(key) for key in items]
+    if name:
+        ops.append(Delete(name_prefix + name))
+    config, version = st.read_config(view, config_key)
+    was_default = config.get("default") == item_id
     if was_default:
-        ops.append(Put(st.KEYS_CONFIG, jsonio.dumpb({**config, "default": ""}), version))
+        ops.append(Put(config_key, jsonio.dumpb({**config, "default": ""}), version))
     view.transact(ops)
     return was_default
 

@@ -1,5 +1,6 @@
-"""The pki secrets engine, phase 1: the certificate authority core (issuers, keys, roles,
-issuance and signing, stored certificates). Storage layout: see storage.py."""
+"""The pki secrets engine: a certificate authority (issuers, keys, roles, issuance and
+signing, stored certificates), its certificates' life after issuance (lifecycle.py:
+revocation, CRLs, OCSP, tidy, leases) and ACME (acme/). Storage layout: see storage.py."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def check_format(value: str) -> str:
 
 def store_certificate(view: StorageView, cert: x509.Certificate, issuer_id: str) -> None:
     """``certs/<serial>``: one item per certificate, written once (expected version 0).
-    The issuer and expiry ride along for the next phase's revocation, CRLs and tidy."""
+    The issuer and expiry ride along for revocation, CRLs and tidy (no certificate parse)."""
     view.put_json(
         st.CERTS_PREFIX + st.normalize_serial(serial_text(cert)),
         {"certificate": to_pem(cert), "issuer_id": issuer_id,

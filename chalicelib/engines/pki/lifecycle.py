@@ -1,5 +1,5 @@
 """What backend.py registers for a certificate's life after issuance: revocation, CRLs,
-OCSP, config/urls, tidy and the "pki" lease type. Listed before phase 1's paths, so
+OCSP, config/urls, tidy and the "pki" lease type. Listed before the issuance paths, so
 that `cert/crl` and `cert/delta-crl` win over `cert/<serial>`."""
 
 from __future__ import annotations

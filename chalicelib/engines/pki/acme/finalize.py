@@ -1,5 +1,5 @@
 """Finalize: the CSR checks of OpenBao's acmeFinalizeOrderHandler and issuance through
-phase 1's code path for ``sign/<role>`` (or sign-verbatim's role), capped at the ACME
+the code path of ``sign/<role>`` (or sign-verbatim's role), capped at the ACME
 ``max_ttl`` (OpenBao: 90 days)."""
 
 from __future__ import annotations

@@ -36,8 +36,8 @@ class Request:
     """
 
     __slots__ = (
-        "client_token", "data", "headers", "identity", "mount", "mount_path", "operation",
-        "path", "remote_address", "request_id", "storage", "token", "wrap_ttl",
+        "body", "client_token", "data", "headers", "identity", "mount", "mount_path",
+        "operation", "path", "remote_address", "request_id", "storage", "token", "wrap_ttl",
     )
 
     def __init__(
@@ -50,6 +50,9 @@ class Request:
         headers: dict[str, str] | None = None,
         remote_address: str = "",
         request_id: str | None = None,
+        # A body the HTTP layer hands over unparsed (not JSON: an OCSP request's DER), as
+        # Vault's logical.Request carries the HTTP request for the paths that read it.
+        body: bytes | None = None,
         # Set by the pipeline.
         mount: MountEntry | None = None,
         mount_path: str = "",
@@ -64,6 +67,7 @@ class Request:
         self.headers: dict[str, str] = {} if headers is None else headers
         self.remote_address = remote_address
         self.request_id = new_request_id() if request_id is None else request_id
+        self.body = body
         self.mount = mount
         self.mount_path = mount_path
         self.storage = storage

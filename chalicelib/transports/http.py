@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,9 +12,9 @@ from chalicelib.core.request import Request
 from chalicelib.framework.fieldtypes import FieldError, parse_duration
 
 _WRITE_METHODS = {"POST", "PUT"}
-# An OCSP POST's DER body (RFC 6960 A.1), kept as base64 under this key for pki's ocsp path.
-OCSP_REQUEST_TYPE = "application/ocsp-request"
-OCSP_RAW_BODY = "__ocsp_request__"
+# Bodies that are not JSON, handed to the path as Request.body (as Vault passes the HTTP
+# request on for them): an OCSP POST's DER (RFC 6960 A.1).
+_UNPARSED_TYPES = ("application/ocsp-request",)
 _TRUE = {"true", "1", "t"}
 
 
@@ -87,14 +86,14 @@ def build_request(
     """A pipeline Request from the pieces every HTTP transport has."""
     lowered = {k.lower(): v for k, v in headers.items()}
     operation = operation_for(method, query)
+    unparsed: bytes | None = None
     if operation in (Operation.READ, Operation.LIST, Operation.DELETE):
         data: dict[str, Any] = {k: v for k, v in query.items() if k != "list"}
         if operation is Operation.DELETE and body:
             data.update(parse_body(body))
-    elif lowered.get("content-type", "").startswith(OCSP_REQUEST_TYPE):
-        # pki's OCSP POST carries DER, not JSON: handed over as base64 text.
-        raw = body.encode("utf-8") if isinstance(body, str) else body or b""
-        data = {OCSP_RAW_BODY: base64.b64encode(raw).decode("ascii")}
+    elif lowered.get("content-type", "").startswith(_UNPARSED_TYPES):
+        unparsed = body.encode("utf-8") if isinstance(body, str) else body or b""
+        data = {}
     else:
         data = parse_body(body)
     path = path.lstrip("/")
@@ -110,6 +109,7 @@ def build_request(
         wrap_ttl=wrap_ttl(lowered),
         headers=lowered,
         remote_address=remote_address,
+        body=unparsed,
     )
     if request_id:
         request.request_id = request_id

@@ -29,7 +29,6 @@ from chalicelib.engines.pki.revocation import read_revocation
 from chalicelib.engines.pki.x509build import load_pem
 from chalicelib.framework import Field, FieldData, Path
 from chalicelib.framework.storage import view_of
-from chalicelib.transports.http import OCSP_RAW_BODY
 
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
@@ -66,14 +65,17 @@ def _malformed() -> Response:
 
 
 def _request_der(request: Request, data: FieldData) -> bytes | None:
-    text = data["req"] if request.operation is Operation.READ else data.raw.get(OCSP_RAW_BODY, "")
-    if not text or len(text) >= _MAX_REQUEST * 4 // 3 + 4:
-        return None
-    try:
-        der = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return der if len(der) < _MAX_REQUEST else None
+    if request.operation is not Operation.READ:
+        der = request.body or b""
+    else:
+        text = data["req"]
+        if not text or len(text) >= _MAX_REQUEST * 4 // 3 + 4:
+            return None
+        try:
+            der = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    return der if 0 < len(der) < _MAX_REQUEST else None
 
 
 def _status(view: StorageView, serial: int) -> _Status:

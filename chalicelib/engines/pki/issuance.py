@@ -12,6 +12,7 @@ from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
+from chalicelib.core.cidrs import address_in
 from chalicelib.core.errors import BadRequest
 from chalicelib.engines.pki import names as nm
 from chalicelib.engines.pki import validity
@@ -263,11 +264,9 @@ def _ip_sans(role: Role, data: FieldData, csr_san: x509.SubjectAlternativeName |
     if ips and not role.allow_ip_sans:
         raise BadRequest(f"IP Subject Alternative Names are not allowed in this role, but was "
                          f"provided via {source}")
-    if ips and role.allowed_ip_sans_cidr:
-        networks = [ipaddress.ip_network(c, strict=False) for c in role.allowed_ip_sans_cidr]
+    if role.allowed_ip_sans_cidr:  # blocks checked when the role was written
         for ip in ips:
-            address = ipaddress.ip_address(ip)
-            if not any(address in network for network in networks):
+            if not address_in(ip, role.allowed_ip_sans_cidr):
                 raise BadRequest(f'the IP address "{ip}" is not allowed in this role')
     return ips
 

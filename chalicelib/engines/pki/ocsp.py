@@ -167,9 +167,11 @@ def path_ocsp(request: Request, data: FieldData) -> Response:
     except (ValueError, x509.UnsupportedGeneralNameType):
         return _malformed()
     status = _status(view, serial)
-    candidates = all_issuers(view)
-    if status.issuer_id:
-        candidates = [i for i in candidates if i.id == status.issuer_id]
+    if status.issuer_id:  # a revoked certificate names its issuer: one read, not all
+        named = st.read_issuer(view, status.issuer_id)
+        candidates = [] if named is None else [named]
+    else:
+        candidates = all_issuers(view)
     matched_without_usage = False
     for issuer in candidates:
         if not issuer.key_id or not _matches(issuer, req):

@@ -140,11 +140,11 @@ def revoke_certificate(view: StorageView, cert: x509.Certificate, *, issuer_id: 
     _refuse_issuer(issuers, colon)
     key = st.REVOKED_PREFIX + st.normalize_serial(colon)
     moment = now or datetime.now(UTC)
+    config = read_crl_config(view)
     for _ in range(_ATTEMPTS):
         existing = view.get_json(key)
         if existing is not None:
             return _record(colon, existing)
-        config = read_crl_config(view)
         expires = cert.not_valid_after_utc.timestamp()
         if expires < moment.timestamp() + _EXPIRY_SLACK and \
                 not config.allow_expired_cert_revocation:

@@ -100,7 +100,8 @@ def _user_ids(role: Role, data: FieldData,
     return wanted
 
 
-def _csr_names(csr: x509.CertificateSigningRequest) -> x509.SubjectAlternativeName | None:
+def csr_names(csr: x509.CertificateSigningRequest) -> x509.SubjectAlternativeName | None:
+    """The CSR's Subject Alternative Names extension, if it has one."""
     try:
         return csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -173,7 +174,7 @@ def creation_params(
 ) -> tuple[Params, list[str]]:
     """OpenBao's generateCreationBundle: the certificate's contents, or the refusal."""
     data = req.data
-    csr_san = _csr_names(csr) if csr is not None else None
+    csr_san = csr_names(csr) if csr is not None else None
     use_csr_sans = csr is not None and role.use_csr_sans
     names = _names(role, req, csr, csr_san)
     other_sans = _other_sans(role, data, csr_san if use_csr_sans else None)

@@ -20,6 +20,7 @@ from chalicelib.engines.pki.issuance import (
     Signing,
     check_csr_key,
     creation_params,
+    csr_names,
     parse_csr,
 )
 from chalicelib.engines.pki.keytypes import generate, validate_key_spec
@@ -176,9 +177,8 @@ def _has_basic_constraints(csr: x509.CertificateSigningRequest) -> bool:
 
 
 def _verbatim_values(params: Params, csr: x509.CertificateSigningRequest) -> Params:
-    try:
-        san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
+    san = csr_names(csr)
+    if san is None:
         return params._replace(subject=csr.subject)
     return params._replace(
         subject=csr.subject,

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import jsonio
+from chalicelib.core.errors import PreconditionFailed
 from chalicelib.engines.pki import counts, crl, issuers, revocation
 from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.acme import state as acme_state
@@ -162,7 +163,8 @@ def cancel(view: StorageView, now: float) -> bool:
         except ConditionFailed:
             continue
         return True
-    return True
+    # The runner kept moving the status under us: say so rather than claim a cancel.
+    raise PreconditionFailed("the tidy status kept changing; retry tidy-cancel")
 
 
 def _finish(status: TidyStatus, state: str, now: float, error: str | None = None) -> None:

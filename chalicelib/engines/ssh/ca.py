@@ -258,9 +258,6 @@ class Issuers:
             self._ids = self.view.list(ISSUER_PREFIX)
         return self._ids
 
-    def fetch(self, issuer_id: str) -> Issuer:
-        return fetch_issuer(self.view, issuer_id)
-
     def fetch_many(self, ids: list[str]) -> list[Issuer]:
         """The issuers of ``ids`` that exist, in that order, in one batch read."""
         entries = self.view.get_many([ISSUER_PREFIX + issuer_id for issuer_id in ids])
@@ -271,19 +268,20 @@ class Issuers:
         """The default issuer; OpenBao's refusal when none is configured."""
         if not self.default_id:
             raise CAError(NO_DEFAULT)
-        return self.fetch(self.default_id)
+        return fetch_issuer(self.view, self.default_id)
 
-    def resolve(self, reference: str) -> str:
-        """OpenBao's resolveIssuerReference: "default", an issuer id, or an issuer name."""
+    def resolve(self, reference: str) -> Issuer:
+        """OpenBao's resolveIssuerReference ("default", an issuer id, or an issuer name),
+        returning the issuer it read on the way rather than reading it again."""
         if reference == DEFAULT_REF:
-            if not self.default_id:
-                raise CAError(NO_DEFAULT)
-            return self.default_id
-        if len(reference) == UUID_LENGTH and self.view.get(ISSUER_PREFIX + reference):
-            return reference
+            return self.default()
+        if len(reference) == UUID_LENGTH:
+            raw = self.view.get_json(ISSUER_PREFIX + reference)
+            if raw is not None:
+                return _issuer(raw)
         for issuer in self.fetch_many(self.ids):
             if issuer.name == reference:
-                return issuer.id
+                return issuer
         raise CAError(f"unable to find issuer for reference: {reference}")
 
     def taken(self, name: str) -> bool:
@@ -333,7 +331,7 @@ def fetch_default_issuer(view: StorageView) -> Issuer:
     return Issuers(view).default()
 
 
-def resolve_issuer(view: StorageView, reference: str) -> str:
+def resolve_issuer(view: StorageView, reference: str) -> Issuer:
     return Issuers(view).resolve(reference)
 
 
@@ -369,7 +367,7 @@ def rename_issuer(view: StorageView, reference: str,
     the name) and its former name, None when nothing changed (the name it has already)."""
 
     def change(issuers: Issuers) -> tuple[Issuer, str | None]:
-        issuer = issuers.fetch(issuers.resolve(reference))
+        issuer = issuers.resolve(reference)
         new_name = "" if name is None else checked_name(name)
         if new_name and issuers.taken(new_name):
             if issuer.name != new_name:
@@ -388,7 +386,7 @@ def delete_issuer(view: StorageView, reference: str) -> tuple[Issuer, bool] | No
 
     def change(issuers: Issuers) -> tuple[Issuer, bool] | None:
         try:
-            issuer = issuers.fetch(issuers.resolve(reference))
+            issuer = issuers.resolve(reference)
         except CAError:
             return None
         was_default = issuers.default_id == issuer.id
@@ -405,7 +403,7 @@ def set_default_issuer(view: StorageView, reference: str) -> tuple[str, str]:
 
     def change(issuers: Issuers) -> tuple[str, str]:
         try:
-            issuer_id = issuers.resolve(reference)
+            issuer_id = issuers.resolve(reference).id
         except CAError as error:
             raise CAError(f"error resolving issuer reference: {error.message}",
                           internal=True) from None

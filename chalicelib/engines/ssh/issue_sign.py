@@ -185,9 +185,7 @@ def sign_certificate(request: Request, data: FieldData, role: Role,
     lifetime = ttl(request, data, role)
     options = critical_options(data, role)
     extension_map, skipped = extensions(request, data, role)
-    view = view_of(request)
-    issuer_id = ca.resolve_issuer(view, role.issuer_ref)
-    issuer = ca.fetch_issuer(view, issuer_id)
+    issuer = ca.resolve_issuer(view_of(request), role.issuer_ref)
     try:
         signed_key, serial = certificates.sign(
             certificates.CertificateRequest(
@@ -205,5 +203,5 @@ def sign_certificate(request: Request, data: FieldData, role: Role,
         # Storage holds a key this code did not write: a server fault, not the request's.
         raise VaultError("failed to parse stored CA private key") from None
     data_out = {"serial_number": format(serial, "x"), "signed_key": signed_key,
-                "issuer_id": issuer_id}
+                "issuer_id": issuer.id}
     return data_out, [SKIPPED_EXTENSIONS_WARNING] if skipped else []

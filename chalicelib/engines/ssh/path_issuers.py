@@ -74,9 +74,8 @@ def dereferencing_warnings(view: StorageView, reference: str) -> list[str]:
 
 
 def _resolved(request: Request, data: FieldData) -> ca.Issuer:
-    issuers = ca.Issuers(view_of(request))
     try:
-        return issuers.fetch(issuers.resolve(_reference(_routed(data["issuer_ref"]))))
+        return ca.Issuers(view_of(request)).resolve(_reference(_routed(data["issuer_ref"])))
     except ca.CAError as error:
         raise refusal(error) from None
 

@@ -10,7 +10,6 @@ server (LAMBDAVAULT_DEV) allows loopback and may move the ports off 80 and 443."
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import http.client
 import ipaddress
@@ -23,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 from cryptography import x509
 
+from chalicelib.engines.pki.acme.jws import b64encode
 from chalicelib.engines.pki.acme.problems import AcmeProblem
 from chalicelib.settings import settings
 
@@ -247,8 +247,7 @@ def _check_certificate(cert: x509.Certificate, kind: str, value: str, digest: by
 
 def dns01(target: Target, _token: str, expected: str) -> None:
     """A TXT record at _acme-challenge.<name> holds base64url(SHA-256(key authorization))."""
-    wanted = base64.urlsafe_b64encode(hashlib.sha256(expected.encode()).digest()) \
-        .rstrip(b"=").decode()
+    wanted = b64encode(hashlib.sha256(expected.encode()).digest())
     name = f"_acme-challenge.{target.value}"
     records = _lookup(target._replace(value=name), "TXT", BUDGET_SECONDS)
     if wanted not in records:

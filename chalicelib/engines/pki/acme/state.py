@@ -18,7 +18,6 @@ conditional delete and an expired hour is one prefix delete."""
 
 from __future__ import annotations
 
-import base64
 import secrets
 import time
 import uuid
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib.core import jsonio
 from chalicelib.core.records import build
+from chalicelib.engines.pki.acme.jws import b64decode, b64encode
 from chalicelib.engines.pki.acme.problems import AcmeProblem
 from chalicelib.storage import ConditionFailed
 from chalicelib.storage.physical import Delete, Put
@@ -75,13 +75,13 @@ def new_nonce(view: StorageView) -> str:
     hour = now() // _HOUR
     token = secrets.token_bytes(_NONCE_BYTES)
     view.put(f"{NONCE_PREFIX}{hour}/{token.hex()}", b"", expected_version=0)
-    return base64.urlsafe_b64encode(hour.to_bytes(4, "big") + token).rstrip(b"=").decode()
+    return b64encode(hour.to_bytes(4, "big") + token)
 
 
 def redeem_nonce(view: StorageView, nonce: Any) -> None:
     """Consume ``nonce`` exactly once: of racing containers only one delete succeeds."""
     try:
-        raw = base64.urlsafe_b64decode(nonce + "=" * (-len(nonce) % 4))
+        raw = b64decode(nonce)
     except (TypeError, ValueError):
         raw = b""
     # A nonce of this hour or the last one: it lives between one and two hours.

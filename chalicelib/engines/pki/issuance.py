@@ -108,6 +108,21 @@ def csr_names(csr: x509.CertificateSigningRequest) -> x509.SubjectAlternativeNam
         return None
 
 
+def csr_values(params: Params, csr: x509.CertificateSigningRequest) -> Params:
+    """The CSR's subject and SANs as the CSR states them (sign-verbatim, and
+    sign-intermediate with use_csr_values)."""
+    san = csr_names(csr)
+    if san is None:
+        return params._replace(subject=csr.subject)
+    return params._replace(
+        subject=csr.subject,
+        dns_names=tuple(san.get_values_for_type(x509.DNSName)),
+        emails=tuple(san.get_values_for_type(x509.RFC822Name)),
+        ip_addresses=tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
+        uris=tuple(san.get_values_for_type(x509.UniformResourceIdentifier)),
+    )
+
+
 def _split_names(values: list[str], dns: list[str], emails: list[str]) -> None:
     for value in values:
         if "@" in value:

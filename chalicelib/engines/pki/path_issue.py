@@ -20,7 +20,7 @@ from chalicelib.engines.pki.issuance import (
     Signing,
     check_csr_key,
     creation_params,
-    csr_names,
+    csr_values,
     parse_csr,
 )
 from chalicelib.engines.pki.keytypes import generate, validate_key_spec
@@ -35,7 +35,6 @@ from chalicelib.policy.templates import render_identity_template
 
 if TYPE_CHECKING:
     from chalicelib.engines.pki.keytypes import PrivateKey
-    from chalicelib.engines.pki.x509build import Params
 
 _ANY_WITHOUT_TYPE = ('role key type "any" not allowed for issuing certificates without '
                      "providing key_type and/or key_bits request parameters")
@@ -158,7 +157,7 @@ def _sign(request: Request, data: FieldData, role: Role, *, verbatim: bool) -> R
     params, created = creation_params(role, _issue_request(request, data, role), csr, signing)
     params = params._replace(urls=aia)
     if verbatim:
-        params = _verbatim_values(params, csr)
+        params = csr_values(params, csr)
     if _has_basic_constraints(csr) and not role.basic_constraints_valid_for_non_ca:
         created.append(_BASIC_CONSTRAINTS_IGNORED)
     cert = build_certificate(params, csr.public_key(), signing.key,  # type: ignore[arg-type]
@@ -174,19 +173,6 @@ def _sign(request: Request, data: FieldData, role: Role, *, verbatim: bool) -> R
 
 def _has_basic_constraints(csr: x509.CertificateSigningRequest) -> bool:
     return any(isinstance(e.value, x509.BasicConstraints) for e in csr.extensions)
-
-
-def _verbatim_values(params: Params, csr: x509.CertificateSigningRequest) -> Params:
-    san = csr_names(csr)
-    if san is None:
-        return params._replace(subject=csr.subject)
-    return params._replace(
-        subject=csr.subject,
-        dns_names=tuple(san.get_values_for_type(x509.DNSName)),
-        emails=tuple(san.get_values_for_type(x509.RFC822Name)),
-        ip_addresses=tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
-        uris=tuple(san.get_values_for_type(x509.UniformResourceIdentifier)),
-    )
 
 
 def _is_root(pem: str) -> bool:

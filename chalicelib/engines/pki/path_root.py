@@ -18,6 +18,7 @@ from chalicelib.engines.pki.issuance import (
     Signing,
     check_csr_key,
     creation_params,
+    csr_values,
     parse_csr,
 )
 from chalicelib.engines.pki.keytypes import key_type_of, signer_for
@@ -223,7 +224,7 @@ def path_sign_intermediate(request: Request, data: FieldData) -> Response:
         urls=aia,
     )
     if data["use_csr_values"]:
-        params = _csr_values(params, csr)
+        params = csr_values(params, csr)
     cert = build_certificate(params, csr.public_key(), signing.key,  # type: ignore[arg-type]
                              signing.certificate)
     certs.store_certificate(view, cert, signing.issuer_id)
@@ -255,23 +256,6 @@ def _skid(text: str) -> bytes:
         return bytes.fromhex(text)
     except ValueError as error:
         raise BadRequest(f"cannot parse requested SKID value as hex: {error}") from None
-
-
-def _csr_values(params: Any, csr: x509.CertificateSigningRequest) -> Any:
-    """use_csr_values: the CSR's subject and SANs, as the CSR states them."""
-    try:
-        san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        san = None
-    values = {"subject": csr.subject}
-    if san is not None:
-        values.update(
-            dns_names=tuple(san.get_values_for_type(x509.DNSName)),
-            emails=tuple(san.get_values_for_type(x509.RFC822Name)),
-            ip_addresses=tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
-            uris=tuple(san.get_values_for_type(x509.UniformResourceIdentifier)),
-        )
-    return params._replace(**values)
 
 
 SIGN_INTERMEDIATE_FIELDS: dict[str, Field] = {

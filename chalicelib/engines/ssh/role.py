@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import BadRequest, NotFound, multierror
 from chalicelib.core.records import build
+from chalicelib.policy.errors import PolicyTextError
+from chalicelib.policy.scalars import go_parse_int10
 
 if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
@@ -27,8 +29,6 @@ DEFAULT_NOT_BEFORE = 30
 
 # OpenBao's GenericNameWithAtRegex, which roles/, sign/ and issue/ route on.
 _ROLE_NAME = re.compile(r"\w(?:[\w\-.@]*\w)?", re.ASCII)
-
-_INT64 = 2**63
 
 _OTP_FIELDS = ("default_user", "cidr_list", "exclude_cidr_list", "key_type", "port",
                "allowed_users")
@@ -131,13 +131,10 @@ def _go_int(value: Any) -> int:
         text = value.strip() if isinstance(value, str) else repr(value)
         if text == "":
             return 0
-        digits = text[1:] if text[:1] in "+-" else text
-        if not digits.isascii() or not digits.isdigit():
-            raise ValueError(f'strconv.ParseInt: parsing "{text}": invalid syntax')
-        number = int(text)
-        if not -_INT64 <= number < _INT64:
-            raise ValueError(f'strconv.ParseInt: parsing "{text}": value out of range')
-        return number
+        try:
+            return go_parse_int10(text)
+        except PolicyTextError as error:
+            raise ValueError(str(error)) from None
     raise ValueError("could not parse value from input")
 
 

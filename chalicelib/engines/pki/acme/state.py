@@ -45,6 +45,7 @@ EAB_PREFIX = "acme/eab/"
 ORDER_LIFETIME = 24 * 3600
 _HOUR = 3600
 _NONCE_BYTES = 16
+_NONCE_VERSION = 1  # new_nonce's put (expected version 0) creates version 1
 
 _Record = TypeVar("_Record")
 
@@ -88,12 +89,8 @@ def redeem_nonce(view: StorageView, nonce: Any) -> None:
     hour = int.from_bytes(raw[:4], "big")
     if len(raw) != 4 + _NONCE_BYTES or hour < now() // _HOUR - 1:
         raise AcmeProblem("badNonce", "invalid or reused nonce")
-    key = f"{NONCE_PREFIX}{hour}/{raw[4:].hex()}"
-    entry = view.get(key)
-    if entry is None:
-        raise AcmeProblem("badNonce", "invalid or reused nonce")
     try:
-        view.delete(key, expected_version=entry.version)
+        view.delete(f"{NONCE_PREFIX}{hour}/{raw[4:].hex()}", expected_version=_NONCE_VERSION)
     except ConditionFailed:
         raise AcmeProblem("badNonce", "invalid or reused nonce") from None
 

@@ -9,6 +9,7 @@ OpenBao's words where it answers 500) while an address is missing or a result is
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -65,6 +66,20 @@ def expected(issuer_id: str) -> dict[str, list[str]]:
 def refusal(vault: VaultHTTP, path: str, body: dict[str, Any]) -> tuple[int, list[str]]:
     reply = vault.post(path, body)
     return reply.status_code, reply.json()["errors"]
+
+
+def test_a_templated_issue_reads_the_cluster_addresses_in_its_first_read(
+    pki: VaultHTTP, calls: Counter[str]
+) -> None:
+    pki.post("pki/config/cluster", {"path": "https://vault.example.com/v1/pki",
+                                    "aia_path": "http://aia.example.com/v1/pki"})
+    pki.post("pki/config/urls", TEMPLATED)
+    issue(pki)  # warms this container
+    issuer_id = pki.list("pki/issuers").json()["data"]["keys"][0]
+    calls.clear()
+    assert urls_of(issue(pki)["data"]["certificate"]) == expected(issuer_id)
+    # As an untemplated issue: config/cluster rides with the role and config/urls.
+    assert dict(calls) == {"BatchGetItem": 1, "GetItem": 2, "UpdateItem": 2}
 
 
 def test_cluster_addresses_fill_issued_certificates(pki: VaultHTTP) -> None:

@@ -15,6 +15,7 @@ from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki import certs, counts, generation, secret, urls
 from chalicelib.engines.pki import storage as st
+from chalicelib.engines.pki.cluster import CLUSTER_CONFIG
 from chalicelib.engines.pki.issuance import Request as IssueRequest
 from chalicelib.engines.pki.issuance import (
     Signing,
@@ -243,10 +244,10 @@ VERBATIM_FIELDS = {
 
 
 def _prefetch(captures: Mapping[str, str]) -> list[str]:
-    """The role, the default-issuer config and config/urls ride in the request's first
-    read."""
+    """The role, the default-issuer config, config/urls and config/cluster (which templated
+    URLs need) ride in the request's first read."""
     role = captures.get("role", "")
-    shared = [st.ISSUERS_CONFIG, urls.URLS_CONFIG]
+    shared = [st.ISSUERS_CONFIG, urls.URLS_CONFIG, CLUSTER_CONFIG]
     return [st.ROLE_PREFIX + role, *shared] if role else shared
 
 

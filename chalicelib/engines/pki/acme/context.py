@@ -5,7 +5,7 @@ document, a fresh Replay-Nonce, the directory's Link)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.acme import jws, state
 from chalicelib.engines.pki.acme.config import (
+    ACME_CONFIG,
     NO_CLUSTER_PATH,
     AcmeConfig,
     cluster_path,
@@ -23,6 +24,7 @@ from chalicelib.engines.pki.acme.config import (
     read_acme_config,
 )
 from chalicelib.engines.pki.acme.problems import CONTENT_TYPE, AcmeProblem, malformed
+from chalicelib.engines.pki.cluster import CLUSTER_CONFIG
 from chalicelib.engines.pki.path_issue import VERBATIM_FIELDS, verbatim_role
 from chalicelib.engines.pki.role import Role, read_role
 from chalicelib.framework import Field, FieldData, Path
@@ -256,6 +258,14 @@ _JWS_FIELDS = {
 }
 
 
+def _prefetch(captures: Mapping[str, str]) -> list[str]:
+    """What _context reads on every ACME request, fetched with the request's first read."""
+    keys = [ACME_CONFIG, CLUSTER_CONFIG, st.ISSUERS_CONFIG]
+    if captures.get("role"):
+        keys.append(st.ROLE_PREFIX + captures["role"])
+    return keys
+
+
 def acme_paths(resource: str, op: Handler | Plain, *, signed: bool = True,
                read: bool = False) -> list[Path]:
     """``resource`` under each of the four directory prefixes (OpenBao's
@@ -264,7 +274,7 @@ def acme_paths(resource: str, op: Handler | Plain, *, signed: bool = True,
     operations = ({Operation.READ: handler} if read
                   else {Operation.CREATE: handler, Operation.UPDATE: handler})
     return [
-        Path(prefix + resource, operations, fields=_JWS_FIELDS,
+        Path(prefix + resource, operations, fields=_JWS_FIELDS, prefetch=_prefetch,
              synopsis="An ACME (RFC 8555) resource; use an ACME client.")
         for prefix in PREFIXES
     ]

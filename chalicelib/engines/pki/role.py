@@ -13,16 +13,12 @@ if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
 
 
-def _strings() -> list[str]:
-    return []
-
-
 @dataclass(slots=True)
 class Role:
     ttl: int = 0
     max_ttl: int = 0
     allow_localhost: bool = True
-    allowed_domains: list[str] = field(default_factory=_strings)
+    allowed_domains: list[str] = field(default_factory=list)
     allowed_domains_template: bool = False
     allow_bare_domains: bool = False
     allow_subdomains: bool = False
@@ -31,12 +27,12 @@ class Role:
     allow_any_name: bool = False
     enforce_hostnames: bool = True
     allow_ip_sans: bool = True
-    allowed_ip_sans_cidr: list[str] = field(default_factory=_strings)
-    allowed_uri_sans: list[str] = field(default_factory=_strings)
+    allowed_ip_sans_cidr: list[str] = field(default_factory=list)
+    allowed_uri_sans: list[str] = field(default_factory=list)
     allowed_uri_sans_template: bool = False
-    allowed_other_sans: list[str] = field(default_factory=_strings)
-    allowed_serial_numbers: list[str] = field(default_factory=_strings)
-    allowed_user_ids: list[str] = field(default_factory=_strings)
+    allowed_other_sans: list[str] = field(default_factory=list)
+    allowed_serial_numbers: list[str] = field(default_factory=list)
+    allowed_user_ids: list[str] = field(default_factory=list)
     allow_token_displayname: bool = False
     allow_globs_in_identity_templates: bool = False
     server_flag: bool = True
@@ -50,21 +46,21 @@ class Role:
     key_usage: list[str] = field(
         default_factory=lambda: ["DigitalSignature", "KeyAgreement", "KeyEncipherment"]
     )
-    ext_key_usage: list[str] = field(default_factory=_strings)
-    ext_key_usage_oids: list[str] = field(default_factory=_strings)
+    ext_key_usage: list[str] = field(default_factory=list)
+    ext_key_usage_oids: list[str] = field(default_factory=list)
     use_csr_common_name: bool = True
     use_csr_sans: bool = True
-    ou: list[str] = field(default_factory=_strings)
-    organization: list[str] = field(default_factory=_strings)
-    country: list[str] = field(default_factory=_strings)
-    locality: list[str] = field(default_factory=_strings)
-    province: list[str] = field(default_factory=_strings)
-    street_address: list[str] = field(default_factory=_strings)
-    postal_code: list[str] = field(default_factory=_strings)
+    ou: list[str] = field(default_factory=list)
+    organization: list[str] = field(default_factory=list)
+    country: list[str] = field(default_factory=list)
+    locality: list[str] = field(default_factory=list)
+    province: list[str] = field(default_factory=list)
+    street_address: list[str] = field(default_factory=list)
+    postal_code: list[str] = field(default_factory=list)
     generate_lease: bool = False
     no_store: bool = False
     require_cn: bool = True
-    policy_identifiers: list[str] = field(default_factory=_strings)
+    policy_identifiers: list[str] = field(default_factory=list)
     basic_constraints_valid_for_non_ca: bool = False
     not_before_duration: int = 30
     not_after: str = ""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from chalicelib.core.errors import NotFound, UnsupportedOperation, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.framework.path import Path, PathMatch
+from chalicelib.policy.wildcards import matches_wildcard_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,33 +31,25 @@ def matches_special(patterns: Sequence[str], path: str) -> bool:
     ``+`` segment stands for any one segment (``issuer/+/pem``)."""
     exact, prefixes, wildcards = _split_special(tuple(patterns))
     return path in exact or path.startswith(prefixes) or any(
-        _matches_wildcard(parts, path.split("/")) for parts in wildcards
+        matches_wildcard_path(segments, is_prefix, path.split("/"))
+        for segments, is_prefix in wildcards
     )
 
 
 @cache
 def _split_special(
     patterns: tuple[str, ...],
-) -> tuple[frozenset[str], tuple[str, ...], tuple[tuple[str, ...], ...]]:
+) -> tuple[frozenset[str], tuple[str, ...], tuple[tuple[tuple[str, ...], bool], ...]]:
     # Checked twice per request (unauthenticated, sudo): one set lookup and one C-level
     # startswith over all prefixes instead of a Python loop; the few "+" patterns after.
     plain = [p for p in patterns if "+" not in p.split("/")]
     exact = frozenset(p for p in plain if not p.endswith("*"))
     prefixes = tuple(p[:-1] for p in plain if p.endswith("*"))
-    return exact, prefixes, tuple(tuple(p.split("/")) for p in patterns if p not in plain)
-
-
-def _matches_wildcard(parts: tuple[str, ...], segments: list[str]) -> bool:
-    # Vault's pathMatchesWildcardPath: as many segments (at least as many when the last
-    # part ends in "*", which then matches as a prefix of its segment).
-    prefix = parts[-1].endswith("*")
-    if len(segments) < len(parts) or (not prefix and len(segments) != len(parts)):
-        return False
-    last = len(parts) - 1
-    return all(
-        part in ("+", segment) or (prefix and index == last and segment.startswith(part[:-1]))
-        for index, (part, segment) in enumerate(zip(parts, segments, strict=False))
+    wildcards = tuple(
+        (tuple(p.removesuffix("*").split("/")), p.endswith("*"))
+        for p in patterns if p not in plain
     )
+    return exact, prefixes, wildcards
 
 
 @dataclass(frozen=True)

@@ -31,18 +31,7 @@ class Wildcard:
         return cls(segments, is_prefix, wc_path, first, segments.count("+"), perms)
 
     def matches(self, parts: Sequence[str]) -> bool:
-        if len(parts) < len(self.segments):
-            return False
-        if not self.is_prefix and len(parts) != len(self.segments):
-            return False
-        last = len(self.segments) - 1
-        for index, segment in enumerate(self.segments):
-            part = parts[index]
-            if segment in ("+", part):
-                continue
-            if not (self.is_prefix and index == last and part.startswith(segment)):
-                return False
-        return True
+        return matches_wildcard_path(self.segments, self.is_prefix, parts)
 
     def covers_mount(self, mount_parts: Sequence[str], mount: str) -> bool:
         """OpenBao's bare-mount walk: does this pattern reach inside the mount?"""
@@ -57,6 +46,23 @@ class Wildcard:
             if index == stop:
                 return ("/".join(joined) + "/").startswith(mount)
         return False
+
+
+def matches_wildcard_path(segments: Sequence[str], is_prefix: bool, parts: Sequence[str]) -> bool:
+    """OpenBao's pathMatchesWildcardPath: ``parts`` (a path split on "/") against a
+    pattern's ``segments`` ("*" already stripped when ``is_prefix``), "+" for any one."""
+    if len(parts) < len(segments):
+        return False
+    if not is_prefix and len(parts) != len(segments):
+        return False
+    last = len(segments) - 1
+    for index, segment in enumerate(segments):
+        part = parts[index]
+        if segment in ("+", part):
+            continue
+        if not (is_prefix and index == last and part.startswith(segment)):
+            return False
+    return True
 
 
 def specificity(candidate: tuple[int, bool, int, str, Permissions]) -> tuple[Any, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.engines.pki.acme import challenges, jws, state
+from chalicelib.engines.pki.acme import challenges, state
 from chalicelib.engines.pki.acme.context import (
     AcmeContext,
     Reply,
@@ -75,7 +75,7 @@ def acme_challenge(ctx: AcmeContext, signed: Signed) -> Reply:
 
 def _validate(ctx: AcmeContext, account: state.Account, authz: state.Authorization,
               challenge: dict[str, Any]) -> None:
-    expected = challenges.key_authorization(challenge["token"], jws.thumbprint(account.jwk))
+    expected = challenges.key_authorization(challenge["token"], account.thumbprint)
     target = challenges.Target(authz.identifier["type"], authz.identifier["value"],
                                ctx.config.dns_resolver)
     try:

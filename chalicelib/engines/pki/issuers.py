@@ -48,22 +48,22 @@ def _public_der(key: PrivateKey | x509.Certificate) -> bytes:
     )
 
 
-def _issuer_entries(view: StorageView) -> dict[str, Entry]:
-    """Every stored issuer item by id (one LIST, then batched reads), versions included."""
-    ids = [k for k in view.list(st.ISSUER_PREFIX) if not k.endswith("/")]
-    found = view.get_many([st.ISSUER_PREFIX + i for i in ids])
-    return {key[len(st.ISSUER_PREFIX):]: entry for key, entry in found.items()}
+def _entries(view: StorageView, prefix: str) -> dict[str, Entry]:
+    """Every stored issuer or key item by id (one LIST, then batched reads), versions
+    included."""
+    ids = [k for k in view.list(prefix) if not k.endswith("/")]
+    found = view.get_many([prefix + i for i in ids])
+    return {key[len(prefix):]: entry for key, entry in found.items()}
 
 
 def all_issuers(view: StorageView) -> list[st.IssuerEntry]:
     return [st.IssuerEntry.from_storage(jsonio.loads(e.value))
-            for e in _issuer_entries(view).values()]
+            for e in _entries(view, st.ISSUER_PREFIX).values()]
 
 
 def all_keys(view: StorageView) -> list[st.KeyEntry]:
-    ids = [k for k in view.list(st.KEY_PREFIX) if not k.endswith("/")]
-    found = view.get_many([st.KEY_PREFIX + i for i in ids])
-    return [st.KeyEntry.from_storage(jsonio.loads(e.value)) for e in found.values()]
+    return [st.KeyEntry.from_storage(jsonio.loads(e.value))
+            for e in _entries(view, st.KEY_PREFIX).values()]
 
 
 def _name_check(view: StorageView, kind: str, name: str) -> None:
@@ -223,7 +223,7 @@ def rebuild_chains(view: StorageView) -> None:
     version read. Losing to a concurrent change means retrying on fresh reads; after
     several losses the other writers' own rebuilds, which saw newer state, stand."""
     for _ in range(_ATTEMPTS):
-        entries = _issuer_entries(view)
+        entries = _entries(view, st.ISSUER_PREFIX)
         issuers = {i: st.IssuerEntry.from_storage(jsonio.loads(e.value))
                    for i, e in entries.items()}
         chains = compute_chains(list(issuers.values()))

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
+from chalicelib.core.records import build
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.pki import storage as st
 from chalicelib.engines.pki.cluster import CLUSTER_CONFIG, read_cluster_config
@@ -38,15 +39,10 @@ class AcmeConfig:
     eab_policy: str = "not-required"
     max_ttl: int = DEFAULT_MAX_TTL
 
-    @classmethod
-    def from_storage(cls, raw: dict[str, Any]) -> AcmeConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
-
 
 def read_acme_config(view: StorageView) -> AcmeConfig:
     raw = view.get_json(ACME_CONFIG)
-    return AcmeConfig() if raw is None else AcmeConfig.from_storage(raw)
+    return AcmeConfig() if raw is None else build(AcmeConfig, raw)
 
 
 def cluster_path(view: StorageView) -> str:

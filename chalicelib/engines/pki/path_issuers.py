@@ -34,8 +34,6 @@ def _fetch(request: Request, reference: str) -> st.IssuerEntry:
         raise st.RefNotFound(multierror(error.message)) from None
 
 
-_AIA_LISTS = ("issuing_certificates", "crl_distribution_points",
-              "delta_crl_distribution_points", "ocsp_servers")
 # What makes an issuer's URLs worth keeping (OpenBao ignores the delta CRL points there).
 _AIA_IN_CERTIFICATES = ("issuing_certificates", "crl_distribution_points", "ocsp_servers")
 
@@ -54,10 +52,10 @@ def issuer_view(issuer: st.IssuerEntry) -> dict[str, Any]:
         "usage": ",".join(issuer.usage),
         "revocation_signature_algorithm": issuer.revocation_signature_algorithm,
         "revoked": False,
-        **{name: [] for name in _AIA_LISTS},
+        **{name: [] for name in urls.URL_LISTS},
     }
     if issuer.aia_urls is not None:
-        view.update({name: issuer.aia_urls.get(name) for name in _AIA_LISTS},
+        view.update({name: issuer.aia_urls.get(name) for name in urls.URL_LISTS},
                     enable_aia_url_templating=issuer.aia_urls["enable_templating"])
     return view
 
@@ -132,28 +130,28 @@ def _posted_urls(data: FieldData, stored: dict[str, Any] | None) -> dict[str, An
     certificate carries and the templating flag replace the stored ones, but the delta CRL
     points are never stored by a POST; no URLs left means no entry."""
     templating = data["enable_aia_url_templating"]
-    for name in _AIA_LISTS:
+    for name in urls.URL_LISTS:
         _check_urls(name, _given(data, name), templating)
     if stored is None and not any(_given(data, n) for n in _AIA_IN_CERTIFICATES):
         return None
-    updated = {**dict.fromkeys(_AIA_LISTS), **(stored or {}), "enable_templating": templating}
+    updated = {**dict.fromkeys(urls.URL_LISTS), **(stored or {}), "enable_templating": templating}
     for name in _AIA_IN_CERTIFICATES:
         updated[name] = _changed(updated[name], _given(data, name))
-    return updated if any(updated[n] for n in _AIA_IN_CERTIFICATES) else None
+    return updated if urls.names_any(updated) else None
 
 
 def _patched_urls(data: FieldData, stored: dict[str, Any] | None) -> dict[str, Any] | None:
     """OpenBao's pathPatchIssuer: the lists named replace the stored ones (the delta CRL
     points too), checked unless templating is on once the flag is applied; the flag can
     be turned on but, as in OpenBao, not off; no URLs left means no entry."""
-    updated = {**dict.fromkeys(_AIA_LISTS), "enable_templating": False, **(stored or {})}
+    updated = {**dict.fromkeys(urls.URL_LISTS), "enable_templating": False, **(stored or {})}
     if data.is_set("enable_aia_url_templating") and data["enable_aia_url_templating"]:
         updated["enable_templating"] = True
-    for name in _AIA_LISTS:
+    for name in urls.URL_LISTS:
         if data.is_set(name):
             _check_urls(name, data[name], updated["enable_templating"])
             updated[name] = _changed(updated[name], data[name])
-    return updated if any(updated[n] for n in _AIA_IN_CERTIFICATES) else None
+    return updated if urls.names_any(updated) else None
 
 
 def _changed(stored: list[str] | None, new: list[str]) -> list[str] | None:
@@ -335,7 +333,7 @@ _ISSUER_FIELDS = {
     "revocation_signature_algorithm": Field(FieldType.STRING, "", "CRL/OCSP signature."),
     **{name: Field(FieldType.COMMA_STRING_LIST, list, f"The issuer's own {name}, used "
                    "instead of config/urls' when it names an AIA or CRL URL.")
-       for name in _AIA_LISTS},
+       for name in urls.URL_LISTS},
     "enable_aia_url_templating": Field(FieldType.BOOL, False, "Fill {{issuer_id}}, "
                                        "{{cluster_path}} and {{cluster_aia_path}} into the "
                                        "issuer's URLs."),

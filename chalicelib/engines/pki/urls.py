@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from chalicelib.storage.view import StorageView
 
 URLS_CONFIG = "config/urls"
-_LISTS = ("issuing_certificates", "crl_distribution_points", "delta_crl_distribution_points",
-          "ocsp_servers")
+# config/urls' lists, the shape an issuer's own URLs (IssuerEntry.aia_urls) share.
+URL_LISTS = ("issuing_certificates", "crl_distribution_points",
+             "delta_crl_distribution_points", "ocsp_servers")
 # Each template and what its error says is lacking, in the order OpenBao checks them.
 _NEEDS = (("{{cluster_path}}", "local cluster address information (path)"),
           ("{{cluster_aia_path}}", "local cluster address information (aia_path)"),
@@ -48,7 +49,7 @@ class Urls(NamedTuple):
 
 def read_urls_config(view: StorageView) -> dict[str, Any]:
     stored = view.get_json(URLS_CONFIG) or {}
-    return {**{name: [] for name in _LISTS}, "enable_templating": False, **stored}
+    return {**{name: [] for name in URL_LISTS}, "enable_templating": False, **stored}
 
 
 ROOT_ISSUER_ID_IGNORED = (
@@ -62,10 +63,11 @@ ROOT_ISSUER_ID_IGNORED = (
 def configured(view: StorageView) -> bool:
     """Whether config/urls names any AIA or CRL URL: intermediate/generate and the imports
     warn when it does not, as OpenBao (they look at the configuration, not a certificate)."""
-    return _names_any(read_urls_config(view))
+    return names_any(read_urls_config(view))
 
 
-def _names_any(config: dict[str, Any]) -> bool:
+def names_any(config: dict[str, Any]) -> bool:
+    """Whether URLs in config/urls' shape name any URL a certificate carries."""
     return bool(config["issuing_certificates"] or config["crl_distribution_points"]
                 or config["ocsp_servers"])
 
@@ -121,19 +123,19 @@ def templated(view: StorageView, issuer_id: str, own: dict[str, Any] | None) -> 
     result."""
     if own is not None:
         config = issuer_urls_config(own)
-        if _names_any(config):
+        if names_any(config):
             return _render(config, view, issuer_id)
     return _render(read_urls_config(view), view, issuer_id)
 
 
 def issuer_urls_config(own: dict[str, Any]) -> dict[str, Any]:
     """An issuer's stored URLs in config/urls' shape (lists it never set are null there)."""
-    return {**{name: own.get(name) or [] for name in _LISTS},
+    return {**{name: own.get(name) or [] for name in URL_LISTS},
             "enable_templating": own.get("enable_templating", False)}
 
 
 def _render(config: dict[str, Any], view: StorageView, issuer_id: str) -> Urls:
-    if not _names_any(config):
+    if not names_any(config):
         return Urls()
     if not config["enable_templating"]:
         return Urls(**{name: tuple(config[name]) for name in Urls._fields})
@@ -189,7 +191,7 @@ def path_urls_write(request: Request, data: FieldData) -> Response:
     """Given fields replace the stored ones (absent ones stay), then OpenBao's checks."""
     view = view_of(request)
     config = read_urls_config(view)
-    for name in (*_LISTS, "enable_templating"):
+    for name in (*URL_LISTS, "enable_templating"):
         if data.is_set(name):
             config[name] = data[name]
     warnings: list[str] = []
@@ -199,7 +201,7 @@ def path_urls_write(request: Request, data: FieldData) -> Response:
         if first:
             warnings += templating_warnings(config, view, first)
     else:
-        for name in _LISTS:
+        for name in URL_LISTS:
             if bad := bad_url(config[name]):
                 raise BadRequest("invalid URL found in Authority Information Access (AIA) "
                                  f"parameter {name}: {bad}")
@@ -209,7 +211,7 @@ def path_urls_write(request: Request, data: FieldData) -> Response:
 
 _FIELDS = {
     **{name: Field(FieldType.COMMA_STRING_LIST, list, f"config/urls' {name}.")
-       for name in _LISTS},
+       for name in URL_LISTS},
     "enable_templating": Field(FieldType.BOOL, False, "Fill {{issuer_id}}, {{cluster_path}} "
                                "and {{cluster_aia_path}} (config/cluster) into the URLs."),
 }

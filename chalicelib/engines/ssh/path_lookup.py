@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.ssh import zeroaddress
 from chalicelib.engines.ssh.cidr import CIDRError, IPAddress, cidr_list_contains_ip, parse_ip
-from chalicelib.engines.ssh.role import ROLE_PREFIX, Role
+from chalicelib.engines.ssh.role import ROLE_PREFIX, Role, read_roles
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import view_of
 
@@ -33,14 +32,8 @@ def _contains_ip(role: Role, ip: IPAddress) -> bool:
 
 
 def _roles_containing(view: StorageView, ip: IPAddress) -> list[str]:
-    names = view.list(ROLE_PREFIX)
-    # One batched read of every role, instead of one read each.
-    entries = view.get_many([ROLE_PREFIX + name for name in names])
-    return [
-        name for name in names
-        if (entry := entries.get(ROLE_PREFIX + name)) is not None
-        and _contains_ip(Role.from_storage(jsonio.loads(entry.value)), ip)
-    ]
+    roles = read_roles(view, view.list(ROLE_PREFIX))
+    return [name for name, role in roles.items() if _contains_ip(role, ip)]
 
 
 def path_lookup_write(request: Request, data: FieldData) -> Response:

@@ -25,6 +25,7 @@ from chalicelib.engines.ssh.role import (
     go_text,
     key_lengths,
     read_role,
+    read_roles,
     write_role,
 )
 from chalicelib.framework import Field, FieldData, FieldType, Path, crud
@@ -123,9 +124,8 @@ def path_roles_list(request: Request, data: FieldData) -> Response | None:
     if not keys:
         return None
     key_info: dict[str, dict[str, str]] = {}
-    for name in keys:
-        role = read_role(view, name)
-        if role is None or role.key_type not in (KEY_TYPE_OTP, KEY_TYPE_CA):
+    for name, role in read_roles(view, keys).items():
+        if role.key_type not in (KEY_TYPE_OTP, KEY_TYPE_CA):
             continue
         info = {"key_type": role.key_type}
         if role.key_type == KEY_TYPE_CA:

@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest, NotFound, multierror
 from chalicelib.core.records import build
 from chalicelib.policy.errors import PolicyTextError
@@ -99,6 +100,13 @@ def check_role_name(name: str) -> None:
 def read_role(view: StorageView, name: str) -> Role | None:
     raw = view.get_json(ROLE_PREFIX + name)
     return None if raw is None else Role.from_storage(raw)
+
+
+def read_roles(view: StorageView, names: list[str]) -> dict[str, Role]:
+    """The roles of ``names`` that exist, in one batched read instead of one read each."""
+    entries = view.get_many([ROLE_PREFIX + name for name in names])
+    return {name: Role.from_storage(jsonio.loads(entry.value)) for name in names
+            if (entry := entries.get(ROLE_PREFIX + name)) is not None}
 
 
 def write_role(view: StorageView, name: str, role: Role) -> None:

@@ -149,8 +149,11 @@ def create_account(view: StorageView, account: Account) -> Account:
     return account
 
 
-def save_account(view: StorageView, account: Account) -> None:
-    view.put_json(ACCOUNT_PREFIX + account.kid, asdict(account))
+def save_account(view: StorageView, account: Account,
+                 expected_version: int | None = None) -> None:
+    """Write ``account``; with ``expected_version``, only over that version (tidy)."""
+    view.put_json(ACCOUNT_PREFIX + account.kid, asdict(account),
+                  expected_version=expected_version)
 
 
 def change_account_key(view: StorageView, account: Account, jwk: dict[str, str],

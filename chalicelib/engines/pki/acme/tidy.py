@@ -18,7 +18,7 @@ changes meanwhile is left for the next tidy instead of being overwritten."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.core import jsonio
@@ -84,15 +84,10 @@ def _tidy_account(view: StorageView, thumbprint: str, buffers: Buffers, now: int
             counts.accounts_deleted += 1
     elif unused and account.status == "valid":
         account.status, account.deactivated = "revoked", now
-        _save(view, account, entry.version)
+        state.save_account(view, account, entry.version)
         counts.accounts_revoked += 1
     elif account.max_cert_expiry != seen_expiry and account.status == "valid":
-        _save(view, account, entry.version)
-
-
-def _save(view: StorageView, account: state.Account, version: int) -> None:
-    view.put(state.ACCOUNT_PREFIX + account.kid, jsonio.dumpb(asdict(account)),
-             expected_version=version)
+        state.save_account(view, account, entry.version)
 
 
 def _tidy_orders(view: StorageView, kid: str, cert_buffer: int, now: int,

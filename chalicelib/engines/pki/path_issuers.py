@@ -119,19 +119,13 @@ def path_issuer_write(request: Request, data: FieldData) -> Response:
     return Response(data=issuer_view(issuer), warnings=warnings)
 
 
-def _check_urls(name: str, values: list[str], templating: bool) -> None:
-    if not templating and (bad := urls.bad_url(values)):
-        raise BadRequest("invalid URL found in Authority Information Access (AIA) parameter "
-                         f"{name}: {bad}")
-
-
 def _posted_urls(data: FieldData, stored: dict[str, Any] | None) -> dict[str, Any] | None:
     """OpenBao's pathUpdateIssuer: every list is checked (unless templating), the three a
     certificate carries and the templating flag replace the stored ones, but the delta CRL
     points are never stored by a POST; no URLs left means no entry."""
     templating = data["enable_aia_url_templating"]
     for name in urls.URL_LISTS:
-        _check_urls(name, _given(data, name), templating)
+        urls.check_urls(name, _given(data, name), templating)
     if stored is None and not any(_given(data, n) for n in _AIA_IN_CERTIFICATES):
         return None
     updated = {**dict.fromkeys(urls.URL_LISTS), **(stored or {}), "enable_templating": templating}
@@ -149,7 +143,7 @@ def _patched_urls(data: FieldData, stored: dict[str, Any] | None) -> dict[str, A
         updated["enable_templating"] = True
     for name in urls.URL_LISTS:
         if data.is_set(name):
-            _check_urls(name, data[name], updated["enable_templating"])
+            urls.check_urls(name, data[name], updated["enable_templating"])
             updated[name] = _changed(updated[name], data[name])
     return updated if urls.names_any(updated) else None
 

@@ -81,6 +81,14 @@ def bad_url(urls: list[str]) -> str:
     return ""
 
 
+def check_urls(name: str, values: list[str], templating: bool) -> None:
+    """OpenBao's refusal of an AIA list naming something other than a URL (config/urls,
+    issuer/<ref>); templates are checked once rendered instead."""
+    if not templating and (bad := bad_url(values)):
+        raise BadRequest("invalid URL found in Authority Information Access (AIA) parameter "
+                         f"{name}: {bad}")
+
+
 def for_issuer(view: StorageView, issuer_id: str, own: dict[str, Any] | None) -> Urls:
     """The URLs of a certificate ``issuer_id`` signs, or of its complete CRLs (OpenBao's
     fetchCAInfo): a templating failure refuses the request with OpenBao's words (it
@@ -200,11 +208,8 @@ def path_urls_write(request: Request, data: FieldData) -> Response:
         first = min((k for k in view.list(ISSUER_PREFIX) if not k.endswith("/")), default="")
         if first:
             warnings += templating_warnings(config, view, first)
-    else:
-        for name in URL_LISTS:
-            if bad := bad_url(config[name]):
-                raise BadRequest("invalid URL found in Authority Information Access (AIA) "
-                                 f"parameter {name}: {bad}")
+    for name in URL_LISTS:
+        check_urls(name, config[name], config["enable_templating"])
     view.put_json(URLS_CONFIG, config)
     return Response(data=config, warnings=warnings or None)
 

@@ -92,12 +92,9 @@ def acme_orders(ctx: AcmeContext, signed: Signed) -> Reply:
     account = require_account(ctx, signed)
     if ctx.data.get("kid", account.kid) != account.kid:
         raise unauthorized("the account in the URL is not the one that signed")
-    urls = []
-    for order_id in state.order_ids(ctx.view, account.kid):
-        order, _ = state.load_order(ctx.view, account.kid, order_id)
-        if order_status(ctx, order) != "invalid":
-            urls.append(ctx.url("order", order_id))
-    return Reply({"orders": urls})
+    return Reply({"orders": [ctx.url("order", order.id)
+                             for order in state.account_orders(ctx.view, account.kid)
+                             if order_status(ctx, order) != "invalid"]})
 
 
 def acme_order(ctx: AcmeContext, signed: Signed) -> Reply:

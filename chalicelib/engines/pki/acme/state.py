@@ -215,6 +215,13 @@ def order_ids(view: StorageView, kid: str) -> list[str]:
     return [name for name in view.list(f"{ORDER_PREFIX}{kid}/") if not name.endswith("/")]
 
 
+def account_orders(view: StorageView, kid: str) -> list[Order]:
+    """The account's orders in listing order, read in one batch."""
+    keys = [f"{ORDER_PREFIX}{kid}/{order_id}" for order_id in order_ids(view, kid)]
+    found = view.get_many(keys)
+    return [build(Order, jsonio.loads(found[key].value)) for key in keys if key in found]
+
+
 def save_authorization(view: StorageView, authz: Authorization) -> None:
     view.put_json(f"{AUTHZ_PREFIX}{authz.kid}/{authz.id}", asdict(authz))
 

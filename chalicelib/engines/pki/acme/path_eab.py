@@ -38,15 +38,11 @@ def path_new_eab(request: Request, _data: FieldData) -> Response:
 
 def path_eab_list(request: Request, data: FieldData) -> Response | None:
     view = view_of(request)
-    keys, info = [], {}
-    for key_id in page(state.eab_ids(view), data["after"], data["limit"]):
-        eab = state.load_eab(view, key_id)
-        if eab is not None:
-            keys.append(eab.id)
-            info[eab.id] = _shown(eab)
-    if not keys:
+    eabs = state.load_eabs(view, page(state.eab_ids(view), data["after"], data["limit"]))
+    if not eabs:
         return None
-    return Response(data={"keys": keys, "key_info": info})
+    return Response(data={"keys": [eab.id for eab in eabs],
+                          "key_info": {eab.id: _shown(eab) for eab in eabs}})
 
 
 def path_eab_delete(request: Request, data: FieldData) -> Response | None:

@@ -264,6 +264,13 @@ def load_eab(view: StorageView, key_id: str) -> EabKey | None:
     return load_record(EabKey, view.get_json(EAB_PREFIX + key_id))
 
 
+def load_eabs(view: StorageView, key_ids: list[str]) -> list[EabKey]:
+    """The unused EAB keys of ``key_ids``, in that order, read in one batch."""
+    keys = [EAB_PREFIX + key_id for key_id in key_ids]
+    found = view.get_many(keys)
+    return [build(EabKey, jsonio.loads(found[key].value)) for key in keys if key in found]
+
+
 def consume_eab(view: StorageView, key_id: str) -> bool:
     """Delete an EAB key exactly once: False when it was already used (or deleted)."""
     entry = view.get(EAB_PREFIX + key_id)

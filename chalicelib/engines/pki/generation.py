@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.engines.pki import storage as st
-from chalicelib.engines.pki import validity
+from chalicelib.engines.pki import urls, validity
 from chalicelib.engines.pki.issuance import Signing
 from chalicelib.engines.pki.keytypes import (
     KeySpec,
@@ -165,3 +165,11 @@ def signing_for(view: StorageView, reference: str) -> Signing:
         )
     return Signing(issuer.id, load_pem(issuer.certificate), load_private_key(key.private_key),
                    issuer.ca_chain, issuer.leaf_not_after_behavior, issuer.aia_urls)
+
+
+def signing_with_urls(view: StorageView, reference: str) -> tuple[Signing, urls.Urls]:
+    """The issuer and the URLs its certificates carry, fetched together as OpenBao's
+    fetchCAInfo does before any check of the format, the CSR, names or TTLs: a templating
+    failure is the error when the parameters are wrong too."""
+    signing = signing_for(view, reference)
+    return signing, urls.for_issuer(view, signing.issuer_id, signing.aia_urls)

@@ -84,14 +84,6 @@ def _issuer_ref(request: Request, data: FieldData, role: Role) -> str:
     return role.issuer_ref or st.DEFAULT_REF
 
 
-def _signing(request: Request, reference: str) -> tuple[Signing, urls.Urls]:
-    """The issuer and the URLs its certificates carry, fetched together as OpenBao's
-    fetchCAInfo does before any check of the format, the CSR, names or TTLs: a templating
-    failure is the error when the parameters are wrong too."""
-    signing = generation.signing_for(view_of(request), reference)
-    return signing, urls.for_issuer(view_of(request), signing.issuer_id, signing.aia_urls)
-
-
 def path_issue(request: Request, data: FieldData) -> Response:
     role = _role(request, data)
     warnings: list[str] = []
@@ -103,7 +95,8 @@ def path_issue(request: Request, data: FieldData) -> Response:
                        signature_bits=spec.signature_bits)
     elif data.is_set("key_type") or data.is_set("key_bits"):
         warnings.append(_KEY_PARAMS_IGNORED)
-    signing, aia = _signing(request, _issuer_ref(request, data, role))
+    signing, aia = generation.signing_with_urls(view_of(request),
+                                                _issuer_ref(request, data, role))
     fmt = certs.check_format(data["format"])
     params, more = creation_params(role, _issue_request(request, data, role), None, signing)
     params = params._replace(urls=aia)
@@ -151,7 +144,8 @@ def verbatim_role(data: FieldData, role: Role | None) -> Role:
 
 
 def _sign(request: Request, data: FieldData, role: Role, *, verbatim: bool) -> Response:
-    signing, aia = _signing(request, _issuer_ref(request, data, role))
+    signing, aia = generation.signing_with_urls(view_of(request),
+                                                _issuer_ref(request, data, role))
     fmt = certs.check_format(data["format"])
     csr = parse_csr(data["csr"])
     role = check_csr_key(role, csr)

@@ -135,8 +135,7 @@ def path_sign_self_issued(request: Request, data: FieldData) -> Response:
     if cert.issuer != cert.subject:
         raise BadRequest("given certificate is not self-issued")
     view = view_of(request)
-    signing = generation.signing_for(view, reference)
-    aia = urls.for_issuer(view, signing.issuer_id, signing.aia_urls)
+    signing, aia = generation.signing_with_urls(view, reference)
     theirs, ours = key_type_of(cert.public_key()), key_type_of(signing.key)  # type: ignore[arg-type]
     if theirs != ours and data["require_matching_certificate_algorithms"]:
         # OpenBao: a 500, though the request asked for it.
@@ -204,8 +203,7 @@ def path_sign_intermediate(request: Request, data: FieldData) -> Response:
     if fmt not in ("pem", "der", "pem_bundle"):
         raise BadRequest('The "format" path parameter must be "pem" or "der"')
     view = view_of(request)
-    signing = generation.signing_for(view, reference)
-    aia = urls.for_issuer(view, signing.issuer_id, signing.aia_urls)
+    signing, aia = generation.signing_with_urls(view, reference)
     csr = parse_csr(data["csr"])
     role = replace(
         generation.ca_role(data, generation.KeySpec("any", 0, data["signature_bits"])),

@@ -60,9 +60,9 @@ def acme_revoke(ctx: AcmeContext, signed: Signed) -> Reply:
     elif jws.public_key_of(signed.jwk).public_bytes(*_SPKI) != \
             cert.public_key().public_bytes(*_SPKI):
         raise malformed("unable to revoke certificate: the JWS key is not the certificate's")
-    from chalicelib.engines.pki.revocation import revoke_serial  # the CRL code, when needed
+    from chalicelib.engines.pki.revocation import revoke_certificate  # the CRL code, when needed
 
-    revoke_serial(ctx.view, serial)
+    revoke_certificate(ctx.view, cert, issuer_id=stored.get("issuer_id", ""))
     return Reply(None)
 
 

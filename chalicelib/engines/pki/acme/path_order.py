@@ -53,8 +53,8 @@ def order_status(ctx: AcmeContext, order: state.Order) -> str:
         return "invalid"
     if order.status == "ready":
         return "ready"
-    statuses = [current(state.load_authorization(ctx.view, order.kid, a)).status
-                for a in order.authorizations]
+    statuses = [current(authz).status for authz in
+                state.load_authorizations(ctx.view, order.kid, order.authorizations)]
     if any(s not in ("pending", "valid") for s in statuses):
         return "invalid"
     return "ready" if all(s == "valid" for s in statuses) else "pending"

@@ -234,6 +234,15 @@ def load_authorization(view: StorageView, kid: str, authz_id: str) -> Authorizat
     return authz
 
 
+def load_authorizations(view: StorageView, kid: str, authz_ids: list[str]) -> list[Authorization]:
+    """An order's authorizations, read in one batch."""
+    keys = [f"{AUTHZ_PREFIX}{kid}/{authz_id}" for authz_id in authz_ids if "/" not in authz_id]
+    found = view.get_many(keys)
+    if len(found) != len(authz_ids):
+        raise AcmeProblem("malformed", "authorization does not exist")
+    return [build(Authorization, jsonio.loads(found[key].value)) for key in keys]
+
+
 def track_certificate(view: StorageView, serial: str, kid: str, order_id: str) -> None:
     view.put_json(CERT_ACCOUNT_PREFIX + serial, {"kid": kid, "order_id": order_id})
 

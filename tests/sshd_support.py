@@ -33,6 +33,8 @@ from typing import Any
 
 import pytest
 
+from tests.support import free_port
+
 SSHD = "/usr/sbin/sshd"
 # sshd refuses to start without its privilege-separation directory (root-owned, 0755).
 PRIVSEP_DIR = Path("/run/sshd")
@@ -182,12 +184,6 @@ def _user_exists() -> bool:
     except KeyError:
         return False
     return True
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_sshd(home: Path, host_certificate: str | None = None) -> Sshd:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import requests
@@ -65,3 +66,10 @@ def creds(vault: VaultHTTP, role: str = "app", mount: str = "database") -> dict[
     assert reply.status_code == 200, reply.text
     body: dict[str, Any] = reply.json()
     return body
+
+
+def free_port() -> int:
+    """A loopback TCP port free right now (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

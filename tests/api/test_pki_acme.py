@@ -24,19 +24,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import ECAlgorithm
 
-from tests.support import VaultHTTP
+from tests.support import VaultHTTP, free_port
 
 PEM_CHAIN = "application/pem-certificate-chain"
 
 
 def b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def flattened(payload: bytes, key: Any, algorithm: str, header: dict[str, Any]) -> dict:

@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from tests import rabbitmq_support
-from tests.rabbitmq_support import MANAGEMENT_URL, Broker, free_port
-from tests.support import REGION, VaultHTTP
+from tests.rabbitmq_support import MANAGEMENT_URL, Broker
+from tests.support import REGION, VaultHTTP, free_port
 
 broker = rabbitmq_support.broker
 silent_port = rabbitmq_support.silent_port

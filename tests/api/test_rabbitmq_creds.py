@@ -15,8 +15,8 @@ from chalicelib.engines.rabbitmq import management
 from tests import rabbitmq_support
 from tests.api.test_leases import sweep
 from tests.api.test_rabbitmq import errors, table_dump
-from tests.rabbitmq_support import Broker, amqp_open, amqp_refused, free_port
-from tests.support import VaultHTTP
+from tests.rabbitmq_support import Broker, amqp_open, amqp_refused
+from tests.support import VaultHTTP, free_port
 from tests.support import creds as dynamic_creds
 
 broker = rabbitmq_support.broker

@@ -14,7 +14,8 @@ import pytest
 from tests import rabbitmq_support
 from tests.compat.conftest import Server
 from tests.compat.test_bao_userpass import same, same_words
-from tests.rabbitmq_support import Broker, amqp_open, amqp_refused, free_port
+from tests.rabbitmq_support import Broker, amqp_open, amqp_refused
+from tests.support import free_port
 
 pytestmark = pytest.mark.compat
 

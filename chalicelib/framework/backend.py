@@ -8,9 +8,9 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from chalicelib.core.errors import NotFound, UnsupportedOperation, multierror
+from chalicelib.core.globs import matches_wildcard_path
 from chalicelib.core.operation import Operation
 from chalicelib.framework.path import Path, PathMatch
-from chalicelib.policy.wildcards import matches_wildcard_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core.globs import matches_wildcard_path
 from chalicelib.policy.permissions import Permissions
 
 
@@ -46,23 +47,6 @@ class Wildcard:
             if index == stop:
                 return ("/".join(joined) + "/").startswith(mount)
         return False
-
-
-def matches_wildcard_path(segments: Sequence[str], is_prefix: bool, parts: Sequence[str]) -> bool:
-    """OpenBao's pathMatchesWildcardPath: ``parts`` (a path split on "/") against a
-    pattern's ``segments`` ("*" already stripped when ``is_prefix``), "+" for any one."""
-    if len(parts) < len(segments):
-        return False
-    if not is_prefix and len(parts) != len(segments):
-        return False
-    last = len(segments) - 1
-    for index, segment in enumerate(segments):
-        part = parts[index]
-        if segment in ("+", part):
-            continue
-        if not (is_prefix and index == last and part.startswith(segment)):
-            return False
-    return True
 
 
 def specificity(candidate: tuple[int, bool, int, str, Permissions]) -> tuple[Any, ...]:

@@ -5,15 +5,21 @@ from __future__ import annotations
 from chalicelib.framework import Backend
 from chalicelib.system import (
     path_audit,
+    path_audit_query,
     path_capabilities,
+    path_generate_root,
     path_internal_ui,
     path_leases,
     path_locked_users,
     path_mounts,
+    path_openapi,
     path_password_policies,
     path_policy,
+    path_quotas,
     path_remount,
+    path_rotate,
     path_seal,
+    path_tools,
     path_wrapping,
 )
 
@@ -64,12 +70,20 @@ def backend() -> Backend:
             *path_audit.paths(),
             *path_leases.paths(),
             *path_locked_users.paths(),
+            *path_tools.paths(),
+            *path_generate_root.paths(),
+            *path_rotate.paths(),
+            *path_quotas.paths(),
+            *path_openapi.paths(),
+            *path_audit_query.paths(),
         ],
         unauthenticated=(
             *path_seal.UNAUTHENTICATED,
             "internal/ui/mounts",
             "internal/ui/mounts/*",
             *path_wrapping.UNAUTHENTICATED,
+            *path_generate_root.UNAUTHENTICATED,
+            *path_openapi.UNAUTHENTICATED,
         ),
         sudo=SUDO,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from chalicelib.core import jsonio
@@ -39,13 +39,27 @@ def handle_chalice(current: ChaliceRequest) -> ChaliceResponse:
             # API Gateway keeps the client's percent-encoding in the proxy path; Vault decodes.
             path=unquote((current.uri_params or {}).get("proxy", "")),
             query=event.get("queryStringParameters") or {},
-            headers=event.get("headers") or {},
+            headers=_first_token(event),
             body=current.raw_body,
             remote_address=context.get("identity", {}).get("sourceIp", ""),
         )
     except VaultError as error:
         return to_chalice(render_error(error))
     return to_chalice(handle(request))
+
+
+def _first_token(event: dict[str, Any]) -> dict[str, str]:
+    """The event's headers, with the first of repeated X-Vault-Token headers, as Vault.
+
+    Go's ``Header.Get`` answers the first value; API Gateway's single-value map holds the
+    last, so a request carrying two tokens would otherwise run as the second.
+    """
+    headers: dict[str, str] = event.get("headers") or {}
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        if len(values) > 1 and name.lower() == "x-vault-token":
+            return {**{k: v for k, v in headers.items() if k.lower() != name.lower()},
+                    name: values[0]}
+    return headers
 
 
 def to_chalice(reply: HttpReply) -> ChaliceResponse:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
+from urllib.parse import urlsplit
+
 from tests.support import VaultHTTP
 
 
@@ -111,3 +114,22 @@ def test_wrap_ttl_header_is_parsed_as_openbao_does(vault: VaultHTTP) -> None:
 
 def test_a_null_body_is_an_empty_body(vault: VaultHTTP) -> None:
     assert vault.request("POST", "sys/rotate", data="null").status_code == 204
+
+
+def _sys_mounts_with_tokens(vault: VaultHTTP, tokens: list[str]) -> int:
+    """Status of GET sys/mounts sent with one X-Vault-Token header per token, in order."""
+    url = urlsplit(vault.url)
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
+    try:
+        connection.putrequest("GET", "/v1/sys/mounts")
+        for token in tokens:
+            connection.putheader("X-Vault-Token", token)
+        connection.endheaders()
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_repeated_token_headers_use_the_first_as_vault(vault: VaultHTTP) -> None:
+    assert _sys_mounts_with_tokens(vault, [vault.token, "hvs.bogus"]) == 200
+    assert _sys_mounts_with_tokens(vault, ["hvs.bogus", vault.token]) == 403

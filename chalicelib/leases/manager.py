@@ -275,9 +275,26 @@ def failed(rt: Runtime, lease: LeaseEntry, error: Exception, now: int) -> None:
 
 
 def queue(rt: Runtime, lease: LeaseEntry) -> None:
-    """Vault's lazy revoke: due now, so the next sweep revokes it."""
+    """Due now, so the next sweep revokes it."""
     with suppress(ConditionFailed):  # being revoked or renewed right now
         store(rt).save(lease.evolve(due_at=int(time.time())))
+
+
+# OpenBao's lazy revoke (sync=false, which `bao lease revoke` sends unless -sync) revokes
+# within moments of the answer; only its outcome is not waited for. Here the request does
+# the work itself for this long (well inside API Gateway's 29 s), and queues the rest.
+LAZY_REVOKE_BUDGET = 10.0
+
+
+def revoke_lazily(rt: Runtime, leases: list[LeaseEntry]) -> None:
+    """Revoke now as far as the time budget goes; an engine failure or the leases past the
+    budget are left to the sweeper, which retries with backoff."""
+    deadline = time.monotonic() + LAZY_REVOKE_BUDGET
+    for lease in leases:
+        if time.monotonic() < deadline:
+            attempt(rt, lease)
+        else:
+            queue(rt, lease)
 
 
 def leases_under(rt: Runtime, prefix: str) -> list[LeaseEntry]:

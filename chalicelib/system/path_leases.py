@@ -1,7 +1,8 @@
 """sys/leases/*: look up, list, renew and revoke leases; and the legacy sys/renew, sys/revoke.
 
 Revocation is synchronous by default (OpenBao's `sync` defaults to true). With sync=false
-the lease is queued for the sweeper, answered 202, as OpenBao's lazy revoke.
+(what `bao lease revoke` sends) the answer is 202, as OpenBao's lazy revoke, and the
+revocation still happens before it; what does not fit the time budget waits for the sweeper.
 """
 
 from __future__ import annotations
@@ -60,8 +61,7 @@ def _revoke(request: Request, data: FieldData) -> Response | None:
         manager.revoke(rt, lease_id)
         return None
     lease = manager.store(rt).load(lease_id)
-    if lease is not None:
-        manager.queue(rt, lease)
+    manager.revoke_lazily(rt, [lease] if lease is not None else [])
     return Response(status=HTTPStatus.ACCEPTED)
 
 
@@ -70,8 +70,7 @@ def _revoke_prefix(request: Request, data: FieldData) -> Response | None:
     if data["sync"]:
         manager.revoke_prefix(rt, data["prefix"])
         return None
-    for lease in manager.leases_under(rt, data["prefix"]):  # OpenBao's lazy revoke, each
-        manager.queue(rt, lease)
+    manager.revoke_lazily(rt, manager.leases_under(rt, data["prefix"]))
     return Response(status=HTTPStatus.ACCEPTED)
 
 

@@ -152,13 +152,22 @@ def test_revoke_by_url_and_legacy_path(things: VaultHTTP):
     assert lookup(things, first).status_code == lookup(things, second).status_code == 400
 
 
-def test_revoke_without_sync_is_queued_for_the_sweeper(things: VaultHTTP):
+def test_revoke_without_sync_revokes_before_answering_202(things: VaultHTTP):
     body = issue(things)
     reply = things.post("sys/leases/revoke", {"lease_id": body["lease_id"], "sync": False})
     assert reply.status_code == 202
-    assert body["data"]["id"] in engine_state(things)[0]
-    report = sweep()
-    assert report.revoked == 1
+    assert body["data"]["id"] in engine_state(things)[1]
+    assert lookup(things, body["lease_id"]).status_code == 400
+
+
+def test_a_failed_lazy_revoke_is_left_to_the_sweeper(things: VaultHTTP):
+    body = issue(things)
+    assert things.post("things/config/fail", {"fail": True}).status_code == 204
+    reply = things.post("sys/leases/revoke", {"lease_id": body["lease_id"], "sync": False})
+    assert reply.status_code == 202  # the outcome of a lazy revoke is not the answer's
+    assert lookup(things, body["lease_id"]).json()["data"]["id"] == body["lease_id"]
+    assert things.post("things/config/fail", {"fail": False}).status_code == 204
+    assert sweep(3600).revoked == 1  # past the retry's backoff
     assert body["data"]["id"] in engine_state(things)[1]
 
 
@@ -192,8 +201,20 @@ def test_revoke_prefix_naming_one_lease_and_the_legacy_path(things: VaultHTTP):
     assert lookup(things, one).status_code == lookup(things, two).status_code == 400
 
 
-def test_revoke_prefix_without_sync_queues_for_the_sweeper(things: VaultHTTP):
+def test_revoke_prefix_without_sync_revokes_before_answering_202(things: VaultHTTP):
     ids = {issue(things)["data"]["id"] for _ in range(2)}
+    reply = things.post("sys/leases/revoke-prefix/things/creds/r", {"sync": False})
+    assert reply.status_code == 202
+    assert ids <= engine_state(things)[1]
+
+
+def test_a_lazy_revoke_past_its_time_budget_queues_the_rest(
+    things: VaultHTTP, monkeypatch: pytest.MonkeyPatch
+):
+    from chalicelib.leases import manager
+
+    ids = {issue(things)["data"]["id"] for _ in range(2)}
+    monkeypatch.setattr(manager, "LAZY_REVOKE_BUDGET", 0.0)
     reply = things.post("sys/leases/revoke-prefix/things/creds/r", {"sync": False})
     assert reply.status_code == 202
     assert ids <= engine_state(things)[0]

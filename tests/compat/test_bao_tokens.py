@@ -118,3 +118,18 @@ def test_token_capabilities(dev_server: Server, tmp_path: Path) -> None:
     assert dev_server.bao("token", "capabilities", "nothing", token=token).out.strip() == "deny"
     bad = dev_server.bao("token", "capabilities", "bogus", "sys/mounts", check=False)
     assert bad.code == 2 and "invalid token" in bad.err
+
+
+def test_lease_revoke_prefix_of_a_role_kills_its_tokens_before_answering(
+    dev_server: Server,
+) -> None:
+    dev_server.bao("write", "auth/token/roles/ci", "allowed_policies=web")
+    tokens = [_create(dev_server, "-role=ci", "-policy=web")["client_token"] for _ in range(2)]
+    other = _create(dev_server, "-policy=web")["client_token"]
+    # Without -sync the CLI sends sync=false: OpenBao's lazy revoke, which still revokes.
+    done = dev_server.bao("lease", "revoke", "-prefix", "auth/token/create/ci")
+    assert "All revocation operations queued successfully!" in done.out
+    for token in tokens:
+        gone = dev_server.bao("token", "lookup", token, check=False)
+        assert gone.code == 2 and "bad token" in gone.err
+    dev_server.bao("token", "lookup", other)

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
+from chalicelib.cli.flags import flag
+
 if TYPE_CHECKING:
     from chalicelib.audit.query import Coverage
     from chalicelib.audit.verify import Line
@@ -22,9 +24,9 @@ T = TypeVar("T")
 
 def _configure_source(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("-bucket", "--bucket", metavar="B", help="the audit bucket (s3 device)")
-    source.add_argument("-file", "--file", metavar="F", help="a file device's log")
-    parser.add_argument("-prefix", "--prefix", metavar="P", default="",
+    flag(source, "bucket", metavar="B", help="the audit bucket (s3 device)")
+    flag(source, "file", metavar="F", help="a file device's log")
+    flag(parser, "prefix", metavar="P", default="",
                         help="only objects under this key prefix (with --bucket)")
 
 
@@ -53,7 +55,7 @@ def _consume(args: argparse.Namespace, use: Callable[[Iterable[Line]], T]) -> T:
 
 def configure_verify(parser: argparse.ArgumentParser) -> None:
     _configure_source(parser)
-    parser.add_argument("-partial", "--partial", action="store_true",
+    flag(parser, "partial", action="store_true",
                         help="accept chains that start after seq 1 (a prefix cut them)")
 
 
@@ -71,26 +73,26 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def configure_query(parser: argparse.ArgumentParser) -> None:
     _configure_source(parser)
-    parser.add_argument("-entity", "--entity", metavar="E", default="",
+    flag(parser, "entity", metavar="E", default="",
                         help="requests of this entity (auth.entity_id)")
-    parser.add_argument("-alias", "--alias", metavar="NAME", default="",
+    flag(parser, "alias", metavar="NAME", default="",
                         help="requests of tokens logged in as NAME: the whole display name "
                              "(userpass-alice), the part after its first '-' (alice), or "
                              "metadata username/role_name")
-    parser.add_argument("-accessor", "--accessor", metavar="A", action="append", default=[],
+    flag(parser, "accessor", metavar="A", action="append", default=[],
                         help="requests of this token accessor: the hmac-sha256:... value "
                              "sys/audit-hash gives for a device (repeat for several devices), "
                              "or the plain accessor for devices with hmac_accessor=false")
-    parser.add_argument("-path-prefix", "--path-prefix", metavar="P", default="",
+    flag(parser, "path-prefix", metavar="P", default="",
                         help="requests to API paths starting with P (secret/data/team/)")
-    parser.add_argument("-since", "--since", metavar="T", type=_moment,
+    flag(parser, "since", metavar="T", type=_moment,
                         help="records at or after T: RFC 3339, a date, or a duration ago (24h)")
-    parser.add_argument("-until", "--until", metavar="T", type=_moment,
+    flag(parser, "until", metavar="T", type=_moment,
                         help="records at or before T (same forms as -since)")
-    parser.add_argument("-stale", "--stale", action="store_true",
+    flag(parser, "stale", action="store_true",
                         help="list the KV secrets the -entity read that no write has replaced "
                              "since its last read (the keys to roll)")
-    parser.add_argument("-format", "--format", choices=("table", "json"), default="table")
+    flag(parser, "format", choices=("table", "json"), default="table")
 
 
 def _moment(text: str) -> int:

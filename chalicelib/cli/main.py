@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib import jobs
 from chalicelib.cli import audit as audit_cli
+from chalicelib.cli.flags import flag
 
 if TYPE_CHECKING:
     from chalicelib.cli.devenv import DevEnvironment
@@ -89,11 +90,6 @@ def _new_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False)
 
 
-def _flag(parser: argparse.ArgumentParser, name: str, **options: object) -> None:
-    """Declare ``-name`` and ``--name`` (bao's single dash; GNU's double dash also works)."""
-    parser.add_argument(f"-{name}", f"--{name}", dest=name.replace("-", "_"), **options)  # type: ignore[arg-type]
-
-
 # --- version ---------------------------------------------------------------------------
 
 
@@ -113,18 +109,18 @@ def run_version(args: argparse.Namespace) -> int:
 
 
 def configure_server(parser: argparse.ArgumentParser) -> None:
-    _flag(parser, "dev", action="store_true", help="run a dev server in moto, unsealed")
-    _flag(parser, "dev-root-token-id", metavar="ID", help="the dev root token's id")
-    _flag(parser, "dev-listen-address", metavar="HOST:PORT", default=DEFAULT_LISTEN_ADDRESS)
-    _flag(
+    flag(parser, "dev", action="store_true", help="run a dev server in moto, unsealed")
+    flag(parser, "dev-root-token-id", metavar="ID", help="the dev root token's id")
+    flag(parser, "dev-listen-address", metavar="HOST:PORT", default=DEFAULT_LISTEN_ADDRESS)
+    flag(
         parser,
         "dev-aws-listen-address",
         metavar="HOST:PORT",
         default="127.0.0.1:0",
         help="moto's address (default: a free loopback port)",
     )
-    _flag(parser, "listen-address", metavar="HOST:PORT", default=DEFAULT_LISTEN_ADDRESS)
-    _flag(parser, "log-level", type=str.lower, choices=LOG_LEVELS, default="info")
+    flag(parser, "listen-address", metavar="HOST:PORT", default=DEFAULT_LISTEN_ADDRESS)
+    flag(parser, "log-level", type=str.lower, choices=LOG_LEVELS, default="info")
 
 
 def run_server(args: argparse.Namespace, stop: threading.Event | None = None) -> int:

@@ -120,6 +120,27 @@ def test_double_dash_and_separate_values_work_too():
     assert (args.dev, args.dev_root_token_id, args.log_level) == (True, "root", "debug")
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("audit", "verify", "-bucket", "B", "-prefix=p/", "-partial"),
+        ("audit", "verify", "--bucket=B", "--prefix", "p/", "--partial=true"),
+        ("audit", "verify", "-bucket=B", "-prefix", "p/", "-partial", "TRUE"),
+    ],
+)
+def test_every_command_takes_go_style_flags(argv):
+    args = parse(*argv)
+    assert (args.bucket, args.prefix, args.partial) == ("B", "p/", True)
+
+
+def test_go_booleans_take_an_explicit_value():
+    assert parse("audit", "query", "-file", "f", "-stale=false").stale is False
+    assert parse("audit", "query", "-file", "f", "-stale=1", "-format=json").stale is True
+    assert parse("server", "-dev=false").dev is False
+    with pytest.raises(SystemExit):
+        parse("audit", "query", "-file", "f", "-stale=maybe")
+
+
 def test_server_defaults():
     args = parse("server")
     assert args.dev is False

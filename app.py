@@ -22,6 +22,18 @@ def vault_api() -> object:
     return handle_chalice(app.current_request)
 
 
+_UI_METHODS = ["GET", "HEAD"]
+
+
+@app.route("/ui", methods=_UI_METHODS)
+@app.route("/ui/{proxy+}", methods=_UI_METHODS)
+def web_ui() -> object:
+    """The web UI's static files: same origin as the API it calls (chalicelib/ui/serve.py)."""
+    from chalicelib.ui.serve import serve_ui
+
+    return serve_ui(app.current_request)
+
+
 @app.lambda_function(name="invoke")
 def invoke(event: object, context: object) -> dict[str, object]:
     """Lambda-to-Lambda calls: the same pipeline, without API Gateway in between."""

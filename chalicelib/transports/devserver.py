@@ -50,6 +50,9 @@ LambdaHandler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
 
 RESOURCE_PATH = "/v1/{proxy+}"
 API_PREFIX = "/v1/"
+# The web UI's resources (app.py): "/ui" itself and everything below it.
+UI_ROOT = "/ui"
+UI_RESOURCE_PATH = "/ui/{proxy+}"
 STAGE = "api"  # Chalice's default stage name, which is also the URL prefix deployed
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit; it answers 413 above it
 ALLOWED_METHODS = frozenset({"GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "LIST"})
@@ -120,7 +123,8 @@ def build_event(request: HttpRequest, binary_types: Sequence[str] = ()) -> dict[
     """The API Gateway REST proxy event for ``request`` on resource ``/v1/{proxy+}``.
 
     ``LIST`` becomes ``GET`` with ``list=true`` (API Gateway cannot carry the verb and Vault
-    treats both the same). The caller has already checked the path is under ``/v1/``.
+    treats both the same). The caller has already checked the path is under ``/v1/`` or is
+    the web UI's (``/ui`` and below: :func:`_resource`).
     """
     path, _, query = request.target.partition("?")
     method = request.method
@@ -131,23 +135,47 @@ def build_event(request: HttpRequest, binary_types: Sequence[str] = ()) -> dict[
     header_values = _multi_map(request.headers)
     content_type = _header(request.headers, "content-type")
     body, is_base64 = _event_body(request.body, content_type, binary_types)
+    resource, proxy = _resource(path)
+    context = _request_context(request, method, path, resource)
+    if resource != RESOURCE_PATH:
+        # The UI is served at the root here, as behind a custom domain: the path its pages
+        # are loaded from is the path as sent (it builds its <base> from that).
+        context["path"] = path
     return {
-        "resource": RESOURCE_PATH,
+        "resource": resource,
         "path": path,
         "httpMethod": method,
         "headers": _last_values(header_values),
         "multiValueHeaders": header_values,
         "queryStringParameters": _last_values(query_values) or None,
         "multiValueQueryStringParameters": query_values or None,
-        "pathParameters": {"proxy": path[len(API_PREFIX):]},
+        "pathParameters": None if proxy is None else {"proxy": proxy},
         "stageVariables": None,
-        "requestContext": _request_context(request, method, path),
+        "requestContext": context,
         "body": body,
         "isBase64Encoded": is_base64,
     }
 
 
-def _request_context(request: HttpRequest, method: str, path: str) -> dict[str, Any]:
+def is_routed(path: str) -> bool:
+    """Whether the function has a resource for ``path`` (the API or the web UI)."""
+    if path.startswith(API_PREFIX):
+        return path != API_PREFIX
+    return path == UI_ROOT or path.startswith(UI_ROOT + "/")
+
+
+def _resource(path: str) -> tuple[str, str | None]:
+    """The API Gateway resource ``path`` matches, and its ``proxy`` parameter."""
+    if path == UI_ROOT:
+        return UI_ROOT, None
+    if path.startswith(UI_ROOT + "/"):
+        return UI_RESOURCE_PATH, path[len(UI_ROOT) + 1 :]
+    return RESOURCE_PATH, path[len(API_PREFIX) :]
+
+
+def _request_context(
+    request: HttpRequest, method: str, path: str, resource: str
+) -> dict[str, Any]:
     return {
         "accountId": "123456789012",
         "apiId": "local",
@@ -165,7 +193,7 @@ def _request_context(request: HttpRequest, method: str, path: str) -> dict[str, 
         "requestTime": request.received.strftime("%d/%b/%Y:%H:%M:%S +0000"),
         "requestTimeEpoch": int(request.received.timestamp() * 1000),
         "resourceId": "local",
-        "resourcePath": RESOURCE_PATH,
+        "resourcePath": resource,
         "stage": STAGE,
     }
 
@@ -320,7 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"unsupported method {self.command}"
             raise _RequestRejected(HTTPStatus.METHOD_NOT_ALLOWED, message)
         path = self.path.partition("?")[0]
-        if not path.startswith(API_PREFIX) or path == API_PREFIX:
+        if not is_routed(path):
             message = "unsupported path: the API is served under /v1/"
             raise _RequestRejected(HTTPStatus.NOT_FOUND, message)
         headers = list(self.headers.items())

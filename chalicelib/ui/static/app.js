@@ -1,0 +1,154 @@
+/*
+ * Lambdavault web UI: the app shell (hash router, navigation, session).
+ *
+ * PAGE CONTRACT — every page is an ES module under pages/<name>.js that exports:
+ *
+ *   export const title = "Audit";
+ *   export async function render(root, ctx) { … }
+ *
+ * `root` is an empty HTMLElement the page fills. `ctx` gives:
+ *   ctx.api         the /v1/ client (lib/api.js), paths relative to /v1/, the user's token sent
+ *                   in X-Vault-Token: get(path, query?), list(path) (GET ?list=true),
+ *                   post(path, body), put(path, body), patch(path, body), del(path). Each
+ *                   resolves to the parsed JSON (null for 204) or throws an ApiError
+ *                   {status, errors: string[]}.
+ *   ctx.params      the hash route's query parameters as a plain object of strings
+ *                   (`#/audit?device=s3` → {device: "s3"}).
+ *   ctx.navigate(hash)   go to another route, e.g. ctx.navigate("#/audit?device=s3").
+ *   ctx.el(tag, attrs, ...children)   DOM helper (lib/el.js): text only via text nodes,
+ *                   attrs `class`, `on<event>` handlers, plain attributes.
+ *   ctx.showError(err)   show an ApiError (its errors) or any Error in the page's alert area.
+ *   ctx.capabilities(path)   the token's capabilities on path (sys/capabilities-self).
+ *
+ * Routes live in ROUTES below (`#/audit` → pages/audit.js); a route's nav entry appears
+ * only when the token's capabilities on its probe path allow one of the listed verbs. A page
+ * never gets its own endpoint: everything it shows is what /v1/ allows the token.
+ * Secret values go into the DOM as text (textContent), never as HTML.
+ */
+import { createApi, ApiError } from "./lib/api.js";
+import { el, fill } from "./lib/el.js";
+import * as session from "./lib/session.js";
+
+// name → {module, nav label (optional), probe: [path, verbs] deciding the nav entry}.
+const ROUTES = {
+  login: { module: "./pages/login.js", public: true },
+  secrets: { module: "./pages/secrets.js", nav: "Secrets" },
+  kv: { module: "./pages/kv.js" },
+  transit: { module: "./pages/transit.js" },
+  creds: { module: "./pages/creds.js" },
+  policies: { module: "./pages/policies.js", nav: "Policies", probe: ["sys/policies/acl", ["list"]] },
+  "auth-methods": { module: "./pages/auth_methods.js", nav: "Auth methods", probe: ["sys/auth", ["read"]] },
+  identity: { module: "./pages/identity.js", nav: "Entities & groups", probe: ["identity/entity/id", ["list"]] },
+  leases: { module: "./pages/leases.js", nav: "Leases", probe: ["sys/leases/lookup/", ["list"]] },
+  audit: { module: "./pages/audit.js", nav: "Audit", probe: ["sys/audit", ["read"]] },
+};
+const HOME = "#/secrets";
+
+const api = createApi(session.token, sessionLost);
+let renderCount = 0;
+
+function sessionLost() {
+  session.forget();
+  session.leaveMessage("Your session has expired or the token was revoked: log in again.");
+  navigate("#/login");
+}
+
+export function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+export function parseHash(hash) {
+  const [name, query] = hash.replace(/^#\/?/, "").split("?", 2);
+  return { name: name || "", params: Object.fromEntries(new URLSearchParams(query || "")) };
+}
+
+export async function capabilities(path) {
+  const reply = await api.post("sys/capabilities-self", { paths: [path] });
+  return (reply.data || reply)[path] || reply.capabilities || [];
+}
+
+const allows = (caps, verbs) => caps.includes("root") || verbs.some((v) => caps.includes(v));
+
+async function refreshNav() {
+  const nav = document.getElementById("nav");
+  const logout = document.getElementById("logout");
+  if (!session.token()) {
+    fill(nav);
+    logout.hidden = true;
+    return;
+  }
+  logout.hidden = false;
+  const probed = Object.entries(ROUTES).filter(([, r]) => r.nav && r.probe);
+  let caps = {};
+  try {
+    const reply = await api.post("sys/capabilities-self", { paths: probed.map(([, r]) => r.probe[0]) });
+    caps = reply.data || reply;
+  } catch (error) {
+    if (error.sessionLost) return;
+  }
+  const items = Object.entries(ROUTES)
+    .filter(([, r]) => r.nav && (!r.probe || allows(caps[r.probe[0]] || [], r.probe[1])))
+    .map(([name, r]) => el("a", { href: `#/${name}`, "data-route": name }, r.nav));
+  fill(nav, items);
+}
+
+function showError(error) {
+  const flash = document.getElementById("flash");
+  const messages = error instanceof ApiError
+    ? (error.errors.length ? error.errors : [`HTTP ${error.status}`])
+    : [String(error && error.message ? error.message : error)];
+  fill(flash, messages.map((m) => el("div", {}, m)));
+  flash.hidden = false;
+}
+
+function clearError() {
+  const flash = document.getElementById("flash");
+  fill(flash);
+  flash.hidden = true;
+}
+
+async function route() {
+  const current = ++renderCount;
+  const { name, params } = parseHash(location.hash);
+  const chosen = ROUTES[name] ? name : (session.token() ? "secrets" : "login");
+  if (!ROUTES[chosen].public && !session.token()) return navigate("#/login");
+  if (chosen === "login" && session.token()) return navigate(HOME);
+  clearError();
+  for (const link of document.querySelectorAll("#nav a")) {
+    link.classList.toggle("active", link.dataset.route === chosen);
+  }
+  const root = el("section", { class: `page page-${chosen}` });
+  fill(document.getElementById("page"), root);
+  const ctx = { api, params, navigate, el, showError, capabilities };
+  try {
+    const page = await import(ROUTES[chosen].module);
+    if (current !== renderCount) return;
+    document.title = `${page.title} · Lambdavault`;
+    await page.render(root, ctx);
+  } catch (error) {
+    if (current === renderCount && !error.sessionLost) showError(error);
+  }
+}
+
+async function boot() {
+  document.getElementById("logout").addEventListener("click", () => {
+    session.forget();
+    refreshNav();
+    navigate("#/login");
+  });
+  window.addEventListener("hashchange", route);
+  window.addEventListener("lambdavault:login", () => {
+    refreshNav();
+    navigate(HOME);
+  });
+  const callback = location.pathname.match(/\/vault\/auth\/(.+)\/oidc\/callback$/);
+  if (callback) {
+    const { completeOidc } = await import("./pages/login.js");
+    await completeOidc(api, decodeURIComponent(callback[1]), showError);
+  }
+  await refreshNav();
+  await route();
+}
+
+boot();

@@ -1,0 +1,75 @@
+// The UI's only way to the server: Vault's public /v1/ API with the user's token in the
+// X-Vault-Token header (never in a URL). Paths are relative to /v1/.
+export class ApiError extends Error {
+  constructor(status, errors) {
+    super(errors.join("; ") || `HTTP ${status}`);
+    this.name = "ApiError";
+    this.status = status;
+    this.errors = errors;
+  }
+}
+
+// The API sits beside the UI (…/ui/ → …/v1/), whatever prefix is in front of both.
+export function apiUrl(path, query) {
+  const url = new URL("../v1/" + path.replace(/^\/+/, ""), document.baseURI);
+  for (const [name, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
+  }
+  return url;
+}
+
+// createApi(tokenSource, onSessionLost): tokenSource() gives the current token (or null);
+// onSessionLost() runs when the token itself is no longer valid (expired or revoked).
+export function createApi(tokenSource, onSessionLost) {
+  async function request(method, path, { query, body } = {}) {
+    const headers = { "X-Vault-Request": "true" };
+    const token = tokenSource();
+    if (token) headers["X-Vault-Token"] = token;
+    const init = { method, headers, cache: "no-store", credentials: "omit" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(apiUrl(path, query), init);
+    const text = await response.text();
+    let parsed = null;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = { data: text };
+      }
+    }
+    if (!response.ok) {
+      const errors = parsed && Array.isArray(parsed.errors) ? parsed.errors.map(String) : [];
+      const error = new ApiError(response.status, errors);
+      if (response.status === 403 && token && path !== "auth/token/lookup-self") {
+        await checkSession(error);
+      }
+      throw error;
+    }
+    return parsed;
+  }
+
+  // Vault answers 403 both for a forbidden path and for a dead token: ask which.
+  async function checkSession(error) {
+    try {
+      await request("GET", "auth/token/lookup-self");
+    } catch (lookup) {
+      if (lookup instanceof ApiError && lookup.status === 403) {
+        error.sessionLost = true;
+        onSessionLost();
+      }
+    }
+  }
+
+  return {
+    request,
+    get: (path, query) => request("GET", path, { query }),
+    list: (path) => request("GET", path, { query: { list: "true" } }),
+    post: (path, body) => request("POST", path, { body: body ?? {} }),
+    put: (path, body) => request("PUT", path, { body: body ?? {} }),
+    patch: (path, body) => request("PATCH", path, { body: body ?? {} }),
+    del: (path) => request("DELETE", path),
+  };
+}

@@ -10,7 +10,7 @@ from chalicelib.core.errors import VaultError
 from chalicelib.core.pipeline import handle
 from chalicelib.core.render import render_error
 from chalicelib.core.request import HttpReply
-from chalicelib.transports.http import build_request
+from chalicelib.transports.http import build_request, clean_path_redirect
 
 if TYPE_CHECKING:
     from chalice.app import Request as ChaliceRequest
@@ -33,12 +33,17 @@ def handle_chalice(current: ChaliceRequest) -> ChaliceResponse:
     # build_request lowercases header names itself. API Gateway's single-value maps hold the
     # last value of a repeated header or parameter, as Chalice's wrappers answer.
     event = current.to_original_event()
+    # API Gateway keeps the client's percent-encoding in the proxy path; Vault decodes.
+    path = unquote((current.uri_params or {}).get("proxy", ""))
+    query = event.get("queryStringParameters") or {}
+    redirect = clean_path_redirect(f"/v1/{path}", query)
+    if redirect is not None:
+        return to_chalice(redirect)
     try:
         request = build_request(
             method=current.method,
-            # API Gateway keeps the client's percent-encoding in the proxy path; Vault decodes.
-            path=unquote((current.uri_params or {}).get("proxy", "")),
-            query=event.get("queryStringParameters") or {},
+            path=path,
+            query=query,
             headers=_first_token(event),
             body=current.raw_body,
             remote_address=context.get("identity", {}).get("sourceIp", ""),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import html
+import posixpath
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
-from chalicelib.core.request import Request
+from chalicelib.core.request import HttpReply, Request
 from chalicelib.framework.fieldtypes import FieldError, parse_duration
 
 _WRITE_METHODS = {"POST", "PUT"}
@@ -16,6 +20,25 @@ _WRITE_METHODS = {"POST", "PUT"}
 # request on for them): an OCSP POST's DER (RFC 6960 A.1).
 _UNPARSED_TYPES = ("application/ocsp-request",)
 _TRUE = {"true", "1", "t"}
+
+
+def clean_path_redirect(path: str, query: Mapping[str, str]) -> HttpReply | None:
+    """Go's ServeMux answer to a path with ``//``, ``.`` or ``..`` segments: a 307 to the
+    cleaned path (trailing slash kept), as OpenBao gives; None for a clean path."""
+    if "//" not in path and "/." not in path:
+        return None  # the common case, decided without normalising
+    cleaned = posixpath.normpath(path)
+    if path.endswith("/") and cleaned != "/":
+        cleaned += "/"
+    if cleaned == path:
+        return None
+    location = quote(cleaned) + (f"?{urlencode(query)}" if query else "")
+    return HttpReply(
+        HTTPStatus.TEMPORARY_REDIRECT,
+        f'<a href="{html.escape(location)}">Temporary Redirect</a>.\n',
+        {"Location": location, "Content-Type": "text/html; charset=utf-8",
+         "Cache-Control": "no-store"},
+    )
 
 
 def operation_for(method: str, query: Mapping[str, str]) -> Operation:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 from urllib.parse import urlsplit
 
+import pytest
+
 from tests.support import VaultHTTP
 
 
@@ -133,3 +135,31 @@ def _sys_mounts_with_tokens(vault: VaultHTTP, tokens: list[str]) -> int:
 def test_repeated_token_headers_use_the_first_as_vault(vault: VaultHTTP) -> None:
     assert _sys_mounts_with_tokens(vault, [vault.token, "hvs.bogus"]) == 200
     assert _sys_mounts_with_tokens(vault, ["hvs.bogus", vault.token]) == 403
+
+
+def _raw_get(vault: VaultHTTP, target: str) -> http.client.HTTPResponse:
+    url = urlsplit(vault.url)
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
+    connection.request("GET", target, headers={"X-Vault-Token": vault.token})
+    reply = connection.getresponse()
+    reply.read()
+    connection.close()
+    return reply
+
+
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        ("/v1/secret//foo", "/v1/secret/foo"),
+        ("/v1//sys/mounts", "/v1/sys/mounts"),
+        ("/v1/sys/./mounts", "/v1/sys/mounts"),
+        ("/v1/sys/../sys/mounts", "/v1/sys/mounts"),
+        ("/v1/sys//seal-status/", "/v1/sys/seal-status/"),
+        ("/v1/secret//foo?version=2", "/v1/secret/foo?version=2"),
+    ],
+)
+def test_unclean_paths_are_redirected_307_as_go_serves_them(
+    vault: VaultHTTP, target: str, location: str
+) -> None:
+    reply = _raw_get(vault, target)
+    assert (reply.status, reply.getheader("Location")) == (307, location)

@@ -60,6 +60,18 @@ if [ ! -x /usr/sbin/sshd ] || ! command -v ssh >/dev/null || ! command -v ssh-ke
     fi
 fi
 
+# Chromium for the web UI's browser tests (tests/browser drives /usr/bin/chromium with
+# Playwright; chromium-driver serves anyone who prefers Selenium).
+if [ ! -x /usr/bin/chromium ] || ! command -v chromedriver >/dev/null; then
+    if [ "${SUDO[0]:-}" = false ]; then
+        echo "test-deps: chromium and chromium-driver are missing; install them as root" >&2
+        exit 1
+    fi
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        chromium chromium-driver
+fi
+
 # Ubuntu confines slapd with AppArmor to /etc/ldap and /var/lib/ldap; the tests run their
 # own slapd from a temporary folder, so the profile is unloaded where it is loaded.
 if grep -qs '^/usr/sbin/slapd ' /sys/kernel/security/apparmor/profiles \

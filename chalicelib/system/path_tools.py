@@ -1,11 +1,14 @@
-"""Placeholder: filled in by the work on issue #19/#21."""
+"""sys/tools/random[/:source][/:bytes] and sys/tools/hash[/:algorithm].
+
+The same handlers serve transit's random and hash (chalicelib.core.randomness), as in
+OpenBao; any token whose policy grants the path may call them.
+"""
 
 from __future__ import annotations
 
+from chalicelib.core import randomness
 from chalicelib.framework import Path
-
-UNAUTHENTICATED: tuple[str, ...] = ()
 
 
 def paths() -> list[Path]:
-    return []
+    return randomness.paths("tools/", hash_requires_input=False)

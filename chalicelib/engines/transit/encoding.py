@@ -1,8 +1,5 @@
-"""Base64 as Go's StdEncoding reads it, with its error text, on the per-item hot path.
-
-pybase64 (SIMD) decodes a 1 KiB item's base64 ~10x and encodes it ~5x faster than
-binascii here; base64, not the cipher, is most of a transit item's cost in Python.
-"""
+"""Base64 for transit: Go's StdEncoding (shared with sys/tools, in chalicelib.core) and
+the RawURLEncoding of jws signatures."""
 
 from __future__ import annotations
 
@@ -11,32 +8,11 @@ import re
 
 import pybase64
 
-_INVALID = re.compile(rb"[^A-Za-z0-9+/=]")
+from chalicelib.core.gobase64 import DecodeError, b64decode, b64encode
+
+__all__ = ["DecodeError", "b64decode", "b64decode_url", "b64encode", "b64encode_url"]
+
 _URL_INVALID = re.compile(r"[^A-Za-z0-9_-]")
-
-
-class DecodeError(ValueError):
-    """Not standard base64; the message is Go's and names only a byte offset."""
-
-
-def b64decode(text: str) -> bytes:
-    """Strict standard base64 (padding required), like Go's base64.StdEncoding."""
-    try:
-        return pybase64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise DecodeError(f"illegal base64 data at input byte {_offset(text.encode())}") from None
-
-
-def _offset(raw: bytes) -> int:
-    bad = _INVALID.search(raw)
-    if bad is not None:
-        return bad.start()
-    padding = raw.find(b"=")
-    return padding if padding >= 0 else len(raw) - len(raw) % 4
-
-
-def b64encode(data: bytes) -> str:
-    return pybase64.b64encode_as_string(data)
 
 
 def b64encode_url(data: bytes) -> str:

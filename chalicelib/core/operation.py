@@ -16,3 +16,6 @@ class Operation(StrEnum):
     PATCH = "patch"
     DELETE = "delete"
     LIST = "list"
+    # ``?help=1`` on any path (or the HELP verb): the path's help, allowed to any valid
+    # token whatever its policies, as OpenBao's logical.HelpOperation.
+    HELP = "help"

@@ -134,6 +134,10 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
     request.mount_path = mount.router_path
     backend = backend_of(mount)
     relative = request.relative_path
+    if request.operation is Operation.HELP:
+        from chalicelib.core import helprequest  # only help requests import the generator
+
+        return helprequest.reply(rt, request, backend, credential, values, identity_keys)
     # The refresh rarely changes the route; when it does, the guess is simply not used.
     same_route = guess is not None and guess[0] == mount
     match = guess[1] if guess is not None and same_route else backend.match(relative)

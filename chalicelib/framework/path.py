@@ -25,7 +25,18 @@ Prefetch = Callable[[Mapping[str, str]], Sequence[str]]
 LockoutAlias = Callable[["FieldData"], str]
 
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::(segment|path|any))?\}")
-_KIND_REGEX = {"segment": r"[^/]+", "path": r".+", "any": r".*"}
+KIND_REGEX = {"segment": r"[^/]+", "path": r".+", "any": r".*"}
+
+
+def placeholders(pattern: str) -> list[tuple[str, str]]:
+    """The (name, kind) of each placeholder in ``pattern``; kind is segment, path or any."""
+    return [(m.group(1), m.group(2) or "segment") for m in _PLACEHOLDER.finditer(pattern)]
+
+
+def substitute(pattern: str, replace: Callable[[str, str], str]) -> str:
+    """``pattern`` with each placeholder replaced by ``replace(name, kind)`` (OpenAPI's
+    ``{name}``, a help page's route regex)."""
+    return _PLACEHOLDER.sub(lambda m: replace(m.group(1), m.group(2) or "segment"), pattern)
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
@@ -39,7 +50,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     regex, position = "", 0
     for match in _PLACEHOLDER.finditer(body):
         regex += re.escape(body[position:match.start()])
-        regex += f"(?P<{match.group(1)}>{_KIND_REGEX[match.group(2) or 'segment']})"
+        regex += f"(?P<{match.group(1)}>{KIND_REGEX[match.group(2) or 'segment']})"
         position = match.end()
     regex += re.escape(body[position:])
     if optional_slash:
@@ -71,6 +82,9 @@ class Path:
         prefetch: Prefetch | None = None,
         synopsis: str = "",
         lockout_alias: LockoutAlias | None = None,
+        # The long help of `bao path-help` (OpenBao's HelpDescription); the synopsis is
+        # its one line.
+        description: str = "",
     ) -> None:
         self.pattern = pattern
         self.operations = operations
@@ -79,6 +93,7 @@ class Path:
         self.prefetch = prefetch
         self.synopsis = synopsis
         self.lockout_alias = lockout_alias
+        self.description = description
 
     @cached_property
     def regex(self) -> re.Pattern[str]:
@@ -87,7 +102,7 @@ class Path:
     @cached_property
     def _parsed_fields(self) -> Mapping[str, Field]:
         # The declared fields, then a plain string field per placeholder not declared.
-        names = [match.group(1) for match in _PLACEHOLDER.finditer(self.pattern)]
+        names = [name for name, _ in placeholders(self.pattern)]
         undeclared = {name: Field() for name in names if name not in self.fields}
         return MappingProxyType({**self.fields, **undeclared})
 

@@ -51,7 +51,7 @@ def _public_entry(entry: MountEntry) -> dict[str, Any]:
     return {"description": entry.description, "options": entry.options, "type": entry.type}
 
 
-def _caller_acl(request: Request) -> ACL | None:
+def caller_acl(request: Request) -> ACL | None:
     """The caller's ACL, None without a token; a token that is not valid is refused."""
     if request.token is None:
         if request.client_token:
@@ -61,7 +61,7 @@ def _caller_acl(request: Request) -> ACL | None:
     return authz.acl_for(rt, request.token, authz.identity_of(rt, request.token))
 
 
-def _visibility(acl: ACL | None) -> Callable[[MountEntry], bool]:
+def visibility(acl: ACL | None) -> Callable[[MountEntry], bool]:
     """OpenBao's listing rule: ``unauth`` mounts for all, others where the ACL reaches."""
 
     def visible(entry: MountEntry) -> bool:
@@ -74,8 +74,8 @@ def _visibility(acl: ACL | None) -> Callable[[MountEntry], bool]:
 
 def _list(request: Request, data: FieldData) -> Response:
     """GET sys/internal/ui/mounts: the mounts this caller may know about."""
-    acl = _caller_acl(request)
-    visible = _visibility(acl)
+    acl = caller_acl(request)
+    visible = visibility(acl)
     # OpenBao's mountInfo shows the mount's own config (0 = system default), as sys/mounts.
     view = MountEntry.to_api if acl is not None else _public_entry
     tables = runtime().tables
@@ -97,7 +97,7 @@ def _read(request: Request, data: FieldData) -> Response:
     A path the token cannot reach and a path no mount serves get the same 403, so this
     cannot be used to discover which mounts exist.
     """
-    acl = _caller_acl(request)
+    acl = caller_acl(request)
     if acl is None:
         raise PermissionDenied()
     path = _sanitize(data["path"])

@@ -1,11 +1,67 @@
-"""Placeholder: filled in by the work on issue #19/#21."""
+"""sys/internal/specs/openapi: an OpenAPI 3 document of every path the caller can reach.
+
+As OpenBao, the endpoint is unauthenticated, but it documents only the mounts that
+sys/internal/ui/mounts would show the caller: without a token, those listed as ``unauth``;
+with one, those its ACL reaches (a bad token is refused). Each mount's paths appear under
+its real mount point, or under a ``{<name>_mount_path}`` parameter with
+``generic_mount_paths``.
+"""
 
 from __future__ import annotations
 
-from chalicelib.framework import Path
+import re
 
-UNAUTHENTICATED: tuple[str, ...] = ()
+from chalicelib.core.operation import Operation
+from chalicelib.core.request import Request, Response
+from chalicelib.core.runtime import runtime
+from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.system.path_internal_ui import caller_acl, visibility
+
+UNAUTHENTICATED: tuple[str, ...] = ("internal/specs/openapi",)
+
+_NON_WORD = re.compile(r"\W+")
+
+
+def _document(request: Request, data: FieldData) -> Response:
+    """GET/POST sys/internal/specs/openapi: the document, as a bare JSON body."""
+    from chalicelib.engines.registry import SINGLETONS, backend_of
+    from chalicelib.framework.openapi import Document, Mounted, tag_for
+    from chalicelib.version import reported_version
+
+    visible = visibility(caller_acl(request))
+    generic = data["generic_mount_paths"]
+    document = Document(reported_version())
+    tables = runtime().tables
+    for table in ("mounts", "auth"):
+        for entry in sorted(tables[table].entries, key=lambda e: e.path):
+            if not visible(entry):
+                continue
+            parameter = ""
+            if generic and entry.type not in SINGLETONS:
+                parameter = _NON_WORD.sub("_", entry.path.rstrip("/")) + "_mount_path"
+            document.add_mount(Mounted(
+                prefix=entry.router_path,
+                backend=backend_of(entry),
+                type_name=entry.type,
+                tag=tag_for(entry),
+                mount_parameter=parameter,
+            ))  # fmt: skip
+    return Response(raw=document.sorted())
 
 
 def paths() -> list[Path]:
-    return []
+    fields = {
+        # OpenBao declares it and leaves it unused by this endpoint; accepted for parity.
+        "context": Field(
+            FieldType.STRING, description="Context string appended to every operationId"
+        ),
+        "generic_mount_paths": Field(FieldType.BOOL, False, "Use generic mount paths"),
+    }
+    return [
+        Path(
+            "internal/specs/openapi",
+            {Operation.READ: _document, Operation.UPDATE: _document},
+            fields,
+            synopsis="Generate an OpenAPI 3 document of all mounted paths.",
+        ),
+    ]

@@ -42,8 +42,11 @@ def clean_path_redirect(path: str, query: Mapping[str, str]) -> HttpReply | None
 
 
 def operation_for(method: str, query: Mapping[str, str]) -> Operation:
-    """Vault's verb mapping; ``GET ?list=true`` and the LIST verb both list."""
+    """Vault's verb mapping; ``GET ?list=true`` and the LIST verb both list. A non-empty
+    ``help`` query parameter asks for help with any verb, as OpenBao's help handler."""
     method = method.upper()
+    if method == "HELP" or query.get("help"):
+        return Operation.HELP
     if method == "LIST" or (method == "GET" and query.get("list", "").lower() in _TRUE):
         return Operation.LIST
     if method in ("GET", "HEAD"):
@@ -110,8 +113,10 @@ def build_request(
     lowered = {k.lower(): v for k, v in headers.items()}
     operation = operation_for(method, query)
     unparsed: bytes | None = None
-    if operation in (Operation.READ, Operation.LIST, Operation.DELETE):
-        data: dict[str, Any] = {k: v for k, v in query.items() if k != "list"}
+    if operation is Operation.HELP:
+        data: dict[str, Any] = {}  # OpenBao reads neither the query nor the body of help
+    elif operation in (Operation.READ, Operation.LIST, Operation.DELETE):
+        data = {k: v for k, v in query.items() if k != "list"}
         if operation is Operation.DELETE and body:
             data.update(parse_body(body))
     elif lowered.get("content-type", "").startswith(_UNPARSED_TYPES):

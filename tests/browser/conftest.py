@@ -27,7 +27,7 @@ from tests.compat.conftest import ROOT_TOKEN, Server, start_server, stop_server
 from tests.support import VaultHTTP
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page
 
 CHROMIUM = Path(os.environ.get("LAMBDAVAULT_CHROMIUM", "/usr/bin/chromium"))
 # Waits for the UI itself (each step is a request or two to a local server).
@@ -41,6 +41,7 @@ class Seen:
     urls: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    accept_dialogs: bool = False  # confirm() answers: a test that means to confirm sets it
 
 
 @pytest.fixture(scope="module")
@@ -82,13 +83,21 @@ def page(browser: Browser) -> Iterator[Page]:
     opened = context.new_page()
     seen = Seen()
     opened.on("request", lambda request: seen.urls.append(request.url))
-    opened.on("dialog", lambda dialog: (seen.dialogs.append(dialog.message), dialog.dismiss()))
+    opened.on("dialog", lambda dialog: _dialog(seen, dialog))
     opened.on("console", lambda message: _console(seen, message))
     opened.seen = seen  # type: ignore[attr-defined]
     try:
         yield opened
     finally:
         context.close()
+
+
+def _dialog(seen: Seen, dialog: Dialog) -> None:
+    seen.dialogs.append(dialog.message)
+    if seen.accept_dialogs:
+        dialog.accept()
+    else:
+        dialog.dismiss()
 
 
 def _console(seen: Seen, message: ConsoleMessage) -> None:

@@ -48,6 +48,7 @@ const api = createApi(session.token, sessionLost);
 let renderCount = 0;
 
 function sessionLost() {
+  if (!session.token()) return; // several requests of one page can find it out at once
   session.forget();
   session.leaveMessage("Your session has expired or the token was revoked: log in again.");
   navigate("#/login");
@@ -96,10 +97,16 @@ async function refreshNav() {
 function showError(error) {
   const flash = document.getElementById("flash");
   const messages = error instanceof ApiError
-    ? (error.errors.length ? error.errors : [`HTTP ${error.status}`])
+    ? (error.errors.length ? error.errors.flatMap(unwrapMultiError) : [`HTTP ${error.status}`])
     : [String(error && error.message ? error.message : error)];
   fill(flash, messages.map((m) => el("div", {}, m)));
   flash.hidden = false;
+}
+
+// Vault wraps some errors as "1 error occurred:\n\t* permission denied\n\n": show the items.
+function unwrapMultiError(message) {
+  const items = message.match(/^\s*\* .*$/gm);
+  return /^\d+ errors? occurred:/.test(message) && items ? items.map((i) => i.replace(/^\s*\* /, "")) : [message];
 }
 
 function clearError() {

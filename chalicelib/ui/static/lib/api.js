@@ -1,11 +1,12 @@
 // The UI's only way to the server: Vault's public /v1/ API with the user's token in the
 // X-Vault-Token header (never in a URL). Paths are relative to /v1/.
 export class ApiError extends Error {
-  constructor(status, errors) {
+  constructor(status, errors, body = null) {
     super(errors.join("; ") || `HTTP ${status}`);
     this.name = "ApiError";
     this.status = status;
     this.errors = errors;
+    this.body = body; // the whole reply (a deleted KV version's 404 carries its metadata)
   }
 }
 
@@ -42,7 +43,7 @@ export function createApi(tokenSource, onSessionLost) {
     }
     if (!response.ok) {
       const errors = parsed && Array.isArray(parsed.errors) ? parsed.errors.map(String) : [];
-      const error = new ApiError(response.status, errors);
+      const error = new ApiError(response.status, errors, parsed);
       if (response.status === 403 && token && path !== "auth/token/lookup-self") {
         await checkSession(error);
       }

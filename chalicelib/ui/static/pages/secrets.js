@@ -4,12 +4,16 @@ import { capabilityBadge } from "../lib/capabilities.js";
 export const title = "Secrets";
 
 // Mount type → the page that browses it.
-const BROWSERS = { kv: "kv", transit: "transit" };
+const BROWSERS = { kv: "kv", cubbyhole: "kv", transit: "transit" };
+// Internal mounts Vault's UI leaves out too.
+const HIDDEN = ["system", "identity"];
 
 export async function render(root, ctx) {
   const { el } = ctx;
   const reply = await ctx.api.get("sys/internal/ui/mounts");
-  const mounts = Object.entries(reply.data?.secret || {}).sort(([a], [b]) => a.localeCompare(b));
+  const mounts = Object.entries(reply.data?.secret || {})
+    .filter(([, mount]) => !HIDDEN.includes(mount.type))
+    .sort(([a], [b]) => a.localeCompare(b));
   const rows = mounts.map(([path, mount]) => {
     const name = path.replace(/\/$/, "");
     const page = BROWSERS[mount.type] || "creds";

@@ -1,0 +1,93 @@
+// Leases: browse by prefix, look one up, renew, revoke, and revoke a whole prefix (confirmed).
+// Routes: #/leases?prefix=database/creds/  ·  #/leases?id=<lease id>
+import { capabilityBadge } from "../lib/capabilities.js";
+import { fill } from "../lib/el.js";
+
+export const title = "Leases";
+
+export async function render(root, ctx) {
+  if (ctx.params.id) return leaseView(root, ctx, ctx.params.id);
+  const { el } = ctx;
+  const prefix = ctx.params.prefix || "";
+  let keys = [];
+  try {
+    keys = (await ctx.api.list(`sys/leases/lookup/${prefix}`)).data?.keys || [];
+  } catch (error) {
+    if (error.status !== 404) throw error;
+  }
+  const parts = prefix.split("/").filter(Boolean);
+  const crumbs = [el("a", { href: "#/leases" }, "leases/")];
+  parts.forEach((part, i) => crumbs.push(el("a", { href: `#/leases?prefix=${encodeURIComponent(parts.slice(0, i + 1).join("/") + "/")}` }, part + "/")));
+  const rows = keys.map((key) => {
+    const target = key.endsWith("/") ? `#/leases?prefix=${encodeURIComponent(prefix + key)}` : `#/leases?id=${encodeURIComponent(prefix + key)}`;
+    return el("tr", {}, el("td", {}, el("a", { href: target }, key)));
+  });
+  root.append(
+    el("h1", {}, "Leases"),
+    el("nav", { class: "crumbs", "aria-label": "Prefix" }, crumbs),
+    capabilityBadge(ctx, `sys/leases/lookup/${prefix}`),
+    rows.length ? el("table", { class: "list" }, el("tbody", {}, rows)) : el("p", { class: "muted" }, "No leases under this prefix."),
+    prefix ? el("div", { class: "toolbar" }, el("button", {
+      type: "button",
+      class: "danger",
+      onclick: async () => {
+        if (!confirm(`Revoke every lease under ${prefix}? This cannot be undone.`)) return;
+        try {
+          await ctx.api.put(`sys/leases/revoke-prefix/${prefix}`, {});
+          ctx.navigate(`#/leases?prefix=${encodeURIComponent(prefix)}`);
+        } catch (error) {
+          ctx.showError(error);
+        }
+      },
+    }, `Revoke all under ${prefix}`)) : null);
+}
+
+async function leaseView(root, ctx, id) {
+  const { el } = ctx;
+  const details = el("div");
+  const show = async () => {
+    const reply = await ctx.api.put("sys/leases/lookup", { lease_id: id });
+    fill(details, leaseTable(el, reply.data));
+  };
+  await show();
+  const prefix = id.split("/").slice(0, -1).join("/") + "/";
+  const status = el("div");
+  root.append(
+    el("h1", {}, "Lease"),
+    el("p", {}, el("code", {}, id)),
+    capabilityBadge(ctx, `sys/leases/revoke/${id}`),
+    details,
+    el("div", { class: "toolbar" },
+      el("button", {
+        type: "button",
+        onclick: async () => {
+          try {
+            const reply = await ctx.api.put("sys/leases/renew", { lease_id: id });
+            fill(status, el("p", { role: "status" }, `Renewed: ${reply.lease_duration}s left.`));
+            await show();
+          } catch (error) {
+            ctx.showError(error);
+          }
+        },
+      }, "Renew"),
+      el("button", {
+        type: "button",
+        class: "danger",
+        onclick: async () => {
+          if (!confirm("Revoke this lease?")) return;
+          try {
+            await ctx.api.put("sys/leases/revoke", { lease_id: id });
+            ctx.navigate(`#/leases?prefix=${encodeURIComponent(prefix)}`);
+          } catch (error) {
+            ctx.showError(error);
+          }
+        },
+      }, "Revoke")),
+    status);
+}
+
+export function leaseTable(el, lease) {
+  const fields = ["id", "issue_time", "expire_time", "last_renewal", "ttl", "renewable"];
+  return el("table", { class: "list lease" }, el("tbody", {}, fields.map((f) =>
+    el("tr", {}, el("th", { scope: "row" }, f), el("td", {}, lease[f] === null || lease[f] === undefined ? "" : String(lease[f]))))));
+}

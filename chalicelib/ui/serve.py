@@ -93,7 +93,7 @@ def _asset(relative: str, root: str) -> Asset | None:
     path = PurePosixPath(relative)
     if any(part in ("..", ".") or part.startswith(".") for part in path.parts):
         return None
-    if relative and path.suffix:
+    if relative and path.suffix and relative != INDEX:
         return _file(relative)
     # Hash routes and deep links (the OIDC callback) all load the app.
     return _index(root)
@@ -105,7 +105,7 @@ def _file(relative: str) -> Asset | None:
     path = (STATIC_ROOT / relative).resolve()
     if content_type is None or not path.is_relative_to(STATIC_ROOT.resolve()):
         return None
-    if not path.is_file() or path.name == INDEX:
+    if not path.is_file():
         return None
     body = path.read_bytes()
     return Asset(body, content_type, _etag(body))

@@ -104,7 +104,9 @@ def test_http_api_proxies_to_the_same_function_with_payload_1(template: dict[str
 
 def test_rest_api_routes_every_vault_path_to_the_handler(template: dict[str, Any]) -> None:
     paths = resource(template, "RestAPI")["DefinitionBody"]["paths"]
-    assert list(paths) == ["/v1/{proxy+}"]
+    assert sorted(paths) == ["/ui", "/ui/{proxy+}", "/v1/{proxy+}"]
+    # The web UI's static files (chalicelib/ui): read-only routes of the same function.
+    assert set(paths["/ui"]) == set(paths["/ui/{proxy+}"]) == {"get", "head"}
     methods = paths["/v1/{proxy+}"]
     assert set(methods) == {"get", "head", "put", "post", "delete", "patch"}
     uri = methods["get"]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]

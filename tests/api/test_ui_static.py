@@ -1,0 +1,89 @@
+"""GET /ui/…: the web UI's files through the dev adapter and the Chalice app (no AWS needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from chalicelib.transports.devserver import DevServer, HttpRequest, LocalLambdaContext, build_event
+from chalicelib.ui.serve import CONTENT_TYPES, STATIC_ROOT
+
+
+@pytest.fixture(scope="module")
+def ui() -> Iterator[str]:
+    import app
+    from chalicelib.transports.devserver import serve
+
+    httpd: DevServer = serve(app.app)
+    try:
+        yield httpd.url
+    finally:
+        httpd.close()
+
+
+def get(url: str, **headers: str) -> requests.Response:
+    return requests.get(url, headers=headers, allow_redirects=False, timeout=10)
+
+
+def test_ui_without_a_slash_redirects_to_the_folder(ui: str) -> None:
+    reply = get(f"{ui}/ui")
+    assert reply.status_code == 302
+    assert reply.headers["Location"] == "ui/"
+
+
+def test_index_carries_its_base_and_a_strict_policy(ui: str) -> None:
+    reply = get(f"{ui}/ui/")
+    assert reply.status_code == 200
+    assert reply.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert '<base href="/ui/">' in reply.text
+    policy = reply.headers["Content-Security-Policy"]
+    for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'"):
+        assert directive in policy
+    assert "unsafe" not in policy
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    assert get(f"{ui}/ui/index.html").text == reply.text
+
+
+def test_deep_links_get_the_app_with_the_same_base(ui: str) -> None:
+    reply = get(f"{ui}/ui/vault/auth/oidc/oidc/callback?code=c&state=s")
+    assert reply.status_code == 200
+    assert '<base href="/ui/">' in reply.text
+
+
+def test_a_stage_prefix_is_kept_in_the_base() -> None:
+    import app
+
+    event = build_event(HttpRequest("GET", "/ui/vault/x", [], b"", "127.0.0.1"))
+    event["requestContext"]["path"] = "/api/ui/vault/x"  # the execute-api URL's stage
+    result = app.app(event, LocalLambdaContext("r", 0.0))
+    assert '<base href="/api/ui/">' in result["body"]
+
+
+def test_assets_have_types_etags_and_revalidate(ui: str) -> None:
+    reply = get(f"{ui}/ui/app.js")
+    assert reply.status_code == 200
+    assert reply.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert reply.headers["Cache-Control"] == "no-cache"
+    again = get(f"{ui}/ui/app.js", **{"If-None-Match": reply.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert requests.head(f"{ui}/ui/app.js", timeout=10).headers["ETag"] == reply.headers["ETag"]
+
+
+def test_every_static_file_has_a_known_type() -> None:
+    files = [p for p in STATIC_ROOT.rglob("*") if p.is_file()]
+    assert files
+    assert {p.suffix for p in files} <= set(CONTENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    "path", ["/ui/nope.js", "/ui/%2e%2e/serve.py", "/ui/../app.py", "/ui/.hidden.js", "/ui/a.exe"]
+)
+def test_unknown_files_and_escapes_are_404(ui: str, path: str) -> None:
+    assert get(f"{ui}{path}").status_code == 404
+
+
+def test_the_ui_is_read_only(ui: str) -> None:
+    assert requests.post(f"{ui}/ui/", timeout=10).status_code == 405

@@ -179,4 +179,5 @@ def test_help_on_unknown_paths(vault: VaultHTTP) -> None:
     assert unsupported.json() == {"errors": ["1 error occurred:\n\t* unsupported path\n\n"]}
     missing = vault.get("nonexist/foo", params={"help": "1"})
     assert missing.status_code == 404
-    assert missing.json() == {"errors": ['no handler for route "nonexist/foo". route entry not found.']}
+    message = 'no handler for route "nonexist/foo". route entry not found.'
+    assert missing.json() == {"errors": [message]}

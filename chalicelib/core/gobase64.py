@@ -7,11 +7,11 @@ decodes a 1 KiB item's base64 ~10x and encodes it ~5x faster than binascii here.
 from __future__ import annotations
 
 import binascii
-import re
 
 import pybase64
 
-_INVALID = re.compile(rb"[^A-Za-z0-9+/=]")
+_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+_NEWLINES = frozenset(b"\r\n")
 
 
 class DecodeError(ValueError):
@@ -19,19 +19,51 @@ class DecodeError(ValueError):
 
 
 def b64decode(text: str) -> bytes:
-    """Strict standard base64 (padding required), like Go's base64.StdEncoding."""
+    """Strict standard base64 (padding required), like Go's base64.StdEncoding, which
+    also skips CR and LF anywhere."""
     try:
         return pybase64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise DecodeError(f"illegal base64 data at input byte {_offset(text.encode())}") from None
+        pass
+    raw = text.encode()
+    offset = _error_offset(raw)
+    if offset is not None:
+        raise DecodeError(f"illegal base64 data at input byte {offset}")
+    return pybase64.b64decode(raw.replace(b"\r", b"").replace(b"\n", b""), validate=True)
 
 
-def _offset(raw: bytes) -> int:
-    bad = _INVALID.search(raw)
-    if bad is not None:
-        return bad.start()
-    padding = raw.find(b"=")
-    return padding if padding >= 0 else len(raw) - len(raw) % 4
+def _error_offset(raw: bytes) -> int | None:
+    """Where Go's decoder (decodeQuantum) reports the input corrupt; None if it does not."""
+    si, size = 0, len(raw)
+    while True:
+        j = 0
+        while j < 4:
+            if si == size:
+                return None if j == 0 else si - j
+            char = raw[si]
+            si += 1
+            if char in _ALPHABET:
+                j += 1
+                continue
+            if char in _NEWLINES:
+                continue
+            if char != ord("=") or j < 2:
+                return si - 1
+            if j == 2:  # a second "=" must follow
+                si = _skip_newlines(raw, si)
+                if si == size:
+                    return size
+                if raw[si] != ord("="):
+                    return si - 1
+                si += 1
+            si = _skip_newlines(raw, si)
+            return si if si < size else None
+
+
+def _skip_newlines(raw: bytes, si: int) -> int:
+    while si < len(raw) and raw[si] in _NEWLINES:
+        si += 1
+    return si
 
 
 def b64encode(data: bytes) -> str:

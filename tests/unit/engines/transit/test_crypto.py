@@ -30,7 +30,9 @@ from tests.api.test_transit import wrap
 @pytest.mark.parametrize(("text", "error"), [
     ("QUJD!!!!", "illegal base64 data at input byte 4"),
     ("QUJ", "illegal base64 data at input byte 0"),
-    ("QQ==QUJD", "illegal base64 data at input byte 2"),
+    ("QQ==QUJD", "illegal base64 data at input byte 4"),  # as OpenBao answers
+    ("QQ=", "illegal base64 data at input byte 3"),
+    ("QQ==\nQ", "illegal base64 data at input byte 5"),
     ("é===", "illegal base64 data at input byte 0"),
 ])
 def test_base64_is_strict_like_go(text: str, error: str) -> None:
@@ -39,7 +41,7 @@ def test_base64_is_strict_like_go(text: str, error: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "QQ==", "QUI=", "QUJD", base64.b64encode(b"x" * 999).decode()]
+    "text", ["", "QQ==", "QUI=", "QUJD", "QU\r\nJD\n", base64.b64encode(b"x" * 999).decode()]
 )
 def test_base64_accepts_what_go_accepts(text: str) -> None:
     assert b64decode(text) == base64.b64decode(text)

@@ -76,3 +76,9 @@ def rotate_database_roles(event: object) -> None:
 def tidy_pki(event: object) -> None:
     """Resume unfinished pki tidies and run auto-tidy where it is due."""
     jobs.run(jobs.PKI_TIDY)
+
+
+@app.schedule(jobs.ROTATE_KEYRING.expression, name=jobs.ROTATE_KEYRING.name)
+def rotate_keyring(event: object) -> None:
+    """Rotate the barrier key when sys/rotate/keyring/config says it is due."""
+    jobs.run(jobs.ROTATE_KEYRING)

@@ -16,6 +16,7 @@ __all__ = [
     "JOBS",
     "LEASE_SWEEP",
     "PKI_TIDY",
+    "ROTATE_KEYRING",
     "TOKEN_TIDY",
     "TRANSIT_ROTATION",
     "Job",
@@ -65,10 +66,13 @@ DATABASE_ROTATION = Job(
 # auto-tidy on mounts where it is due.
 PKI_TIDY = Job("tidy-pki", 1, "chalicelib.engines.pki.path_tidy:tidy_all_mounts",
                dev_seconds=5.0)
+# The barrier key's rotation by age (sys/rotate/keyring/config's interval, 24 h at least),
+# and by count when the container whose flush crossed max_operations could not rotate.
+ROTATE_KEYRING = Job("rotate-keyring", 60, "chalicelib.seal.rotation:rotate_if_due")
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (LEASE_SWEEP, TOKEN_TIDY, TRANSIT_ROTATION, APPROLE_TIDY, DATABASE_ROTATION,
-                PKI_TIDY)
+                PKI_TIDY, ROTATE_KEYRING)
 }
 
 

@@ -115,6 +115,13 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
         [*credential.prefetch, *identity_keys, *wrapping.prefetch(rt, request), *path_keys]
     )
     exempt = request.path.rstrip("/") in SEAL_EXEMPT
+    if request.path.rstrip("/") == "sys/seal" and (
+        rt.sealed or request.operation not in (Operation.CREATE, Operation.UPDATE)
+    ):
+        # OpenBao answers these in its HTTP layer, before any token or seal check.
+        from chalicelib.system.path_seal import http_layer_reply
+
+        return http_layer_reply(request)
     if rt.sealed and not exempt:
         raise Sealed()
     if request.path in wrapping.TOKEN_PATHS:

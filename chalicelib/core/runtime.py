@@ -24,6 +24,7 @@ from chalicelib.seal import kms
 from chalicelib.seal.config import KEYRING_KEY, SEAL_CONFIG_KEY, SealConfig
 from chalicelib.seal.rootkey import open_with_root, seal_with_root
 from chalicelib.storage.barrier import Barrier, Keyring
+from chalicelib.storage.encryptions import EncryptionTally
 from chalicelib.storage.physical import ClusterState, ConditionFailed, Entry, Physical
 from chalicelib.tokens.acl_cache import ACLCache
 from chalicelib.tokens.ids import BATCH_KEY, SALT_KEY
@@ -98,7 +99,7 @@ class Runtime:
 
     def __init__(self, physical: Physical) -> None:
         self.physical = physical
-        self.barrier = Barrier(physical, None)
+        self.barrier = Barrier(physical, None, EncryptionTally(self._add_encryptions))
         self.seal_config: SealConfig | None = None
         self.state = ClusterState()
         self.keyring_record: KeyringRecord | None = None
@@ -242,18 +243,33 @@ class Runtime:
             return updated
         raise PreconditionFailed("the mount table is being changed concurrently; retry")
 
-    def rotate_keyring(self) -> KeyringRecord:
-        """sys/rotate: a new term; old terms stay so older values still decrypt."""
+    def _add_encryptions(self, term: int, count: int) -> None:
+        """The barrier's tally flushed: add it to the shared count, then rotate if due."""
+        total = self.physical.add_encryptions(term, count)
+        from chalicelib.seal import rotation  # only once a flush happens
+
+        rotation.after_flush(self, term, total)
+
+    def rotate_keyring(self, only_term: int | None = None) -> KeyringRecord | None:
+        """sys/rotate: a new term; old terms stay so older values still decrypt.
+
+        With `only_term` (automatic rotation), only if that term is still the active one:
+        None when another container rotated first, so a due rotation happens once.
+        """
         assert self.keyring_record is not None and self._root_key is not None
         entry = self.physical.get(KEYRING_KEY)
         assert entry is not None
         current = KeyringRecord.from_bytes(open_with_root(self._root_key, entry.key, entry.value))
+        if only_term is not None and current.keyring.active_term != only_term:
+            return None
         rotated = current.keyring.rotate()
         record = KeyringRecord(rotated, {**current.installed, rotated.active_term: now_iso()})
         blob = seal_with_root(self._root_key, KEYRING_KEY, record.to_bytes())
         try:
             self.physical.put(KEYRING_KEY, blob, expected_version=entry.version)
         except ConditionFailed:
+            if only_term is not None:
+                return None  # someone else's rotation of that term won
             raise PreconditionFailed("the keyring is being rotated concurrently; retry") from None
         self.state = self.physical.update_cluster_state(term=rotated.active_term)
         self.keyring_record = record

@@ -9,6 +9,9 @@ Due leases are found through the table's `lease-due` index: bucket "<UTC hour>#<
 sorted by the due second. A sweep queries the hours from its cursor up to now, each
 shard, for items due by now, so it reads only what is due. Shards spread an hour's
 writes over several index partitions.
+
+An irrevocable lease leaves the hours for the bucket "irrevocable", sorted by its expiry:
+no sweep looks there, and sys/leases?type=irrevocable reads only those index items.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ TOKEN_PREFIX = "sys/expire/token/"  # noqa: S105 (a storage folder, not a secret
 CURSOR_KEY = "sys/expire/cursor"
 SHARDS = 4
 HOUR = 3600
+IRREVOCABLE_BUCKET = "irrevocable"
 
 
 def new_lease_id(request_path: str) -> str:
@@ -62,3 +66,8 @@ def bucket(hour: int, shard: int) -> str:
 def due_mark(key: str, at: int) -> Due:
     """The index mark for `key` due at `at` (Unix seconds); the shard follows the key."""
     return Due(bucket(hour_of(at), zlib.crc32(key.encode()) % SHARDS), at)
+
+
+def irrevocable_mark(expires_ns: int) -> Due:
+    """The index mark of a lease given up on: listed by expiry under IRREVOCABLE_BUCKET."""
+    return Due(IRREVOCABLE_BUCKET, due_second(expires_ns))

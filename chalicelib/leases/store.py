@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from chalicelib.leases import layout
 from chalicelib.leases.entry import LeaseEntry
 from chalicelib.storage.barrier import Barrier
-from chalicelib.storage.physical import NOT_DUE, Delete, Put
+from chalicelib.storage.physical import Delete, Put
 
 
 class LeaseStore:
@@ -39,7 +39,10 @@ class LeaseStore:
     def save(self, lease: LeaseEntry) -> LeaseEntry:
         """Rewrite a lease read at `lease.version`; ConditionFailed if someone else did."""
         key = layout.entry_key(lease.lease_id)
-        due = NOT_DUE if lease.irrevocable else layout.due_mark(key, lease.due_at)
+        due = (
+            layout.irrevocable_mark(lease.expires_ns) if lease.irrevocable
+            else layout.due_mark(key, lease.due_at)
+        )  # fmt: skip
         version = self.barrier.put(key, lease.to_bytes(), expected_version=lease.version, due=due)
         return lease.evolve(key=key, version=version)
 

@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chalicelib.core.errors import Sealed
+from chalicelib.storage.encryptions import EncryptionTally
 from chalicelib.storage.physical import Due, Entry, Physical, Put, WriteOp
 
 KEY_BYTES = 32
@@ -124,11 +125,24 @@ class Keyring:
 
 
 class Barrier:
-    """Physical storage with plaintext values; raises Sealed while no keyring is loaded."""
+    """Physical storage with plaintext values; raises Sealed while no keyring is loaded.
 
-    def __init__(self, physical: Physical, keyring: Keyring | None = None) -> None:
+    Each value it seals and stores is counted in `tally` (when given), for the automatic
+    keyring rotation (chalicelib.storage.encryptions).
+    """
+
+    def __init__(
+        self, physical: Physical, keyring: Keyring | None = None,
+        tally: EncryptionTally | None = None,
+    ) -> None:  # fmt: skip
         self.physical = physical
         self.keyring = keyring
+        self.tally = tally
+
+    def _counted(self, ring: Keyring, count: int) -> None:
+        # After the write: a write that failed made no ciphertext anyone will read.
+        if self.tally is not None and count:
+            self.tally.add(ring.active_term, count)
 
     def _ring(self) -> Keyring:
         if self.keyring is None:
@@ -156,8 +170,11 @@ class Barrier:
     def put(
         self, key: str, value: bytes, *, expected_version: int | None = None, due: Due | None = None
     ) -> int:
-        sealed = self._ring().encrypt(key, value)
-        return self.physical.put(key, sealed, expected_version=expected_version, due=due)
+        ring = self._ring()
+        sealed = ring.encrypt(key, value)
+        version = self.physical.put(key, sealed, expected_version=expected_version, due=due)
+        self._counted(ring, 1)
+        return version
 
     def delete(self, key: str, *, expected_version: int | None = None) -> None:
         self._ring()
@@ -170,6 +187,7 @@ class Barrier:
     def transact(self, ops: Sequence[WriteOp]) -> None:
         ring = self._ring()
         self.physical.transact([self._seal_op(ring, op) for op in ops])
+        self._counted(ring, sum(isinstance(op, Put) for op in ops))
 
     @staticmethod
     def _seal_op(ring: Keyring, op: WriteOp) -> WriteOp:

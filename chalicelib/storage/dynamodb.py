@@ -9,6 +9,8 @@ Layout
   sealed, term, gens   only on the cluster-state item, which lives at pk "#cluster": every
                 storage pk starts with "/", so it can never collide with, or be listed,
                 copied or deleted as, a storage key.
+  enc (N)       only on the encryption counters, pk "#cluster", sk "encryptions#<term>":
+                the barrier encryptions of each keyring term, summed over all containers.
   due (S), exp (N)  only on entries marked due (leases): the `lease-due` GSI, keys only,
                 hashed on the time bucket `due` and sorted by `exp`, so finding what is due
                 reads only due items (see chalicelib/leases/layout.py).
@@ -92,6 +94,7 @@ _BATCH_GET_LIMIT = 100  # pynamodb chunks BatchGetItem at this size
 
 _STATE_PK = "#cluster"
 _STATE_SK = "state"
+_ENCRYPTIONS_SK = "encryptions#"  # + the keyring term
 _BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 # Reasons a transaction lost to someone else's write, as opposed to a malformed request.
@@ -606,6 +609,29 @@ class DynamoDBPhysical(Physical):
             return _state(self._model.get(_STATE_PK, _STATE_SK, consistent_read=True))
         except self._model.DoesNotExist:
             return _NO_STATE
+
+    def add_encryptions(self, term: int, count: int) -> int:
+        # ADD creates the item and the attribute at 0 when missing: a new term needs no setup.
+        answer = self._call(
+            "UpdateItem",
+            {
+                "TableName": self.table_name,
+                "Key": _raw_key(_STATE_PK, f"{_ENCRYPTIONS_SK}{term}"),
+                "UpdateExpression": "ADD enc :count",
+                "ExpressionAttributeValues": {":count": {"N": str(count)}},
+                "ReturnValues": "UPDATED_NEW",
+            },
+        )
+        return int(answer["Attributes"]["enc"]["N"])
+
+    def encryptions(self, term: int) -> int:
+        params = {
+            "TableName": self.table_name,
+            "Key": _raw_key(_STATE_PK, f"{_ENCRYPTIONS_SK}{term}"),
+            "ConsistentRead": True,
+        }
+        item = self._call("GetItem", params).get("Item", {})
+        return int(item["enc"]["N"]) if "enc" in item else 0
 
     def update_cluster_state(
         self,

@@ -135,6 +135,15 @@ class Physical(Protocol):
 
     def cluster_state(self) -> ClusterState: ...
 
+    def add_encryptions(self, term: int, count: int) -> int:
+        """Add `count` to keyring term `term`'s shared encryption counter, atomically
+        (a counter starts at 0); returns the new total."""
+        ...
+
+    def encryptions(self, term: int) -> int:
+        """Keyring term `term`'s shared encryption counter (0 when never added to)."""
+        ...
+
     def update_cluster_state(
         self,
         *,

@@ -1,4 +1,5 @@
-"""sys/leases/*: look up, list, renew and revoke leases; and the legacy sys/renew, sys/revoke.
+"""sys/leases/*: look up, list, renew and revoke leases; the irrevocable-lease report
+(sys/leases/count, sys/leases?type=irrevocable); and the legacy sys/renew, sys/revoke.
 
 Revocation is synchronous by default (OpenBao's `sync` defaults to true). With sync=false
 (what `bao lease revoke` sends) the answer is 202, as OpenBao's lazy revoke, and the
@@ -7,14 +8,15 @@ revocation still happens before it; what does not fit the time budget waits for 
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response, tidy_started
 from chalicelib.core.runtime import runtime
 from chalicelib.framework import Field, FieldData, FieldType, Path
-from chalicelib.leases import manager
+from chalicelib.leases import irrevocable, manager
 from chalicelib.leases.tidy import tidy_leases
 from chalicelib.tokens.clock import now_ns
 
@@ -85,6 +87,40 @@ def _tidy(request: Request, data: FieldData) -> Response:
     return tidy_started()
 
 
+_REPORT_FIELDS = {
+    "type": Field(FieldType.LOWERCASE_STRING, ""),
+    "include_child_namespaces": Field(FieldType.BOOL, False),  # no namespaces here
+}
+
+
+def _report_limit(text: str) -> int | None:
+    """OpenBao's `limit`: "" is its default cap, "none" means all (None)."""
+    if not text:
+        return irrevocable.DEFAULT_LIMIT
+    if text.lower() == "none":
+        return None
+    if not re.fullmatch(r"[+-]?\d+", text):
+        detail = f'strconv.Atoi: parsing "{text}": invalid syntax'
+        raise BadRequest(multierror(f"invalid 'limit' provided: {detail}"))
+    if int(text) < 1:
+        raise BadRequest(multierror("limit must be 'none' or a positive integer"))
+    return int(text)
+
+
+def _count(request: Request, data: FieldData) -> Response | None:
+    """Only type=irrevocable is known; any other type finds nothing (404), as OpenBao."""
+    if data["type"] != "irrevocable":
+        return None
+    return Response(data=irrevocable.counts(runtime()))
+
+
+def _irrevocable_list(request: Request, data: FieldData) -> Response | None:
+    if data["type"] != "irrevocable":
+        return None
+    report, warnings = irrevocable.listing(runtime(), _report_limit(data["limit"]))
+    return Response(data=report, warnings=warnings)
+
+
 def _renew_path(pattern: str) -> Path:
     fields = {**_LEASE_FIELDS, "increment": Field(FieldType.DURATION, default=0)}
     return Path(pattern, {Operation.UPDATE: _renew}, fields)
@@ -120,4 +156,10 @@ def paths() -> list[Path]:
         *_prefix_paths("revoke-prefix"),
         *_prefix_paths("revoke-force"),
         Path("leases/tidy", {Operation.UPDATE: _tidy}),
+        Path("leases/count", {Operation.READ: _count}, _REPORT_FIELDS),
+        Path(
+            "leases",
+            {Operation.READ: _irrevocable_list},
+            {**_REPORT_FIELDS, "limit": Field(FieldType.STRING, "")},
+        ),
     ]

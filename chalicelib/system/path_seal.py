@@ -1,4 +1,4 @@
-"""sys/init, seal-status, health, leader, seal, unseal, rotate and key-status."""
+"""sys/init, seal-status, health, leader, seal and unseal."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
-from chalicelib.core.request import Request, Response
+from chalicelib.core.render import JSON_HEADERS
+from chalicelib.core.request import HttpReply, Request, Response
 from chalicelib.core.runtime import Runtime, runtime
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.system.defaults import default_tables
@@ -118,6 +119,14 @@ def _seal_write(request: Request, data: FieldData) -> None:
     runtime().mark_sealed(True)
 
 
+def http_layer_reply(request: Request) -> HttpReply:
+    """sys/seal as OpenBao's HTTP handler answers it: any verb but a write is a 405 with
+    no error text; sealing a sealed vault succeeds with nothing to do (no token checked)."""
+    if request.operation in (Operation.CREATE, Operation.UPDATE):
+        return HttpReply(HTTPStatus.NO_CONTENT, None, {"Cache-Control": "no-store"})
+    return HttpReply(HTTPStatus.METHOD_NOT_ALLOWED, {"errors": []}, dict(JSON_HEADERS))
+
+
 def _unseal_write(request: Request, data: FieldData) -> Response:
     rt = runtime()
     if not rt.initialized:
@@ -130,20 +139,6 @@ def _unseal_write(request: Request, data: FieldData) -> Response:
 
     lifecycle.submit_unseal_key(rt, data["key"], data["reset"])
     return Response(raw=seal_status(rt))
-
-
-def _rotate_write(request: Request, data: FieldData) -> None:
-    runtime().rotate_keyring()
-
-
-def _key_status_read(request: Request, data: FieldData) -> Response:
-    record = runtime().keyring_record
-    assert record is not None
-    term = record.keyring.active_term
-    return Response(
-        data={"term": term, "install_time": record.installed.get(term, ""), "encryptions": 0},
-        legacy_top_level=True,
-    )
 
 
 _HEALTH_FIELDS = {
@@ -181,8 +176,6 @@ def paths() -> list[Path]:
             {Operation.UPDATE: _unseal_write},
             {"key": Field(FieldType.STRING, ""), "reset": Field(FieldType.BOOL, False)},
         ),
-        Path("rotate", {Operation.UPDATE: _rotate_write}),
-        Path("key-status", {Operation.READ: _key_status_read}),
     ]
 
 

@@ -107,3 +107,16 @@ def test_rotate_adds_a_term_and_old_values_still_read(vault: VaultHTTP) -> None:
     tune = vault.get("sys/mounts/cubbyhole/tune").json()
     assert tune["data"]["description"] == "before rotate"
     assert vault.get("sys/key-status").json()["data"]["term"] == 2
+
+
+def test_seal_is_answered_as_openbaos_http_layer_does(vault: VaultHTTP) -> None:
+    for method in ("GET", "DELETE"):  # before any token check
+        reply = vault.request(method, "sys/seal", token="")
+        assert (reply.status_code, reply.json()) == (405, {"errors": []})
+    assert vault.put("sys/seal").status_code == 204
+    # Already sealed: nothing to do, and no token to check.
+    for token in ("", "not-a-token"):
+        reply = vault.request("POST", "sys/seal", token=token)
+        assert (reply.status_code, reply.text) == (204, "")
+    reply = vault.request("GET", "sys/seal")
+    assert (reply.status_code, reply.json()) == (405, {"errors": []})

@@ -36,6 +36,7 @@ ROLES = {
     "TidyApprole": "TidyApproleRole",
     "RotateDatabaseRoles": "RotateDatabaseRolesRole",
     "TidyPki": "TidyPkiRole",
+    "RotateKeyring": "RotateKeyringRole",
 }
 FUNCTIONS = list(ROLES)
 SCHEDULES = {
@@ -45,6 +46,7 @@ SCHEDULES = {
     "TidyApproleEvent": "rate(60 minutes)",
     "RotateDatabaseRolesEvent": "rate(1 minute)",
     "TidyPkiEvent": "rate(1 minute)",
+    "RotateKeyringEvent": "rate(60 minutes)",
 }
 
 

@@ -21,6 +21,7 @@ def test_registry_names_schedules_and_targets() -> None:
         "tidy-approle": "rate(60 minutes)",
         "rotate-database-roles": "rate(1 minute)",
         "tidy-pki": "rate(1 minute)",
+        "rotate-keyring": "rate(60 minutes)",
     }
     assert jobs.LEASE_SWEEP.target == "chalicelib.leases.sweeper:sweep"
     assert jobs.TRANSIT_ROTATION.target == "chalicelib.engines.transit.rotation:rotate_due_keys"
@@ -45,7 +46,7 @@ def test_app_declares_one_schedule_per_job() -> None:
 
 def test_dev_server_runs_every_job_and_sweeps_leases_within_seconds() -> None:
     intervals = sorted(interval for interval, _ in DEV_BACKGROUND_TASKS)
-    assert intervals == [5.0, 5.0, 5.0, 3600.0, 3600.0, 3600.0]
+    assert intervals == [5.0, 5.0, 5.0, 3600.0, 3600.0, 3600.0, 3600.0]
     assert all(callable(task) for _, task in DEV_BACKGROUND_TASKS)
 
 

@@ -127,15 +127,16 @@ function randomNonce() {
 }
 
 // The identity provider sent the browser back to …/ui/vault/auth/<mount>/oidc/callback with
-// code and state: exchange them (in a POST body, not a URL) for a token, then drop them from
-// the address bar.
+// code and state: exchange them for a token, then drop them from the address bar. The
+// exchange is a GET with them in the query, as Vault's UI does (the callback accepts a POST
+// only in form_post mode); the code is single-use and bound to this login's PKCE verifier.
 export async function completeOidc(api, mount, showError) {
   const query = new URLSearchParams(location.search);
   const pending = JSON.parse(sessionStorage.getItem(OIDC_KEY) || "{}");
   sessionStorage.removeItem(OIDC_KEY);
   history.replaceState(null, "", new URL(".", document.baseURI).pathname + "#/login");
   try {
-    const reply = await api.post(`auth/${mount}/oidc/callback`, {
+    const reply = await api.get(`auth/${mount}/oidc/callback`, {
       state: query.get("state") || "",
       code: query.get("code") || "",
       client_nonce: pending.mount === mount ? pending.nonce : "",

@@ -1,0 +1,38 @@
+"""Logging in to the web UI through an auth method's own flow: OIDC's redirects."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.idp_support import CLIENT_ID, CLIENT_SECRET, IdP, idp
+
+__all__ = ["idp"]  # a fixture the tests below take
+
+pytestmark = pytest.mark.xdist_group("ui-browser")
+
+
+def test_oidc_login_follows_the_providers_redirect_back_to_the_ui(
+    page, ui_server, root_api, idp: IdP
+) -> None:
+    callback = f"{ui_server.address}/ui/vault/auth/oidc/oidc/callback"
+    assert root_api.post("sys/auth/oidc", {"type": "oidc"}).ok
+    assert root_api.post("sys/auth/oidc/tune", {"listing_visibility": "unauth"}).ok
+    config = {"oidc_discovery_url": idp.url, "oidc_client_id": CLIENT_ID,
+              "oidc_client_secret": CLIENT_SECRET, "default_role": "web"}  # fmt: skip
+    assert root_api.post("auth/oidc/config", config).ok
+    role = {"user_claim": "email", "allowed_redirect_uris": callback, "token_policies": "default"}
+    assert root_api.post("auth/oidc/role/web", role).ok
+
+    page.goto(f"{ui_server.address}/ui/")
+    page.get_by_role("tab", name="oidc (oidc)").click()
+    page.get_by_role("button", name="Sign in with OIDC").click()
+    page.locator("#logout").wait_for(state="visible")
+    assert idp.last_authorize["redirect_uri"] == callback
+    # The code and state left the address bar once exchanged.
+    expect(page).to_have_url(f"{ui_server.address}/ui/#/secrets")
+    who = page.evaluate(
+        "fetch('../v1/auth/token/lookup-self', {headers: {'X-Vault-Token':"
+        " sessionStorage.getItem('lambdavault.token')}}).then(r => r.json())"
+    )
+    assert who["data"]["display_name"] == "oidc-alice@example.com"

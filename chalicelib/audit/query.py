@@ -114,6 +114,15 @@ class Coverage:
         if self.last is None or record.at > self.last.at:
             self.last = record
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "first": self.first.time if self.first else None,
+            "last": self.last.time if self.last else None,
+            "unreadable": len(self.unreadable),
+            "first_unreadable": self.unreadable[0] if self.unreadable else None,
+        }
+
 
 def read(lines: Iterable[Line], coverage: Coverage) -> Iterator[Record]:
     """The audit records among ``lines`` (after any device ``prefix``), counted in ``coverage``."""
@@ -188,7 +197,7 @@ class Filter:
             return False
         return str(record.request.get("path", "")).startswith(self.path_prefix.lstrip("/"))
 
-    def in_window(self, record: Record) -> bool:
+    def in_window(self, record: Record | Access) -> bool:
         return ((self.since is None or record.at >= self.since)
                 and (self.until is None or record.at <= self.until))
 
@@ -246,16 +255,17 @@ _ACCESS_FIELDS = ("time", "operation", "path", "entity_id", "display_name", "acc
 
 def requests(records: Iterable[Record], query: Filter) -> list[Access]:
     """The requests ``query`` selects, oldest first, one per request id."""
-    chosen: dict[str, Record] = {}
+    # The kept record's kind and summary, not the record: a whole log may match.
+    chosen: dict[str, tuple[str, Access]] = {}
     for record in records:
         if not query.identifies(record):
             continue
         held = chosen.get(record.key)
-        if held is None or (held.kind == "request" and record.kind == "response"):
-            chosen[record.key] = record
+        if held is None or (held[0] == "request" and record.kind == "response"):
+            chosen[record.key] = (record.kind, _access(record))
     # The window applies to the record kept, so a request whose response falls just past
     # --until is left out rather than reported without its outcome.
-    kept = [_access(record) for record in chosen.values() if query.in_window(record)]
+    kept = [access for _, access in chosen.values() if query.in_window(access)]
     return sorted(kept, key=lambda access: access.at)
 
 

@@ -74,10 +74,17 @@ class Report:
     def ok(self) -> bool:
         return self.records > 0 and not self.all_problems
 
+    def to_json(self) -> dict[str, Any]:
+        chains = [{"id": chain.id, "records": chain.records, "first_seq": chain.first,
+                   "last_seq": chain.last, "duplicates": chain.duplicates,
+                   "problems": len(chain.problems)} for chain in self.chains]
+        problems = [{"where": p.where, "message": p.message} for p in self.all_problems]
+        return {"records": self.records, "chains": chains, "problems": problems}
+
 
 def read_file(path: str) -> Iterator[Line]:
     with Path(path).open("rb") as handle:
-        yield from _lines(path, handle.read())
+        yield from split_lines(path, handle.read())
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -87,14 +94,25 @@ def read_bucket(client: Any, bucket: str, prefix: str = "") -> Iterator[Line]:
     """Every record under ``prefix``, object by object (keys in S3's listing order)."""
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", ()):
-            body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-            if body[:2] == _GZIP_MAGIC:  # the deployed stream compresses what it delivers
-                body = gzip.decompress(body)
-            yield from _lines(f"s3://{bucket}/{item['Key']}", body)
+            yield from split_lines(object_source(bucket, item["Key"]),
+                                   object_body(client, bucket, item["Key"]))
 
 
-def _lines(source: str, content: bytes) -> Iterator[Line]:
-    for number, raw in enumerate(content.split(b"\n"), start=1):
+def object_source(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def object_body(client: Any, bucket: str, key: str) -> bytes:
+    """An audit object's content, uncompressed."""
+    body: bytes = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    if body[:2] == _GZIP_MAGIC:  # the deployed stream compresses what it delivers
+        body = gzip.decompress(body)
+    return body
+
+
+def split_lines(source: str, content: bytes, first: int = 1) -> Iterator[Line]:
+    """The non-blank lines of ``content``, numbered from ``first``."""
+    for number, raw in enumerate(content.split(b"\n"), start=first):
         if raw.strip():
             yield Line(source, number, raw)
 
@@ -197,10 +215,14 @@ def render(report: Report) -> str:
         extra = f", {chain.duplicates} duplicate deliveries" if chain.duplicates else ""
         lines.append(f"chain {chain.id}: {chain.records} records, "
                      f"seq {chain.first}-{chain.last}{extra}: {state}")
-    if report.records == 0:
-        lines.append("FAILED: no audit records found")
-    elif report.ok:
-        lines.append(f"OK: {report.records} records in {len(report.chains)} chains verified")
-    else:
-        lines.append(f"FAILED: {len(report.all_problems)} problem(s) in {report.records} records")
+    lines.append(verdict(report))
     return "\n".join(lines)
+
+
+def verdict(report: Report) -> str:
+    """The report's last line: OK or FAILED, and why."""
+    if report.records == 0:
+        return "FAILED: no audit records found"
+    if report.ok:
+        return f"OK: {report.records} records in {len(report.chains)} chains verified"
+    return f"FAILED: {len(report.all_problems)} problem(s) in {report.records} records"

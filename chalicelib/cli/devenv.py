@@ -28,6 +28,7 @@ __all__ = [
     "create_resources",
     "dev_environ",
     "dev_environment",
+    "firehose_keys_as_aws",
 ]
 
 # moto accepts any credentials; these fixed ones also keep a developer's real keys away
@@ -82,6 +83,7 @@ class AwsEmulator:
 
         # Werkzeug logs every request at INFO unless its logger already has a level.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        firehose_keys_as_aws()
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         # moto keeps its state in the process, not the server: start from an empty account
@@ -99,6 +101,32 @@ class AwsEmulator:
         if self._server is not None:
             self._server.stop()
             self._server = None
+
+
+def firehose_keys_as_aws(set_attribute: Callable[[Any, str, Any], None] = setattr) -> None:
+    """Make moto's Firehose name its S3 objects as AWS does (``set_attribute`` may be a test's
+    monkeypatch). moto keeps ``!{timestamp:…}`` expressions literally and adds its default
+    ``YYYY/MM/DD/HH/``; AWS evaluates them, and sys/audit-query lists the evaluated days.
+    """
+    import uuid
+    from datetime import UTC, datetime
+
+    from moto.firehose.models import FirehoseBackend
+
+    from chalicelib.audit.s3keys import evaluate
+
+    original = FirehoseBackend._format_s3_object_path
+    if getattr(original, "as_aws", False):
+        return
+
+    def object_path(stream: str, version: str, prefix: str) -> str:
+        if "!{" not in prefix:
+            return str(original(stream, version, prefix))
+        now = datetime.now(UTC)
+        return f"{evaluate(prefix, now)}{stream}-{version}-{now:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}"
+
+    object_path.as_aws = True  # type: ignore[attr-defined]
+    set_attribute(FirehoseBackend, "_format_s3_object_path", staticmethod(object_path))
 
 
 def dev_environ(endpoint_url: str, resources: DevResources) -> dict[str, str]:

@@ -51,7 +51,8 @@ OPENBAO_ROOT_PATHS = (
 )
 # OpenBao checks sys/seal in its HTTP layer instead (SealWithRequest requires root
 # privileges), with the same multierror 403 as the router's check.
-SUDO = (*OPENBAO_ROOT_PATHS, "seal")
+# sys/audit-query and sys/audit-verify read the audit log back: sudo like sys/audit.
+SUDO = (*OPENBAO_ROOT_PATHS, "seal", *path_audit_query.SUDO)
 
 
 def backend() -> Backend:

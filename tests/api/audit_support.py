@@ -6,10 +6,22 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.support import VaultHTTP
+from tests.support import REGION, VaultHTTP
 
 CANARY = "canary-7f3e9c0b"
 INTERNAL = {"errors": ["internal error"]}
+BUCKET = STREAM = "lambdavault-audit"  # the settings' defaults
+
+
+def create_stream(name: str = STREAM) -> None:
+    """A delivery stream into BUCKET, as infra/ and the dev server create it."""
+    import boto3
+
+    from chalicelib.cli.devenv import DevResources, _create_audit_stream, _create_firehose_role
+
+    resources = DevResources(audit_bucket=BUCKET, audit_stream=name, region=REGION)
+    role = _create_firehose_role(boto3.client("iam", region_name=REGION), name)
+    _create_audit_stream(boto3.client("firehose", region_name=REGION), resources, role)
 
 
 def enable(vault: VaultHTTP, path: str, type_name: str, **options: Any) -> None:

@@ -18,19 +18,12 @@ import pytest
 from botocore.client import BaseClient
 
 from chalicelib.audit.verify import read_bucket
-from chalicelib.cli.devenv import DevResources, _create_audit_stream, _create_firehose_role
 from chalicelib.cli.main import main
+from tests.api.audit_support import BUCKET, STREAM, create_stream
 from tests.support import REGION, VaultHTTP
 
-BUCKET = STREAM = "lambdavault-audit"  # the settings' defaults
 CANARY = "canary-5d1c2b7a"
 INTERNAL = {"errors": ["internal error"]}
-
-
-def create_stream(name: str) -> None:
-    resources = DevResources(audit_bucket=BUCKET, audit_stream=name, region=REGION)
-    role = _create_firehose_role(boto3.client("iam", region_name=REGION), name)
-    _create_audit_stream(boto3.client("firehose", region_name=REGION), resources, role)
 
 
 @pytest.fixture

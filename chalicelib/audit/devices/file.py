@@ -17,7 +17,7 @@ from chalicelib.audit.devices.stdout import write_stdout
 if TYPE_CHECKING:
     from chalicelib.audit.table import AuditEntry
 
-_SPECIAL = ("stdout", "discard")
+SPECIAL = ("stdout", "discard")
 _DEFAULT_MODE = 0o600
 
 
@@ -37,11 +37,11 @@ class Device(devices.Device):
         path = entry.options.get("file_path", entry.options.get("path"))
         if path is None:
             raise devices.DeviceError("file_path is required")
-        self.path = path.lower() if path.lower() in _SPECIAL else path
+        self.path = path.lower() if path.lower() in SPECIAL else path
         self.mode = _mode(entry.options.get("mode"))
 
     def check(self) -> None:
-        if self.path in _SPECIAL:
+        if self.path in SPECIAL:
             return
         try:
             os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 # Audit is fail-closed: a stalled Firehose must fail the request in seconds, not hang it
 # until the Lambda times out (botocore's defaults: 60 s timeouts, 5 attempts).
-_CLIENT_CONFIG = {
+CLIENT_CONFIG = {
     "connect_timeout": 2,
     "read_timeout": 5,
     "retries": {"max_attempts": 3, "mode": "standard"},
@@ -34,7 +34,7 @@ class Device(devices.Device):
     def write(self, data: bytes) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        client = self._context.client("firehose", **_CLIENT_CONFIG)
+        client = self._context.client("firehose", **CLIENT_CONFIG)
         try:
             client.put_record(DeliveryStreamName=self.stream, Record={"Data": data})
         except ClientError as error:

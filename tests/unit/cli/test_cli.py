@@ -242,7 +242,7 @@ def test_dev_environment_creates_every_resource(stubs):
         assert destination["BucketARN"] == f"arn:aws:s3:::{resources.audit_bucket}"
         assert destination["Prefix"].startswith("audit/year=!{timestamp:yyyy}/")
 
-        # moto delivers each record at once; it does not expand !{timestamp:…} expressions.
+        # moto delivers each record at once, named as AWS would (firehose_keys_as_aws).
         client("firehose").put_record(
             DeliveryStreamName=resources.audit_stream, Record={"Data": b'{"type":"request"}\n'}
         )

@@ -24,6 +24,7 @@ from chalicelib.engines.registry import backend_of
 from chalicelib.framework import Backend, PathMatch
 from chalicelib.leases import manager as leases
 from chalicelib.observability import logger
+from chalicelib.quotas import enforce as quotas
 from chalicelib.storage.view import StorageView
 from chalicelib.system.mount_config import LOCKOUT_TYPES
 from chalicelib.tokens.cubbyhole import CUBBYHOLE_TYPE, require_service_token
@@ -46,13 +47,17 @@ def handle(request: Request) -> HttpReply:
 def _safe_handle(request: Request) -> HttpReply:
     try:
         reply = _handle(request, runtime())
+    except quotas.RateLimited as error:
+        reply = quotas.refusal(error)
+        if not error.audited:  # OpenBao audits a refusal only when its quota config asks
+            return reply
     except VaultError as error:
         reply = render_error(error)
     except Exception:
         # The traceback goes to the log (it holds no request data); the client sees 500 only.
         logger.exception("unhandled error", extra={"path": request.path})
         reply = render_error(InternalError())
-    return audit.log_response(request, reply)
+    return audit.log_response(request, quotas.with_headers(reply))
 
 
 @cache
@@ -139,6 +144,7 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
         raise NotFound(f'no handler for route "{request.path}". route entry not found.')
     request.mount = mount
     request.mount_path = mount.router_path
+    quotas.enforce(rt, request)  # before authentication, as OpenBao's HTTP layer
     backend = backend_of(mount)
     relative = request.relative_path
     if request.operation is Operation.HELP:

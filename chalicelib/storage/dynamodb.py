@@ -71,6 +71,8 @@ from chalicelib.storage.physical import (
     Entry,
     Physical,
     Put,
+    QuotaClaim,
+    QuotaCounter,
     WriteOp,
     check_key,
     check_prefix,
@@ -94,6 +96,8 @@ _BATCH_GET_LIMIT = 100  # pynamodb chunks BatchGetItem at this size
 
 _STATE_PK = "#cluster"
 _STATE_SK = "state"
+_QUOTA_PK = "#quota/"  # + a rate-limit counter's key
+_QUOTA_SK = "counter"
 _ENCRYPTIONS_SK = "encryptions#"  # + the keyring term
 _BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -680,3 +684,71 @@ class DynamoDBPhysical(Physical):
                 raise
             item.update([*actions, *bumps], condition=model.gens.exists())
         return _state(item)
+
+    # --- rate-limit quota counters -------------------------------------------------------
+    # Plain items at pk "#quota/<key>" (never a storage pk, which starts with "/"; one pk
+    # per counter, so counters spread over partitions): w (N) the window, n (N) requests
+    # claimed in it, bu (N) blocked until, expires_at (N) the table's TTL attribute.
+
+    def claim_quota(self, key: str, claim: QuotaClaim, *, opens: bool) -> int | None:
+        not_blocked = "(attribute_not_exists(bu) OR bu <= :now)"
+        values = {
+            ":w": {"N": str(claim.window)},
+            ":a": {"N": str(claim.amount)},
+            ":now": {"N": str(claim.now)},
+            ":e": {"N": str(claim.expires_at)},
+        }
+        if opens:
+            update = "SET w = :w, n = :a, expires_at = :e"
+            condition = f"(attribute_not_exists(w) OR w < :w) AND {not_blocked}"
+        else:
+            update = "ADD n :a SET expires_at = :e"
+            condition = f"w = :w AND n <= :most AND {not_blocked}"
+            values[":most"] = {"N": str(claim.limit - claim.amount)}
+        params = {
+            "TableName": self.table_name,
+            "Key": _raw_key(_QUOTA_PK + key, _QUOTA_SK),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ReturnValues": "UPDATED_NEW",
+        }
+        answer = self._conditional_update(params)
+        return None if answer is None else int(answer["Attributes"]["n"]["N"])
+
+    def quota_counter(self, key: str) -> QuotaCounter:
+        params = {
+            "TableName": self.table_name,
+            "Key": _raw_key(_QUOTA_PK + key, _QUOTA_SK),
+            "ConsistentRead": True,
+        }
+        item = self._call("GetItem", params).get("Item", {})
+        w, n, bu = (int(item[name]["N"]) if name in item else 0 for name in ("w", "n", "bu"))
+        return QuotaCounter(w, n, bu)
+
+    def block_quota(self, key: str, until: int, now: int, expires_at: int) -> int:
+        params = {
+            "TableName": self.table_name,
+            "Key": _raw_key(_QUOTA_PK + key, _QUOTA_SK),
+            "UpdateExpression": "SET bu = :until, expires_at = :e",
+            "ConditionExpression": "attribute_not_exists(bu) OR bu <= :now",
+            "ExpressionAttributeValues": {
+                ":until": {"N": str(until)},
+                ":now": {"N": str(now)},
+                ":e": {"N": str(expires_at)},
+            },
+        }
+        if self._conditional_update(params) is not None:
+            return until
+        return self.quota_counter(key).blocked_until  # someone blocked first: theirs stands
+
+    def _conditional_update(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """UpdateItem's answer, or None when its condition failed."""
+        from botocore.exceptions import ClientError  # loaded with the client already
+
+        try:
+            return self._call("UpdateItem", params)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+                return None
+            raise

@@ -84,6 +84,26 @@ def frozen_generations(counts: dict[str, int]) -> Mapping[str, int]:
     return MappingProxyType(counts)
 
 
+class QuotaCounter(NamedTuple):
+    """A rate-limit counter: its window, the requests claimed in it cluster-wide, and until
+    when (Unix seconds) its client is blocked (0: never)."""
+
+    window: int = 0
+    claimed: int = 0
+    blocked_until: int = 0
+
+
+class QuotaClaim(NamedTuple):
+    """A claim on a counter: ``amount`` of window ``window``'s ``limit`` at time ``now``;
+    the item expires (DynamoDB TTL) at ``expires_at``."""
+
+    window: int
+    amount: int
+    limit: int
+    now: int
+    expires_at: int
+
+
 class ConditionFailed(Exception):
     """A conditional write lost (version mismatch or a concurrent transaction).
 
@@ -153,6 +173,25 @@ class Physical(Protocol):
     ) -> ClusterState:
         """One atomic update; each name in `bump` has its generation incremented by 1."""
         ...
+
+    # -- rate-limit quota counters (plain items: nothing secret; see chalicelib/quotas) --
+
+    def claim_quota(self, key: str, claim: QuotaClaim, *, opens: bool) -> int | None:
+        """Claim ``claim.amount`` requests of ``claim.window`` on counter ``key`` unless its
+        client is blocked. ``opens``: start that window (the item is absent or in an older
+        one) at ``amount``; else add to it, within ``claim.limit``. The window's new total,
+        or None when the condition does not hold."""
+        ...
+
+    def quota_counter(self, key: str) -> QuotaCounter:
+        """Counter ``key`` as stored (zeros when absent)."""
+        ...
+
+    def block_quota(self, key: str, until: int, now: int, expires_at: int) -> int:
+        """Block counter ``key``'s client until ``until`` unless a block is already in force
+        at ``now`` (the first blocker wins); returns the block in force."""
+        ...
+
 
 
 def check_key(key: str) -> None:

@@ -1,0 +1,2 @@
+"""Rate-limit quotas: rules (model, table), cluster-wide counting (counter), the pipeline
+hook (enforce) and login-role lookup (roles)."""

@@ -52,6 +52,10 @@ def shots(tmp_path: Path) -> Path:
 
 def test_editor_reads_reveals_edits_and_diffs_a_kv_secret(page, ui_server, users, shots) -> None:
     login_userpass(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
+    page.get_by_role("link", name="secret/").wait_for()
+    expect(page.locator("#nav a")).to_have_text(
+        ["Secrets", "Policies", "Auth methods", "Entities & groups", "Leases", "Audit"]
+    )
     page.screenshot(path=shots / "secrets.png")
     page.get_by_role("link", name="secret/").click()
     page.get_by_role("link", name="app/").click()

@@ -21,7 +21,8 @@
  *   ctx.capabilities(path)   the token's capabilities on path (sys/capabilities-self).
  *
  * Routes live in ROUTES below (`#/audit` → pages/audit.js); a route's nav entry appears
- * only when the token's capabilities on its probe path allow one of the listed verbs. A page
+ * only when the token's ACL (sys/internal/ui/resultant-acl) grants one of the listed verbs on
+ * its probe path or beneath it. A page
  * never gets its own endpoint: everything it shows is what /v1/ allows the token.
  * Secret values go into the DOM as text (textContent), never as HTML.
  */
@@ -39,7 +40,7 @@ const ROUTES = {
   policies: { module: "./pages/policies.js", nav: "Policies", probe: ["sys/policies/acl", ["list"]] },
   "auth-methods": { module: "./pages/auth_methods.js", nav: "Auth methods", probe: ["sys/auth", ["read"]] },
   identity: { module: "./pages/identity.js", nav: "Entities & groups", probe: ["identity/entity/id", ["list"]] },
-  leases: { module: "./pages/leases.js", nav: "Leases", probe: ["sys/leases/lookup/", ["list"]] },
+  leases: { module: "./pages/leases.js", nav: "Leases", probe: ["sys/leases/lookup/", ["list", "sudo"]] },
   audit: { module: "./pages/audit.js", nav: "Audit", probe: ["sys/audit", ["read"]] },
 };
 const HOME = "#/secrets";
@@ -69,27 +70,40 @@ export async function capabilities(path) {
   return (reply.data || reply)[path] || reply.capabilities || [];
 }
 
-const allows = (caps, verbs) => caps.includes("root") || verbs.some((v) => caps.includes(v));
+// Whether the token's merged ACL (sys/internal/ui/resultant-acl, as Vault's UI reads it) has
+// a rule granting one of `verbs` on `path` or anywhere beneath it. Only decides what the
+// navigation offers: the API has the last word on every request.
+function aclAllows(acl, path, verbs) {
+  if (acl.root) return true;
+  const grants = (rule) => verbs.some((v) => (rule.capabilities || []).includes(v));
+  const globs = Object.entries(acl.glob_paths || {});
+  const exacts = Object.entries(acl.exact_paths || {});
+  return globs.some(([prefix, rule]) => (path.startsWith(prefix) || prefix.startsWith(path)) && grants(rule))
+    || exacts.some(([exact, rule]) => exact.startsWith(path) && grants(rule));
+}
 
 async function refreshNav() {
   const nav = document.getElementById("nav");
   const logout = document.getElementById("logout");
   if (!session.token()) {
     fill(nav);
+    document.getElementById("who").textContent = "";
     logout.hidden = true;
     return;
   }
   logout.hidden = false;
-  const probed = Object.entries(ROUTES).filter(([, r]) => r.nav && r.probe);
-  let caps = {};
+  api.get("auth/token/lookup-self").then(
+    (reply) => { document.getElementById("who").textContent = reply.data.display_name || ""; },
+    () => {},
+  );
+  let acl = {};
   try {
-    const reply = await api.post("sys/capabilities-self", { paths: probed.map(([, r]) => r.probe[0]) });
-    caps = reply.data || reply;
+    acl = (await api.get("sys/internal/ui/resultant-acl")).data || {};
   } catch (error) {
     if (error.sessionLost) return;
   }
   const items = Object.entries(ROUTES)
-    .filter(([, r]) => r.nav && (!r.probe || allows(caps[r.probe[0]] || [], r.probe[1])))
+    .filter(([, r]) => r.nav && (!r.probe || aclAllows(acl, ...r.probe)))
     .map(([name, r]) => el("a", { href: `#/${name}`, "data-route": name }, r.nav));
   fill(nav, items);
 }

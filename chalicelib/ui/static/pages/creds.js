@@ -69,7 +69,7 @@ function showCreds(ctx, holder, reply) {
     el("table", { class: "list secret" }, el("tbody", {}, rows)),
     reply.lease_id ? [
       el("h2", {}, "Lease"),
-      el("p", {}, el("code", {}, reply.lease_id), ` · ${reply.lease_duration}s${reply.renewable ? ", renewable" : ""}`),
+      el("p", {}, el("code", { class: "lease-id" }, reply.lease_id), ` · ${reply.lease_duration}s${reply.renewable ? ", renewable" : ""}`),
       leaseInfo,
       el("div", { class: "toolbar" },
         act("Renew", "", async () => { await ctx.api.put("sys/leases/renew", { lease_id: reply.lease_id }); await lookup(); }),

@@ -110,5 +110,6 @@ def paths() -> list[Path]:
             {"role_id": Field(FieldType.STRING, ""), "secret_id": Field(FieldType.STRING, "")},
             prefetch=_prefetch,
             lockout_alias=lambda data: data["role_id"].strip(),
+            synopsis="Log in with a role ID and a secret ID.",
         )
     ]

@@ -154,12 +154,13 @@ def path_role_delete(request: Request, data: FieldData) -> None:
 def paths() -> list[Path]:
     op = Operation
     return [
-        Path("role/?", {op.LIST: path_role_list}, PAGE_FIELDS),
+        Path("role/?", {op.LIST: path_role_list}, PAGE_FIELDS, synopsis="List the roles."),
         Path(
             ROLE,
             crud(path_role_read, path_role_write, path_role_delete),
             ROLE_FIELDS,
             exists=_exists,
             prefetch=prefetch_role,
+            synopsis="Create, read, update or delete a role.",
         ),
     ]

@@ -225,7 +225,13 @@ def setting_path(setting: RoleSetting) -> Path:
         operations[Operation.UPDATE] = set_
     if setting.reset is not None:
         operations[Operation.DELETE] = reset
-    return Path(f"{ROLE}/{setting.segment}", operations, setting.fields, prefetch=prefetch_role)
+    return Path(
+        f"{ROLE}/{setting.segment}",
+        operations,
+        setting.fields,
+        prefetch=prefetch_role,
+        synopsis=f"The role's {', '.join(setting.fields)} alone.",
+    )
 
 
 def paths() -> list[Path]:

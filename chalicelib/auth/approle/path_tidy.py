@@ -17,4 +17,10 @@ def path_tidy_secret_id(request: Request, data: FieldData) -> Response:
 
 
 def paths() -> list[Path]:
-    return [Path("tidy/secret-id", {Operation.UPDATE: path_tidy_secret_id})]
+    return [
+        Path(
+            "tidy/secret-id",
+            {Operation.UPDATE: path_tidy_secret_id},
+            synopsis="Remove expired secret IDs and their accessors.",
+        )
+    ]

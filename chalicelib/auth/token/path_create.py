@@ -122,11 +122,22 @@ def _create_against_role(request: Request, data: FieldData) -> Response:
 def paths() -> list[Path]:
     op = Operation
     return [
-        Path("create-orphan", {op.UPDATE: _create(orphan_path=True)}, CREATE_FIELDS),
+        Path(
+            "create-orphan",
+            {op.UPDATE: _create(orphan_path=True)},
+            CREATE_FIELDS,
+            synopsis="Create a token with no parent.",
+        ),
         Path(
             f"create/{ROLE_NAME}",
             {op.UPDATE: _create_against_role},
             {**CREATE_FIELDS, "role_name": Field(FieldType.STRING, "")},
+            synopsis="Create a token from a token role.",
         ),
-        Path("create", {op.UPDATE: _create(orphan_path=False)}, CREATE_FIELDS),
+        Path(
+            "create",
+            {op.UPDATE: _create(orphan_path=False)},
+            CREATE_FIELDS,
+            synopsis="Create a child token of the caller's token.",
+        ),
     ]

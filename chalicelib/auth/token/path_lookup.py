@@ -53,11 +53,22 @@ def _identity_policies(entry: TokenEntry) -> tuple[str, ...]:
 def paths() -> list[Path]:
     op = Operation
     return [
-        Path("lookup", {op.READ: _lookup, op.UPDATE: _lookup}, _TOKEN),
-        Path("lookup-self", {op.READ: _lookup_self, op.UPDATE: _lookup_self}, _TOKEN),
+        Path(
+            "lookup",
+            {op.READ: _lookup, op.UPDATE: _lookup},
+            _TOKEN,
+            synopsis="Look up a token's properties.",
+        ),
+        Path(
+            "lookup-self",
+            {op.READ: _lookup_self, op.UPDATE: _lookup_self},
+            _TOKEN,
+            synopsis="Look up the calling token's properties.",
+        ),
         Path(
             "lookup-accessor",
             {op.UPDATE: _lookup_accessor},
             {"accessor": Field(FieldType.STRING, "")},
+            synopsis="Look up a token's properties by its accessor.",
         ),
     ]

@@ -133,7 +133,12 @@ def paths() -> list[Path]:
     token = {"token": Field(FieldType.STRING, ""), **_INCREMENT}
     accessor = {"accessor": Field(FieldType.STRING, ""), **_INCREMENT}
     return [
-        Path("renew-accessor", {op.UPDATE: _renew_accessor}, accessor),
-        Path("renew-self", {op.UPDATE: _renew_self}, token),
-        Path("renew", {op.UPDATE: _renew}, token),
+        Path(
+            "renew-accessor",
+            {op.UPDATE: _renew_accessor},
+            accessor,
+            synopsis="Renew a token by its accessor.",
+        ),
+        Path("renew-self", {op.UPDATE: _renew_self}, token, synopsis="Renew the calling token."),
+        Path("renew", {op.UPDATE: _renew}, token, synopsis="Renew a token."),
     ]

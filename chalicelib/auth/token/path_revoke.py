@@ -71,8 +71,18 @@ def paths() -> list[Path]:
             "revoke-accessor",
             {op.UPDATE: _revoke_accessor},
             {"accessor": Field(FieldType.STRING, "")},
+            synopsis="Revoke a token and its children by the token's accessor.",
         ),
-        Path("revoke-self", {op.UPDATE: _revoke_self}),
-        Path("revoke-orphan", {op.UPDATE: _revoke_orphan}, _TOKEN),
-        Path("revoke", {op.UPDATE: _revoke}, _TOKEN),
+        Path(
+            "revoke-self",
+            {op.UPDATE: _revoke_self},
+            synopsis="Revoke the calling token and its children.",
+        ),
+        Path(
+            "revoke-orphan",
+            {op.UPDATE: _revoke_orphan},
+            _TOKEN,
+            synopsis="Revoke a token, leaving its children as orphans.",
+        ),
+        Path("revoke", {op.UPDATE: _revoke}, _TOKEN, synopsis="Revoke a token and its children."),
     ]

@@ -203,11 +203,12 @@ def paths() -> list[Path]:
     op = Operation
     write = {op.CREATE: _write, op.UPDATE: _write}
     return [
-        Path("roles/?", {op.LIST: _list}),
+        Path("roles/?", {op.LIST: _list}, synopsis="List the token roles."),
         Path(
             f"roles/{ROLE_NAME}",
             {op.READ: _read, **write, op.DELETE: _delete},
             ROLE_FIELDS,
             exists=_role_exists,
+            synopsis="Create, read, update or delete a token role.",
         ),
     ]

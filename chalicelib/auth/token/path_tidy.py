@@ -23,6 +23,14 @@ def _tidy(request: Request, data: FieldData) -> Response:
 
 def paths() -> list[Path]:
     return [
-        Path("accessors/?", {Operation.LIST: _list_accessors}),
-        Path("tidy", {Operation.UPDATE: _tidy}),
+        Path(
+            "accessors/?",
+            {Operation.LIST: _list_accessors},
+            synopsis="List the accessors of all tokens (needs sudo).",
+        ),
+        Path(
+            "tidy",
+            {Operation.UPDATE: _tidy},
+            synopsis="Clean up the token store's leftovers (expired tokens' entries).",
+        ),
     ]

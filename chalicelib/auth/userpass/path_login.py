@@ -64,5 +64,6 @@ def paths() -> list[Path]:
             {"username": Field(FieldType.STRING, ""), "password": Field(FieldType.STRING, "")},
             prefetch=_prefetch,
             lockout_alias=lambda data: data["username"].lower(),
+            synopsis="Log in with a username and password.",
         )
     ]

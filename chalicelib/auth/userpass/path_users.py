@@ -86,13 +86,24 @@ def paths() -> list[Path]:
         "policies": _USER_FIELDS["policies"],
     }
     return [
-        Path("users/?", {op.LIST: path_user_list}, PAGE_FIELDS),
-        Path(f"{USERNAME}/password", {op.UPDATE: path_user_password_update}, _PASSWORD_FIELDS),
-        Path(f"{USERNAME}/policies", {op.UPDATE: path_user_policies_update}, policies),
+        Path("users/?", {op.LIST: path_user_list}, PAGE_FIELDS, synopsis="List the users."),
+        Path(
+            f"{USERNAME}/password",
+            {op.UPDATE: path_user_password_update},
+            _PASSWORD_FIELDS,
+            synopsis="Change a user's password.",
+        ),
+        Path(
+            f"{USERNAME}/policies",
+            {op.UPDATE: path_user_policies_update},
+            policies,
+            synopsis="Change a user's token policies.",
+        ),
         Path(
             USERNAME,
             crud(path_user_read, path_user_write, path_user_delete),
             _USER_FIELDS,
             exists=_exists,
+            synopsis="Create, read, update or delete a user who logs in with a password.",
         ),
     ]

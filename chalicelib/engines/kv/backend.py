@@ -72,6 +72,7 @@ def _root(name: str, lister: Handler) -> Path:
         name,
         {**dict.fromkeys(_ALL, path_invalid), Operation.LIST: lister},
         fields={"path": Field(FieldType.STRING, ""), **path_metadata.LIST_FIELDS},
+        synopsis=f"List the mount's top-level keys ({name} with no key path).",
     )
 
 
@@ -89,7 +90,12 @@ def _v2_paths() -> list[Path]:
         *path_subkeys.paths(),
         _root("metadata", path_metadata.path_metadata_list),
         _root("detailed-metadata", path_metadata.path_detailed_metadata_list),
-        Path("{path:any}", dict.fromkeys(_ALL, path_invalid)),  # last: what nothing matched
+        # Last: what nothing else matched.
+        Path(
+            "{path:any}",
+            dict.fromkeys(_ALL, path_invalid),
+            synopsis="Any path outside the KV v2 API: refused as invalid.",
+        ),
     ]
 
 

@@ -199,5 +199,6 @@ def paths() -> list[Path]:
             "detailed-metadata/{path:any}",
             {Operation.LIST: path_detailed_metadata_list},
             fields=LIST_FIELDS,
+            synopsis="List keys with their metadata in the KV store.",
         ),
     ]

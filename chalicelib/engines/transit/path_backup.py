@@ -79,5 +79,10 @@ def paths() -> list[Path]:
     return [
         Path("backup/{name}", {Operation.READ: path_backup_read}, synopsis="Back up a key."),
         Path("restore", restoring, fields=restore_fields, synopsis="Restore a key."),
-        Path("restore/{name}", restoring, fields=restore_fields),
+        Path(
+            "restore/{name}",
+            restoring,
+            fields=restore_fields,
+            synopsis="Restore a key under a new name.",
+        ),
     ]

@@ -127,6 +127,11 @@ def paths() -> list[Path]:
     handlers = {Operation.READ: path_export_read}
     return [
         Path("export/{type}/{name}", handlers, fields=fields, synopsis="Export a key."),
-        Path("export/{type}/{name}/{version}", handlers, fields=fields),
+        Path(
+            "export/{type}/{name}/{version}",
+            handlers,
+            fields=fields,
+            synopsis="Export one version of a key.",
+        ),
     ]
 

@@ -136,5 +136,10 @@ def paths() -> list[Path]:
     handlers = {Operation.UPDATE: path_hmac_write}
     return [
         Path("hmac/{name}", handlers, fields=fields, synopsis="HMAC input data."),
-        Path("hmac/{name}/{urlalgorithm}", handlers, fields=fields),
+        Path(
+            "hmac/{name}/{urlalgorithm}",
+            handlers,
+            fields=fields,
+            synopsis="HMAC input data with the hash algorithm in the path.",
+        ),
     ]

@@ -137,7 +137,17 @@ def paths() -> list[Path]:
     verifying = {Operation.UPDATE: path_verify_write}
     return [
         Path("sign/{name}", signing, fields=sign_fields, synopsis="Sign input data."),
-        Path("sign/{name}/{urlalgorithm}", signing, fields=sign_fields),
+        Path(
+            "sign/{name}/{urlalgorithm}",
+            signing,
+            fields=sign_fields,
+            synopsis="Sign input data with the hash algorithm in the path.",
+        ),
         Path("verify/{name}", verifying, fields=verify_fields, synopsis="Verify a signature."),
-        Path("verify/{name}/{urlalgorithm}", verifying, fields=verify_fields),
+        Path(
+            "verify/{name}/{urlalgorithm}",
+            verifying,
+            fields=verify_fields,
+            synopsis="Verify a signature with the hash algorithm in the path.",
+        ),
     ]

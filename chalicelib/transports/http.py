@@ -14,6 +14,7 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import HttpReply, Request
 from chalicelib.framework.fieldtypes import FieldError, parse_duration
+from chalicelib.transports.mediatype import require_merge_patch
 
 _WRITE_METHODS = {"POST", "PUT"}
 # Bodies that are not JSON, handed to the path as Request.body (as Vault passes the HTTP
@@ -112,6 +113,8 @@ def build_request(
     """A pipeline Request from the pieces every HTTP transport has."""
     lowered = {k.lower(): v for k, v in headers.items()}
     operation = operation_for(method, query)
+    if operation is Operation.PATCH:
+        require_merge_patch(lowered.get("content-type", ""))
     unparsed: bytes | None = None
     if operation is Operation.HELP:
         data: dict[str, Any] = {}  # OpenBao reads neither the query nor the body of help

@@ -119,7 +119,7 @@ def _hash(request: Request, data: FieldData) -> Response:
 def paths() -> list[Path]:
     op = Operation
     return [
-        Path("audit/?", {op.READ: _list}),
+        Path("audit", {op.READ: _list}),
         Path("audit/{path:path}", {op.UPDATE: _enable, op.DELETE: _disable}, _ENABLE_FIELDS),
         Path("audit-hash/{path:path}", {op.UPDATE: _hash}, _HASH_FIELDS),
     ]

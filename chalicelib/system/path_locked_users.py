@@ -61,7 +61,7 @@ def paths() -> list[Path]:
             {Operation.UPDATE: _unlock},
         ),
         Path(
-            "locked-users/?",
+            "locked-users",
             {Operation.READ: _list},
             {"mount_accessor": Field(FieldType.STRING, "")},
         ),

@@ -229,7 +229,7 @@ def table_paths(table: str, prefix: str) -> list[Path]:
     }
     h = {name: factory(table) for name, factory in handlers.items()}
     return [
-        Path(f"{prefix}/?", {op.READ: h["list"]}),
+        Path(prefix, {op.READ: h["list"]}),  # no "/?": OpenBao answers sys/mounts/ 404
         Path(f"{prefix}/{{path:path}}/tune", {op.READ: h["tune_read"], op.UPDATE: h["tune_write"]},
              _TUNE_FIELDS),
         Path(f"{prefix}/{{path:path}}",

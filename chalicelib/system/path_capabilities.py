@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.auth.token.common import accessor_record
 from chalicelib.core import authz
-from chalicelib.core.errors import BadRequest, VaultError, multierror
+from chalicelib.core.errors import BadRequest, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import runtime
@@ -76,8 +76,8 @@ def _capabilities(request: Request, data: FieldData) -> Response:
     """POST sys/capabilities: the capabilities of ``token`` on ``paths``."""
     token_id = data["token"] if isinstance(data["token"], str) else ""
     if not token_id:
-        # OpenBao reports this as an internal error, not a bad request.
-        raise VaultError(multierror("no token found"), status=500)
+        # OpenBao answers 500 with these words; a missing token is the client's error.
+        raise BadRequest(multierror("no token found"))
     paths = _requested_paths(data)
     return _capabilities_of(token_store(runtime()).lookup(token_id), paths)
 

@@ -4,6 +4,7 @@ across two containers sharing one table."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from chalicelib.core.request import Request
 from chalicelib.core.runtime import Runtime
 from chalicelib.quotas.enforce import RateLimited, enforce
 from chalicelib.storage.dynamodb import DynamoDBPhysical
+from tests.api.audit_support import enable, of_request
 from tests.support import VaultHTTP
 
 DEFAULT_EXEMPT = [
@@ -259,3 +261,16 @@ def test_paths_no_backend_serves_are_counted_too(vault: VaultHTTP) -> None:
     first, second = (vault.get("sys/no-such-path") for _ in range(2))
     assert first.status_code == 404 and "unsupported path" in first.json()["errors"][0]
     assert second.status_code == 429
+
+
+def test_refusals_are_audited_only_when_the_config_asks(vault: VaultHTTP, tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    enable(vault, "file", "file", file_path=str(log))
+    quota(vault, "cub", rate=1, path="cubbyhole", interval=HOUR)
+    assert statuses(vault, "cubbyhole/quiet", 2) == [404, 429]
+    assert len(of_request(log, "cubbyhole/quiet", "request")) == 1  # the admitted one
+    vault.post("sys/quotas/config", {"enable_rate_limit_audit_logging": True})
+    assert statuses(vault, "cubbyhole/loud", 1) == [429]
+    assert len(of_request(log, "cubbyhole/loud", "request")) == 1
+    (response,) = of_request(log, "cubbyhole/loud", "response")
+    assert "rate limit quota exceeded" in str(response)

@@ -164,7 +164,19 @@ def _resultant_acl(request: Request, data: FieldData) -> Response:
 
 def paths() -> list[Path]:
     return [
-        Path("internal/ui/mounts", {Operation.READ: _list}),
-        Path("internal/ui/mounts/{path:path}", {Operation.READ: _read}),
-        Path("internal/ui/resultant-acl", {Operation.READ: _resultant_acl}),
+        Path(
+            "internal/ui/mounts",
+            {Operation.READ: _list},
+            synopsis="List the mounts the caller may see.",
+        ),
+        Path(
+            "internal/ui/mounts/{path:path}",
+            {Operation.READ: _read},
+            synopsis="Read the mount serving a path (the CLI's preflight check).",
+        ),
+        Path(
+            "internal/ui/resultant-acl",
+            {Operation.READ: _resultant_acl},
+            synopsis="Read the caller's ACL: every path rule of its policies combined.",
+        ),
     ]

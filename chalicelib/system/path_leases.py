@@ -123,28 +123,44 @@ def _irrevocable_list(request: Request, data: FieldData) -> Response | None:
 
 def _renew_path(pattern: str) -> Path:
     fields = {**_LEASE_FIELDS, "increment": Field(FieldType.DURATION, default=0)}
-    return Path(pattern, {Operation.UPDATE: _renew}, fields)
+    return Path(pattern, {Operation.UPDATE: _renew}, fields, synopsis="Renew a lease.")
 
 
 def _revoke_path(pattern: str) -> Path:
     fields = {**_LEASE_FIELDS, "sync": Field(FieldType.BOOL, default=True)}
-    return Path(pattern, {Operation.UPDATE: _revoke}, fields)
+    return Path(pattern, {Operation.UPDATE: _revoke}, fields, synopsis="Revoke a lease.")
 
 
 def _prefix_paths(name: str) -> list[Path]:
     """revoke-prefix or revoke-force, under sys/leases/ and at sys/ (legacy)."""
     handler = _revoke_force if name == "revoke-force" else _revoke_prefix
     fields = {"prefix": Field(), "sync": Field(FieldType.BOOL, default=True)}
+    synopsis = (
+        "Revoke every lease under a prefix, dropping those whose revocation fails."
+        if name == "revoke-force"
+        else "Revoke every lease under a prefix."
+    )
     return [
-        Path(f"{base}{name}/{{prefix:path}}", {Operation.UPDATE: handler}, fields)
+        Path(f"{base}{name}/{{prefix:path}}", {Operation.UPDATE: handler}, fields,
+             synopsis=synopsis)
         for base in ("leases/", "")
     ]
 
 
 def paths() -> list[Path]:
     return [
-        Path("leases/lookup", {Operation.UPDATE: _lookup}, {"lease_id": Field()}),
-        Path("leases/lookup/{prefix:any}", {Operation.LIST: _list}, {"prefix": Field()}),
+        Path(
+            "leases/lookup",
+            {Operation.UPDATE: _lookup},
+            {"lease_id": Field()},
+            synopsis="Read a lease's properties.",
+        ),
+        Path(
+            "leases/lookup/{prefix:any}",
+            {Operation.LIST: _list},
+            {"prefix": Field()},
+            synopsis="List the leases under a prefix.",
+        ),
         _renew_path("leases/renew"),
         _renew_path("leases/renew/{url_lease_id:path}"),
         _renew_path("renew"),
@@ -155,11 +171,21 @@ def paths() -> list[Path]:
         _revoke_path("revoke/{url_lease_id:path}"),
         *_prefix_paths("revoke-prefix"),
         *_prefix_paths("revoke-force"),
-        Path("leases/tidy", {Operation.UPDATE: _tidy}),
-        Path("leases/count", {Operation.READ: _count}, _REPORT_FIELDS),
+        Path(
+            "leases/tidy",
+            {Operation.UPDATE: _tidy},
+            synopsis="Clean up the lease index's leftovers.",
+        ),
+        Path(
+            "leases/count",
+            {Operation.READ: _count},
+            _REPORT_FIELDS,
+            synopsis="Count the irrevocable leases.",
+        ),
         Path(
             "leases",
             {Operation.READ: _irrevocable_list},
             {**_REPORT_FIELDS, "limit": Field(FieldType.STRING, "")},
+            synopsis="List the irrevocable leases.",
         ),
     ]

@@ -100,11 +100,17 @@ def paths() -> list[Path]:
     op = Operation
     name = {"name": Field(description="The name of the password policy.")}
     return [
-        Path("policies/password/?", {op.LIST: _list}),
-        Path("policies/password/{name:path}/generate", {op.READ: _generate}, name),
+        Path("policies/password/?", {op.LIST: _list}, synopsis="List the password policies."),
+        Path(
+            "policies/password/{name:path}/generate",
+            {op.READ: _generate},
+            name,
+            synopsis="Generate a password from a password policy.",
+        ),
         Path(
             "policies/password/{name:path}",
             {op.READ: _read, op.UPDATE: _write, op.DELETE: _delete},
             {**name, "policy": Field(description="The password policy")},
+            synopsis="Read, write or delete a password policy.",
         ),
     ]

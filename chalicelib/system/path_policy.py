@@ -139,16 +139,22 @@ _WRITE_FIELDS = {
 def paths() -> list[Path]:
     op = Operation
     return [
-        Path("policy/?", {op.READ: _list, op.LIST: _list}),
+        Path(
+            "policy/?",
+            {op.READ: _list, op.LIST: _list},
+            synopsis="List the ACL policies (legacy path).",
+        ),
         Path(
             "policy/{name}",
             {op.READ: _read("rules", legacy=True), op.UPDATE: _write, op.DELETE: _delete},
             _WRITE_FIELDS,
+            synopsis="Read, write or delete an ACL policy (legacy path).",
         ),
-        Path("policies/acl/?", {op.LIST: _list_acl}),
+        Path("policies/acl/?", {op.LIST: _list_acl}, synopsis="List the ACL policies."),
         Path(
             "policies/acl/{name}",
             {op.READ: _read("policy", legacy=False), op.UPDATE: _write, op.DELETE: _delete},
             _WRITE_FIELDS,
+            synopsis="Read, write or delete an ACL policy.",
         ),
     ]

@@ -191,8 +191,9 @@ def paths() -> list[Path]:
                 "enable_rate_limit_audit_logging": flag,
                 "enable_rate_limit_response_headers": flag,
             },
+            synopsis="Read or set the quota configuration.",
         ),
-        Path("quotas/rate-limit/?", {op.LIST: _list}),
+        Path("quotas/rate-limit/?", {op.LIST: _list}, synopsis="List the rate limit quotas."),
         Path(
             "quotas/rate-limit/{name}",
             {op.READ: _read, op.UPDATE: _write, op.DELETE: _delete},
@@ -206,5 +207,6 @@ def paths() -> list[Path]:
                 "block_interval": raw,
                 "inheritable": flag,
             },
+            synopsis="Read, write or delete a rate limit quota.",
         ),
     ]

@@ -85,6 +85,11 @@ def paths() -> list[Path]:
             "remount",
             {Operation.UPDATE: _remount},
             {"from": Field(FieldType.STRING, ""), "to": Field(FieldType.STRING, "")},
+            synopsis="Move a mount to another path.",
         ),
-        Path("remount/status/{migration_id}", {Operation.READ: _remount_status}),
+        Path(
+            "remount/status/{migration_id}",
+            {Operation.READ: _remount_status},
+            synopsis="Read the status of a mount's move.",
+        ),
     ]

@@ -57,9 +57,31 @@ def _key_status_read(request: Request, data: FieldData) -> Response:
 def paths() -> list[Path]:
     config = {Operation.READ: _config_read, Operation.UPDATE: _config_write}
     return [
-        Path("rotate", {Operation.UPDATE: _rotate_write}),
-        Path("rotate/keyring", {Operation.UPDATE: _rotate_write}),
-        Path("rotate/config", config, _CONFIG_FIELDS),
-        Path("rotate/keyring/config", config, _CONFIG_FIELDS),
-        Path("key-status", {Operation.READ: _key_status_read}),
+        Path(
+            "rotate",
+            {Operation.UPDATE: _rotate_write},
+            synopsis="Add a new term to the keyring (legacy path).",
+        ),
+        Path(
+            "rotate/keyring",
+            {Operation.UPDATE: _rotate_write},
+            synopsis="Add a new term to the keyring.",
+        ),
+        Path(
+            "rotate/config",
+            config,
+            _CONFIG_FIELDS,
+            synopsis="Read or set the keyring's automatic rotation (legacy path).",
+        ),
+        Path(
+            "rotate/keyring/config",
+            config,
+            _CONFIG_FIELDS,
+            synopsis="Read or set the keyring's automatic rotation.",
+        ),
+        Path(
+            "key-status",
+            {Operation.READ: _key_status_read},
+            synopsis="Read the keyring's current term and when it was installed.",
+        ),
     ]

@@ -166,15 +166,30 @@ _INIT_FIELDS = {
 
 def paths() -> list[Path]:
     return [
-        Path("init", {Operation.READ: _init_read, Operation.UPDATE: _init_write}, _INIT_FIELDS),
-        Path("seal-status", {Operation.READ: _seal_status_read}),
-        Path("health", {Operation.READ: _health_read}, _HEALTH_FIELDS),
-        Path("leader", {Operation.READ: _leader_read}),
-        Path("seal", {Operation.UPDATE: _seal_write}),
+        Path(
+            "init",
+            {Operation.READ: _init_read, Operation.UPDATE: _init_write},
+            _INIT_FIELDS,
+            synopsis="Read whether the server is initialised, or initialise it.",
+        ),
+        Path("seal-status", {Operation.READ: _seal_status_read}, synopsis="Read the seal status."),
+        Path(
+            "health",
+            {Operation.READ: _health_read},
+            _HEALTH_FIELDS,
+            synopsis="Read the server's health; the status code tells it too.",
+        ),
+        Path(
+            "leader",
+            {Operation.READ: _leader_read},
+            synopsis="Read the HA leader status.",
+        ),
+        Path("seal", {Operation.UPDATE: _seal_write}, synopsis="Seal the server."),
         Path(
             "unseal",
             {Operation.UPDATE: _unseal_write},
             {"key": Field(FieldType.STRING, ""), "reset": Field(FieldType.BOOL, False)},
+            synopsis="Give a recovery key share to unseal, or reset the progress.",
         ),
     ]
 

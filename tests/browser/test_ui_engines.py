@@ -8,8 +8,6 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import VaultHTTP
-
 pytestmark = pytest.mark.xdist_group("ui-browser")
 
 IAM_POLICY = json.dumps({
@@ -87,6 +85,7 @@ def test_dynamic_credentials_with_their_lease(logged_in, ui_server, root_api) ->
     assert root_api.post("aws/config/root", root).ok
     role = {"credential_type": "iam_user", "policy_document": IAM_POLICY}
     assert root_api.post("aws/roles/reader", role).ok
+    logged_in.reload()  # the engines list was drawn before aws/ was mounted
     logged_in.get_by_role("link", name="aws/").click()
     logged_in.get_by_role("link", name="reader").click()
     logged_in.get_by_role("button", name="Generate credentials").click()
@@ -101,6 +100,44 @@ def test_dynamic_credentials_with_their_lease(logged_in, ui_server, root_api) ->
     assert lookup.status_code == 400
 
 
-def test_root_token_login_and_what_it_can_do_here(logged_in: object, root_api: VaultHTTP) -> None:
-    logged_in.get_by_role("link", name="secret/").click()  # type: ignore[attr-defined]
-    expect(logged_in.locator(".caps .cap")).to_have_text(["root"])  # type: ignore[attr-defined]
+def test_root_token_login_and_what_it_can_do_here(logged_in, root_api) -> None:
+    logged_in.get_by_role("link", name="secret/").click()
+    expect(logged_in.locator(".caps .cap")).to_have_text(["root"])
+
+
+def test_copy_puts_the_value_on_the_clipboard(logged_in, ui_server, root_api) -> None:
+    assert root_api.post("secret/data/clip", {"data": {"pin": "1234"}}).ok
+    logged_in.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    logged_in.goto(f"{ui_server.address}/ui/#/kv?mount=secret&secret=clip")
+    logged_in.get_by_role("button", name="Copy").click()
+    expect(logged_in.get_by_role("button", name="Copied")).to_be_visible()
+    assert logged_in.evaluate("navigator.clipboard.readText()") == "1234"
+
+
+def test_auth_methods_enable_and_tune(logged_in, ui_server, root_api) -> None:
+    logged_in.goto(f"{ui_server.address}/ui/#/auth-methods")
+    logged_in.get_by_label("Type").select_option("userpass")
+    logged_in.get_by_label("Path").fill("people")
+    logged_in.get_by_role("button", name="Enable").click()
+    logged_in.locator("input[name=default_lease_ttl]").fill("1h")
+    logged_in.locator("select[name=listing_visibility]").select_option("unauth")
+    logged_in.get_by_role("button", name="Save").click()
+    expect(logged_in.get_by_role("status")).to_have_text("Saved.")
+    tune = root_api.get("sys/auth/people/tune").json()["data"]
+    assert tune["default_lease_ttl"] == 3600
+    assert tune["listing_visibility"] == "unauth"
+
+
+def test_entities_and_groups(logged_in, ui_server, root_api) -> None:
+    logged_in.goto(f"{ui_server.address}/ui/#/identity")
+    logged_in.get_by_label("New entity name").fill("carol")
+    logged_in.get_by_label("New entity policies").fill("editor, audit")
+    logged_in.get_by_role("button", name="Create entity").click()
+    logged_in.get_by_role("heading", name="Entity carol").wait_for()
+    expect(logged_in.locator("tr", has_text="policies")).to_contain_text("audit, editor")
+    logged_in.get_by_role("link", name="Back").click()
+    logged_in.get_by_label("New group name").fill("ops")
+    logged_in.get_by_role("button", name="Create group").click()
+    logged_in.get_by_role("heading", name="Group ops").wait_for()
+    names = root_api.request("LIST", "identity/group/name").json()["data"]["keys"]
+    assert "ops" in names

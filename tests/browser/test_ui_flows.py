@@ -78,6 +78,7 @@ def test_editor_reads_reveals_edits_and_diffs_a_kv_secret(page, ui_server, users
     assert diff.locator(".add").inner_text().strip() == f'+   "password": "{EDITED_VALUE}"'
     page.screenshot(path=shots / "kv-diff.png")
     assert not page.seen.dialogs
+    assert not page.seen.console_errors  # a CSP violation would be reported here
 
 
 def test_a_stale_edit_is_shown_as_a_check_and_set_conflict(page, ui_server, users, root_api):

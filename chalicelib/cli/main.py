@@ -283,6 +283,8 @@ The AWS resources (table {resources.table_name}, key {resources.kms_alias}, buck
 {resources.audit_bucket}, stream {resources.audit_stream}) are at
 {environment.endpoint_url} for boto3 and the aws CLI (any credentials).
 
+The web UI is at {api_address}/ui/ (log in with the root token below).
+
 The recovery key and root token are displayed below in case you want to
 seal/unseal Lambdavault or re-authenticate.
 

@@ -288,6 +288,7 @@ def test_dev_server_starts_prints_and_stops(stubs, capsys):
     assert "                 Version: Lambdavault v" in out
     assert f"$ export VAULT_ADDR='{server.url}'" in out
     assert f"$ export BAO_ADDR='{server.url}'" in out
+    assert f"The web UI is at {server.url}/ui/" in out
     assert "Recovery Key: cmVjb3Zlcnk=\n" in out
     assert "Root Token: root\n" in out
     assert "Mounts: cubbyhole/, secret/, sys/\n" in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from tests.api.lease_support import lease_engine  # noqa: F401 (fixture)
@@ -98,3 +100,17 @@ def test_a_bad_limit_is_a_client_error(things: VaultHTTP, limit: str, error: str
     reply = things.get("sys/leases", params={"type": "irrevocable", "limit": limit})
     assert reply.status_code == 400
     assert reply.json() == {"errors": [f"1 error occurred:\n\t* {error}\n\n"]}
+
+
+def test_the_report_reads_only_irrevocable_leases(things: VaultHTTP, calls: Counter[str]) -> None:
+    _given_up(things, 2)
+    for _ in range(3):
+        issue(things, "long")
+    calls.clear()
+    things.get("sys/leases/count", params={"type": "irrevocable"})
+    # The request's own read, then one keys-only Query of the irrevocable index bucket.
+    assert dict(calls) == {"BatchGetItem": 1, "Query": 1}
+    calls.clear()
+    things.get("sys/leases", params={"type": "irrevocable"})
+    # ... and one BatchGetItem for the (two) leases listed.
+    assert dict(calls) == {"BatchGetItem": 2, "Query": 1}

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install dev test test-deps lint bench package clean
+.PHONY: install dev test test-deps lint bench fuzz package clean
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ test-deps: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Property-based requests from our OpenAPI document and OpenBao's against `lambdavault
+# server -dev`; OpenBao's dev server answers the same request when ours gives a 5xx.
+# FUZZ_SEED (printed) repeats a run; FUZZ_SPEC=ours|openbao|both; summary in build/fuzz.
+FUZZ_SEED ?= 19
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --seed $(FUZZ_SEED) --seconds $(FUZZ_SECONDS)
 
 # chalice needs a region only to name things in the template; nothing is contacted.
 # STAGE=prod packages the prod stage (its IAM policy file, its resource names).

@@ -22,16 +22,38 @@ from chalicelib.framework.fieldtypes import FieldType
 TOKEN_TYPES = ("default", "service", "batch")
 
 TOKEN_FIELDS: Mapping[str, Field] = {
-    "token_bound_cidrs": Field(FieldType.COMMA_STRING_LIST, list),
-    "token_explicit_max_ttl": Field(FieldType.DURATION, 0),
-    "token_max_ttl": Field(FieldType.DURATION, 0),
-    "token_no_default_policy": Field(FieldType.BOOL, False),
-    "token_period": Field(FieldType.DURATION, 0),
-    "token_policies": Field(FieldType.COMMA_STRING_LIST, list),
-    "token_type": Field(FieldType.STRING, "default-service"),
-    "token_ttl": Field(FieldType.DURATION, 0),
-    "token_num_uses": Field(FieldType.INT, 0),
-    "token_strictly_bind_ip": Field(FieldType.BOOL, False),
+    "token_bound_cidrs": Field(
+        FieldType.COMMA_STRING_LIST, list,
+        "CIDR blocks the issued tokens may be used from (a list or a comma-separated string).",
+    ),
+    "token_explicit_max_ttl": Field(
+        FieldType.DURATION, 0,
+        "A hard limit on the issued tokens' lifetime that renewal cannot extend; 0: none.",
+    ),
+    "token_max_ttl": Field(
+        FieldType.DURATION, 0, "The longest the issued tokens may live, renewals included."
+    ),
+    "token_no_default_policy": Field(
+        FieldType.BOOL, False, "Leave the 'default' policy off the issued tokens."
+    ),
+    "token_period": Field(
+        FieldType.DURATION, 0,
+        "Issue periodic tokens: each renewal extends them by this much, with no maximum.",
+    ),
+    "token_policies": Field(
+        FieldType.COMMA_STRING_LIST, list, "The policies of the issued tokens."
+    ),
+    "token_type": Field(
+        FieldType.STRING, "default-service",
+        'The type of token to issue: "service", "batch" or "default".',
+    ),
+    "token_ttl": Field(FieldType.DURATION, 0, "The initial lifetime of the issued tokens."),
+    "token_num_uses": Field(
+        FieldType.INT, 0, "How many requests each issued token may make; 0: unlimited."
+    ),
+    "token_strictly_bind_ip": Field(
+        FieldType.BOOL, False, "Bind the issued tokens to the address they were issued to."
+    ),
 }
 
 

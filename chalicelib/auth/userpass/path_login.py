@@ -61,7 +61,10 @@ def paths() -> list[Path]:
         Path(
             "login/{username}",
             {Operation.UPDATE: path_login},
-            {"username": Field(FieldType.STRING, ""), "password": Field(FieldType.STRING, "")},
+            {
+                "username": Field(FieldType.STRING, "", "The user's name."),
+                "password": Field(FieldType.STRING, "", "The user's password."),
+            },
             prefetch=_prefetch,
             lockout_alias=lambda data: data["username"].lower(),
             synopsis="Log in with a username and password.",

@@ -12,16 +12,18 @@ from chalicelib.framework.tokenfields import TOKEN_FIELDS, TokenSettings
 
 USERNAME = "users/{username}"
 _PASSWORD_FIELDS = {
-    "password": Field(FieldType.STRING, ""),
-    "password_hash": Field(FieldType.STRING, ""),
+    "password": Field(FieldType.STRING, "", "The user's password."),
+    "password_hash": Field(
+        FieldType.STRING, "", "The password as a bcrypt hash, instead of password."
+    ),
 }
 _USER_FIELDS = {
     **TOKEN_FIELDS,
     **_PASSWORD_FIELDS,
-    "policies": Field(FieldType.COMMA_STRING_LIST, list),
-    "ttl": Field(FieldType.DURATION, 0),
-    "max_ttl": Field(FieldType.DURATION, 0),
-    "bound_cidrs": Field(FieldType.COMMA_STRING_LIST, list),
+    "policies": Field(FieldType.COMMA_STRING_LIST, list, "Deprecated: use token_policies."),
+    "ttl": Field(FieldType.DURATION, 0, "Deprecated: use token_ttl."),
+    "max_ttl": Field(FieldType.DURATION, 0, "Deprecated: use token_max_ttl."),
+    "bound_cidrs": Field(FieldType.COMMA_STRING_LIST, list, "Deprecated: use token_bound_cidrs."),
 }
 
 

@@ -7,7 +7,7 @@ Fixtures for every browser test module:
 - ``page``: a fresh browser context and page; ``page.seen`` is a ``Seen`` record of every
   request URL, dialog and console error, so a test can assert nothing leaked or fired;
 - ``logged_in``: ``page`` at ``/ui/`` logged in with the root token;
-- ``login_with_token(page, server, token)`` / ``login_userpass(...)`` for other identities.
+- ``login_with_token(page, server, token)`` / ``login_with_password(...)`` for other identities.
 
 Mark a module ``pytestmark = pytest.mark.xdist_group("ui-browser")`` so ``--dist loadgroup``
 keeps its module-scoped server and browser on one worker.
@@ -114,8 +114,9 @@ def login_with_token(page: Page, server: Server, token: str) -> None:
     page.locator("#logout").wait_for(state="visible")
 
 
-def login_userpass(page: Page, server: Server, username: str, password: str, tab: str) -> None:
-    """Open the UI and log in on the userpass tab named ``tab`` (e.g. "userpass (userpass)")."""
+def login_with_password(page: Page, server: Server, username: str, password: str, tab: str) -> None:
+    """Open the UI and log in on a username/password tab (userpass or ldap), named as the
+    login page shows it: "<mount> (<type>)", e.g. "userpass (userpass)"."""
     page.goto(f"{server.address}/ui/")
     page.get_by_role("tab", name=tab).click()
     page.locator("input[name=username]").fill(username)

@@ -12,7 +12,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login_userpass, login_with_token
+from tests.browser.conftest import login_with_password, login_with_token
 from tests.support import VaultHTTP
 
 pytestmark = pytest.mark.xdist_group("ui-browser")
@@ -51,7 +51,7 @@ def shots(tmp_path: Path) -> Path:
 
 
 def test_editor_reads_reveals_edits_and_diffs_a_kv_secret(page, ui_server, users, shots) -> None:
-    login_userpass(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
+    login_with_password(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
     page.get_by_role("link", name="secret/").wait_for()
     expect(page.locator("#nav a")).to_have_text(
         ["Secrets", "Policies", "Auth methods", "Entities & groups", "Leases", "Audit"]
@@ -82,7 +82,7 @@ def test_editor_reads_reveals_edits_and_diffs_a_kv_secret(page, ui_server, users
 
 
 def test_a_stale_edit_is_shown_as_a_check_and_set_conflict(page, ui_server, users, root_api):
-    login_userpass(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
+    login_with_password(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
     page.goto(f"{ui_server.address}/ui/#/kv?mount=secret&secret=app/db&view=edit")
     page.locator(".kv-row input[name=value]").first.wait_for()
     assert root_api.post("secret/data/app/db", {"data": {"password": "changed meanwhile"}}).ok
@@ -92,7 +92,7 @@ def test_a_stale_edit_is_shown_as_a_check_and_set_conflict(page, ui_server, user
 
 
 def test_a_policy_syntax_error_shows_the_servers_message(page, ui_server, users, shots) -> None:
-    login_userpass(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
+    login_with_password(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
     page.get_by_role("link", name="Policies").click()
     page.get_by_role("link", name="Create policy").click()
     page.locator("input[name=name]").fill("broken")
@@ -107,7 +107,7 @@ def test_a_policy_syntax_error_shows_the_servers_message(page, ui_server, users,
 def test_revoking_a_lease_revokes_it(page, ui_server, users, root_api, shots) -> None:
     created = root_api.post("auth/token/create", {"ttl": "1h", "policies": ["default"]}).json()
     child = created["auth"]["client_token"]
-    login_userpass(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
+    login_with_password(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
     page.goto(f"{ui_server.address}/ui/#/leases?prefix=auth/token/create/")
     page.locator("table.list a").first.click()
     page.get_by_text("expire_time").wait_for()
@@ -119,7 +119,7 @@ def test_revoking_a_lease_revokes_it(page, ui_server, users, root_api, shots) ->
 
 
 def test_a_restricted_user_is_offered_only_what_it_may_use(page, ui_server, users) -> None:
-    login_userpass(page, ui_server, "reader", PASSWORD, USERPASS_TAB)
+    login_with_password(page, ui_server, "reader", PASSWORD, USERPASS_TAB)
     page.get_by_role("link", name="secret/").wait_for()
     assert page.locator("#nav a").all_inner_texts() == ["Secrets"]
     page.get_by_role("link", name="secret/").click()
@@ -145,7 +145,7 @@ def test_secret_keys_and_values_render_as_text(logged_in, ui_server, users) -> N
 
 
 def test_no_token_or_secret_value_in_any_request_url(page, ui_server, users) -> None:
-    login_userpass(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
+    login_with_password(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
     token = page.evaluate("sessionStorage.getItem('lambdavault.token')")
     page.goto(f"{ui_server.address}/ui/#/kv?mount=secret&secret=app/db")
     page.get_by_role("button", name="Reveal").click()

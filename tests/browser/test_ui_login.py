@@ -1,11 +1,14 @@
-"""Logging in to the web UI through an auth method's own flow: OIDC's redirects."""
+"""Logging in to the web UI with the auth methods listed on its login page: LDAP against
+a real slapd, and OIDC's redirects through a loopback provider."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import login_with_password
 from tests.idp_support import CLIENT_ID, CLIENT_SECRET, IdP, idp
+from tests.ldap_support import USERS, Directory
 
 __all__ = ["idp"]  # a fixture the tests below take
 
@@ -36,3 +39,11 @@ def test_oidc_login_follows_the_providers_redirect_back_to_the_ui(
         " sessionStorage.getItem('lambdavault.token')}}).then(r => r.json())"
     )
     assert who["data"]["display_name"] == "oidc-alice@example.com"
+
+
+def test_ldap_login_from_the_listed_mount(page, ui_server, root_api, slapd: Directory) -> None:
+    assert root_api.post("sys/auth/ldap", {"type": "ldap"}).ok
+    assert root_api.post("sys/auth/ldap/tune", {"listing_visibility": "unauth"}).ok
+    assert root_api.post("auth/ldap/config", slapd.config(token_policies="default")).ok
+    login_with_password(page, ui_server, "alice", USERS["alice"], "ldap (ldap)")
+    expect(page.locator("#who")).to_have_text("ldap-alice")

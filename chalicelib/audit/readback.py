@@ -9,6 +9,7 @@ log, and stop at the :class:`Limits`, saying what they left out (:class:`Extent`
 from __future__ import annotations
 
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,12 +20,19 @@ from chalicelib.audit import s3keys
 from chalicelib.audit.verify import Line, object_body, object_source, split_lines
 from chalicelib.tokens.clock import NANOS, rfc3339
 
-__all__ = ["Extent", "Limits", "Window", "read_file_tail", "read_objects", "stream_destination"]
+__all__ = [
+    "Destination", "Extent", "Limits", "Window", "checkable", "read_file_tail", "read_objects",
+    "stream_destination",
+]
 
 _MIB = 1 << 20
-# An object holds records that arrived within one buffering interval (at most 900 s) of
-# its oldest one, whose arrival time names it: objects that far around the window are read.
-_SLACK = 16 * 60 * NANOS
+# A record's own time: the first key our records carry (after any device prefix).
+_TIME = re.compile(rb'"time":"([^"]{1,64})"')
+# An object holds the records that arrived within one buffering interval of its oldest one,
+# whose arrival time names it; a minute more covers the delay from a record's time to its
+# arrival. Objects that far around the window are read.
+_MARGIN = 60 * NANOS
+_DEFAULT_INTERVAL = 300  # Firehose's default buffering interval, in seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +64,7 @@ class Extent:
     bytes: int = 0  # uncompressed
     skipped: int = 0  # objects of the window left unread
     truncated: str = ""
+    complete_from: int | None = None  # every record from then on was read (Unix ns)
 
     def stop(self, reason: str) -> None:
         self.truncated = self.truncated or reason
@@ -63,27 +72,45 @@ class Extent:
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "objects_read": self.objects, "bytes_read": self.bytes,
                 "objects_skipped": self.skipped, "truncated": bool(self.truncated),
-                "truncated_reason": self.truncated}
+                "truncated_reason": self.truncated, "complete_from": self._complete_from()}
+
+    def _complete_from(self) -> str | None:
+        return None if self.complete_from is None else rfc3339(self.complete_from)
 
 
-def stream_destination(firehose: Any, stream: str) -> tuple[str, str]:
-    """(bucket, prefix) the delivery stream writes to."""
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a delivery stream writes, and how far apart in time one object's records are."""
+
+    bucket: str
+    prefix: str
+    slack: int  # Unix ns: the buffering interval and the margin
+
+    def to_json(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+
+def stream_destination(firehose: Any, stream: str) -> Destination:
     described = firehose.describe_delivery_stream(DeliveryStreamName=stream)
     destination = described["DeliveryStreamDescription"]["Destinations"][0]
     s3 = (destination.get("ExtendedS3DestinationDescription")
           or destination["S3DestinationDescription"])
-    return s3["BucketARN"].rpartition(":")[2], s3.get("Prefix") or ""
+    interval = s3.get("BufferingHints", {}).get("IntervalInSeconds", _DEFAULT_INTERVAL)
+    return Destination(s3["BucketARN"].rpartition(":")[2], s3.get("Prefix") or "",
+                       interval * NANOS + _MARGIN)
 
 
-def read_objects(client: Any, bucket: str, prefix: str, window: Window,
+def read_objects(client: Any, destination: Destination, window: Window,
                  limits: Limits) -> tuple[list[Line], Extent]:
-    """The lines of the window's objects under the stream's ``prefix``, newest objects first."""
+    """The lines of the window's objects, newest objects first."""
     deadline = time.monotonic() + limits.seconds
-    extent = Extent(f"s3://{bucket}/{prefix}")
-    keys = _window_keys(client, bucket, prefix, window, limits, extent, deadline)
-    if len(keys) > limits.objects:
+    bucket = destination.bucket
+    extent = Extent(destination.to_json(), complete_from=window.since)
+    listed = _window_keys(client, destination, window, limits, extent, deadline)
+    keys = listed[:limits.objects]
+    if len(listed) > limits.objects:
         extent.stop(_object_limit(limits))
-        extent.skipped, keys = len(keys) - limits.objects, keys[:limits.objects]
+        extent.skipped = len(listed) - limits.objects
     lines: list[Line] = []
     with ThreadPoolExecutor(limits.workers) as pool:
         pending = [pool.submit(object_body, client, bucket, key) for key in keys]
@@ -99,7 +126,33 @@ def read_objects(client: Any, bucket: str, prefix: str, window: Window,
             extent.objects += 1
             extent.bytes += len(body)
             lines.extend(split_lines(object_source(bucket, key), body))
+    if extent.truncated and keys:
+        # The first object left out (or, when the listing itself stopped, the oldest one
+        # read) bounds where every record is known to be in hand.
+        cut = s3keys.object_time(listed[extent.objects] if extent.skipped else keys[-1]) or 0
+        extent.complete_from = max(window.since, cut + destination.slack)
     return lines, extent
+
+
+def checkable(lines: list[Line], since: int, until: int) -> list[Line]:
+    """The lines a chain check can rely on: records from ``since`` to ``until``, and lines
+    with no readable time, which the check reports.
+
+    Firehose objects overlap in time at the edges of what was read, so a chain's records
+    just outside are not all in hand: checked, they would show gaps that are not there.
+    """
+    from chalicelib.audit.query import parse_time
+
+    kept = []
+    for line in lines:
+        found = _TIME.search(line.raw)
+        try:
+            at = parse_time(found.group(1).decode()) if found else None
+        except (ValueError, UnicodeDecodeError):
+            at = None
+        if at is None or since <= at <= until:
+            kept.append(line)
+    return kept
 
 
 def _over(extent: Extent, limits: Limits, deadline: float) -> str:
@@ -116,27 +169,29 @@ def _late(limits: Limits, deadline: float) -> str:
     return f"time limit ({limits.seconds:g} s) reached" if time.monotonic() >= deadline else ""
 
 
-def _window_keys(client: Any, bucket: str, prefix: str, window: Window, limits: Limits,
+def _window_keys(client: Any, destination: Destination, window: Window, limits: Limits,
                  extent: Extent, deadline: float) -> list[str]:
     """The keys of the objects that may hold records of ``window``, newest first.
 
     Listing stops once it has found more objects than will be read: older days would not be.
     """
-    days = _days(window.since - _SLACK, window.until + _SLACK)
+    first, last = window.since - destination.slack, window.until + destination.slack
+    days = _days(first, last)
     if len(days) > limits.days:
         extent.stop(f"window longer than {limits.days} days: the newest {limits.days} listed")
         days = days[:limits.days]
     found: list[tuple[int, str]] = []
-    for listing in s3keys.day_prefixes(prefix, days):
+    for listing in s3keys.day_prefixes(destination.prefix, days):
         reason = _object_limit(limits) if len(found) > limits.objects else _late(limits, deadline)
         if reason:
             extent.stop(reason)  # older days left unlisted: their objects are not counted
             break
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=listing)
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=destination.bucket, Prefix=listing)
         for page in pages:
             for item in page.get("Contents", ()):
                 named = s3keys.object_time(item["Key"])
-                if named is None or window.since - _SLACK <= named <= window.until + _SLACK:
+                if named is None or first <= named <= last:
                     found.append((named or 0, item["Key"]))
     found.sort(reverse=True)
     return [key for _, key in found]

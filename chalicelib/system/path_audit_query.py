@@ -95,9 +95,9 @@ def _read(device: Device, window: Window) -> tuple[list[Line], Extent]:
         if isinstance(device, s3.Device):
             context = broker_for(runtime()).context
             firehose = context.client("firehose", **s3.CLIENT_CONFIG)
-            bucket, prefix = readback.stream_destination(firehose, device.stream)
+            destination = readback.stream_destination(firehose, device.stream)
             client = context.client("s3", **_S3_CLIENT_CONFIG)
-            return readback.read_objects(client, bucket, prefix, window, readback.Limits())
+            return readback.read_objects(client, destination, window, readback.Limits())
         if isinstance(device, file.Device) and device.path not in file.SPECIAL:
             return readback.read_file_tail(device.path, readback.Limits())
     except ClientError as error:
@@ -152,15 +152,20 @@ def _query(request: Request, data: FieldData) -> Response:
 def _verify(request: Request, data: FieldData) -> Response:
     """The hash chains of the window's records: intact, or what was edited, moved or deleted."""
     from chalicelib.audit import verify
-    from chalicelib.audit.devices import s3
+    from chalicelib.audit.readback import checkable
 
     device, window = _device(data["device"]), _window(data)
     lines, extent = _read(device, window)
-    # Chains that began before the objects read are expected; a file is whole unless cut.
-    partial = isinstance(device, s3.Device) or bool(extent.truncated)
+    if extent.complete_from is not None:  # objects of a window: its records, those in hand
+        lines = checkable(lines, extent.complete_from, window.until)
+    # Chains that began before the records checked are expected; a file is whole unless cut.
+    partial = extent.complete_from is not None or bool(extent.truncated)
     report = verify.verify(lines, partial=partial)
+    summary = verify.verdict(report)
+    if not report.records and extent.truncated:
+        summary = f"FAILED: nothing to check in full ({extent.truncated}): narrow the window"
     return Response(data={**_about(device, window, extent), **report.to_json(),
-                          "ok": report.ok, "summary": verify.verdict(report), "partial": partial})
+                          "ok": report.ok, "summary": summary, "partial": partial})
 
 
 def paths() -> list[Path]:

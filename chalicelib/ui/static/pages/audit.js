@@ -151,7 +151,8 @@ function verification(el, data) {
   return [
     el("h2", {}, "Chain verification"),
     el("p", { class: data.ok ? "verify-ok" : "verify-failed conflict", role: "status" }, data.summary),
-    data.partial ? el("p", { class: "muted" }, "Chains that began before the records read are accepted from where the reading starts.") : null,
+    data.partial ? el("p", { class: "muted" }, "Chains that began before the records checked are accepted from where the check starts"
+      + (data.extent.complete_from ? ` (${data.extent.complete_from}: every record from then on was read).` : ".")) : null,
     extentLine(el, data, ""),
     data.problems.length
       ? el("ul", { class: "problems field-error" }, data.problems.map((p) => el("li", {}, `${p.where}: ${p.message}`)))

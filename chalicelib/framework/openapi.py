@@ -27,8 +27,9 @@ _WHITESPACE = re.compile(r"\s+")
 # One path segment: what a plain {name} capture matches (the router's "segment" kind).
 _SEGMENT = "^[^/]+$"
 _OK = {"description": "OK"}
-_BUILTIN_TAGS = {"system": "system", "identity": "identity"}
 _NO_CONTENT = {"description": "empty body"}
+# The tags of OpenBao's built-in mounts that are neither secrets engines nor auth methods.
+_BUILTIN_TAGS = {"system": "system", "identity": "identity"}
 
 # Per field type: OpenAPI's type, format and item type, as OpenBao's convertType.
 _SCHEMA_TYPES: dict[FieldType, tuple[str, str, str]] = {
@@ -42,7 +43,7 @@ _SCHEMA_TYPES: dict[FieldType, tuple[str, str, str]] = {
     FieldType.KV_PAIRS: ("object", "kvpairs", ""),
     FieldType.ANY: ("", "", ""),  # any JSON value: a schema without a type
 }
-# What a POST is, by the write operations a path has (UPDATE wins, as in OpenBao).
+# The verb of an operation id ("kv-write-data-path"), as OpenBao names them.
 _VERBS = {
     Operation.READ: "read",
     Operation.LIST: "list",
@@ -145,7 +146,7 @@ class Document:
         if mounted.mount_parameter:
             default = mounted.prefix.removeprefix("auth/").rstrip("/")
             parameters.append(_parameter(
-                mounted.mount_parameter, "Path that the backend was mounted at",
+                mounted.mount_parameter, "The path this backend is mounted at.",
                 {"type": "string", "default": default},
             ))  # fmt: skip
         if parameters:
@@ -213,9 +214,10 @@ def _list_parameter(*, only: bool) -> dict[str, Any]:
     """GET lists with ``?list=true``: required where the path only lists."""
     if only:
         schema = {"type": "string", "enum": ["true"]}
-        return _parameter("list", "Must be set to `true`", schema, location="query")
+        return _parameter("list", "`true`: this path only lists.", schema, location="query")
     schema = {"type": "string"}
-    return _parameter("list", "Return a list if `true`", schema, location="query", required=False)
+    description = "`true` to list instead of read."
+    return _parameter("list", description, schema, location="query", required=False)
 
 
 def _parameter(
@@ -236,7 +238,7 @@ def _parameter(
 def _path_parameters(path: Path) -> list[dict[str, Any]]:
     parameters = []
     for name, kind in sorted(placeholders(path.pattern), key=lambda pair: pair[0].lower()):
-        field = path.fields.get(name, Field())
+        field = path.all_fields[name]
         schema = field_schema(field)
         schema.pop("default", None)  # a path's segment is never left out
         if kind == "segment" and schema.get("type") == "string":
@@ -312,5 +314,5 @@ def default_synopsis(path: Path) -> str:
     verbs = [_VERBS[op] for op in _VERBS if op in path.operations and op != Operation.CREATE]
     if Operation.CREATE in path.operations and Operation.UPDATE not in path.operations:
         verbs.append("create")
-    words = ", ".join(verbs[:-1]) + (" or " if len(verbs) > 1 else "") + verbs[-1] if verbs else ""
+    words = " or ".join(filter(None, [", ".join(verbs[:-1]), *verbs[-1:]]))
     return f"{words.capitalize()} {openapi_template(path.pattern) or 'the mount root'}."

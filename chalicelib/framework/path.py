@@ -100,7 +100,7 @@ class Path:
         return compile_pattern(self.pattern)
 
     @cached_property
-    def _parsed_fields(self) -> Mapping[str, Field]:
+    def all_fields(self) -> Mapping[str, Field]:
         # The declared fields, then a plain string field per placeholder not declared.
         names = [name for name, _ in placeholders(self.pattern)]
         undeclared = {name: Field() for name in names if name not in self.fields}
@@ -108,7 +108,7 @@ class Path:
 
     def parse(self, captures: Mapping[str, str], body: Mapping[str, object]) -> FieldData:
         """Body fields overlaid with the path's captured segments (the path wins, as Vault)."""
-        return FieldData(self._parsed_fields, {**body, **captures})
+        return FieldData(self.all_fields, {**body, **captures})
 
 
 class PathMatch(NamedTuple):

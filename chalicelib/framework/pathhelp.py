@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Response
-from chalicelib.framework.field import Field
+from chalicelib.framework.fieldtypes import FieldType
 from chalicelib.framework.openapi import Document, Mounted, clean, default_synopsis, tag_for
-from chalicelib.framework.path import KIND_REGEX, Path, placeholders, substitute
+from chalicelib.framework.path import KIND_REGEX, Path, substitute
 from chalicelib.version import reported_version
 
 if TYPE_CHECKING:
@@ -22,15 +22,15 @@ if TYPE_CHECKING:
 
 # The type names the help text gives (OpenBao's FieldType.String()).
 _TYPE_NAMES = {
-    "STRING": "string",
-    "LOWERCASE_STRING": "lowercase string",
-    "INT": "int",
-    "BOOL": "bool",
-    "DURATION": "duration (sec)",
-    "COMMA_STRING_LIST": "slice",
-    "MAP": "map",
-    "KV_PAIRS": "keypair",
-    "ANY": "any",
+    FieldType.STRING: "string",
+    FieldType.LOWERCASE_STRING: "lowercase string",
+    FieldType.INT: "int",
+    FieldType.BOOL: "bool",
+    FieldType.DURATION: "duration (sec)",
+    FieldType.COMMA_STRING_LIST: "slice",
+    FieldType.MAP: "map",
+    FieldType.KV_PAIRS: "keypair",
+    FieldType.ANY: "any",
 }
 _HTTP_VERBS = {
     Operation.READ: "GET",
@@ -71,11 +71,11 @@ def route(pattern: str) -> str:
 def path_help(path: Path, relative: str) -> str:
     lines = [f"Request:        {relative}", f"Matching Route: {route(path.pattern)}", ""]
     lines += [clean(path.synopsis) or default_synopsis(path), ""]
-    fields = _help_fields(path)
+    fields = path.all_fields
     if fields:
         lines += ["## PARAMETERS", ""]
         for name, field in sorted(fields.items()):
-            lines += [_indent(4, f"{name} ({_TYPE_NAMES[field.type.name]})"), ""]
+            lines += [_indent(4, f"{name} ({_TYPE_NAMES[field.type]})"), ""]
             lines += [_indent(8, field.description.strip() or "<no description>"), ""]
     else:
         lines.append("")
@@ -91,12 +91,6 @@ def root_help(backend: Backend) -> str:
         synopsis = clean(path.synopsis) or default_synopsis(path)
         lines += [_indent(4, route(path.pattern)), _indent(8, synopsis), ""]
     return "\n".join(lines).strip()
-
-
-def _help_fields(path: Path) -> dict[str, Field]:
-    """The declared fields and a string per capture the path leaves undeclared."""
-    captured = {name: Field() for name, _ in placeholders(path.pattern) if name not in path.fields}
-    return {**path.fields, **captured}
 
 
 def _default_description(path: Path) -> str:

@@ -52,16 +52,17 @@ def _document(request: Request, data: FieldData) -> Response:
 def paths() -> list[Path]:
     fields = {
         # OpenBao declares it and leaves it unused by this endpoint; accepted for parity.
-        "context": Field(
-            FieldType.STRING, description="Context string appended to every operationId"
+        "context": Field(FieldType.STRING, description="Accepted for compatibility; unused."),
+        "generic_mount_paths": Field(
+            FieldType.BOOL, False,
+            "Document each mount under a {<mount>_mount_path} parameter instead of its path.",
         ),
-        "generic_mount_paths": Field(FieldType.BOOL, False, "Use generic mount paths"),
     }
     return [
         Path(
             "internal/specs/openapi",
             {Operation.READ: _document, Operation.UPDATE: _document},
             fields,
-            synopsis="Generate an OpenAPI 3 document of all mounted paths.",
+            synopsis="An OpenAPI 3 document of the mounted paths the caller can reach.",
         ),
     ]

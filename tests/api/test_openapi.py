@@ -70,7 +70,10 @@ def test_operations_parameters_and_request_bodies(vault: VaultHTTP) -> None:
     assert user["delete"]["responses"] == {"204": {"description": "empty body"}}
     body = _schema(document, "/auth/userpass/users/{username}")
     assert body["type"] == "object"
-    assert body["properties"]["token_ttl"] == {"type": "integer", "format": "seconds", "default": 0}
+    assert body["properties"]["token_ttl"] == {
+        "type": "integer", "format": "seconds", "default": 0,
+        "description": "The initial lifetime of the issued tokens.",
+    }  # fmt: skip
     assert body["properties"]["token_policies"]["items"] == {"type": "string"}
     assert body["properties"]["token_no_default_policy"]["type"] == "boolean"
     assert "username" not in body["properties"]  # a capture is a path parameter

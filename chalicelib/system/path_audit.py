@@ -119,7 +119,17 @@ def _hash(request: Request, data: FieldData) -> Response:
 def paths() -> list[Path]:
     op = Operation
     return [
-        Path("audit", {op.READ: _list}),
-        Path("audit/{path:path}", {op.UPDATE: _enable, op.DELETE: _disable}, _ENABLE_FIELDS),
-        Path("audit-hash/{path:path}", {op.UPDATE: _hash}, _HASH_FIELDS),
+        Path("audit", {op.READ: _list}, synopsis="List the enabled audit devices."),
+        Path(
+            "audit/{path:path}",
+            {op.UPDATE: _enable, op.DELETE: _disable},
+            _ENABLE_FIELDS,
+            synopsis="Enable or disable an audit device.",
+        ),
+        Path(
+            "audit-hash/{path:path}",
+            {op.UPDATE: _hash},
+            _HASH_FIELDS,
+            synopsis="Hash a value with an audit device's HMAC key, as its log shows it.",
+        ),
     ]

@@ -109,7 +109,18 @@ def paths() -> list[Path]:
             "capabilities-accessor",
             {op.UPDATE: _capabilities_accessor},
             {"accessor": Field(FieldType.STRING, ""), **_PATH_FIELDS},
+            synopsis="The capabilities of the token with this accessor on paths.",
         ),
-        Path("capabilities", {op.UPDATE: _capabilities}, _TOKEN_FIELDS),
-        Path("capabilities-self", {op.UPDATE: _capabilities_self}, _TOKEN_FIELDS),
+        Path(
+            "capabilities",
+            {op.UPDATE: _capabilities},
+            _TOKEN_FIELDS,
+            synopsis="The capabilities of a token on paths.",
+        ),
+        Path(
+            "capabilities-self",
+            {op.UPDATE: _capabilities_self},
+            _TOKEN_FIELDS,
+            synopsis="The capabilities of the calling token on paths.",
+        ),
     ]

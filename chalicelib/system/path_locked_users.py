@@ -59,10 +59,12 @@ def paths() -> list[Path]:
         Path(
             "locked-users/{mount_accessor}/unlock/{alias_identifier}",
             {Operation.UPDATE: _unlock},
+            synopsis="Unlock a user locked out after failed logins.",
         ),
         Path(
             "locked-users",
             {Operation.READ: _list},
             {"mount_accessor": Field(FieldType.STRING, "")},
+            synopsis="List the users locked out after failed logins.",
         ),
     ]

@@ -228,13 +228,22 @@ def table_paths(table: str, prefix: str) -> list[Path]:
         "tune_read": _tune_read, "tune_write": _tune_write,
     }
     h = {name: factory(table) for name, factory in handlers.items()}
+    kind = "auth method" if table == "auth" else "secrets engine"
     return [
-        Path(prefix, {op.READ: h["list"]}),  # no "/?": OpenBao answers sys/mounts/ 404
-        Path(f"{prefix}/{{path:path}}/tune", {op.READ: h["tune_read"], op.UPDATE: h["tune_write"]},
-             _TUNE_FIELDS),
-        Path(f"{prefix}/{{path:path}}",
-             {op.READ: h["read"], op.UPDATE: h["enable"], op.DELETE: h["disable"]},
-             _ENABLE_FIELDS),
+        # No "/?": OpenBao answers sys/mounts/ 404.
+        Path(prefix, {op.READ: h["list"]}, synopsis=f"List the mounted {kind}s."),
+        Path(
+            f"{prefix}/{{path:path}}/tune",
+            {op.READ: h["tune_read"], op.UPDATE: h["tune_write"]},
+            _TUNE_FIELDS,
+            synopsis=f"Read or tune the configuration of a mounted {kind}.",
+        ),
+        Path(
+            f"{prefix}/{{path:path}}",
+            {op.READ: h["read"], op.UPDATE: h["enable"], op.DELETE: h["disable"]},
+            _ENABLE_FIELDS,
+            synopsis=f"Read, enable or disable the {kind} mounted at a path.",
+        ),
     ]
 
 

@@ -206,7 +206,9 @@ class Runtime:
         if self.sealed:
             self._unseal()
             return
-        if self.barrier.keyring is not None and state.term != self.barrier.keyring.active_term:
+        # Newer only: two rotations' state updates may land out of order, leaving the state
+        # a term behind the keyring; "!=" would then reread the keyring on every request.
+        if self.barrier.keyring is not None and state.term > self.barrier.keyring.active_term:
             entry = self.physical.get(KEYRING_KEY)
             assert entry is not None
             self._install_keyring(entry)

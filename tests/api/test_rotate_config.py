@@ -3,6 +3,7 @@ encryption count summed over containers, and by age in the rotate-keyring job.""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -168,3 +169,19 @@ def test_a_failed_flush_keeps_the_tally_and_the_write(
     _write_through(rt, "sys/test/a")
     assert rt.barrier.get("sys/test/a").value == b"value"
     assert rt.barrier.tally is not None and rt.barrier.tally.pending == 1
+
+
+def test_a_state_a_term_behind_the_keyring_costs_no_rereads(
+    vault: VaultHTTP, calls: Counter[str]
+) -> None:
+    """Rotations A then B, whose cluster-state updates landed B then A."""
+    vault.post("sys/rotate")
+    vault.post("sys/rotate")
+    other = Runtime(DynamoDBPhysical())
+    other.begin([])
+    other.physical.update_cluster_state(term=2)  # A's late update
+    calls.clear()
+    other.begin([])
+    other.begin([])
+    assert other.keyring_record.keyring.active_term == 3
+    assert dict(calls) == {"BatchGetItem": 2}

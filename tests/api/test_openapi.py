@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from openapi_spec_validator import validate
 
 from chalicelib.engines.registry import backend_for
 from chalicelib.framework.openapi import openapi_template
+from tests.api import audit_support
 from tests.support import VaultHTTP
 
 SPEC = "sys/internal/specs/openapi"
@@ -159,8 +161,10 @@ def test_help_at_a_mount_root_lists_its_paths(vault: VaultHTTP) -> None:
         assert "/encrypt/{name}" in body["openapi"]["paths"]
 
 
-def test_help_needs_a_token_but_no_policy(vault: VaultHTTP) -> None:
+def test_help_needs_a_token_but_no_policy(vault: VaultHTTP, tmp_path: Path) -> None:
     _mount_extras(vault)
+    log = tmp_path / "audit.log"
+    audit_support.enable(vault, "file", "file", file_path=str(log))
     vault.put("sys/policies/acl/deny", {"policy": 'path "transit/*" { capabilities = ["deny"] }'})
     token = vault.post("auth/token/create", {"policies": ["deny"]}).json()["auth"]["client_token"]
     denied = VaultHTTP(vault.url, token)
@@ -173,6 +177,13 @@ def test_help_needs_a_token_but_no_policy(vault: VaultHTTP) -> None:
     assert refused.status_code == 403 and refused.json() == {"errors": ["permission denied"]}
     # An unauthenticated path's help needs no token.
     assert "password" in _help(anonymous, "auth/userpass/login/bob")["help"]
+    helped = [
+        record for record in audit_support.records(log)
+        if record["type"] == "response" and record["request"]["operation"] == "help"
+    ]  # fmt: skip
+    assert {record["request"]["path"] for record in helped} == {
+        "transit/keys/k1", "auth/userpass/login/bob",
+    }  # fmt: skip
 
 
 def test_help_on_unknown_paths(vault: VaultHTTP) -> None:

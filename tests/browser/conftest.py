@@ -9,8 +9,9 @@ Fixtures for every browser test module:
 - ``logged_in``: ``page`` at ``/ui/`` logged in with the root token;
 - ``login_with_token(page, server, token)`` / ``login_with_password(...)`` for other identities.
 
-Mark a module ``pytestmark = pytest.mark.xdist_group("ui-browser")`` so ``--dist loadgroup``
-keeps its module-scoped server and browser on one worker.
+Mark a module with a group of its own (``pytestmark = pytest.mark.xdist_group("ui-browser-x")``)
+so ``--dist loadgroup`` keeps its module-scoped server and browser on one worker while
+other modules run on the other.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.xdist_group("ui-browser")
+pytestmark = pytest.mark.xdist_group("ui-browser-engines")
 
 IAM_POLICY = json.dumps({
     "Version": "2012-10-17",

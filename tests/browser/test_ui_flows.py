@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import login_with_password, login_with_token
 from tests.support import VaultHTTP
 
-pytestmark = pytest.mark.xdist_group("ui-browser")
+pytestmark = pytest.mark.xdist_group("ui-browser-flows")
 
 XSS = "<img src=x onerror=alert(1)>"
 PASSWORD = "correct horse battery staple"

@@ -12,7 +12,7 @@ from tests.ldap_support import USERS, Directory
 
 __all__ = ["idp"]  # a fixture the tests below take
 
-pytestmark = pytest.mark.xdist_group("ui-browser")
+pytestmark = pytest.mark.xdist_group("ui-browser-login")
 
 
 def test_oidc_login_follows_the_providers_redirect_back_to_the_ui(

@@ -55,17 +55,17 @@ function sessionLost() {
   navigate("#/login");
 }
 
-export function navigate(hash) {
+function navigate(hash) {
   if (location.hash === hash) route();
   else location.hash = hash;
 }
 
-export function parseHash(hash) {
+function parseHash(hash) {
   const [name, query] = hash.replace(/^#\/?/, "").split("?", 2);
   return { name: name || "", params: Object.fromEntries(new URLSearchParams(query || "")) };
 }
 
-export async function capabilities(path) {
+async function capabilities(path) {
   const reply = await api.post("sys/capabilities-self", { paths: [path] });
   return (reply.data || reply)[path] || reply.capabilities || [];
 }

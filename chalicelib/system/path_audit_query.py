@@ -31,6 +31,7 @@ UNAUTHENTICATED: tuple[str, ...] = ()
 SUDO = ("audit-query/*", "audit-verify/*")
 
 LIMIT_DEFAULT, LIMIT_MAX = 100, 1000
+_LATEST = 253_370_764_800 * 1_000_000_000  # 9999-01-01: a window's slack stays in datetime's range
 DEFAULT_SINCE = "24h"
 # Vault's entity ids are UUIDs; anything else names the login (an alias, see query.has_alias).
 _ENTITY_ID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -78,6 +79,8 @@ def _window(data: FieldData) -> Window:
         raise BadRequest(str(error)) from None
     if since > until:
         raise BadRequest('"since" is later than "until"')
+    if since < 0 or until > _LATEST:
+        raise BadRequest('"since" and "until" must fall between 1970 and 9998')
     return Window(since, until)
 
 

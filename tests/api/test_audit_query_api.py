@@ -233,6 +233,10 @@ REFUSED = [
      "or a duration ago (24h, 7d)"),
     ("sys/audit-verify/file", {"until": "2024-13-01"}, 'invalid time "2024-13-01"'),
     ("sys/audit-query/file", {"since": "1h", "until": "2h"}, '"since" is later than "until"'),
+    ("sys/audit-query/file", {"until": "9999-12-31"}, "must fall between 1970 and 9998"),
+    ("sys/audit-verify/file", {"since": "30000d"},
+     "must fall between 1970 and 9998"),
+    ("sys/audit-verify/file", {"since": "1960-01-01"}, "must fall between 1970 and 9998"),
     ("sys/audit-query/file", {"limit": "0"}, '"limit" must be between 1 and 1000'),
     ("sys/audit-query/file", {"limit": "1001"}, '"limit" must be between 1 and 1000'),
     ("sys/audit-query/out", {}, 'audit device "out/" writes to stdout, which this server '

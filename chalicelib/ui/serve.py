@@ -86,7 +86,11 @@ def serve_ui(current: ChaliceRequest) -> ChaliceResponse:
 def _ui_root(requested: str, relative: str) -> str:
     """The UI's root URL path as the browser sees it (``/ui/``, ``/api/ui/`` …)."""
     root = requested[: len(requested) - len(relative)] if relative else requested
-    return root if root.endswith("/") else root + "/"
+    root = "/" + root.lstrip("/")  # never "//host/…": that would name another origin
+    if not root.endswith("/"):
+        root += "/"
+    # Anything else (a path whose encoding differs from its proxy parameter) gets the default.
+    return root if root.endswith("/ui/") else "/ui/"
 
 
 def _asset(relative: str, root: str) -> Asset | None:

@@ -52,13 +52,21 @@ def test_deep_links_get_the_app_with_the_same_base(ui: str) -> None:
     assert '<base href="/ui/">' in reply.text
 
 
-def test_a_stage_prefix_is_kept_in_the_base() -> None:
+@pytest.mark.parametrize(
+    ("seen", "base"),
+    [
+        ("/api/ui/vault/x", "/api/ui/"),  # the execute-api URL's stage
+        ("//evil.example/ui/vault/x", "/evil.example/ui/"),  # never another origin
+        ("/api/ui/vault/%78", "/ui/"),  # encoded otherwise than the proxy parameter
+    ],
+)
+def test_the_base_is_the_ui_root_the_browser_sees(seen: str, base: str) -> None:
     import app
 
     event = build_event(HttpRequest("GET", "/ui/vault/x", [], b"", "127.0.0.1"))
-    event["requestContext"]["path"] = "/api/ui/vault/x"  # the execute-api URL's stage
+    event["requestContext"]["path"] = seen
     result = app.app(event, LocalLambdaContext("r", 0.0))
-    assert '<base href="/api/ui/">' in result["body"]
+    assert f'<base href="{base}">' in result["body"]
 
 
 def test_assets_have_types_etags_and_revalidate(ui: str) -> None:

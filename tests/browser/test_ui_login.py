@@ -41,6 +41,12 @@ def test_oidc_login_follows_the_providers_redirect_back_to_the_ui(
     assert who["data"]["display_name"] == "oidc-alice@example.com"
 
 
+def test_a_failed_oidc_callback_is_explained_on_the_login_page(page, ui_server) -> None:
+    page.goto(f"{ui_server.address}/ui/vault/auth/oidc/oidc/callback?code=c&state=forged")
+    expect(page.locator(".notice")).to_contain_text("OIDC login failed:")
+    expect(page).to_have_url(f"{ui_server.address}/ui/#/login")
+
+
 def test_ldap_login_from_the_listed_mount(page, ui_server, root_api, slapd: Directory) -> None:
     assert root_api.post("sys/auth/ldap", {"type": "ldap"}).ok
     assert root_api.post("sys/auth/ldap/tune", {"listing_visibility": "unauth"}).ok

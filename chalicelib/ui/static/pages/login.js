@@ -130,7 +130,7 @@ function randomNonce() {
 // code and state: exchange them for a token, then drop them from the address bar. The
 // exchange is a GET with them in the query, as Vault's UI does (the callback accepts a POST
 // only in form_post mode); the code is single-use and bound to this login's PKCE verifier.
-export async function completeOidc(api, mount, showError) {
+export async function completeOidc(api, mount) {
   const query = new URLSearchParams(location.search);
   const pending = JSON.parse(sessionStorage.getItem(OIDC_KEY) || "{}");
   sessionStorage.removeItem(OIDC_KEY);
@@ -143,6 +143,7 @@ export async function completeOidc(api, mount, showError) {
     });
     session.remember(reply.auth.client_token);
   } catch (error) {
-    showError(error);
+    // Shown by the login page, which the app opens next.
+    session.leaveMessage(`OIDC login failed: ${error.errors ? error.errors.join("; ") : error.message}`);
   }
 }

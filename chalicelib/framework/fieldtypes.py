@@ -22,12 +22,29 @@ class FieldError(ValueError):
     """A value that cannot be converted to its field's type; the message is client-safe."""
 
 
+# Go's time.Duration is int64 nanoseconds and its integers int64: a value past either is
+# refused there ("invalid duration", "value out of range"); here it would overflow a
+# timestamp later, a 500.
+_MAX_DURATION_SECONDS = (2**63 - 1) // 10**9
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def parse_duration(value: Any) -> int:
     """Seconds from an int, a numeric string or a Go duration ("90s", "1h30m", "2d")."""
+    seconds = _duration_seconds(value)
+    if abs(seconds) > _MAX_DURATION_SECONDS:
+        raise FieldError(f"time: invalid duration {json.dumps(str(value).strip())}")
+    return seconds
+
+
+def _duration_seconds(value: Any) -> int:
     if isinstance(value, bool):
         raise FieldError("invalid duration")
-    if isinstance(value, int | float):
-        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        # inf is not JSON, but a Python caller may pass it; int() would raise OverflowError.
+        return int(value) if abs(value) <= _MAX_DURATION_SECONDS else _MAX_DURATION_SECONDS + 1
     if not isinstance(value, str):
         raise FieldError("invalid duration")
     text = value.strip()
@@ -45,7 +62,7 @@ def parse_duration(value: Any) -> int:
         position = match.end()
     if position != len(body) or not body:
         raise FieldError(f"time: invalid duration {json.dumps(text)}")
-    return sign * int(total)
+    return sign * int(min(total, _MAX_DURATION_SECONDS + 1))
 
 
 def _to_string(value: Any) -> str:
@@ -59,6 +76,13 @@ def _to_string(value: Any) -> str:
 
 
 def _to_int(value: Any) -> int:
+    number = _integer(value)
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        raise FieldError("value out of range")
+    return number
+
+
+def _integer(value: Any) -> int:
     if isinstance(value, bool):
         raise FieldError("expected an integer")
     if isinstance(value, int):

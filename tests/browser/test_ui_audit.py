@@ -64,7 +64,7 @@ def test_queries_an_s3_device_and_verifies_its_chain(logged_in: Page, audited: P
     assert not page.seen.dialogs and not page.seen.console_errors
 
 
-def test_record_values_are_text(logged_in: Page, audited: Path) -> None:
+def test_record_values_are_text_and_errors_shown(logged_in: Page, audited: Path) -> None:
     page = logged_in
     open_device(page, "s3/")
     page.locator("input[name=path_prefix]").fill("secret/data/<img")
@@ -72,6 +72,10 @@ def test_record_values_are_text(logged_in: Page, audited: Path) -> None:
     expect(page.locator("table.requests td.col-path")).to_have_text([f"secret/data/{XSS}"])
     assert page.locator("table.requests img").count() == 0
     assert not page.seen.dialogs
+    page.locator("input[name=since]").fill("yesterday")
+    page.get_by_role("button", name="Query").click()
+    expect(page.locator("#flash")).to_contain_text('invalid time "yesterday"')
+    expect(page.locator("input[name=since]")).to_have_value("yesterday")  # the form stays
 
 
 def test_a_tampered_file_log_fails_verification(logged_in: Page, audited: Path) -> None:

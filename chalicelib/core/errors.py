@@ -76,3 +76,16 @@ class InternalError(VaultError):
 
     def __init__(self, message: str = "internal error") -> None:
         super().__init__(message)
+
+
+class RateLimited(VaultError):
+    """429: the client is over its rate-limit quota (chalicelib.quotas). ``headers``:
+    Retry-After and, when enabled, the X-Ratelimit-* ones; ``audited`` as the quota
+    config asks (OpenBao audits a refusal only then)."""
+
+    status = HTTPStatus.TOO_MANY_REQUESTS
+
+    def __init__(self, message: str, headers: dict[str, str], *, audited: bool) -> None:
+        super().__init__(message)
+        self.headers = headers
+        self.audited = audited

@@ -14,7 +14,14 @@ from typing import Any
 
 from chalicelib import audit, observability
 from chalicelib.core import authz, lockout, login, wrapping
-from chalicelib.core.errors import InternalError, NotFound, PermissionDenied, Sealed, VaultError
+from chalicelib.core.errors import (
+    InternalError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Sealed,
+    VaultError,
+)
 from chalicelib.core.mounts import SYSTEM_MOUNT, MountEntry
 from chalicelib.core.operation import Operation
 from chalicelib.core.render import render_error
@@ -24,7 +31,7 @@ from chalicelib.engines.registry import backend_of
 from chalicelib.framework import Backend, PathMatch
 from chalicelib.leases import manager as leases
 from chalicelib.observability import logger
-from chalicelib.quotas import enforce as quotas
+from chalicelib.quotas import QUOTAS_GENERATION
 from chalicelib.storage.view import StorageView
 from chalicelib.system.mount_config import LOCKOUT_TYPES
 from chalicelib.tokens.cubbyhole import CUBBYHOLE_TYPE, require_service_token
@@ -47,8 +54,9 @@ def handle(request: Request) -> HttpReply:
 def _safe_handle(request: Request) -> HttpReply:
     try:
         reply = _handle(request, runtime())
-    except quotas.RateLimited as error:
-        reply = quotas.refusal(error)
+    except RateLimited as error:
+        reply = render_error(error)
+        reply = reply._replace(headers={**reply.headers, **error.headers})
         if not error.audited:  # OpenBao audits a refusal only when its quota config asks
             return reply
     except VaultError as error:
@@ -57,7 +65,9 @@ def _safe_handle(request: Request) -> HttpReply:
         # The traceback goes to the log (it holds no request data); the client sees 500 only.
         logger.exception("unhandled error", extra={"path": request.path})
         reply = render_error(InternalError())
-    return audit.log_response(request, quotas.with_headers(reply))
+    if request.reply_headers:
+        reply = reply._replace(headers={**reply.headers, **request.reply_headers})
+    return audit.log_response(request, reply)
 
 
 @cache
@@ -120,6 +130,20 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
         [*credential.prefetch, *identity_keys, *wrapping.prefetch(rt, request), *path_keys]
     )
     exempt = request.path.rstrip("/") in SEAL_EXEMPT
+    unchanged = mounts is rt.mounts and auth is rt.auth  # new tables are new objects
+    # Route again only if the read brought new mount tables (routing costs ~4 lookups).
+    mount = None if rt.sealed and not exempt else (
+        guess[0] if guess is not None and unchanged and not exempt else _route(rt, request, exempt)
+    )
+    if mount is not None:
+        request.mount = mount
+        request.mount_path = mount.router_path
+    if not rt.sealed and rt.state.generation(QUOTAS_GENERATION):
+        # As OpenBao's HTTP layer: before any other answer, token or route (a global rule
+        # counts paths no mount serves). Imported only once a rule was ever written.
+        from chalicelib.quotas.enforce import enforce
+
+        enforce(rt, request)
     if request.path.rstrip("/") == "sys/seal" and (
         rt.sealed or request.operation not in (Operation.CREATE, Operation.UPDATE)
     ):
@@ -132,19 +156,11 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
     if request.path in wrapping.TOKEN_PATHS:
         wrapping.validate(rt, request, values)
 
-    unchanged = mounts is rt.mounts and auth is rt.auth  # new tables are new objects
-    # Route again only if the read brought new mount tables (routing costs ~4 lookups).
-    mount = guess[0] if guess is not None and unchanged and not exempt else _route(
-        rt, request, exempt
-    )
     if mount is None:
         # Without a valid token Vault says nothing about which paths exist.
         if authz.resolve(rt, credential, values, request.remote_address) is None:
             raise PermissionDenied()
         raise NotFound(f'no handler for route "{request.path}". route entry not found.')
-    request.mount = mount
-    request.mount_path = mount.router_path
-    quotas.enforce(rt, request)  # before authentication, as OpenBao's HTTP layer
     backend = backend_of(mount)
     relative = request.relative_path
     if request.operation is Operation.HELP:

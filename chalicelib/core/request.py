@@ -37,7 +37,8 @@ class Request:
 
     __slots__ = (
         "body", "client_token", "data", "headers", "identity", "mount", "mount_path",
-        "operation", "path", "remote_address", "request_id", "storage", "token", "wrap_ttl",
+        "operation", "path", "remote_address", "reply_headers", "request_id", "storage", "token",
+        "wrap_ttl",
     )
 
     def __init__(
@@ -74,6 +75,8 @@ class Request:
         self.token = token
         # The token's entity as this request sees it (set with the token; None: no entity).
         self.identity: ResolvedIdentity | None = None
+        # Headers the pipeline adds to whatever reply it sends (the rate-limit headers).
+        self.reply_headers: dict[str, str] | None = None
 
     @property
     def relative_path(self) -> str:

@@ -1,23 +1,21 @@
 """The pipeline's quota hook: 429 for a client over its rate-limit quota.
 
-As OpenBao's HTTP layer, the check runs before authentication (a flood of bad tokens is
-limited too) and once the mount is known. Its cost while no rule governs the request is
-the in-memory lookup only: the rules ride on the cluster-state generation the request
-reads anyway (chalicelib.quotas.table).
+As OpenBao's HTTP layer, the check runs for every request, before authentication (a flood
+of bad tokens is limited too) and whether or not a mount serves its path (a global rule
+counts those). The pipeline imports this module only once the cluster has had a rule or
+a config (its ``quotas`` generation is past 0); even then, a request no rule governs
+costs the in-memory lookup only: the rules ride on the cluster-state generation the
+request reads anyway (chalicelib.quotas.table).
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from contextvars import ContextVar
 from functools import cache
-from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from chalicelib.core.errors import VaultError
-from chalicelib.core.render import render_error
-from chalicelib.core.request import HttpReply
+from chalicelib.core.errors import RateLimited
 from chalicelib.quotas import table
 from chalicelib.quotas.counter import Decision, Limiter
 from chalicelib.quotas.model import RateLimitQuota
@@ -26,20 +24,6 @@ if TYPE_CHECKING:
     from chalicelib.core.request import Request
     from chalicelib.core.runtime import Runtime
     from chalicelib.storage.physical import Physical
-
-# The rate-limit headers of the request being served (when the config enables them).
-_HEADERS: ContextVar[dict[str, str] | None] = ContextVar("quota_headers", default=None)
-
-
-class RateLimited(VaultError):
-    """429 with OpenBao's words; ``audited`` as the quota config asks."""
-
-    status = HTTPStatus.TOO_MANY_REQUESTS
-
-    def __init__(self, path: str, headers: dict[str, str], audited: bool) -> None:
-        super().__init__(f"request path {_go_quote(path)}: rate limit quota exceeded")
-        self.headers = headers
-        self.audited = audited
 
 
 def _go_quote(text: str) -> str:
@@ -54,13 +38,14 @@ def _limiter(physical: Physical) -> Limiter:
 
 
 def enforce(rt: Runtime, request: Request) -> None:
-    """Count the request against the one quota governing it, if any; RateLimited if over."""
+    """Count the request against the one quota governing it, if any; RateLimited if over.
+    A request no mount serves (``request.mount`` None) can only fall under a global rule."""
     if rt.sealed:
         return  # as OpenBao, whose quota manager holds no rules while sealed
     quotas = table.current(rt)
-    if not quotas.quotas or request.mount is None or quotas.config.is_exempt(request.path):
+    if not quotas.quotas or quotas.config.is_exempt(request.path):
         return
-    mount = request.mount.router_path
+    mount = request.mount.router_path if request.mount is not None else ""
     role = ""
     if mount in quotas.role_mounts:
         from chalicelib.quotas.roles import login_role
@@ -79,24 +64,10 @@ def enforce(rt: Runtime, request: Request) -> None:
     headers = _headers(decision) if quotas.config.response_headers else {}
     if not decision.allowed:
         headers["Retry-After"] = str(decision.retry_after)
-        raise RateLimited(request.path, headers, quotas.config.audit_logging)
+        message = f"request path {_go_quote(request.path)}: rate limit quota exceeded"
+        raise RateLimited(message, headers, audited=quotas.config.audit_logging)
     if headers:
-        _HEADERS.set(headers)
-
-
-def refusal(error: RateLimited) -> HttpReply:
-    """The 429 reply, with its Retry-After (and rate-limit headers when enabled)."""
-    reply = render_error(error)
-    return reply._replace(headers={**reply.headers, **error.headers})
-
-
-def with_headers(reply: HttpReply) -> HttpReply:
-    """The reply with the request's rate-limit headers, if it has any."""
-    headers = _HEADERS.get()
-    if headers is None:
-        return reply
-    _HEADERS.set(None)
-    return reply._replace(headers={**reply.headers, **headers})
+        request.reply_headers = headers
 
 
 def _headers(decision: Decision) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core import jsonio
 from chalicelib.core.errors import PreconditionFailed
+from chalicelib.quotas import QUOTAS_GENERATION
 from chalicelib.quotas.model import EMPTY, QuotaSet
 from chalicelib.storage.physical import ConditionFailed
 
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from chalicelib.core.runtime import Runtime
 
 QUOTAS_KEY = "core/quotas"
-QUOTAS_GENERATION = "quotas"
 _RETRIES = 5
 
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from chalicelib.core.errors import RateLimited
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request
 from chalicelib.core.runtime import Runtime
-from chalicelib.quotas.enforce import RateLimited, enforce
+from chalicelib.quotas.enforce import enforce
 from chalicelib.storage.dynamodb import DynamoDBPhysical
 from tests.api.audit_support import enable, of_request
 from tests.support import VaultHTTP
@@ -261,6 +262,16 @@ def test_paths_no_backend_serves_are_counted_too(vault: VaultHTTP) -> None:
     first, second = (vault.get("sys/no-such-path") for _ in range(2))
     assert first.status_code == 404 and "unsupported path" in first.json()["errors"][0]
     assert second.status_code == 429
+
+
+def test_a_global_rule_counts_paths_no_mount_serves(vault: VaultHTTP) -> None:
+    """OpenBao's HTTP layer applies the quota before routing: an unmounted path falls under
+    the global rule, and the 429 comes before the token check (no token sent here)."""
+    quota(vault, "everything", rate=2, interval=HOUR)
+    assert statuses(vault, "nowhere/x", 2) == [404, 404]
+    refused = vault.get("nowhere/y", token="")
+    assert refused.status_code == 429
+    assert refused.json() == {"errors": ['request path "nowhere/y": rate limit quota exceeded']}
 
 
 def test_refusals_are_audited_only_when_the_config_asks(vault: VaultHTTP, tmp_path: Path) -> None:

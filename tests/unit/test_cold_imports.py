@@ -8,7 +8,7 @@ import sys
 
 LAZY = [
     "aws_xray_sdk", "aws_lambda_powertools", "boto3", "pynamodb", "hcl", "chalicelib.engines.kv",
-    "chalicelib.policy",
+    "chalicelib.policy", "chalicelib.quotas.enforce", "chalicelib.quotas.model",
 ]
 
 

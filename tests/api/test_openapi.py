@@ -55,6 +55,12 @@ def test_document_is_valid_and_documents_every_mount_at_its_path(vault: VaultHTT
     assert "/secret/data/{path}" in paths and "/secret/metadata/{path}" in paths
     assert "/kv1/{path}" in paths and "/kv1/data/{path}" not in paths
     assert "/sys/internal/specs/openapi" in paths
+    # A second mount of a type: the same paths under it, operation ids kept unique.
+    assert vault.post("sys/mounts/transit2", {"type": "transit"}).status_code == 204
+    twice = vault.get(SPEC).json()
+    validate(twice)
+    second = twice["paths"]["/transit2/keys/{name}"]["get"]
+    assert second["operationId"] == "transit-read-keys-name-2"
 
 
 def test_operations_parameters_and_request_bodies(vault: VaultHTTP) -> None:

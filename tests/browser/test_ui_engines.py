@@ -93,7 +93,10 @@ def test_dynamic_credentials_with_their_lease(logged_in, ui_server, root_api) ->
     lease_id = logged_in.locator("code.lease-id").inner_text()
     assert lease_id.startswith("aws/creds/reader/")
     assert "Reveal" in logged_in.locator("table.secret").inner_text()  # masked
+    expires = logged_in.locator("tr", has_text="last_renewal")
+    expect(expires.locator("td")).to_have_text("")
     logged_in.get_by_role("button", name="Renew").click()
+    expect(expires.locator("td")).not_to_have_text("")
     logged_in.get_by_role("button", name="Revoke").click()
     expect(logged_in.get_by_role("status")).to_have_text("Revoked.")
     lookup = root_api.put("sys/leases/lookup", {"lease_id": lease_id})

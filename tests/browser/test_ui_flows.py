@@ -112,6 +112,13 @@ def test_revoking_a_lease_revokes_it(page, ui_server, users, root_api, shots) ->
     page.locator("table.list a").first.click()
     page.get_by_text("expire_time").wait_for()
     page.screenshot(path=shots / "lease.png")
+    lease_id = page.locator("table.lease tr", has_text="id").first.locator("td").inner_text()
+    page.goto(f"{ui_server.address}/ui/#/leases")
+    page.get_by_label("Lease ID").fill(lease_id)
+    page.get_by_role("button", name="Look up").click()
+    page.get_by_role("button", name="Renew").click()
+    # As in Vault, a token's lease is renewed through auth/token/renew: the reason is shown.
+    expect(page.locator("#flash")).to_contain_text("tokens cannot be renewed through this endpoint")
     page.seen.accept_dialogs = True
     page.get_by_role("button", name="Revoke").click()
     page.get_by_text("No leases under this prefix.").wait_for()

@@ -10,10 +10,13 @@ export async function render(root, ctx) {
   const { el } = ctx;
   const prefix = ctx.params.prefix || "";
   let keys = [];
+  let listing = null; // why there is no list, when there is none
   try {
     keys = (await ctx.api.list(`sys/leases/lookup/${prefix}`)).data?.keys || [];
   } catch (error) {
-    if (error.status !== 404) throw error;
+    // Listing needs its own grant (often sudo); looking one lease up may still be allowed.
+    if (error.status === 403) listing = "This token may not list leases here; look one up by its ID.";
+    else if (error.status !== 404) throw error;
   }
   const parts = prefix.split("/").filter(Boolean);
   const crumbs = [el("a", { href: "#/leases" }, "leases/")];
@@ -22,11 +25,19 @@ export async function render(root, ctx) {
     const target = key.endsWith("/") ? `#/leases?prefix=${encodeURIComponent(prefix + key)}` : `#/leases?id=${encodeURIComponent(prefix + key)}`;
     return el("tr", {}, el("td", {}, el("a", { href: target }, key)));
   });
+  const leaseId = el("input", { name: "lease_id", required: true, "aria-label": "Lease ID", placeholder: "e.g. database/creds/app/…" });
   root.append(
     el("h1", {}, "Leases"),
+    el("form", {
+      class: "toolbar",
+      onsubmit: (event) => {
+        event.preventDefault();
+        ctx.navigate(`#/leases?id=${encodeURIComponent(leaseId.value.trim())}`);
+      },
+    }, leaseId, el("button", { type: "submit" }, "Look up")),
     el("nav", { class: "crumbs", "aria-label": "Prefix" }, crumbs),
     capabilityBadge(ctx, `sys/leases/lookup/${prefix}`),
-    rows.length ? el("table", { class: "list" }, el("tbody", {}, rows)) : el("p", { class: "muted" }, "No leases under this prefix."),
+    rows.length ? el("table", { class: "list" }, el("tbody", {}, rows)) : el("p", { class: "muted" }, listing || "No leases under this prefix."),
     prefix ? el("div", { class: "toolbar" }, el("button", {
       type: "button",
       class: "danger",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import re
 import uuid
 from typing import NamedTuple
@@ -68,7 +69,8 @@ def required(rt: Runtime) -> int:
 def start(rt: Runtime, otp: str, pgp_key: str) -> Attempt:
     """Begin an attempt; without ``otp`` or ``pgp_key`` the server makes the OTP (OpenBao 2)."""
     if otp:
-        if len(otp) != OTP_LENGTH:
+        # Bytes, as Go's len(): the OTP is XORed byte for byte with the token.
+        if len(otp.encode()) != OTP_LENGTH:
             raise BadRequest("OTP string has incorrect length")
     elif pgp_key:
         raise BadRequest("pgp_key is not supported: encode the root token with an OTP instead")
@@ -118,7 +120,7 @@ def submit(rt: Runtime, share: bytes, nonce: str) -> Progress:
                 "incorrect nonce supplied; nonce for this root generation operation is "
                 f'"{attempt.nonce}"'
             )
-        if encoded_share in attempt.shares:
+        if any(hmac.compare_digest(encoded_share, given) for given in attempt.shares):
             raise BadRequest("given key has already been provided during this generation operation")
         shares = (*attempt.shares, encoded_share)
         try:
@@ -141,9 +143,10 @@ def _finish(rt: Runtime, attempt: Attempt, shares: tuple[str, ...], version: int
         raise BadRequest(failure)
     assert rt.token_salt is not None  # unsealed: the pipeline refuses a sealed request
     token_id = new_token_id()
+    encoded = encode_token(token_id, attempt.otp)  # before the write: no token without it
     writes = service_token_writes(rt.token_salt, token_id, root_entry())
     rt.barrier.transact([Delete(ATTEMPT_KEY, expected_version=version), *writes])
-    return encode_token(token_id, attempt.otp)
+    return encoded
 
 
 def _check_key(config: SealConfig, shares: list[bytes]) -> str:

@@ -142,6 +142,17 @@ def test_server_made_otp_cancel_and_refusals(fresh: VaultHTTP) -> None:
     assert answer(fresh.get("auth/token/lookup-self", token=token))["data"]["policies"] == [
         "root"
     ]
+    # As OpenBao, the OTP's length is in bytes: with a two-byte character, 25 characters.
+    wide = "\u00e9" + OTP[:24]
+    assert error(fresh.put("sys/generate-root-token/attempt", {"otp": wide + "z"})) == (
+        "OTP string has incorrect length"
+    )
+    nonce = answer(fresh.put("sys/generate-root-token/attempt", {"otp": wide}))["data"]["nonce"]
+    done = answer(update(fresh, keys[0], nonce))["data"]
+    token = decode(done["encoded_token"], wide)
+    assert answer(fresh.get("auth/token/lookup-self", token=token))["data"]["policies"] == [
+        "root"
+    ]
 
 
 def test_vaults_endpoints_answer_bare_json_without_a_token(fresh: VaultHTTP) -> None:

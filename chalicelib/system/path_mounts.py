@@ -220,6 +220,16 @@ def _start_kv_upgrade(entry: MountEntry) -> Callable[[], object]:
     return lambda: run_upgrade(view)
 
 
+_MOUNT_HELP = """\
+A write enables a new mount at the path: "type" names the engine or method,
+"config" its lease TTLs and tuning, "options" what the type takes (kv's version).
+A read shows the mount as sys/mounts lists it.
+
+A delete disables the mount: its leases are revoked first, then its data is removed
+for good. Disabling a path where nothing is mounted succeeds.
+"""
+
+
 def table_paths(table: str, prefix: str) -> list[Path]:
     """The paths of one mount table under ``prefix`` ("mounts" or "auth")."""
     op = Operation
@@ -243,8 +253,10 @@ def table_paths(table: str, prefix: str) -> list[Path]:
             {op.READ: h["read"], op.UPDATE: h["enable"], op.DELETE: h["disable"]},
             _ENABLE_FIELDS,
             synopsis=f"Read, enable or disable the {kind} mounted at a path.",
+            description=_MOUNT_HELP,
         ),
     ]
+
 
 
 def paths() -> list[Path]:

@@ -175,7 +175,8 @@ def test_help_needs_a_token_but_no_policy(vault: VaultHTTP, tmp_path: Path) -> N
     token = vault.post("auth/token/create", {"policies": ["deny"]}).json()["auth"]["client_token"]
     denied = VaultHTTP(vault.url, token)
     assert denied.get("transit/keys/k1").status_code == 403
-    assert "Manage" in _help(denied, "transit/keys/k1")["help"]
+    text = _help(denied, "transit/keys/k1")["help"]
+    assert "Manage" in text and "deletion_allowed" in text  # synopsis, long description
     assert _help(vault, "transit/keys/k1", method="POST")["help"].startswith("Request:")
 
     anonymous = VaultHTTP(vault.url)

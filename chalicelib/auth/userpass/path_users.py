@@ -81,6 +81,15 @@ def path_user_policies_update(request: Request, data: FieldData) -> None:
     save(view_of(request), data["username"], user._replace(token=token))
 
 
+_USER_HELP = """\
+A write creates or updates the user: its password (or a bcrypt password_hash) and
+the token_* settings of the tokens its logins get. A read never shows the password.
+
+Deleting a user does not revoke the tokens it already holds; they are refused at
+their next renewal.
+"""
+
+
 def paths() -> list[Path]:
     op = Operation
     policies = {
@@ -107,5 +116,6 @@ def paths() -> list[Path]:
             _USER_FIELDS,
             exists=_exists,
             synopsis="Create, read, update or delete a user who logs in with a password.",
+            description=_USER_HELP,
         ),
     ]

@@ -135,6 +135,23 @@ def path_data_delete(request: Request, data: FieldData) -> None:
         soft_delete(view_of(request), path, None)
 
 
+_DATA_HELP = """\
+A read returns the latest version of the secret at this path, or the one named by
+"version", with its metadata. A deleted or destroyed version reads as 404, with the
+metadata still given.
+
+A write stores "data" as a new version. With "options": {"cas": N}, the write is done
+only if the secret's current version is N (0: only if the secret does not exist yet).
+The oldest versions go once there are more than max_versions.
+
+A patch merges "data" into the current version and stores the result as a new version;
+the secret must exist and its current version must be neither deleted nor destroyed.
+
+A delete marks the latest version deleted: its data is kept until it is destroyed, and
+undelete/ brings it back.
+"""
+
+
 def paths() -> list[Path]:
     return [
         Path(
@@ -154,5 +171,6 @@ def paths() -> list[Path]:
             exists=secret_exists,
             prefetch=prefetch_secret,
             synopsis="Write, Patch, Read, and Delete data in the Key-Value Store.",
+            description=_DATA_HELP,
         )
     ]

@@ -148,6 +148,19 @@ KEY_FIELDS = {
 }
 
 
+_KEY_HELP = """\
+A write creates the named key, its first version of random material of the given
+"type" (aes256-gcm96 unless said otherwise); writing an existing key changes nothing.
+"derived", "convergent_encryption" and "exportable" are chosen at creation.
+
+A read shows the key's settings and its versions (with the public keys of an
+asymmetric key), never its secret material.
+
+A delete removes the key and every version of it, and is refused unless the key's
+config has set deletion_allowed.
+"""
+
+
 def paths() -> list[Path]:
     return [
         Path(
@@ -171,5 +184,6 @@ def paths() -> list[Path]:
                 "context": Field(FieldType.STRING, "", "Context for derived public keys."),
             },
             synopsis="Manage the named encryption keys.",
+            description=_KEY_HELP,
         ),
     ]

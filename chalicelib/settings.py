@@ -23,6 +23,10 @@ class Settings(NamedTuple):
     dev_mode: bool = False
     acme_http01_port: int = 80
     acme_tls_alpn01_port: int = 443
+    # Vault's unauthenticated sys/generate-root/* (hvac's root generation). Off by default,
+    # as OpenBao's disable_unauthed_generate_root_endpoints: anyone could cancel an
+    # operator's attempt (CVE-2026-5807). sys/generate-root-token/* needs a token.
+    unauthed_generate_root: bool = False
 
     @classmethod
     def from_environ(cls, environ: os._Environ[str] | dict[str, str] = os.environ) -> "Settings":
@@ -50,6 +54,9 @@ class Settings(NamedTuple):
             acme_http01_port=int(get("LAMBDAVAULT_ACME_HTTP01_PORT", "80")) if dev_mode else 80,
             acme_tls_alpn01_port=(
                 int(get("LAMBDAVAULT_ACME_TLS_ALPN01_PORT", "443")) if dev_mode else 443
+            ),
+            unauthed_generate_root=(
+                get("LAMBDAVAULT_UNAUTHED_GENERATE_ROOT", "false").lower() == "true"
             ),
         )
 

@@ -5,18 +5,20 @@ Both drive the same attempt (chalicelib.seal.generate_root) with the recovery ke
 As in OpenBao the first pair is an ordinary authenticated path answering in the envelope,
 whose share errors carry a multierror (OpenBao answers those 500; the client caused them,
 so 400 here). The second pair answers bare JSON with plain errors and, as in Vault, needs
-no token (OpenBao 2 serves it only when a listener enables it).
+no token; as in OpenBao 2 it is served only when enabled (LAMBDAVAULT_UNAUTHED_GENERATE_ROOT,
+OpenBao's listener option), else every operation on it is 405 "unsupported operation".
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.core.errors import BadRequest, multierror
+from chalicelib.core.errors import BadRequest, UnsupportedOperation, multierror
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import runtime
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.settings import settings
 
 UNAUTHENTICATED: tuple[str, ...] = ("generate-root/attempt", "generate-root/update")
 
@@ -122,15 +124,28 @@ def _bare(status: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _served() -> None:
+    if not settings().unauthed_generate_root:
+        raise UnsupportedOperation()
+
+
 def _attempt_read(request: Request, data: FieldData) -> Response:
+    _served()
     return Response(raw=_bare(_status()))
 
 
 def _attempt_write(request: Request, data: FieldData) -> Response:
+    _served()
     return Response(raw=_bare(_start(data)))
 
 
+def _attempt_cancel(request: Request, data: FieldData) -> None:
+    _served()
+    _cancel(request, data)
+
+
 def _update(request: Request, data: FieldData) -> Response:
+    _served()
     if not data["key"]:
         raise BadRequest("'key' must be specified in request body as JSON")
     return Response(raw=_bare(_submit(data["key"], data["nonce"], bounded_hex=True)))
@@ -157,7 +172,7 @@ def paths() -> list[Path]:
         Path(
             "generate-root/attempt",
             {Operation.READ: _attempt_read, Operation.UPDATE: _attempt_write,
-             Operation.DELETE: _cancel},
+             Operation.DELETE: _attempt_cancel},
             _ATTEMPT_FIELDS,
             synopsis="Read, start or cancel a root token generation (Vault's API).",
         ),

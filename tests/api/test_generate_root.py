@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -155,6 +156,36 @@ def test_server_made_otp_cancel_and_refusals(fresh: VaultHTTP) -> None:
     ]
 
 
+@pytest.fixture
+def unauthed_generate_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Vault's sys/generate-root endpoints served, as LAMBDAVAULT_UNAUTHED_GENERATE_ROOT asks."""
+    from chalicelib.settings import settings
+
+    monkeypatch.setenv("LAMBDAVAULT_UNAUTHED_GENERATE_ROOT", "true")
+    settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    settings.cache_clear()
+
+
+def test_vaults_endpoints_are_unsupported_unless_enabled(fresh: VaultHTTP) -> None:
+    """As OpenBao 2 by default (CVE-2026-5807: anyone could cancel an operator's attempt)."""
+    initialised(fresh, 1, 1)
+    started = answer(fresh.put("sys/generate-root-token/attempt", {"otp": OTP}))["data"]
+    anonymous = VaultHTTP(fresh.url)
+    for client in (anonymous, fresh):
+        for reply in (client.get("sys/generate-root/attempt"),
+                      client.put("sys/generate-root/attempt", {"otp": OTP}),
+                      client.delete("sys/generate-root/attempt"),
+                      client.put("sys/generate-root/update", {"key": "ab" * 16, "nonce": "x"})):
+            assert (reply.status_code, reply.json()) == (
+                405, {"errors": ["unsupported operation"]}
+            )
+    status = answer(fresh.get("sys/generate-root-token/attempt"))["data"]
+    assert (status["started"], status["nonce"]) == (True, started["nonce"])
+
+
+@pytest.mark.usefixtures("unauthed_generate_root")
 def test_vaults_endpoints_answer_bare_json_without_a_token(fresh: VaultHTTP) -> None:
     keys = initialised(fresh, 3, 2)
     anonymous = VaultHTTP(fresh.url)

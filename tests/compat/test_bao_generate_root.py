@@ -10,13 +10,23 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import hvac
 import pytest
 from hvac.exceptions import InvalidRequest
 
-from tests.compat.conftest import BIN, ROOT_TOKEN, BaoResult, Server, recovery_key
+from tests.compat.conftest import (
+    BIN,
+    ROOT_TOKEN,
+    BaoResult,
+    Server,
+    recovery_key,
+    start_server,
+    stop_server,
+)
 from tests.compat.test_bao_userpass import same
 
 pytestmark = pytest.mark.compat
@@ -135,11 +145,27 @@ def scrub_nonces(text: str, nonces: list[str]) -> str:
     return re.sub(r"http://127\.0\.0\.1:\d+", "ADDR", text)
 
 
-def test_hvac_generates_a_root_token(module_dev_server: Server) -> None:
-    """hvac speaks Vault's unauthenticated sys/generate-root (OpenBao serves it only when
-    a listener enables it), so it runs against our server alone."""
-    server = module_dev_server
-    server.bao("operator", "generate-root", "-cancel")
+def test_vaults_endpoints_are_off_by_default(both: list[Server]) -> None:
+    same(both, "read", "sys/generate-root/attempt")
+    same(both, "write", "sys/generate-root/update", "key=abcd", "nonce=x")
+
+
+@pytest.fixture
+def unauthed_generate_root(tmp_path: Path) -> Iterator[Server]:
+    """Our dev server with Vault's sys/generate-root endpoints enabled (OpenBao's listener
+    option disable_unauthed_generate_root_endpoints=false)."""
+    server = start_server(["-dev", f"-dev-root-token-id={ROOT_TOKEN}"], tmp_path / "server.log",
+                          {"LAMBDAVAULT_UNAUTHED_GENERATE_ROOT": "true"})
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def test_hvac_generates_a_root_token(unauthed_generate_root: Server) -> None:
+    """hvac speaks Vault's unauthenticated sys/generate-root, which OpenBao (and we) serve
+    only when enabled, so it runs against our server alone."""
+    server = unauthed_generate_root
     client = hvac.Client(url=server.address)  # no token: these endpoints need none
     progress = client.sys.read_root_generation_progress()
     assert (progress["started"], progress["required"], progress["otp_length"]) == (False, 1, 26)

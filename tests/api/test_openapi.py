@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from openapi_spec_validator import validate
 
 from chalicelib.engines.registry import backend_for
@@ -141,30 +140,35 @@ def _help(client: VaultHTTP, path: str, method: str = "GET") -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize(
-    ("path", "route", "documented"),
-    [
-        ("secret/data/foo", "Matching Route: ^data/(?P<path>.*)$", "/data/{path}"),
-        ("sys/mounts", "Request:        mounts", "/mounts"),
-        ("transit/keys/k1", "Matching Route: ^keys/(?P<name>[^/]+)$", "/keys/{name}"),
-        ("auth/userpass/users/bob", "token_ttl (duration (sec))", "/users/{username}"),
-        ("auth/token/create", "Matching Route: ^create$", "/create"),
-    ],
-)
-def test_help_on_a_path(vault: VaultHTTP, path: str, route: str, documented: str) -> None:
-    _mount_extras(vault)
-    body = _help(vault, path)
-    assert route in body["help"] and "## DESCRIPTION" in body["help"]
-    assert list(body["openapi"]["paths"]) == [documented]
+# Request path -> a line of its help, and the one OpenAPI path its document holds.
+HELPED = {
+    "secret/data/foo": ("Matching Route: ^data/(?P<path>.*)$", "/data/{path}"),
+    "sys/mounts": ("Request:        mounts", "/mounts"),
+    "transit/keys/k1": ("Matching Route: ^keys/(?P<name>[^/]+)$", "/keys/{name}"),
+    "auth/userpass/users/bob": ("token_ttl (duration (sec))", "/users/{username}"),
+    "auth/token/create": ("Matching Route: ^create$", "/create"),
+}
 
 
-def test_help_at_a_mount_root_lists_its_paths(vault: VaultHTTP) -> None:
+def test_help_on_paths_mount_roots_and_unknown_paths(vault: VaultHTTP) -> None:
     _mount_extras(vault)
+    for path, (line, documented) in HELPED.items():
+        body = _help(vault, path)
+        assert line in body["help"] and "## DESCRIPTION" in body["help"], path
+        assert list(body["openapi"]["paths"]) == [documented]
     for path in ("transit/", "transit"):
         body = _help(vault, path)
         assert body["help"].startswith("## DESCRIPTION") and "## PATHS" in body["help"]
         assert "^keys/(?P<name>[^/]+)$" in body["help"]
         assert "/encrypt/{name}" in body["openapi"]["paths"]
+    # As any request: no route in the mount, no mount at all.
+    unsupported = vault.get("transit/nosuch", params={"help": "1"})
+    assert unsupported.status_code == 404
+    assert unsupported.json() == {"errors": ["1 error occurred:\n\t* unsupported path\n\n"]}
+    missing = vault.get("nonexist/foo", params={"help": "1"})
+    assert missing.status_code == 404
+    message = 'no handler for route "nonexist/foo". route entry not found.'
+    assert missing.json() == {"errors": [message]}
 
 
 def test_help_needs_a_token_but_no_policy(vault: VaultHTTP, tmp_path: Path) -> None:
@@ -191,14 +195,3 @@ def test_help_needs_a_token_but_no_policy(vault: VaultHTTP, tmp_path: Path) -> N
     assert {record["request"]["path"] for record in helped} == {
         "transit/keys/k1", "auth/userpass/login/bob",
     }  # fmt: skip
-
-
-def test_help_on_unknown_paths(vault: VaultHTTP) -> None:
-    _mount_extras(vault)
-    unsupported = vault.get("transit/nosuch", params={"help": "1"})
-    assert unsupported.status_code == 404
-    assert unsupported.json() == {"errors": ["1 error occurred:\n\t* unsupported path\n\n"]}
-    missing = vault.get("nonexist/foo", params={"help": "1"})
-    assert missing.status_code == 404
-    message = 'no handler for route "nonexist/foo". route entry not found.'
-    assert missing.json() == {"errors": [message]}

@@ -33,7 +33,7 @@ _CLAIMS_PER_SHARD = 500
 _MAX_SHARDS = 16
 _ATTEMPTS = 4  # per shard and request: a lost race for a window's start is retried
 _EXPIRY_MARGIN = 60  # seconds a counter outlives its window or block (TTL is lazy anyway)
-_PRUNE_AT = 10_000  # allowances kept before stale ones are dropped
+_PRUNE_AT = 10_000  # allowances kept before stale ones are dropped (grows with live ones)
 
 
 class Decision(NamedTuple):
@@ -67,6 +67,7 @@ class _Allowance:
         "remaining",
         "shard",
         "spent",
+        "stale_at",
         "used",
         "window",
     )
@@ -81,11 +82,13 @@ class _Allowance:
         self.spent: set[int] = set()  # shards found exhausted in this window
         self.remaining = 0  # the budget left cluster-wide when last seen (for the header)
         self.blocked_until = 0
+        self.stale_at = 0.0  # when the window after this one ends: nothing left worth keeping
 
-    def roll(self, window: int) -> None:
+    def roll(self, window: int, interval: int, offset: int) -> None:
         self.demand = self.used if window == self.window + 1 else 0
         self.window, self.left, self.used, self.batch = window, 0, 0, 0
         self.spent = set()
+        self.stale_at = (window + 2) * interval + offset
 
 
 class Limiter:
@@ -95,6 +98,7 @@ class Limiter:
         self.physical = physical
         self._home = secrets.randbelow(1 << 16)
         self._allowances: dict[str, _Allowance] = {}
+        self._prune_at = _PRUNE_AT
         self._lock = threading.Lock()
 
     def take(self, key: str, tokens: int, interval: int, block: int, now: float) -> Decision:
@@ -109,7 +113,7 @@ class Limiter:
             if allowance.blocked_until > now:
                 return _blocked(tokens, allowance.blocked_until, now)
             if allowance.window != window:
-                allowance.roll(window)
+                allowance.roll(window, interval, offset)
             if allowance.left == 0:
                 self._claim(key, allowance, tokens, interval, now)
                 if allowance.blocked_until > now:
@@ -128,16 +132,19 @@ class Limiter:
     def _allowance(self, key: str, now: float) -> _Allowance:
         allowance = self._allowances.get(key)
         if allowance is None:
-            if len(self._allowances) >= _PRUNE_AT:
+            if len(self._allowances) >= self._prune_at:
                 self._prune(now)
             allowance = self._allowances[key] = _Allowance(self._home)
         return allowance
 
     def _prune(self, now: float) -> None:
-        # A client not seen in this or the previous window has nothing worth keeping.
+        # A client not seen in this or the previous window has nothing worth keeping: what
+        # it holds unspent belongs to a window gone, its demand no longer carries over.
         for key, allowance in list(self._allowances.items()):
-            if allowance.left == 0 and allowance.blocked_until <= now:
+            if allowance.stale_at <= now and allowance.blocked_until <= now:
                 del self._allowances[key]
+        # With that many clients live, the next sweep waits until there are twice as many.
+        self._prune_at = max(_PRUNE_AT, 2 * len(self._allowances))
 
     def _claim(
         self, key: str, allowance: _Allowance, tokens: int, interval: int, now: float

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 import boto3
+import pytest
 
+from chalicelib.quotas import counter
 from chalicelib.quotas.counter import Limiter, shard_count
 from chalicelib.storage.dynamodb import DynamoDBPhysical
 
@@ -59,3 +61,20 @@ def test_counters_expire_after_their_window(physical: DynamoDBPhysical) -> None:
     counters = [item for item in items if item["pk"]["S"].startswith("#quota/")]
     assert len(counters) == 1
     assert int(counters[0]["expires_at"]["N"]) > T0 + 60
+
+
+def test_clients_gone_are_forgotten_even_with_budget_unspent(
+    physical: DynamoDBPhysical, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container's memory stays bounded by its live clients: one that left with part of
+    its last batch unspent (two requests: a batch of 1, then of 2) is dropped once its
+    window and the next have ended."""
+    monkeypatch.setattr(counter, "_PRUNE_AT", 4)
+    limiter = Limiter(physical)
+    clients = [f"{index:08x}abcdef" for index in range(4)]
+    for key in clients:
+        assert [limiter.take(key, 100, 10, 0, T0).allowed for _ in range(2)] == [True, True]
+    assert len(limiter._allowances) == 4
+    newcomer = "0000ffffabcdef"
+    assert limiter.take(newcomer, 100, 10, 0, T0 + 30).allowed
+    assert set(limiter._allowances) == {newcomer}

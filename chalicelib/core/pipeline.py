@@ -144,8 +144,10 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
         from chalicelib.quotas.enforce import enforce
 
         enforce(rt, request)
-    if request.path.rstrip("/") == "sys/seal" and (
-        rt.sealed or request.operation not in (Operation.CREATE, Operation.UPDATE)
+    if (
+        request.path.rstrip("/") == "sys/seal"
+        and request.operation is not Operation.HELP  # OpenBao's help handler comes first
+        and (rt.sealed or request.operation not in (Operation.CREATE, Operation.UPDATE))
     ):
         # OpenBao answers these in its HTTP layer, before any token or seal check.
         from chalicelib.system.path_seal import http_layer_reply

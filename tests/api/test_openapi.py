@@ -144,6 +144,7 @@ def _help(client: VaultHTTP, path: str, method: str = "GET") -> dict[str, Any]:
 HELPED = {
     "secret/data/foo": ("Matching Route: ^data/(?P<path>.*)$", "/data/{path}"),
     "sys/mounts": ("Request:        mounts", "/mounts"),
+    "sys/seal": ("Matching Route: ^seal$", "/seal"),  # not the seal handler's 405
     "transit/keys/k1": ("Matching Route: ^keys/(?P<name>[^/]+)$", "/keys/{name}"),
     "auth/userpass/users/bob": ("token_ttl (duration (sec))", "/users/{username}"),
     "auth/token/create": ("Matching Route: ^create$", "/create"),

@@ -178,6 +178,7 @@ def test_logout_forgets_the_token_and_an_expired_token_goes_back_to_login(
     assert VaultHTTP(ui_server.address, short["client_token"]).get("auth/token/lookup-self").ok
 
     login_with_token(page, ui_server, short["client_token"])
+    page.get_by_role("link", name="secret/").wait_for()
     assert root_api.post("auth/token/revoke", {"token": short["client_token"]}).ok
     page.get_by_role("link", name="Policies").click()
     page.get_by_text("Your session has expired").wait_for()

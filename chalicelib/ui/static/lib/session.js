@@ -4,16 +4,14 @@ const TOKEN_KEY = "lambdavault.token";
 const MESSAGE_KEY = "lambdavault.login-message";
 
 export const token = () => sessionStorage.getItem(TOKEN_KEY);
-export const remember = (value) => sessionStorage.setItem(TOKEN_KEY, value);
 export const forget = () => sessionStorage.removeItem(TOKEN_KEY);
 
-// A message for the login page (why the user is back there), shown once.
-export function leaveMessage(text) {
-  sessionStorage.setItem(MESSAGE_KEY, text);
+export function remember(value) {
+  sessionStorage.setItem(TOKEN_KEY, value);
+  sessionStorage.removeItem(MESSAGE_KEY);
 }
 
-export function takeMessage() {
-  const text = sessionStorage.getItem(MESSAGE_KEY);
-  sessionStorage.removeItem(MESSAGE_KEY);
-  return text;
-}
+// Why the user is on the login page (an expired session, a failed OIDC callback): kept until
+// the next login, so the login page shows it however often it is drawn.
+export const leaveMessage = (text) => sessionStorage.setItem(MESSAGE_KEY, text);
+export const loginMessage = () => sessionStorage.getItem(MESSAGE_KEY);

@@ -11,7 +11,7 @@ const PASSWORD_TYPES = ["userpass", "ldap"];
 const SUPPORTED = [...PASSWORD_TYPES, "oidc", "jwt"];
 
 export async function render(root, ctx) {
-  const message = session.takeMessage();
+  const message = session.loginMessage();
   let listed = [];
   try {
     const reply = await ctx.api.get("sys/internal/ui/mounts");

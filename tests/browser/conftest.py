@@ -64,8 +64,9 @@ def root_api(ui_server: Server) -> VaultHTTP:
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/test-deps.sh (apt chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=STEP_TIMEOUT_MS)  # the same patience for assertions
     with sync_playwright() as playwright:
         # --no-sandbox: CI runs as root, where Chromium refuses its sandbox.
         launched = playwright.chromium.launch(

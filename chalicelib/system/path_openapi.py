@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from chalicelib.core.errors import VaultError
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import runtime
@@ -36,12 +37,16 @@ def _document(request: Request, data: FieldData) -> Response:
         for entry in sorted(tables[table].entries, key=lambda e: e.path):
             if not visible(entry):
                 continue
+            try:
+                backend = backend_of(entry)
+            except VaultError:
+                continue  # a type this build does not serve: OpenBao skips such a mount too
             parameter = ""
             if generic and entry.type not in SINGLETONS:
                 parameter = _NON_WORD.sub("_", entry.path.rstrip("/")) + "_mount_path"
             document.add_mount(Mounted(
                 prefix=entry.router_path,
-                backend=backend_of(entry),
+                backend=backend,
                 type_name=entry.type,
                 tag=tag_for(entry),
                 mount_parameter=parameter,

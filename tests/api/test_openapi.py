@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openapi_spec_validator import validate
 
+from chalicelib.engines import registry
 from chalicelib.engines.registry import backend_for
 from chalicelib.framework.openapi import openapi_template
 from tests.api import audit_support
@@ -196,3 +198,18 @@ def test_help_needs_a_token_but_no_policy(vault: VaultHTTP, tmp_path: Path) -> N
     assert {record["request"]["path"] for record in helped} == {
         "transit/keys/k1", "auth/userpass/login/bob",
     }  # fmt: skip
+
+
+def test_a_mount_of_a_type_no_longer_served_is_left_out(
+    vault: VaultHTTP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kv = "chalicelib.engines.kv.backend:backend"
+    monkeypatch.setitem(registry.SECRETS_ENGINES, "retired", kv)
+    registry.backend_for.cache_clear()
+    assert vault.post("sys/mounts/old", {"type": "retired"}).status_code == 204
+    monkeypatch.delitem(registry.SECRETS_ENGINES, "retired")
+    registry.backend_for.cache_clear()
+    reply = vault.get(SPEC)
+    assert reply.status_code == 200
+    assert "/secret/data/{path}" in reply.json()["paths"]
+    assert not any(path.startswith("/old/") for path in reply.json()["paths"])

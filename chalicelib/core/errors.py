@@ -3,14 +3,17 @@
 Messages are shown to clients verbatim, so they must never contain a secret.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
+from types import MappingProxyType
 
 
 class VaultError(Exception):
     """Base of every client-facing error; rendered as ``{"errors": [message]}``."""
 
     status: int = HTTPStatus.INTERNAL_SERVER_ERROR
+    # Extra response headers (Retry-After on a 503); most errors have none.
+    headers: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -48,6 +51,17 @@ class Sealed(VaultError):
 
     def __init__(self, message: str = "Vault is sealed") -> None:
         super().__init__(message)
+
+
+class Unavailable(VaultError):
+    """503: AWS could not serve the request now (throttled, down, unreachable); nothing was
+    left half done, so the client may send it again after ``Retry-After`` seconds."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str, *, retry_after: str) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": retry_after}
 
 
 class PreconditionFailed(VaultError):

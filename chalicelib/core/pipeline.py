@@ -13,15 +13,8 @@ from functools import cache
 from typing import Any
 
 from chalicelib import audit, observability
-from chalicelib.core import authz, lockout, login, wrapping
-from chalicelib.core.errors import (
-    InternalError,
-    NotFound,
-    PermissionDenied,
-    RateLimited,
-    Sealed,
-    VaultError,
-)
+from chalicelib.core import authz, awsfaults, lockout, login, wrapping
+from chalicelib.core.errors import NotFound, PermissionDenied, RateLimited, Sealed, VaultError
 from chalicelib.core.mounts import SYSTEM_MOUNT, MountEntry
 from chalicelib.core.operation import Operation
 from chalicelib.core.render import render_error
@@ -61,10 +54,9 @@ def _safe_handle(request: Request) -> HttpReply:
             return reply
     except VaultError as error:
         reply = render_error(error)
-    except Exception:
-        # The traceback goes to the log (it holds no request data); the client sees 500 only.
-        logger.exception("unhandled error", extra={"path": request.path})
-        reply = render_error(InternalError())
+    except Exception as error:
+        # An AWS outage is a 503; anything else a 500, its traceback (no request data) logged.
+        reply = render_error(awsfaults.client_error(error, request.path))
     if request.reply_headers:
         reply = reply._replace(headers={**reply.headers, **request.reply_headers})
     return audit.log_response(request, reply)
@@ -154,7 +146,7 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
 
         return http_layer_reply(request)
     if rt.sealed and not exempt:
-        raise Sealed()
+        raise rt.unseal_error or Sealed()
     if request.path in wrapping.TOKEN_PATHS:
         wrapping.validate(rt, request, values)
 

@@ -45,4 +45,6 @@ def _is_empty(response: Response) -> bool:
 
 
 def render_error(error: VaultError) -> HttpReply:
-    return HttpReply(int(error.status), {"errors": [error.message]}, dict(JSON_HEADERS))
+    return HttpReply(
+        int(error.status), {"errors": [error.message]}, {**JSON_HEADERS, **error.headers}
+    )

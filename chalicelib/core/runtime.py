@@ -17,7 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from chalicelib.core import jsonio
-from chalicelib.core.errors import PreconditionFailed
+from chalicelib.core.errors import PreconditionFailed, Unavailable, VaultError
 from chalicelib.core.mounts import AUTH_KEY, MOUNTS_KEY, MountTable
 from chalicelib.identity.resolve import IdentityCache
 from chalicelib.seal import kms
@@ -113,6 +113,10 @@ class Runtime:
         # This container's audit devices, made on first use (chalicelib.audit.broker).
         self.audit_broker: Broker | None = None
         self._root_key: bytes | None = None
+        # Why the last auto-unseal failed (KMS unreachable, ...): what a request that needs
+        # the barrier is told while this container stays sealed; retried on every request.
+        self.unseal_error: VaultError | None = None
+        self._unseal_tried = False
         self._generations: dict[str, int] = {}
         self._loaded = False
 
@@ -141,14 +145,19 @@ class Runtime:
         prefetched entry is decrypted only if the request uses it), with their versions (for
         conditional writes such as a token's use count); empty while sealed.
         """
-        self.ensure_loaded()
+        if not self._loaded:  # not ensure_loaded(): that starts a new unseal attempt
+            self._cold_load()
         entries, state = self.physical.read(extra_keys if not self.sealed else [])
         self._apply(state)
         return {} if self.sealed else entries
 
     def ensure_loaded(self) -> None:
+        """Load a new container; called first by every request, so a loaded container may
+        try to unseal again (once per request) if its last attempt failed."""
         if not self._loaded:
             self._cold_load()
+        else:
+            self._unseal_tried = False
 
     def _cold_load(self) -> None:
         """A new container: seal config, keyring, tables and salt in one BatchGetItem."""
@@ -161,8 +170,17 @@ class Runtime:
                 self.seal_config = SealConfig.from_bytes(config.value)
                 self.state = state
                 if not state.sealed:
-                    self._unseal(entries)
+                    self._auto_unseal(entries)
         freeze_container_objects()
+
+    def _auto_unseal(self, prefetched: dict[str, Entry] | None = None) -> None:
+        """Unseal with KMS, or stay sealed and keep why: the seal endpoints still answer
+        (sealed), and the next request tries again (no failure outlives a request)."""
+        self._unseal_tried = True
+        try:
+            self._unseal(prefetched)
+        except (Unavailable, kms.SealError) as error:
+            self.unseal_error = error
 
     def _unseal(self, prefetched: dict[str, Entry] | None = None) -> None:
         """Exactly one KMS Decrypt, then everything else opens from memory."""
@@ -176,6 +194,7 @@ class Runtime:
             self._install_table(name, entries.get(key))
         self._install_token_keys(entries)
         self._generations = dict(self.state.generations)
+        self.unseal_error = None
 
     def _install_keyring(self, entry: Entry) -> None:
         assert self._root_key is not None
@@ -204,7 +223,8 @@ class Runtime:
             self._drop_keys()
             return
         if self.sealed:
-            self._unseal()
+            if not self._unseal_tried:  # at most one KMS attempt per request
+                self._auto_unseal()
             return
         # Newer only: two rotations' state updates may land out of order, leaving the state
         # a term behind the keyring; "!=" would then reread the keyring on every request.
@@ -220,6 +240,7 @@ class Runtime:
     def _drop_keys(self) -> None:
         """Sealed: forget every key this container holds."""
         self.barrier.keyring = None
+        self.unseal_error = None
         self.keyring_record = None
         self._root_key = None
         self.token_salt = None

@@ -10,6 +10,7 @@ import time
 from contextlib import suppress
 from typing import TYPE_CHECKING, NamedTuple
 
+from chalicelib.core import awsfaults
 from chalicelib.core.errors import BadRequest, InternalError, VaultError
 from chalicelib.engines.registry import backend_of
 from chalicelib.leases import layout
@@ -227,6 +228,9 @@ def _forget(rt: Runtime, lease: LeaseEntry) -> None:
 
 
 def _revoke_failed(error: Exception) -> VaultError:
+    unavailable = awsfaults.unavailable(error)
+    if unavailable is not None:
+        return unavailable  # nothing is lost: the lease stays, to be revoked again
     if isinstance(error, VaultError):
         return BadRequest(f"failed to revoke lease: {error.message}")
     return InternalError()

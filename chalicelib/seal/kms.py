@@ -11,10 +11,11 @@ The boto3 client is built on first use and then reused for the life of the proce
 container); importing this module neither imports boto3 nor touches the network.
 
 Failures surface as :class:`SealError` when KMS refuses (wrong key or context, tampered blob,
-access denied, disabled or missing key) and as :class:`~chalicelib.core.errors.InternalError`
-when KMS could not be asked or answer (network, credentials, throttling, KMS-side faults). Both
-carry fixed messages; only the operation, error code and request id are logged, never key
-material, ciphertext or the AWS error text.
+access denied, disabled or missing key) and as :class:`~chalicelib.core.errors.Unavailable`
+(503, see :mod:`chalicelib.core.awsfaults`) when KMS could not be asked or answer (network,
+credentials, throttling, KMS-side faults), after botocore's retries. Both carry fixed
+messages; only the operation, error code and request id are logged, never key material,
+ciphertext or the AWS error text.
 """
 
 import logging
@@ -22,6 +23,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core import awsfaults
 from chalicelib.core.errors import InternalError, VaultError
 from chalicelib.settings import settings
 
@@ -48,20 +50,6 @@ MAX_PLAINTEXT = 4096
 #: KMS ciphertext blobs are at most 6144 bytes.
 MAX_CIPHERTEXT = 6144
 
-# Error codes meaning "KMS could not serve this right now", as opposed to "KMS said no".
-_UNAVAILABLE_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "LimitExceededException",
-        "KMSInternalException",
-        "DependencyTimeoutException",
-        "KeyUnavailableException",
-        "ServiceUnavailableException",
-        "InternalFailure",
-        "RequestTimeout",
-    }
-)
-
 
 class SealError(VaultError):
     """KMS refused to wrap or unwrap a blob (500). The message never holds key material."""
@@ -77,12 +65,17 @@ def kms_client() -> "BaseClient":
     Tests call ``kms_client.cache_clear()`` (with ``settings.cache_clear()``) after changing
     the environment.
     """
+    from botocore.config import Config
+
     from chalicelib.storage.dynamodb import botocore_session
 
     s = settings()
     # The storage connection's session: its models are already loaded (boto3 is not needed).
     return botocore_session().create_client(
-        "kms", region_name=s.region, endpoint_url=s.endpoint_url
+        "kms",
+        region_name=s.region,
+        endpoint_url=s.endpoint_url,
+        config=Config(**awsfaults.CLIENT_CONFIG),
     )
 
 
@@ -186,12 +179,13 @@ def _call(operation: str, refused_message: str, **params: Any) -> Mapping[str, A
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
         request_id = exc.response.get("ResponseMetadata", {}).get("RequestId", "")
-        if code in _UNAVAILABLE_CODES:
+        unavailable = awsfaults.unavailable(exc)
+        if unavailable is not None:
             logger.error("KMS %s unavailable: %s (request %s)", operation, code, request_id)
-            raise InternalError() from None
+            raise unavailable from None
         logger.error("KMS %s refused: %s (request %s)", operation, code, request_id)
         raise SealError(refused_message) from None
     except BotoCoreError as exc:
         logger.error("KMS %s could not be called: %s", operation, type(exc).__name__)
-        raise InternalError() from None
+        raise awsfaults.unavailable(exc) or InternalError() from None
     return response

@@ -40,7 +40,9 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Iterator, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
@@ -59,7 +61,9 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.core.errors import BadRequest, EntryTooLarge
+from chalicelib.core import awsfaults
+from chalicelib.core.errors import BadRequest, EntryTooLarge, Unavailable
+from chalicelib.observability import logger
 from chalicelib.settings import settings
 from chalicelib.storage.awsmodels import use_lean_loader
 from chalicelib.storage.physical import (
@@ -100,6 +104,10 @@ _QUOTA_PK = "#quota/"  # + a rate-limit counter's key
 _QUOTA_SK = "counter"
 _ENCRYPTIONS_SK = "encryptions#"  # + the keyring term
 _BATCH_GET_LIMIT = 100  # keys per BatchGetItem
+# BatchGetItem rounds per chunk while DynamoDB leaves keys unprocessed (throttled), and the
+# backoff base in seconds: full jitter up to 50, 100, 200, 400 ms before rounds 2-5.
+_UNPROCESSED_ROUNDS = 5
+_UNPROCESSED_BACKOFF = 0.025
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 # Reasons a transaction lost to someone else's write, as opposed to a malformed request.
 _LOST_RACE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
@@ -146,6 +154,10 @@ def _item_class(table_name: str, region: str, host: str | None) -> type[Item]:
             "region": region,
             "host": host,
             "billing_mode": "PAY_PER_REQUEST",
+            # botocore's standard retries, the same policy as every AWS client (awsfaults).
+            "connect_timeout_seconds": awsfaults.CONNECT_TIMEOUT,
+            "read_timeout_seconds": awsfaults.READ_TIMEOUT,
+            "max_retry_attempts": awsfaults.MAX_ATTEMPTS - 1,
         },
     )
     model = type(f"Item_{table_name}", (Item,), {"Meta": meta, "__module__": __name__})
@@ -352,6 +364,27 @@ def _folders_to_prune(ops: Sequence[WriteOp]) -> list[str]:
     return sorted({parent_folder(op.key) for op in deleting} - written)
 
 
+def _upkeep(
+    method: Callable[[DynamoDBPhysical, str], None],
+) -> Callable[[DynamoDBPhysical, str], None]:
+    """Folder markers follow a write that has committed. If AWS fails their upkeep (after
+    botocore's retries) the write stands, and the listing is as after a crash there (see
+    the module docstring): a 503 would only make the client repeat a write that happened,
+    which would not mend the marker either (overwrites touch no markers)."""
+
+    @functools.wraps(method)
+    def kept(self: DynamoDBPhysical, folder: str) -> None:
+        try:
+            method(self, folder)
+        except Exception as error:
+            unavailable = awsfaults.unavailable(error)
+            if unavailable is None:
+                raise
+            logger.warning("folder marker upkeep failed", extra={"error": unavailable.message})
+
+    return kept
+
+
 class DynamoDBPhysical(Physical):
     """The `Physical` protocol over one DynamoDB table. Safe to share within a container.
 
@@ -420,16 +453,26 @@ class DynamoDBPhysical(Physical):
         return state
 
     def _raw_batch_get(self, keys: builtins.list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """Chunks of 100 keys; UnprocessedKeys resubmitted until none remain."""
+        """Chunks of 100 keys; UnprocessedKeys resubmitted with backoff (botocore does not
+        retry them: the call succeeded) until none remain, or a 503 after a few rounds."""
         table = self.table_name
         for start in range(0, len(keys), _BATCH_GET_LIMIT):
             request: dict[str, Any] = {
                 table: {"Keys": keys[start:start + _BATCH_GET_LIMIT], "ConsistentRead": True}
             }
-            while request:
+            for attempt in range(_UNPROCESSED_ROUNDS):
+                if attempt:
+                    time.sleep(random.uniform(0, _UNPROCESSED_BACKOFF * 2**attempt))  # noqa: S311
                 answer = self._call("BatchGetItem", {"RequestItems": request})
                 yield from answer["Responses"].get(table, [])
                 request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise Unavailable(
+                    "AWS throttled BatchGetItem (UnprocessedKeys); retry later",
+                    retry_after=awsfaults.THROTTLED_RETRY_AFTER,
+                )
 
     def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         # pynamodb's client call, below its dispatch: the same client and error types, without
@@ -531,6 +574,7 @@ class DynamoDBPhysical(Physical):
 
     # --- folders -------------------------------------------------------------------------
 
+    @_upkeep
     def _mark(self, folder: str) -> None:
         """Ensure `folder` and its ancestors have markers (after a key was created in it)."""
         while folder:
@@ -540,6 +584,7 @@ class DynamoDBPhysical(Physical):
                 return  # it already existed, so its ancestors are marked
             folder = parent_folder(folder)
 
+    @_upkeep
     def _prune(self, folder: str) -> None:
         """Remove the markers of `folder` and its ancestors while they are empty."""
         while folder and self._is_empty(folder):

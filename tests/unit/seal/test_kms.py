@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from chalicelib.core.errors import InternalError, VaultError
+from chalicelib.core.errors import Unavailable, VaultError
 from chalicelib.seal import kms
 from chalicelib.seal.kms import SealError, kms_client, unwrap_root_key, wrap_root_key
 from chalicelib.settings import settings
@@ -162,9 +162,9 @@ def _client_error(code: str) -> ClientError:
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
-        (EndpointConnectionError(endpoint_url="https://kms.invalid"), InternalError),
-        (_client_error("ThrottlingException"), InternalError),
-        (_client_error("KMSInternalException"), InternalError),
+        (EndpointConnectionError(endpoint_url="https://kms.invalid"), Unavailable),
+        (_client_error("ThrottlingException"), Unavailable),
+        (_client_error("KMSInternalException"), Unavailable),
         (_client_error("AccessDeniedException"), SealError),
         (_client_error("DisabledException"), SealError),
         (_client_error("IncorrectKeyException"), SealError),

@@ -190,7 +190,7 @@ def test_first_load_weight_and_timing(page, ui_server, users) -> None:
     page.locator("input[name=username]").wait_for()
     usable_ms = page.evaluate("performance.now()")
     timing = page.evaluate("JSON.stringify(performance.getEntriesByType('navigation')[0])")
-    assets = [u for u in page.seen.urls if "/ui/" in u]
+    assets = [u for u in page.seen.urls if u.startswith(f"{ui_server.address}/ui/")]
     raw = compressed = 0
     for url in assets:
         body = requests.get(url, timeout=10).content

@@ -102,6 +102,15 @@ def test_dynamic_credentials_with_their_lease(logged_in, ui_server, root_api) ->
     lookup = root_api.put("sys/leases/lookup", {"lease_id": lease_id})
     assert lookup.status_code == 400
 
+    for _ in range(2):
+        assert root_api.get("aws/creds/reader").ok
+    logged_in.goto(f"{ui_server.address}/ui/#/leases?prefix=aws/creds/reader/")
+    expect(logged_in.locator("table.list a")).to_have_count(2)
+    logged_in.seen.accept_dialogs = True
+    logged_in.get_by_role("button", name="Revoke all under aws/creds/reader/").click()
+    logged_in.get_by_text("No leases under this prefix.").wait_for()
+    assert logged_in.seen.dialogs[-1].startswith("Revoke every lease under aws/creds/reader/?")
+
 
 def test_root_token_login_and_what_it_can_do_here(logged_in, root_api) -> None:
     logged_in.get_by_role("link", name="secret/").click()

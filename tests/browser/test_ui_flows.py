@@ -103,6 +103,14 @@ def test_a_policy_syntax_error_shows_the_servers_message(page, ui_server, users,
     expect(error).to_contain_text("At 1:")  # the server's position of the mistake
     page.screenshot(path=shots / "policy-error.png")
 
+    page.locator("textarea[name=policy]").fill('path "x" { capabilities = ["read"] }')
+    page.get_by_role("button", name="Save policy").click()
+    page.get_by_role("heading", name="Policy broken").wait_for()
+    page.seen.accept_dialogs = True
+    page.get_by_role("button", name="Delete policy").click()
+    page.get_by_role("heading", name="ACL policies").wait_for()
+    expect(page.get_by_role("link", name="broken", exact=True)).to_have_count(0)
+
 
 def test_revoking_a_lease_revokes_it(page, ui_server, users, root_api, shots) -> None:
     created = root_api.post("auth/token/create", {"ttl": "1h", "policies": ["default"]}).json()

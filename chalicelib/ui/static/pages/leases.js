@@ -44,7 +44,8 @@ export async function render(root, ctx) {
       onclick: async () => {
         if (!confirm(`Revoke every lease under ${prefix}? This cannot be undone.`)) return;
         try {
-          await ctx.api.put(`sys/leases/revoke-prefix/${prefix}`, {});
+          // Without the trailing "/": Vault refuses writes to such paths (it adds it back).
+          await ctx.api.put(`sys/leases/revoke-prefix/${prefix.replace(/\/+$/, "")}`, {});
           ctx.navigate(`#/leases?prefix=${encodeURIComponent(prefix)}`);
         } catch (error) {
           ctx.showError(error);

@@ -11,18 +11,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.audit import devices
+from chalicelib.core import awsfaults
 from chalicelib.settings import settings
 
 if TYPE_CHECKING:
     from chalicelib.audit.table import AuditEntry
 
 # Audit is fail-closed: a stalled Firehose must fail the request in seconds, not hang it
-# until the Lambda times out (botocore's defaults: 60 s timeouts, 5 attempts).
-CLIENT_CONFIG = {
-    "connect_timeout": 2,
-    "read_timeout": 5,
-    "retries": {"max_attempts": 3, "mode": "standard"},
-}
+# until the Lambda times out (botocore's defaults: 60 s timeouts, 5 attempts). The policy
+# of every AWS client of the runtime: 3 attempts, 2 s connect, 5 s read.
+CLIENT_CONFIG = awsfaults.CLIENT_CONFIG
 
 
 class Device(devices.Device):

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from chalicelib.core.errors import BadRequest
+
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
@@ -43,11 +45,16 @@ def client_for(spec: ClientSpec) -> BaseClient:
         options["connect_timeout"] = spec.connect_timeout
     if spec.read_timeout is not None:
         options["read_timeout"] = spec.read_timeout
-    return botocore_session().create_client(
-        spec.service,
-        region_name=spec.region,
-        endpoint_url=spec.endpoint_url,
-        aws_access_key_id=spec.access_key or None,
-        aws_secret_access_key=spec.secret_key or None,
-        config=Config(**options) if options else None,
-    )
+    try:
+        return botocore_session().create_client(
+            spec.service,
+            region_name=spec.region,
+            endpoint_url=spec.endpoint_url or None,
+            aws_access_key_id=spec.access_key or None,
+            aws_secret_access_key=spec.secret_key or None,
+            config=Config(**options) if options else None,
+        )
+    except ValueError as error:
+        # A configured endpoint or region botocore cannot use (" ", "x y"): the
+        # configuration is the client's to fix, not a 500 (found by the fuzzer).
+        raise BadRequest(f"error creating the {spec.service} client: {error}") from None

@@ -83,3 +83,13 @@ def test_numbers_past_go_types_are_400(vault: VaultHTTP, path: str, body: dict, 
     # OpenBao refuses them too (400, in its own wording); they were accepted and stored.
     reply = vault.post(path, body)
     assert (reply.status_code, reply.json()) == (400, {"errors": [error]})
+
+
+def test_an_endpoint_botocore_refuses_is_400(vault: VaultHTTP) -> None:
+    # The aws engine's client with a configured endpoint of " " raised ValueError: a 500.
+    assert vault.post("sys/mounts/aws", {"type": "aws"}).status_code == 204
+    config = {"access_key": "AKIAEXAMPLE", "secret_key": "s", "iam_endpoint": " "}
+    assert vault.post("aws/config/root", config).status_code == 204
+    reply = vault.post("aws/config/rotate-root")
+    assert reply.status_code == 400
+    assert reply.json()["errors"][0].startswith("error creating the iam client: Invalid endpoint")

@@ -135,6 +135,10 @@ def _probe(operation: Operation, case: Any) -> Probe:
     path = str(prepared.path_url).removeprefix("/v1/")
     headers = {k: v for k, v in prepared.headers.items()
                if k.lower() not in _DROPPED_HEADERS}
+    if sent["method"] == "PATCH" and headers.get("Content-Type") == "application/json":
+        # The documents say JSON; every client sends (and both servers require) a merge
+        # patch. bad_body still sends the plain JSON type.
+        headers["Content-Type"] = "application/merge-patch+json"
     body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
     return Probe(operation.source, operation.template, operation.method, path,
                  headers=headers, body=body)

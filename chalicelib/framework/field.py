@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from chalicelib.core.errors import BadRequest
@@ -66,3 +66,13 @@ def _convert(name: str, spec: Field, value: Any) -> Any:
         allowed = ", ".join(str(v) for v in spec.allowed_values)
         raise BadRequest(f"invalid value {converted!r} for field {name!r}; allowed: {allowed}")
     return converted
+
+
+def replaced_by_path(body: Mapping[str, Any], captured: Iterable[str]) -> list[str]:
+    """OpenBao's framework warning when the body also sent fields the path captures, whose
+    values (from the URL, possibly empty) won; [] when it sent none of them."""
+    names = [name for name in captured if body.get(name) is not None]
+    if not names:
+        return []
+    return ["Endpoint replaced the value of these parameters with the values captured "
+            f"from the endpoint's path: [{' '.join(names)}]"]

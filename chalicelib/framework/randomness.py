@@ -15,8 +15,9 @@ from typing import Any
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.framework import Field, FieldData, FieldType, Path
-from chalicelib.framework.path import Handler
+from chalicelib.framework.field import Field, FieldData, replaced_by_path
+from chalicelib.framework.fieldtypes import FieldType
+from chalicelib.framework.path import Handler, Path
 
 MAX_RANDOM_BYTES = 128 * 1024  # OpenBao's random.APIMaxBytes
 SOURCES = ("platform", "seal", "all")
@@ -93,7 +94,8 @@ def _random_write(request: Request, data: FieldData) -> Response:
     response = Response(data={"random_bytes": _encode(os.urandom(count), format_name)})
     if source == "seal":
         response.warnings.append(_SEAL_WARNING)
-    response.warnings.extend(_replaced(data, ("source", "urlbytes")))
+    # Our captures have names of their own: "source" and "urlbytes" are the body's.
+    response.warnings.extend(replaced_by_path(data.raw, ("source", "urlbytes")))
     return response
 
 
@@ -118,7 +120,7 @@ def _hash_handler(requires_input: bool) -> Handler:
             raise BadRequest(f"unsupported algorithm {algorithm}")
         digest = hashlib.new(HASHES[algorithm], raw).digest()
         response = Response(data={"sum": _encode(digest, format_name)})
-        response.warnings.extend(_replaced(data, ("urlalgorithm",)))
+        response.warnings.extend(replaced_by_path(data.raw, ("urlalgorithm",)))
         return response
 
     return hash_write
@@ -182,12 +184,3 @@ def _encode(raw: bytes, format_name: str) -> str:
 
     return raw.hex() if format_name == "hex" else b64encode(raw)
 
-
-def _replaced(data: FieldData, captured: tuple[str, ...]) -> list[str]:
-    """OpenBao's framework warning: the body sent fields its route captures, so the URL's
-    value (possibly empty) won. Our captures have names of their own: these are the body's."""
-    names = [name for name in captured if data.raw.get(name) is not None]
-    if not names:
-        return []
-    return ["Endpoint replaced the value of these parameters with the values captured "
-            f"from the endpoint's path: [{' '.join(names)}]"]

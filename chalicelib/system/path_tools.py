@@ -1,13 +1,12 @@
 """sys/tools/random[/:source][/:bytes] and sys/tools/hash[/:algorithm].
 
-The same handlers serve transit's random and hash (chalicelib.core.randomness), as in
+The same handlers serve transit's random and hash (chalicelib.framework.randomness), as in
 OpenBao; any token whose policy grants the path may call them.
 """
 
 from __future__ import annotations
 
-from chalicelib.core import randomness
-from chalicelib.framework import Path
+from chalicelib.framework import Path, randomness
 
 
 def paths() -> list[Path]:

@@ -107,6 +107,9 @@ def test_generated_ca_keys_follow_key_type_and_key_bits(ssh: VaultHTTP, tmp_path
         "true"]),
     ({"public_key": "x", "private_key": "y"}, 400, [
         "could not parse public_key provided value: illegal base64 data at input byte 0"]),
+    # Go's decoder stops at the quantum after padding (byte 4), as OpenBao answers.
+    ({"public_key": "ssh-rsa QQ==QUJD", "private_key": "y"}, 400, [
+        "could not parse public_key provided value: illegal base64 data at input byte 4"]),
     ({"public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJpWc2t2yj5s9NqGfI+lrhvO47hT74syrPN"
                     "ddSyYDc9U", "private_key": "y"}, 400,
      ["could not parse private_key provided value: ssh: no key found"]),

@@ -14,7 +14,6 @@ answers them as 400s with that wording.
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from chalicelib.core import jsonio
 from chalicelib.core.errors import PreconditionFailed
+from chalicelib.core.gobase64 import DecodeError, b64decode
 from chalicelib.storage.physical import ConditionFailed, Delete, Put, WriteOp
 
 if TYPE_CHECKING:
@@ -58,7 +58,6 @@ _CURVES: dict[str, ec.EllipticCurve] = {
 }
 _EC_BITS = {0: "ecdsa-sha2-nistp256", 256: "ecdsa-sha2-nistp256",
             384: "ecdsa-sha2-nistp384", 521: "ecdsa-sha2-nistp521"}
-_BASE64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
 class CAError(Exception):
@@ -119,15 +118,6 @@ def authorized_key(key: PublicKey) -> str:
     ).decode() + "\n"
 
 
-def _illegal_base64(data: str) -> str:
-    # Go's base64.CorruptInputError: the first unusable byte, or where the incomplete
-    # last group of four starts.
-    for index, char in enumerate(data):
-        if ord(char) not in _BASE64 and char != "=":
-            return f"illegal base64 data at input byte {index}"
-    return f"illegal base64 data at input byte {len(data) - len(data) % 4}"
-
-
 def parse_public_key(text: str) -> tuple[str, bytes, PublicKey]:
     """OpenBao's parsePublicSSHKey: a full "type base64 comment" line or the bare base64
     blob. Returns (key type, wire blob, key); CAError with Go's wording otherwise."""
@@ -135,9 +125,9 @@ def parse_public_key(text: str) -> tuple[str, bytes, PublicKey]:
     # Go's decoder skips line breaks (an authorized_keys line ends with one).
     encoded = (parts[1] if len(parts) > 1 else text).replace("\r", "").replace("\n", "")
     try:
-        blob = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise CAError(_illegal_base64(encoded)) from None
+        blob = b64decode(encoded)
+    except DecodeError as error:
+        raise CAError(str(error)) from None
     if len(blob) < 4 or len(blob) < 4 + int.from_bytes(blob[:4], "big"):
         raise CAError("ssh: short read")
     key_type = blob[4:4 + int.from_bytes(blob[:4], "big")].decode("latin-1")

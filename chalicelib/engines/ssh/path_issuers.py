@@ -23,6 +23,7 @@ from chalicelib.engines.ssh.path_config_ca import (
 )
 from chalicelib.engines.ssh.role import ROLE_PREFIX
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.field import replaced_by_path
 from chalicelib.framework.storage import PAGE_FIELDS, page, view_of
 from chalicelib.storage.view import StorageView
 
@@ -42,14 +43,6 @@ def _routed(name: str) -> str:
     if not ca.ISSUER_NAME.fullmatch(name):
         raise NotFound(multierror("unsupported path"))
     return name
-
-
-def _replaced(request: Request, name: str) -> list[str]:
-    """OpenBao's framework warning when the body also sent a field the path captures."""
-    if request.data.get(name) is None:
-        return []
-    return ["Endpoint replaced the value of these parameters with the values captured "
-            f"from the endpoint's path: [{name}]"]
 
 
 def dereferencing_warnings(view: StorageView, reference: str) -> list[str]:
@@ -96,20 +89,20 @@ def path_issuers_list(request: Request, data: FieldData) -> Response | None:
 def path_issuers_import_write(request: Request, data: FieldData) -> Response:
     """`issuers/import`: OpenBao captures an empty name there, whatever the body says."""
     response = submit_issuer(request, data, "", set_default=data["set_default"])
-    response.warnings += _replaced(request, "issuer_name")
+    response.warnings += replaced_by_path(request.data, ("issuer_name",))
     return response
 
 
 def path_issuers_import_named_write(request: Request, data: FieldData) -> Response:
     name = _routed(data["issuer_name"])
     response = submit_issuer(request, data, name, set_default=data["set_default"])
-    response.warnings += _replaced(request, "issuer_name")
+    response.warnings += replaced_by_path(request.data, ("issuer_name",))
     return response
 
 
 def path_issuer_read(request: Request, data: FieldData) -> Response:
     return Response(data=ca.issuer_view(_resolved(request, data)),
-                    warnings=_replaced(request, "issuer_ref"))
+                    warnings=replaced_by_path(request.data, ("issuer_ref",)))
 
 
 def path_issuer_write(request: Request, data: FieldData) -> Response:
@@ -123,7 +116,7 @@ def path_issuer_write(request: Request, data: FieldData) -> Response:
         raise refusal(error) from None
     warnings = [] if old_name is None else dereferencing_warnings(view, old_name)
     return Response(data=ca.issuer_view(issuer),
-                    warnings=warnings + _replaced(request, "issuer_ref"))
+                    warnings=warnings + replaced_by_path(request.data, ("issuer_ref",)))
 
 
 def path_issuer_delete(request: Request, data: FieldData) -> Response | None:

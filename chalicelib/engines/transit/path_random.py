@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.core import randomness
-from chalicelib.framework import Path
+from chalicelib.framework import Path, randomness
 
 
 def paths() -> list[Path]:

@@ -147,13 +147,16 @@ class Runtime:
         """
         if not self._loaded:  # not ensure_loaded(): that starts a new unseal attempt
             self._cold_load()
-        entries, state = self.physical.read(extra_keys if not self.sealed else [])
-        self._apply(state)
+        try:
+            entries, state = self.physical.read(extra_keys if not self.sealed else [])
+            self._apply(state)
+        finally:
+            self._unseal_tried = False  # the next request (or job run) may try again
         return {} if self.sealed else entries
 
     def ensure_loaded(self) -> None:
-        """Load a new container; called first by every request, so a loaded container may
-        try to unseal again (once per request) if its last attempt failed."""
+        """Load a new container: the pipeline's first step (jobs go straight to begin).
+        A loaded container forgets any earlier attempt to unseal: this request may try."""
         if not self._loaded:
             self._cold_load()
         else:

@@ -99,6 +99,20 @@ def test_kms_throttling_at_a_cold_start_says_retry_in_a_second(
     assert_reads_again(stored, container)
 
 
+def test_a_job_on_a_cold_container_unseals_once_kms_is_back(
+    stored: VaultHTTP, injector: Injector
+) -> None:
+    container = new_container()  # scheduled jobs call begin() without a request
+    with injector.down(KMS_UNREACHABLE):
+        for _ in range(2):
+            container.begin([])
+            assert container.sealed
+    assert [str(call) for call in injector.failed] == ["kms:Decrypt"] * 2  # one per run
+    container.begin([])
+    assert not container.sealed
+    assert_reads_again(stored, container)
+
+
 @pytest.mark.parametrize("path", [SECRET, "sys/health", "sys/seal-status"])
 def test_a_cold_start_without_dynamodb_answers_503_then_loads(
     stored: VaultHTTP,

@@ -54,8 +54,9 @@ def enforce(rt: Runtime, request: Request) -> None:
     quota = quotas.match(request.path, mount, role)
     if quota is None:
         return
+    assert rt.token_salt is not None  # unsealed
     decision = _limiter(rt.physical).take(
-        _budget_key(quota, request.remote_address),
+        _budget_key(rt.token_salt, quota, request.remote_address),
         quota.tokens,
         quota.interval,
         quota.block_interval,
@@ -80,10 +81,11 @@ def _headers(decision: Decision) -> dict[str, str]:
     }
 
 
-def _budget_key(quota: RateLimitQuota, client: str) -> str:
+def _budget_key(salt: bytes, quota: RateLimitQuota, client: str) -> str:
     """The counter of one client under one version of a rule: a changed rule starts afresh
-    (as OpenBao's new limiter), and no address is stored in plaintext."""
-    digest = hashlib.blake2b(digest_size=12)
+    (as OpenBao's new limiter). Keyed with the cluster's token salt (a barrier secret): an
+    unkeyed hash of an IPv4 address is reversed by trying all 2^32 of them."""
+    digest = hashlib.blake2b(digest_size=12, key=salt[:64], person=b"rate-limit")
     digest.update(repr(tuple(quota)).encode())
     digest.update(b"\0" + client.encode())
     return digest.hexdigest()

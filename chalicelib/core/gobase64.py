@@ -66,5 +66,21 @@ def _skip_newlines(raw: bytes, si: int) -> int:
     return si
 
 
+def b64decode_raw(text: str) -> bytes:
+    """Go's base64.RawStdEncoding (no padding, "=" refused; CR and LF skipped), with Go's
+    error offsets: the first unusable byte, or the last one when a lone character ends it."""
+    raw = text.encode()
+    quantum = 0
+    for offset, char in enumerate(raw):
+        if char in _ALPHABET:
+            quantum = (quantum + 1) % 4
+        elif char not in _NEWLINES:
+            raise DecodeError(f"illegal base64 data at input byte {offset}")
+    if quantum == 1:
+        raise DecodeError(f"illegal base64 data at input byte {len(raw) - 1}")
+    bare = raw.replace(b"\r", b"").replace(b"\n", b"")
+    return pybase64.b64decode(bare + b"=" * (-len(bare) % 4), validate=True)
+
+
 def b64encode(data: bytes) -> str:
     return pybase64.b64encode_as_string(data)

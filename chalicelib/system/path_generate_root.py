@@ -20,7 +20,7 @@ from chalicelib.core.runtime import runtime
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.settings import settings
 
-UNAUTHENTICATED: tuple[str, ...] = ("generate-root/attempt", "generate-root/update")
+UNAUTHENTICATED: tuple[str, ...] = ("generate-root/attempt", "generate-root/update", "decode-token")
 
 _ATTEMPT_FIELDS = {
     "otp": Field(FieldType.STRING, "", "One-time password the root token is encoded with."),
@@ -104,6 +104,28 @@ def _token_update(request: Request, data: FieldData) -> Response:
         raise BadRequest(multierror(error.message)) from None
 
 
+def _decode_token(request: Request, data: FieldData) -> Response:
+    """OpenBao's sys/decode-token (roottoken.DecodeToken): what `generate-root -decode`
+    computes, as a service; it reads nothing, so it needs no token."""
+    from chalicelib.core.gobase64 import DecodeError, b64decode_raw
+
+    encoded, otp = data["encoded_token"], data["otp"]
+    if not encoded or not otp:
+        raise BadRequest("provided 'encoded_token' or 'otp' is empty")
+    try:
+        mixed = b64decode_raw(encoded)
+    except DecodeError as error:
+        raise BadRequest(f"error decoding base64'd token: {error}") from None
+    key = otp.encode()
+    if len(mixed) != len(key):
+        raise BadRequest(
+            "error xoring token: length of byte slices is not equivalent: "
+            f"{len(mixed)} != {len(key)}"
+        )
+    token = bytes(a ^ b for a, b in zip(mixed, key, strict=True))
+    return Response(data={"token": token.decode(errors="replace")})
+
+
 # -- sys/generate-root: Vault's HTTP handlers, bare JSON ------------------------------------
 
 
@@ -168,6 +190,15 @@ def paths() -> list[Path]:
             {Operation.UPDATE: _token_update},
             _UPDATE_FIELDS,
             synopsis="Give one recovery key share to the root token generation.",
+        ),
+        Path(
+            "decode-token",
+            {Operation.UPDATE: _decode_token},
+            {
+                "encoded_token": Field(FieldType.STRING, "", "The encoded root token."),
+                "otp": Field(FieldType.STRING, "", "The OTP the token was encoded with."),
+            },
+            synopsis="Decode an encoded root token with its OTP.",
         ),
         Path(
             "generate-root/attempt",

@@ -156,6 +156,33 @@ def test_server_made_otp_cancel_and_refusals(fresh: VaultHTTP) -> None:
     ]
 
 
+DECODE_REFUSALS = [  # what OpenBao 2.7 answers
+    ({}, "provided 'encoded_token' or 'otp' is empty"),
+    ({"encoded_token": "abc", "otp": "x"},
+     "error xoring token: length of byte slices is not equivalent: 2 != 1"),
+    ({"encoded_token": "!!!", "otp": "xy"},
+     "error decoding base64'd token: illegal base64 data at input byte 0"),
+    ({"encoded_token": "AAA=", "otp": "xy"},
+     "error decoding base64'd token: illegal base64 data at input byte 3"),
+    ({"encoded_token": "AAAAA", "otp": "xy"},
+     "error decoding base64'd token: illegal base64 data at input byte 4"),
+]
+
+
+def test_decode_token_reverses_the_encoding_without_a_token(fresh: VaultHTTP) -> None:
+    keys = initialised(fresh, 1, 1)
+    nonce = answer(fresh.put("sys/generate-root-token/attempt", {"otp": OTP}))["data"]["nonce"]
+    encoded = answer(update(fresh, keys[0], nonce))["data"]["encoded_token"]
+    anonymous = VaultHTTP(fresh.url)
+    body = {"encoded_token": encoded, "otp": OTP}
+    token = answer(anonymous.put("sys/decode-token", body))["data"]["token"]
+    assert token == decode(encoded, OTP) and token.startswith("s.")
+    plain = {"encoded_token": "AAAA", "otp": "abc"}
+    assert answer(anonymous.put("sys/decode-token", plain))["data"] == {"token": "abc"}
+    for refused, message in DECODE_REFUSALS:
+        assert error(anonymous.put("sys/decode-token", refused)) == message
+
+
 @pytest.fixture
 def unauthed_generate_root(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Vault's sys/generate-root endpoints served, as LAMBDAVAULT_UNAUTHED_GENERATE_ROOT asks."""

@@ -150,6 +150,12 @@ def test_vaults_endpoints_are_off_by_default(both: list[Server]) -> None:
     same(both, "write", "sys/generate-root/update", "key=abcd", "nonce=x")
 
 
+def test_decode_token_matches_openbao(both: list[Server]) -> None:
+    same(both, "write", "-format=json", "sys/decode-token", "encoded_token=AAAA", "otp=abc")
+    same(both, "write", "sys/decode-token", "encoded_token=AAA=", "otp=xy")
+    same(both, "write", "sys/decode-token", "encoded_token=abc", "otp=x")
+
+
 @pytest.fixture
 def unauthed_generate_root(tmp_path: Path) -> Iterator[Server]:
     """Our dev server with Vault's sys/generate-root endpoints enabled (OpenBao's listener

@@ -264,14 +264,18 @@ def test_paths_no_backend_serves_are_counted_too(vault: VaultHTTP) -> None:
     assert second.status_code == 429
 
 
-def test_a_global_rule_counts_paths_no_mount_serves(vault: VaultHTTP) -> None:
+def test_a_global_rule_counts_paths_no_mount_serves(vault: VaultHTTP, tmp_path: Path) -> None:
     """OpenBao's HTTP layer applies the quota before routing: an unmounted path falls under
     the global rule, and the 429 comes before the token check (no token sent here)."""
+    log = tmp_path / "audit.log"
+    enable(vault, "file", "file", file_path=str(log))
+    vault.post("sys/quotas/config", {"enable_rate_limit_audit_logging": True})
     quota(vault, "everything", rate=2, interval=HOUR)
     assert statuses(vault, "nowhere/x", 2) == [404, 404]
     refused = vault.get("nowhere/y", token="")
     assert refused.status_code == 429
     assert refused.json() == {"errors": ['request path "nowhere/y": rate limit quota exceeded']}
+    assert len(of_request(log, "nowhere/y", "request")) == 1  # audited with no mount
 
 
 def test_refusals_are_audited_only_when_the_config_asks(vault: VaultHTTP, tmp_path: Path) -> None:

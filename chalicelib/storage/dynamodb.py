@@ -104,9 +104,10 @@ _QUOTA_PK = "#quota/"  # + a rate-limit counter's key
 _QUOTA_SK = "counter"
 _ENCRYPTIONS_SK = "encryptions#"  # + the keyring term
 _BATCH_GET_LIMIT = 100  # keys per BatchGetItem
-# BatchGetItem rounds per chunk while DynamoDB leaves keys unprocessed (throttled), and the
+# Batch rounds per chunk while DynamoDB leaves requests unprocessed (throttled), and the
 # backoff base in seconds: full jitter up to 50, 100, 200, 400 ms before rounds 2-5.
 _UNPROCESSED_ROUNDS = 5
+_BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
 _UNPROCESSED_BACKOFF = 0.025
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 # Reasons a transaction lost to someone else's write, as opposed to a malformed request.
@@ -453,26 +454,42 @@ class DynamoDBPhysical(Physical):
         return state
 
     def _raw_batch_get(self, keys: builtins.list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """Chunks of 100 keys; UnprocessedKeys resubmitted with backoff (botocore does not
-        retry them: the call succeeded) until none remain, or a 503 after a few rounds."""
+        """Chunks of 100 keys, in one round trip each unless DynamoDB leaves some out."""
         table = self.table_name
         for start in range(0, len(keys), _BATCH_GET_LIMIT):
             request: dict[str, Any] = {
                 table: {"Keys": keys[start:start + _BATCH_GET_LIMIT], "ConsistentRead": True}
             }
-            for attempt in range(_UNPROCESSED_ROUNDS):
-                if attempt:
-                    time.sleep(random.uniform(0, _UNPROCESSED_BACKOFF * 2**attempt))  # noqa: S311
-                answer = self._call("BatchGetItem", {"RequestItems": request})
+            for answer in self._until_processed("BatchGetItem", "UnprocessedKeys", request):
                 yield from answer["Responses"].get(table, [])
-                request = answer.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            else:
-                raise Unavailable(
-                    "AWS throttled BatchGetItem (UnprocessedKeys); retry later",
-                    retry_after=awsfaults.THROTTLED_RETRY_AFTER,
-                )
+
+    def _raw_batch_delete(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Delete (pk, sk) pairs, 25 per BatchWriteItem, in order."""
+        for start in range(0, len(keys), _BATCH_WRITE_LIMIT):
+            chunk = keys[start:start + _BATCH_WRITE_LIMIT]
+            deletes = [{"DeleteRequest": {"Key": _raw_key(*key)}} for key in chunk]
+            request = {self.table_name: deletes}
+            for _ in self._until_processed("BatchWriteItem", "UnprocessedItems", request):
+                pass
+
+    def _until_processed(
+        self, operation: str, unprocessed: str, request: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        """The answers to a batch call, resubmitting what DynamoDB left ``unprocessed``
+        (throttled) with backoff -- botocore does not: the call succeeded -- until nothing
+        is left, or a 503 after a few rounds."""
+        for attempt in range(_UNPROCESSED_ROUNDS):
+            if attempt:
+                time.sleep(random.uniform(0, _UNPROCESSED_BACKOFF * 2**attempt))  # noqa: S311
+            answer = self._call(operation, {"RequestItems": request})
+            yield answer
+            request = answer.get(unprocessed) or {}
+            if not request:
+                return
+        raise Unavailable(
+            f"AWS throttled {operation} ({unprocessed}); retry later",
+            retry_after=awsfaults.THROTTLED_RETRY_AFTER,
+        )
 
     def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         # pynamodb's client call, below its dispatch: the same client and error types, without
@@ -531,11 +548,7 @@ class DynamoDBPhysical(Physical):
             self._prune(parent_folder(key))
 
     def delete_many(self, keys: Sequence[str]) -> None:
-        locations = [_checked_location(key) for key in keys]
-        # pynamodb sends 25 deletes per BatchWriteItem and resubmits unprocessed ones.
-        with self._model.batch_write() as batch:
-            for pk, sk in locations:
-                batch.delete(self._model(pk, sk))
+        self._raw_batch_delete([_checked_location(key) for key in keys])
         for folder in sorted({parent_folder(key) for key in keys}):
             self._prune(folder)
 
@@ -634,13 +647,10 @@ class DynamoDBPhysical(Physical):
         Meant for unmount: concurrent writers under the prefix are not expected.
         """
         check_prefix(prefix)
-        deleted = 0
-        with self._model.batch_write() as batch:
-            for item in self._walk(prefix, keys_only=True):
-                deleted += not _is_marker(item)
-                batch.delete(item)
+        items = [(item.pk, item.sk) for item in self._walk(prefix, keys_only=True)]
+        self._raw_batch_delete(items)
         self._prune(prefix)
-        return deleted
+        return sum(not sort_key.endswith("/") for _, sort_key in items)
 
     # --- the due index -------------------------------------------------------------------
 
@@ -693,16 +703,32 @@ class DynamoDBPhysical(Physical):
         actions: list[Action] = []
         if sealed is not None:
             actions.append(model.sealed.set(sealed))
-        if term is not None:
-            actions.append(model.term.set(term))
+        state = self._raise_term(term) if term is not None else None
         names = sorted(set(bump))
         if not names:
             if not actions:
-                return self.cluster_state()
+                return state or self.cluster_state()
             item = model(_STATE_PK, _STATE_SK)
             item.update(actions)
             return _state(item)
         return self._update_with_bumps(actions, names)
+
+    def _raise_term(self, term: int) -> ClusterState:
+        """Set the keyring term unless the state already names a newer one: two racing
+        rotations' updates may land out of order, and the older term landing last would
+        leave the first rotator encrypting under a superseded term (containers reload the
+        keyring only for a newer term)."""
+        model = self._model
+        item = model(_STATE_PK, _STATE_SK)
+        try:
+            item.update(
+                [model.term.set(term)], condition=model.term.does_not_exist() | (model.term < term)
+            )
+        except UpdateError as error:
+            if not _lost_condition(error):
+                raise
+            return self.cluster_state()
+        return _state(item)
 
     def _update_with_bumps(
         self, actions: builtins.list[Action], names: builtins.list[str]

@@ -96,6 +96,11 @@ def _unprocessed(call: Call, params: dict[str, Any]) -> Answer:
     return _reply(200, {"Responses": {table: [] for table in wanted}, "UnprocessedKeys": wanted})
 
 
+def _unprocessed_items(call: Call, params: dict[str, Any]) -> Answer:
+    """A throttled BatchWriteItem round: it succeeds, with every request left unprocessed."""
+    return _reply(200, {"UnprocessedItems": _body(params)["RequestItems"]})
+
+
 DYNAMODB, KMS, FIREHOSE = frozenset({"dynamodb"}), frozenset({"kms"}), frozenset({"firehose"})
 ALL = DYNAMODB | KMS | FIREHOSE
 FAULTS = {
@@ -111,6 +116,7 @@ FAULTS = {
         Fault("EndpointConnectionError", ALL, _unreachable),
         Fault("TransactionConflict", DYNAMODB, _conflict, frozenset({"TransactWriteItems"})),
         Fault("UnprocessedKeys", DYNAMODB, _unprocessed, frozenset({"BatchGetItem"})),
+        Fault("UnprocessedItems", DYNAMODB, _unprocessed_items, frozenset({"BatchWriteItem"})),
     )
 }  # fmt: skip
 

@@ -164,7 +164,7 @@ class AuditedRead:
 
 def expected_status(operation: Operation, fault: Fault, call: Call) -> int:
     """What the client is told when ``fault`` hits ``call``."""
-    if call.upkeep or fault.name == "UnprocessedKeys":
+    if call.upkeep or fault.name in ("UnprocessedKeys", "UnprocessedItems"):
         return operation.success  # best effort after the commit / re-requested
     if call.service == "firehose":
         return 500  # audit fails closed
@@ -249,3 +249,28 @@ def test_a_fault_at_every_call(vault: VaultHTTP, injector: Injector, name: str) 
         status = expected_status(operation, fault, failed[0]) if failed else operation.success
         assert_reply(reply, status, context)
         operation.settle(vault, n, reply)
+
+
+def test_a_batch_delete_left_unprocessed_is_sent_again_then_refused(
+    vault: VaultHTTP, injector: Injector
+) -> None:
+    fault = FAULTS["UnprocessedItems"]
+    for name in ("kv1", "kv2"):
+        assert vault.post(f"sys/mounts/{name}", {"type": "kv"}).status_code == 204
+        assert vault.post(f"{name}/a", {"v": "1"}).status_code == 204
+    injector.restart()
+    assert vault.delete("sys/mounts/kv1").status_code == 204  # a rehearsal, to count calls
+    first = [str(call) for call in injector.calls].index("dynamodb:BatchWriteItem")
+    injector.restart(fault, first)
+    assert vault.delete("sys/mounts/kv2").status_code == 204  # re-sent once, then done
+    assert [str(call) for call in injector.failed] == ["dynamodb:BatchWriteItem"]
+    assert "kv2/" not in vault.get("sys/mounts").json()["data"]
+    assert vault.post("sys/mounts/kv3", {"type": "kv"}).status_code == 204
+    assert vault.post("kv3/a", {"v": "1"}).status_code == 204
+    with injector.down(fault):
+        reply = vault.delete("sys/mounts/kv3")
+    assert_reply(reply, 503, "unprocessed for good")
+    message = "AWS throttled BatchWriteItem (UnprocessedItems); retry later"
+    assert reply.json()["errors"] == [message]
+    # As Vault, the mount was unrouted before its data went: it is gone either way.
+    assert "kv3/" not in vault.get("sys/mounts").json()["data"]

@@ -48,10 +48,10 @@ def _safe_handle(request: Request) -> HttpReply:
     try:
         reply = _handle(request, runtime())
     except RateLimited as error:
-        reply = render_error(error)
-        reply = reply._replace(headers={**reply.headers, **error.headers})
-        if not error.audited:  # OpenBao audits a refusal only when its quota config asks
-            return reply
+        reply = render_error(error)  # with its Retry-After and rate-limit headers
+        if error.audited:  # only when the quota config asks; OpenBao only warns on failure
+            audit.log_response(request, reply)
+        return reply
     except VaultError as error:
         reply = render_error(error)
     except Exception as error:

@@ -289,3 +289,19 @@ def test_refusals_are_audited_only_when_the_config_asks(vault: VaultHTTP, tmp_pa
     assert len(of_request(log, "cubbyhole/loud", "request")) == 1
     (response,) = of_request(log, "cubbyhole/loud", "response")
     assert "rate limit quota exceeded" in str(response)
+
+
+def test_an_audited_refusal_stays_429_when_no_device_takes_it(
+    vault: VaultHTTP, tmp_path: Path
+) -> None:
+    """OpenBao only logs a warning when the audit of a rate-limit refusal fails."""
+    log = tmp_path / "audit.log"
+    enable(vault, "file", "file", file_path=str(log))
+    vault.post("sys/quotas/config", {"enable_rate_limit_audit_logging": True})
+    quota(vault, "cub", rate=1, path="cubbyhole", interval=HOUR)
+    assert statuses(vault, "cubbyhole/x", 1) == [404]
+    log.unlink()
+    log.mkdir()  # the device can no longer write
+    refused = vault.get("cubbyhole/x")
+    assert refused.status_code == 429, refused.text
+    assert "Retry-After" in refused.headers

@@ -102,9 +102,10 @@ class LogScanner:
     def new_tracebacks(self) -> list[str]:
         with self.path.open("rb") as log:
             log.seek(self.offset)
-            fresh = log.read().decode("utf-8", "replace")
-        self.offset += len(fresh.encode("utf-8", "replace"))
-        return [line for line in fresh.splitlines() if TRACEBACK in line]
+            fresh = log.read()
+        self.offset += len(fresh)
+        text = fresh.decode("utf-8", "replace")
+        return [line for line in text.splitlines() if TRACEBACK in line]
 
 
 class Session:

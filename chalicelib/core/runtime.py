@@ -99,7 +99,9 @@ class Runtime:
 
     def __init__(self, physical: Physical) -> None:
         self.physical = physical
-        self.barrier = Barrier(physical, None, EncryptionTally(self._add_encryptions))
+        self.barrier = Barrier(
+            physical, None, EncryptionTally(self._add_encryptions), self._reload_keyring
+        )
         self.seal_config: SealConfig | None = None
         self.state = ClusterState()
         self.keyring_record: KeyringRecord | None = None
@@ -199,11 +201,18 @@ class Runtime:
         self._generations = dict(self.state.generations)
         self.unseal_error = None
 
-    def _install_keyring(self, entry: Entry) -> None:
+    def _install_keyring(self, entry: Entry) -> Keyring:
         assert self._root_key is not None
         record = KeyringRecord.from_bytes(open_with_root(self._root_key, entry.key, entry.value))
         self.keyring_record = record
         self.barrier.keyring = record.keyring
+        return record.keyring
+
+    def _reload_keyring(self) -> Keyring:
+        """The stored keyring, installed: another container rotated since this one looked."""
+        entry = self.physical.get(KEYRING_KEY)
+        assert entry is not None
+        return self._install_keyring(entry)
 
     def _install_token_keys(self, entries: dict[str, Entry]) -> None:
         salt, batch_key = entries.get(SALT_KEY), entries.get(BATCH_KEY)
@@ -229,12 +238,11 @@ class Runtime:
             if not self._unseal_tried:  # at most one KMS attempt per request
                 self._auto_unseal()
             return
-        # Newer only: two rotations' state updates may land out of order, leaving the state
-        # a term behind the keyring; "!=" would then reread the keyring on every request.
+        # Newer only: a rotation that stopped between its keyring write and its state update
+        # leaves the state a term behind the keyring (which the barrier then reloads on the
+        # first value sealed under the new term); "!=" would reread it on every request.
         if self.barrier.keyring is not None and state.term > self.barrier.keyring.active_term:
-            entry = self.physical.get(KEYRING_KEY)
-            assert entry is not None
-            self._install_keyring(entry)
+            self._reload_keyring()
         for name, key in TABLE_KEYS.items():
             if state.generation(name) != self._generations.get(name, 0):
                 self._install_table(name, self.physical.get(key))

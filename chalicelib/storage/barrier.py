@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -42,6 +42,14 @@ class BarrierError(Exception):
 
     Internal: it surfaces as a 500, and its message never carries key material.
     """
+
+
+class UnknownTerm(BarrierError):
+    """A value sealed under a term this keyring lacks (maybe one rotated in since)."""
+
+    def __init__(self, term: int) -> None:
+        super().__init__(f"value sealed under unknown keyring term {term}")
+        self.term = term
 
 
 class Keyring:
@@ -100,7 +108,7 @@ class Keyring:
         if cipher is None:
             key = self._terms.get(term)
             if key is None:
-                raise BarrierError(f"value sealed under unknown keyring term {term}")
+                raise UnknownTerm(term)
             cipher = self._ciphers[term] = AESGCM(key)
         return cipher
 
@@ -128,16 +136,22 @@ class Barrier:
     """Physical storage with plaintext values; raises Sealed while no keyring is loaded.
 
     Each value it seals and stores is counted in `tally` (when given), for the automatic
-    keyring rotation (chalicelib.storage.encryptions).
+    keyring rotation (chalicelib.storage.encryptions). A value sealed under a term newer
+    than the keyring's active one was written after a rotation this container has not
+    seen yet (another container rotated during this request, or the cluster state lags
+    the keyring): `reload` (when given) installs the stored keyring, and the value is
+    opened with it.
     """
 
     def __init__(
         self, physical: Physical, keyring: Keyring | None = None,
         tally: EncryptionTally | None = None,
+        reload: Callable[[], Keyring] | None = None,
     ) -> None:  # fmt: skip
         self.physical = physical
         self.keyring = keyring
         self.tally = tally
+        self.reload = reload
 
     def _counted(self, ring: Keyring, count: int) -> None:
         # After the write: a write that failed made no ciphertext anyone will read.
@@ -152,20 +166,26 @@ class Barrier:
     def open(self, entry: Entry) -> Entry:
         """``entry`` as physical storage holds it (read directly, as the per-request read
         does), with its value opened."""
-        return self._open(self._ring(), entry)
+        return self._open(entry)
 
-    @staticmethod
-    def _open(ring: Keyring, entry: Entry) -> Entry:
-        return Entry(entry.key, ring.decrypt(entry.key, entry.value), entry.version)
+    def _open(self, entry: Entry) -> Entry:
+        ring = self._ring()
+        try:
+            plaintext = ring.decrypt(entry.key, entry.value)
+        except UnknownTerm as error:
+            if self.reload is None or error.term <= ring.active_term:
+                raise
+            plaintext = self.reload().decrypt(entry.key, entry.value)
+        return Entry(entry.key, plaintext, entry.version)
 
     def get(self, key: str) -> Entry | None:
-        ring = self._ring()
+        self._ring()
         entry = self.physical.get(key)
-        return None if entry is None else self._open(ring, entry)
+        return None if entry is None else self._open(entry)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
-        ring = self._ring()
-        return {key: self._open(ring, entry) for key, entry in self.physical.get_many(keys).items()}
+        self._ring()
+        return {key: self._open(entry) for key, entry in self.physical.get_many(keys).items()}
 
     def put(
         self, key: str, value: bytes, *, expected_version: int | None = None, due: Due | None = None

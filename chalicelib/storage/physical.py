@@ -171,7 +171,9 @@ class Physical(Protocol):
         term: int | None = None,
         bump: Sequence[str] = (),
     ) -> ClusterState:
-        """One atomic update; each name in `bump` has its generation incremented by 1."""
+        """One atomic update; each name in `bump` has its generation incremented by 1.
+        `term` only ever rises (a smaller or equal one is left out); it is written first,
+        on its own."""
         ...
 
     # -- rate-limit quota counters (plain items: nothing secret; see chalicelib/quotas) --
@@ -191,7 +193,6 @@ class Physical(Protocol):
         """Block counter ``key``'s client until ``until`` unless a block is already in force
         at ``now`` (the first blocker wins); returns the block in force."""
         ...
-
 
 
 def check_key(key: str) -> None:

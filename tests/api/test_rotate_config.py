@@ -82,6 +82,13 @@ def _write_through(rt: Runtime, key: str) -> None:
     rt.barrier.put(key, b"value")
 
 
+def _sealed_term(rt: Runtime, key: str) -> int:
+    """The keyring term in the header of `key`'s stored blob."""
+    entry = rt.physical.get(key)
+    assert entry is not None
+    return int.from_bytes(entry.value[:4], "big")
+
+
 def test_two_containers_share_one_count_and_rotate_once(
     vault: VaultHTTP, flush_every_write: None
 ) -> None:
@@ -171,17 +178,40 @@ def test_a_failed_flush_keeps_the_tally_and_the_write(
     assert rt.barrier.tally is not None and rt.barrier.tally.pending == 1
 
 
-def test_a_state_a_term_behind_the_keyring_costs_no_rereads(
-    vault: VaultHTTP, calls: Counter[str]
+def test_racing_rotations_leave_every_container_on_the_newest_term(
+    vault: VaultHTTP, monkeypatch: pytest.MonkeyPatch, calls: Counter[str]
 ) -> None:
-    """Rotations A then B, whose cluster-state updates landed B then A."""
-    vault.post("sys/rotate")
-    vault.post("sys/rotate")
+    """Container B's whole rotation lands between A's keyring write and A's state update:
+    A's late update must not move the cluster back to A's (superseded) term."""
+    first, second = Runtime(DynamoDBPhysical()), Runtime(DynamoDBPhysical())
+    first.begin([])
+    second.begin([])
+    update = first.physical.update_cluster_state
+
+    def after_the_other_rotation(**change: object) -> object:
+        second.begin([])
+        assert second.rotate_keyring() is not None  # reads A's term 2, installs term 3
+        return update(**change)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(first.physical, "update_cluster_state", after_the_other_rotation)
+    first.rotate_keyring()
+    assert first.physical.cluster_state().term == 3
+    calls.clear()
+    _write_through(first, "sys/test/a")  # its next request reloads the keyring
+    assert first.keyring_record.keyring.active_term == 3
+    assert _sealed_term(first, "sys/test/a") == 3
+    calls.clear()
+    first.begin([])  # and later ones read only the state
+    assert dict(calls) == {"BatchGetItem": 1}
+
+
+def test_a_value_sealed_under_a_term_rotated_in_meanwhile_still_opens(vault: VaultHTTP) -> None:
+    """Another container rotates and writes while this one serves a request (it read the
+    cluster state before the rotation): the barrier reloads the keyring, never fails."""
     other = Runtime(DynamoDBPhysical())
     other.begin([])
-    other.physical.update_cluster_state(term=2)  # A's late update
-    calls.clear()
-    other.begin([])
-    other.begin([])
-    assert other.keyring_record.keyring.active_term == 3
-    assert dict(calls) == {"BatchGetItem": 2}
+    assert vault.post("sys/rotate").status_code == 204
+    _write_through(runtime(), "sys/test/new")
+    assert _sealed_term(other, "sys/test/new") == 2
+    assert other.barrier.get("sys/test/new").value == b"value"
+    assert other.keyring_record.keyring.active_term == 2

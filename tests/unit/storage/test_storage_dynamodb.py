@@ -308,6 +308,8 @@ def test_cluster_state_defaults_and_updates(physical, calls):
 
     state = physical.update_cluster_state(sealed=True, term=2)
     assert state == ClusterState(sealed=True, term=2)
+    # The term never goes back: an older rotation's update landing late is left out.
+    assert physical.update_cluster_state(term=1) == ClusterState(sealed=True, term=2)
 
     calls.clear()
     state = physical.update_cluster_state(bump=["policy", "mounts"])  # first bump ever

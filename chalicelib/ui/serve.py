@@ -71,7 +71,8 @@ def serve_ui(current: ChaliceRequest) -> ChaliceResponse:
     if not relative and not requested.endswith("/"):
         # /ui → /ui/: relative asset URLs need the trailing slash; a relative Location keeps
         # whatever prefix the client used.
-        return ChaliceResponse(body="", status_code=302, headers={"Location": "ui/"})
+        headers = {"Location": "ui/", **SECURITY_HEADERS}
+        return ChaliceResponse(body="", status_code=302, headers=headers)
     asset = _asset(relative, _ui_root(requested, relative))
     if asset is None:
         headers = {"Content-Type": "text/plain; charset=utf-8", **SECURITY_HEADERS}

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from chalicelib.transports.devserver import DevServer, HttpRequest, LocalLambdaContext, build_event
-from chalicelib.ui.serve import CONTENT_TYPES, STATIC_ROOT
+from chalicelib.ui.serve import CONTENT_SECURITY_POLICY, CONTENT_TYPES, STATIC_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +91,21 @@ def test_every_static_file_has_a_known_type() -> None:
 )
 def test_unknown_files_and_escapes_are_404(ui: str, path: str) -> None:
     assert get(f"{ui}{path}").status_code == 404
+
+
+def test_every_answer_carries_the_security_headers(ui: str) -> None:
+    etag = get(f"{ui}/ui/app.js").headers["ETag"]
+    answers = [
+        get(f"{ui}/ui"),  # 302
+        get(f"{ui}/ui/nope.js"),  # 404
+        get(f"{ui}/ui/app.js", **{"If-None-Match": etag}),  # 304
+        get(f"{ui}/ui/style.css"),
+    ]
+    assert [a.status_code for a in answers] == [302, 404, 304, 200]
+    for answer in answers:
+        assert answer.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        assert answer.headers["Referrer-Policy"] == "no-referrer"
+        assert answer.headers["X-Frame-Options"] == "DENY"
 
 
 def test_the_ui_is_read_only(ui: str) -> None:

@@ -174,6 +174,23 @@ def test_no_token_or_secret_value_in_any_request_url(page, ui_server, users) -> 
             assert secret not in url, url
 
 
+def test_keys_with_url_characters_work_and_dot_segments_reach_no_other_path(
+    logged_in, ui_server, users, root_api
+) -> None:
+    assert root_api.post("secret/data/odd/a%3Fb%23c%25d", {"data": {"k": "odd-value"}}).ok
+    logged_in.goto(f"{ui_server.address}/ui/#/kv?mount=secret&path=odd/")
+    logged_in.get_by_role("link", name="a?b#c%d").click()
+    logged_in.get_by_role("button", name="Reveal").click()
+    expect(logged_in.locator("table.secret")).to_contain_text("odd-value")
+    # A crafted link's ".." would otherwise be resolved by the browser: the page would show
+    # a KV secret while reading (and on Save, writing) a policy.
+    logged_in.goto(
+        f"{ui_server.address}/ui/#/kv?mount=secret&secret=../../sys/policies/acl/editor&view=edit"
+    )
+    expect(logged_in.locator("#flash")).to_contain_text('may not hold "." or ".." segments')
+    assert not [u for u in logged_in.seen.urls if "/v1/sys/policies" in u]
+
+
 def test_logout_forgets_the_token_and_an_expired_token_goes_back_to_login(
     page, ui_server, users, root_api
 ) -> None:

@@ -11,8 +11,13 @@ export class ApiError extends Error {
 }
 
 // The API sits beside the UI (…/ui/ → …/v1/), whatever prefix is in front of both.
+// Callers pass paths unencoded: each segment is percent-encoded here (a KV key may hold "?",
+// "#" or "%"). "." and ".." segments are refused: URL parsing would resolve them and the
+// request would reach another path than the one the page shows (a crafted link's key).
 export function apiUrl(path, query) {
-  const url = new URL("../v1/" + path.replace(/^\/+/, ""), document.baseURI);
+  const segments = path.replace(/^\/+/, "").split("/");
+  if (segments.some((s) => s === "." || s === "..")) throw new Error(`a path may not hold "." or ".." segments: ${path}`);
+  const url = new URL("../v1/" + segments.map(encodeURIComponent).join("/"), document.baseURI);
   for (const [name, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null) url.searchParams.set(name, String(value));
   }

@@ -21,9 +21,6 @@ const REQUEST_COLUMNS = [
   ["entity_id", "Entity"], ["accessor", "Accessor"], ["status", "Status"],
 ];
 
-// A device path in a URL: its segments encoded, its slashes kept ("team/a/").
-const devicePath = (device) => device.split("/").map(encodeURIComponent).join("/");
-
 export async function render(root, ctx) {
   const devices = (await ctx.api.get("sys/audit")).data || {};
   if (ctx.params.device) return deviceView(root, ctx, devices, ctx.params.device);
@@ -88,7 +85,7 @@ async function deviceView(root, ctx, devices, device) {
       onclick: async () => {
         fill(verdict, el("p", { class: "muted" }, "Verifying…"));
         try {
-          const reply = await ctx.api.get(`sys/audit-verify/${devicePath(path)}`, windowQuery());
+          const reply = await ctx.api.get(`sys/audit-verify/${path}`, windowQuery());
           fill(verdict, verification(el, reply.data));
         } catch (error) {
           fill(verdict);
@@ -98,7 +95,7 @@ async function deviceView(root, ctx, devices, device) {
     }, "Verify chain")),
     verdict);
   const query = Object.fromEntries(QUERY_FIELDS.map(([name]) => [name, ctx.params[name] || undefined]));
-  const reply = await ctx.api.get(`sys/audit-query/${devicePath(path)}`, query);
+  const reply = await ctx.api.get(`sys/audit-query/${path}`, query);
   fill(results, requestTable(el, reply.data));
 }
 

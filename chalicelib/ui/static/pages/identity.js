@@ -44,7 +44,7 @@ export async function render(root, ctx) {
 
 async function detail(root, ctx, kind, id) {
   const { el } = ctx;
-  const data = (await ctx.api.get(`identity/${kind}/id/${encodeURIComponent(id)}`)).data;
+  const data = (await ctx.api.get(`identity/${kind}/id/${id}`)).data;
   const show = (value) => (Array.isArray(value) ? value.join(", ") : value === null || value === undefined ? "" : String(value));
   root.append(
     el("h1", {}, `${kind === "group" ? "Group" : "Entity"} ${data.name}`),

@@ -65,7 +65,7 @@ function passwordForm(mount, ctx) {
     onsubmit: async (event) => {
       event.preventDefault();
       try {
-        const reply = await ctx.api.post(`auth/${mount}/login/${encodeURIComponent(username.value)}`, { password: password.value });
+        const reply = await ctx.api.post(`auth/${mount}/login/${username.value}`, { password: password.value });
         await acceptToken(reply.auth.client_token, ctx);
       } catch (error) {
         ctx.showError(error);

@@ -24,7 +24,7 @@ async function editor(root, ctx, name) {
   const { el } = ctx;
   let text = "";
   if (name) {
-    const reply = await ctx.api.get(`sys/policies/acl/${encodeURIComponent(name)}`);
+    const reply = await ctx.api.get(`sys/policies/acl/${name}`);
     text = reply.data.policy;
   }
   const nameInput = el("input", { name: "name", value: name, required: true, readonly: Boolean(name), "aria-label": "Policy name" });
@@ -38,7 +38,7 @@ async function editor(root, ctx, name) {
       fill(status);
       const target = nameInput.value.trim();
       try {
-        await ctx.api.put(`sys/policies/acl/${encodeURIComponent(target)}`, { policy: body.value });
+        await ctx.api.put(`sys/policies/acl/${target}`, { policy: body.value });
         fill(status, el("p", { role: "status" }, "Saved."));
         if (!name) ctx.navigate(`#/policies?name=${encodeURIComponent(target)}`);
       } catch (error) {
@@ -57,7 +57,7 @@ async function editor(root, ctx, name) {
     onclick: async () => {
       if (!confirm(`Delete policy ${name}?`)) return;
       try {
-        await ctx.api.del(`sys/policies/acl/${encodeURIComponent(name)}`);
+        await ctx.api.del(`sys/policies/acl/${name}`);
         ctx.navigate("#/policies");
       } catch (error) {
         ctx.showError(error);

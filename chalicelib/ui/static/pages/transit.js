@@ -29,7 +29,7 @@ export async function render(root, ctx) {
       onsubmit: async (event) => {
         event.preventDefault();
         try {
-          await ctx.api.post(`${mount}/keys/${encodeURIComponent(name.value)}`, { type: type.value });
+          await ctx.api.post(`${mount}/keys/${name.value}`, { type: type.value });
           ctx.navigate(`#/transit?mount=${encodeURIComponent(mount)}&key=${encodeURIComponent(name.value)}`);
         } catch (error) {
           ctx.showError(error);
@@ -43,7 +43,7 @@ const fromBase64 = (b64) => new TextDecoder().decode(Uint8Array.from(atob(b64), 
 
 async function keyView(root, ctx, mount, key) {
   const { el } = ctx;
-  const base = `${mount}/keys/${encodeURIComponent(key)}`;
+  const base = `${mount}/keys/${key}`;
   const info = el("div");
   const show = async () => {
     const data = (await ctx.api.get(base)).data;
@@ -66,7 +66,6 @@ async function keyView(root, ctx, mount, key) {
       }
     },
   }, label);
-  const k = encodeURIComponent(key);
   root.append(
     el("h1", {}, `Key ${key}`),
     capabilityBadge(ctx, `${mount}/encrypt/${key}`),
@@ -86,8 +85,8 @@ async function keyView(root, ctx, mount, key) {
     el("p", { class: "muted" }, "Paste text to encrypt or HMAC, or a vault:v1:… ciphertext to decrypt."),
     input,
     el("div", { class: "toolbar" },
-      tool("Encrypt", async (text) => (await ctx.api.post(`${mount}/encrypt/${k}`, { plaintext: toBase64(text) })).data.ciphertext),
-      tool("Decrypt", async (text) => fromBase64((await ctx.api.post(`${mount}/decrypt/${k}`, { ciphertext: text })).data.plaintext)),
-      tool("HMAC", async (text) => (await ctx.api.post(`${mount}/hmac/${k}`, { input: toBase64(text) })).data.hmac)),
+      tool("Encrypt", async (text) => (await ctx.api.post(`${mount}/encrypt/${key}`, { plaintext: toBase64(text) })).data.ciphertext),
+      tool("Decrypt", async (text) => fromBase64((await ctx.api.post(`${mount}/decrypt/${key}`, { ciphertext: text })).data.plaintext)),
+      tool("HMAC", async (text) => (await ctx.api.post(`${mount}/hmac/${key}`, { input: toBase64(text) })).data.hmac)),
     output);
 }

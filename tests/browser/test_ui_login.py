@@ -41,10 +41,21 @@ def test_oidc_login_follows_the_providers_redirect_back_to_the_ui(
     assert who["data"]["display_name"] == "oidc-alice@example.com"
 
 
-def test_a_failed_oidc_callback_is_explained_on_the_login_page(page, ui_server) -> None:
+def test_a_callback_this_tab_did_not_start_is_refused_unsent(page, ui_server) -> None:
+    # Exchanging it would log the user in as whoever's code the link carries.
     page.goto(f"{ui_server.address}/ui/vault/auth/oidc/oidc/callback?code=c&state=forged")
     expect(page.locator(".notice")).to_contain_text("OIDC login failed:")
     expect(page).to_have_url(f"{ui_server.address}/ui/#/login")
+    assert not [u for u in page.seen.urls if "/v1/auth/oidc/oidc/callback" in u]
+
+
+def test_a_failed_oidc_exchange_is_explained_on_the_login_page(page, ui_server) -> None:
+    page.goto(f"{ui_server.address}/ui/")
+    pending = "{mount: 'oidc', nonce: 'n', state: 's'}"
+    page.evaluate(f"sessionStorage.setItem('lambdavault.oidc', JSON.stringify({pending}))")
+    page.goto(f"{ui_server.address}/ui/vault/auth/oidc/oidc/callback?code=c&state=s")
+    expect(page.locator(".notice")).to_contain_text("OIDC login failed:")
+    assert [u for u in page.seen.urls if "/v1/auth/oidc/oidc/callback?" in u]
 
 
 def test_ldap_login_from_the_listed_mount(page, ui_server, root_api, slapd: Directory) -> None:

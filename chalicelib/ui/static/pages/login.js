@@ -87,7 +87,9 @@ function oidcForm(mount, ctx) {
         const redirect = new URL(`vault/auth/${mount}/oidc/callback`, document.baseURI).href;
         const reply = await ctx.api.post(`auth/${mount}/oidc/auth_url`, { role: role.value, redirect_uri: redirect, client_nonce: nonce });
         if (!reply.data?.auth_url) throw new Error("the auth method returned no auth_url: check its role and allowed_redirect_uris");
-        sessionStorage.setItem(OIDC_KEY, JSON.stringify({ mount, nonce }));
+        // The state binds the callback to this login: completeOidc accepts no other.
+        const state = new URL(reply.data.auth_url).searchParams.get("state");
+        sessionStorage.setItem(OIDC_KEY, JSON.stringify({ mount, nonce, state }));
         location.assign(reply.data.auth_url);
       } catch (error) {
         ctx.showError(error);
@@ -130,16 +132,22 @@ function randomNonce() {
 // code and state: exchange them for a token, then drop them from the address bar. The
 // exchange is a GET with them in the query, as Vault's UI does (the callback accepts a POST
 // only in form_post mode); the code is single-use and bound to this login's PKCE verifier.
+// Only a callback for the login this tab started (same mount, same state) is exchanged:
+// otherwise a link carrying someone else's code would log the user in as them.
 export async function completeOidc(api, mount) {
   const query = new URLSearchParams(location.search);
   const pending = JSON.parse(sessionStorage.getItem(OIDC_KEY) || "{}");
   sessionStorage.removeItem(OIDC_KEY);
   history.replaceState(null, "", new URL(".", document.baseURI).pathname + "#/login");
+  const state = query.get("state") || "";
   try {
+    if (!pending.state || pending.mount !== mount || pending.state !== state) {
+      throw new Error("this browser tab did not start that login: sign in again");
+    }
     const reply = await api.get(`auth/${mount}/oidc/callback`, {
-      state: query.get("state") || "",
+      state,
       code: query.get("code") || "",
-      client_nonce: pending.mount === mount ? pending.nonce : "",
+      client_nonce: pending.nonce,
     });
     session.remember(reply.auth.client_token);
   } catch (error) {

@@ -12,8 +12,7 @@ from __future__ import annotations
 from chalicelib.core.errors import BadRequest, PermissionDenied
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.kv import passthrough
-from chalicelib.framework import Backend, FieldData, Path
+from chalicelib.framework import Backend, FieldData, Path, jsonsecrets
 from chalicelib.framework.storage import view_of
 from chalicelib.storage.view import StorageView
 from chalicelib.tokens.cubbyhole import cubbyhole_folder
@@ -29,25 +28,25 @@ def _own_folder(request: Request) -> str:
 def path_cubbyhole_read(request: Request, data: FieldData) -> Response | None:
     if not data["path"]:
         raise BadRequest("missing path")
-    secret = passthrough.read_secret(view_of(request), _own_folder(request), data["path"])
+    secret = jsonsecrets.read_secret(view_of(request), _own_folder(request), data["path"])
     # A cubbyhole read never carries a lease hint, even with a ttl key (as Vault).
     return None if secret is None else Response(data=secret)
 
 
 def path_cubbyhole_write(request: Request, data: FieldData) -> None:
-    passthrough.write_secret(view_of(request), _own_folder(request), data["path"], request.data)
+    jsonsecrets.write_secret(view_of(request), _own_folder(request), data["path"], request.data)
 
 
 def path_cubbyhole_delete(request: Request, data: FieldData) -> None:
-    passthrough.delete_secret(view_of(request), _own_folder(request), data["path"])
+    jsonsecrets.delete_secret(view_of(request), _own_folder(request), data["path"])
 
 
 def path_cubbyhole_list(request: Request, data: FieldData) -> Response | None:
-    return passthrough.list_secrets(view_of(request), _own_folder(request), data["path"])
+    return jsonsecrets.list_secrets(view_of(request), _own_folder(request), data["path"])
 
 
 def cubbyhole_exists(request: Request, data: FieldData) -> bool:
-    return passthrough.secret_exists(view_of(request), _own_folder(request), data["path"])
+    return jsonsecrets.secret_exists(view_of(request), _own_folder(request), data["path"])
 
 
 def destroy_for_token(view: StorageView, token: TokenEntry) -> int:

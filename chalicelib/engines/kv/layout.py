@@ -16,43 +16,11 @@ metadata), never by prefix: "version/a/b/" also holds the versions of a secret "
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from chalicelib.core.errors import BadRequest
-
-if TYPE_CHECKING:
-    pass
-
 V1_PREFIX = "v1/"
 META_PREFIX = "meta/"
 VERSION_PREFIX = "version/"
 CONFIG_KEY = "config"
 UPGRADE_KEY = "upgrade"
-
-
-def is_storable(path: str) -> bool:
-    """Whether `path` can name an entry: non-empty, no empty segment, no leading/trailing '/'."""
-    return bool(path) and not path.startswith("/") and not path.endswith("/") and "//" not in path
-
-
-def check_writable(path: str) -> str:
-    """The path a write may create; Vault's messages for the paths it refuses."""
-    if not path or path.endswith("/"):
-        raise BadRequest("cannot write to a path ending in '/'")
-    if not is_storable(path):
-        raise BadRequest("invalid path: empty path segment")
-    return path
-
-
-def folder_of(path: str) -> str | None:
-    """The storage folder a LIST of `path` means ("" for the root), None if it cannot exist.
-
-    Vault lists "a" and "a/" alike.
-    """
-    if path in ("", "/"):
-        return ""
-    stripped = path[:-1] if path.endswith("/") else path
-    return f"{stripped}/" if is_storable(stripped) else None
 
 
 def v1_key(path: str) -> str:

@@ -10,11 +10,12 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.kv import store
-from chalicelib.engines.kv.layout import check_writable, is_storable, meta_key
+from chalicelib.engines.kv.layout import meta_key
 from chalicelib.engines.kv.params import check_cas
 from chalicelib.engines.kv.path_delete import soft_delete
 from chalicelib.engines.kv.versioning import SecretRecord, now_ns
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.jsonsecrets import check_writable, is_storable
 from chalicelib.framework.storage import view_of
 
 

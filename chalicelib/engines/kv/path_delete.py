@@ -8,10 +8,10 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request
 from chalicelib.engines.kv import store
-from chalicelib.engines.kv.layout import check_writable
 from chalicelib.engines.kv.params import parse_versions
 from chalicelib.engines.kv.versioning import now_ns
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.jsonsecrets import check_writable
 from chalicelib.framework.path import Handler
 from chalicelib.framework.storage import view_of
 from chalicelib.storage.view import StorageView

@@ -10,17 +10,12 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.kv import store
-from chalicelib.engines.kv.layout import (
-    META_PREFIX,
-    check_writable,
-    folder_of,
-    is_storable,
-    meta_key,
-)
+from chalicelib.engines.kv.layout import META_PREFIX, meta_key
 from chalicelib.engines.kv.params import check_metadata_cas, custom_metadata
 from chalicelib.engines.kv.path_data import secret_exists
 from chalicelib.engines.kv.versioning import KvConfig, SecretRecord, now_ns
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.jsonsecrets import check_writable, folder_of, is_storable
 from chalicelib.framework.storage import page, view_of
 
 _SETTINGS = (

@@ -7,9 +7,9 @@ from typing import Any
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.kv import store
-from chalicelib.engines.kv.layout import is_storable
 from chalicelib.engines.kv.path_data import prefetch_secret, version_response
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.jsonsecrets import is_storable
 from chalicelib.framework.storage import view_of
 
 

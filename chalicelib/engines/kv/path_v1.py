@@ -8,10 +8,10 @@ from typing import Any
 from chalicelib.core.mounts import MountEntry
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.kv import passthrough
-from chalicelib.engines.kv.layout import V1_PREFIX, is_storable, v1_key
-from chalicelib.framework import FieldData, Path
+from chalicelib.engines.kv.layout import V1_PREFIX, v1_key
+from chalicelib.framework import FieldData, Path, jsonsecrets
 from chalicelib.framework.fieldtypes import FieldError, parse_duration
+from chalicelib.framework.jsonsecrets import is_storable
 from chalicelib.framework.storage import view_of
 from chalicelib.system.mount_config import effective_ttls
 
@@ -35,7 +35,7 @@ def lease_hint(secret: Mapping[str, Any], mount: MountEntry | None) -> int:
 
 
 def path_v1_read(request: Request, data: FieldData) -> Response | None:
-    secret = passthrough.read_secret(view_of(request), V1_PREFIX, data["path"])
+    secret = jsonsecrets.read_secret(view_of(request), V1_PREFIX, data["path"])
     if secret is None:
         return None
     return Response(data=secret, lease_duration=lease_hint(secret, request.mount))
@@ -43,19 +43,19 @@ def path_v1_read(request: Request, data: FieldData) -> Response | None:
 
 def path_v1_write(request: Request, data: FieldData) -> None:
     # The request body is the secret (the path capture is not part of it).
-    passthrough.write_secret(view_of(request), V1_PREFIX, data["path"], request.data)
+    jsonsecrets.write_secret(view_of(request), V1_PREFIX, data["path"], request.data)
 
 
 def path_v1_delete(request: Request, data: FieldData) -> None:
-    passthrough.delete_secret(view_of(request), V1_PREFIX, data["path"])
+    jsonsecrets.delete_secret(view_of(request), V1_PREFIX, data["path"])
 
 
 def path_v1_list(request: Request, data: FieldData) -> Response | None:
-    return passthrough.list_secrets(view_of(request), V1_PREFIX, data["path"])
+    return jsonsecrets.list_secrets(view_of(request), V1_PREFIX, data["path"])
 
 
 def v1_exists(request: Request, data: FieldData) -> bool:
-    return passthrough.secret_exists(view_of(request), V1_PREFIX, data["path"])
+    return jsonsecrets.secret_exists(view_of(request), V1_PREFIX, data["path"])
 
 
 def prefetch_v1(captures: Mapping[str, str]) -> Sequence[str]:

@@ -96,6 +96,8 @@ def _ui_root(requested: str, relative: str) -> str:
 
 def _asset(relative: str, root: str) -> Asset | None:
     path = PurePosixPath(relative)
+    if "\0" in relative:  # no file has one, and the OS refuses to resolve it (a 500)
+        return None
     if any(part in ("..", ".") or part.startswith(".") for part in path.parts):
         return None
     if relative and path.suffix and relative != INDEX:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -91,6 +92,13 @@ def test_every_static_file_has_a_known_type() -> None:
 )
 def test_unknown_files_and_escapes_are_404(ui: str, path: str) -> None:
     assert get(f"{ui}{path}").status_code == 404
+
+
+def test_a_raw_nul_byte_in_the_path_is_404(ui: str) -> None:
+    host, port = ui.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"GET /ui/a\x00.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert connection.recv(64).startswith(b"HTTP/1.1 404 ")
 
 
 def test_every_answer_carries_the_security_headers(ui: str) -> None:

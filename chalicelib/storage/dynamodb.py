@@ -96,7 +96,6 @@ MAX_SK_BYTES = 1024
 # A number takes at most 21 bytes (38 significant digits); `ver` is sized as such because its
 # new value is computed server-side.
 _NUMBER_BYTES = 21
-_BATCH_GET_LIMIT = 100  # pynamodb chunks BatchGetItem at this size
 
 _STATE_PK = "#cluster"
 _STATE_SK = "state"

@@ -181,3 +181,15 @@ def go_duration(seconds: int) -> str:
     if minutes:
         return f"{sign}{minutes}m{secs}s"
     return f"{sign}{secs}s"
+
+
+def go_atoi(text: str) -> int:
+    """Go's strconv.Atoi (64-bit): ASCII decimal digits with an optional sign; a FieldError
+    in Go's words ('strconv.Atoi: parsing "x": invalid syntax' or 'value out of range')."""
+    failure = f"strconv.Atoi: parsing {json.dumps(text, ensure_ascii=False)}"
+    if not re.fullmatch(r"[+-]?[0-9]+", text, re.ASCII):
+        raise FieldError(f"{failure}: invalid syntax")
+    number = int(text)
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        raise FieldError(f"{failure}: value out of range")
+    return number

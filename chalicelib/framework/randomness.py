@@ -16,7 +16,7 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.framework.field import Field, FieldData, replaced_by_path
-from chalicelib.framework.fieldtypes import FieldType
+from chalicelib.framework.fieldtypes import FieldError, FieldType, go_atoi
 from chalicelib.framework.path import Handler, Path
 
 MAX_RANDOM_BYTES = 128 * 1024  # OpenBao's random.APIMaxBytes
@@ -166,13 +166,10 @@ def _parse_int(text: str, failure: str) -> int:
 
 def _url_count(text: str) -> int:
     """Go's strconv.Atoi on the URL's byte count, with OpenBao's error text."""
-    failure = f"error parsing url-set byte count: strconv.Atoi: parsing {_go_quote(text)}"
-    if not re.fullmatch(r"[+-]?[0-9]+", text, re.ASCII):
-        raise BadRequest(f"{failure}: invalid syntax")
-    number = int(text)
-    if not -_INT64 <= number < _INT64:
-        raise BadRequest(f"{failure}: value out of range")
-    return number
+    try:
+        return go_atoi(text)
+    except FieldError as error:
+        raise BadRequest(f"error parsing url-set byte count: {error}") from None
 
 
 def _go_quote(text: str) -> str:

@@ -8,7 +8,6 @@ revocation still happens before it; what does not fit the time budget waits for 
 
 from __future__ import annotations
 
-import re
 from http import HTTPStatus
 
 from chalicelib.core.errors import BadRequest, multierror
@@ -16,6 +15,7 @@ from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response, tidy_started
 from chalicelib.core.runtime import runtime
 from chalicelib.framework import Field, FieldData, FieldType, Path
+from chalicelib.framework.fieldtypes import FieldError, go_atoi
 from chalicelib.leases import irrevocable, manager
 from chalicelib.leases.tidy import tidy_leases
 from chalicelib.tokens.clock import now_ns
@@ -99,12 +99,13 @@ def _report_limit(text: str) -> int | None:
         return irrevocable.DEFAULT_LIMIT
     if text.lower() == "none":
         return None
-    if not re.fullmatch(r"[+-]?\d+", text):
-        detail = f'strconv.Atoi: parsing "{text}": invalid syntax'
-        raise BadRequest(multierror(f"invalid 'limit' provided: {detail}"))
-    if int(text) < 1:
+    try:
+        limit = go_atoi(text)
+    except FieldError as error:
+        raise BadRequest(multierror(f"invalid 'limit' provided: {error}")) from None
+    if limit < 1:
         raise BadRequest(multierror("limit must be 'none' or a positive integer"))
-    return int(text)
+    return limit
 
 
 def _count(request: Request, data: FieldData) -> Response | None:

@@ -17,6 +17,7 @@ from chalicelib.core.request import Request, Response
 from chalicelib.framework import Backend, Field, FieldData, FieldType, Path
 from chalicelib.leases.secret import LeaseInfo, Secret, SecretType
 from chalicelib.storage.view import StorageView
+from tests.support import VaultHTTP
 
 TYPE = "leasetest"
 
@@ -86,3 +87,12 @@ def lease_engine(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setitem(registry.SECRETS_ENGINES, TYPE, f"{__name__}:backend")
     registry.backend_for.cache_clear()
+
+
+@pytest.fixture(name="things")
+def short_and_long_roles(vault: VaultHTTP) -> VaultHTTP:
+    """`things`: a leasetest mount at things/ with a role leasing for 5 s and one for an hour."""
+    assert vault.post("sys/mounts/things", {"type": "leasetest"}).status_code == 204
+    assert vault.post("things/roles/short", {"ttl": "5s"}).status_code == 204
+    assert vault.post("things/roles/long", {"ttl": "1h"}).status_code == 204
+    return vault

@@ -6,19 +6,14 @@ import time
 
 import pytest
 
-from tests.api.lease_support import lease_engine  # noqa: F401 (fixture)
+from tests.api.lease_support import (  # noqa: F401 (fixtures)
+    lease_engine,
+    short_and_long_roles,
+)
 from tests.api.test_leases import engine_state, issue, lookup, sweep
 from tests.support import VaultHTTP
 
 pytestmark = pytest.mark.usefixtures("lease_engine")
-
-
-@pytest.fixture
-def things(vault: VaultHTTP) -> VaultHTTP:
-    assert vault.post("sys/mounts/things", {"type": "leasetest"}).status_code == 204
-    assert vault.post("things/roles/short", {"ttl": "5s"}).status_code == 204
-    assert vault.post("things/roles/long", {"ttl": "1h"}).status_code == 204
-    return vault
 
 
 def test_an_expired_lease_is_revoked_by_the_sweep_alone(things: VaultHTTP):

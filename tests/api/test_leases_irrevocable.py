@@ -6,7 +6,10 @@ from collections import Counter
 
 import pytest
 
-from tests.api.lease_support import lease_engine  # noqa: F401 (fixture)
+from tests.api.lease_support import (  # noqa: F401 (fixtures)
+    lease_engine,
+    short_and_long_roles,
+)
 from tests.api.test_leases import issue, sweep
 from tests.support import VaultHTTP
 
@@ -16,14 +19,6 @@ WARNING = (
     "Command halted because many irrevocable leases were found. To emit the entire list, "
     "re-run the command with force set true."
 )
-
-
-@pytest.fixture
-def things(vault: VaultHTTP) -> VaultHTTP:
-    assert vault.post("sys/mounts/things", {"type": "leasetest"}).status_code == 204
-    assert vault.post("things/roles/short", {"ttl": "5s"}).status_code == 204
-    assert vault.post("things/roles/long", {"ttl": "1h"}).status_code == 204
-    return vault
 
 
 def _given_up(things: VaultHTTP, count: int) -> list[str]:
@@ -91,6 +86,12 @@ def test_any_other_type_finds_nothing(things: VaultHTTP, path: str, params: dict
     ("limit", "error"),
     [
         ("abc", "invalid 'limit' provided: strconv.Atoi: parsing \"abc\": invalid syntax"),
+        ("\u0663", "invalid 'limit' provided: strconv.Atoi: parsing \"\u0663\": invalid syntax"),
+        (
+            "99999999999999999999",
+            "invalid 'limit' provided: strconv.Atoi: parsing \"99999999999999999999\": "
+            "value out of range",
+        ),
         ("0", "limit must be 'none' or a positive integer"),
         ("-3", "limit must be 'none' or a positive integer"),
     ],

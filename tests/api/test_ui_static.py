@@ -40,7 +40,9 @@ def test_index_carries_its_base_and_a_strict_policy(ui: str) -> None:
     assert reply.headers["Content-Type"] == "text/html; charset=utf-8"
     assert '<base href="/ui/">' in reply.text
     policy = reply.headers["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'"):
+    directives = ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'",
+                  "require-trusted-types-for 'script'")  # fmt: skip
+    for directive in directives:
         assert directive in policy
     assert "unsafe" not in policy
     assert reply.headers["X-Content-Type-Options"] == "nosniff"

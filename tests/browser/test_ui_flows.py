@@ -157,6 +157,9 @@ def test_secret_keys_and_values_render_as_text(logged_in, ui_server, users) -> N
     assert XSS in logged_in.locator("textarea[name=json]").input_value()
     assert logged_in.locator("main img").count() == 0
     assert not logged_in.seen.dialogs
+    # Trusted Types (the CSP): an HTML sink throws, whatever code would reach it.
+    sink = "() => { try { document.body.innerHTML = '<b>x</b>' } catch (e) { return e.name } }"
+    assert logged_in.evaluate(sink) == "TypeError"
 
 
 def test_no_token_or_secret_value_in_any_request_url(page, ui_server, users) -> None:

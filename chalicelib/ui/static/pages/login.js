@@ -87,10 +87,12 @@ function oidcForm(mount, ctx) {
         const redirect = new URL(`vault/auth/${mount}/oidc/callback`, document.baseURI).href;
         const reply = await ctx.api.post(`auth/${mount}/oidc/auth_url`, { role: role.value, redirect_uri: redirect, client_nonce: nonce });
         if (!reply.data?.auth_url) throw new Error("the auth method returned no auth_url: check its role and allowed_redirect_uris");
+        const target = new URL(reply.data.auth_url);
+        if (!["https:", "http:"].includes(target.protocol)) throw new Error(`the auth method returned an auth_url that is not a web address: ${target.protocol}`);
         // The state binds the callback to this login: completeOidc accepts no other.
-        const state = new URL(reply.data.auth_url).searchParams.get("state");
+        const state = target.searchParams.get("state");
         sessionStorage.setItem(OIDC_KEY, JSON.stringify({ mount, nonce, state }));
-        location.assign(reply.data.auth_url);
+        location.assign(target.href);
       } catch (error) {
         ctx.showError(error);
       }

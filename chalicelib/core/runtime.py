@@ -287,28 +287,31 @@ class Runtime:
     def rotate_keyring(self, only_term: int | None = None) -> KeyringRecord | None:
         """sys/rotate: a new term; old terms stay so older values still decrypt.
 
-        With `only_term` (automatic rotation), only if that term is still the active one:
-        None when another container rotated first, so a due rotation happens once.
+        A rotation that loses the keyring write to another one rotates what that one
+        wrote (as OpenBao's single active node would run them one after the other). With
+        `only_term` (automatic rotation), only if that term is still the active one: None
+        when another container rotated first, so a due rotation happens once.
         """
         assert self.keyring_record is not None and self._root_key is not None
-        entry = self.physical.get(KEYRING_KEY)
-        assert entry is not None
-        current = KeyringRecord.from_bytes(open_with_root(self._root_key, entry.key, entry.value))
-        if only_term is not None and current.keyring.active_term != only_term:
-            return None
-        rotated = current.keyring.rotate()
-        record = KeyringRecord(rotated, {**current.installed, rotated.active_term: now_iso()})
-        blob = seal_with_root(self._root_key, KEYRING_KEY, record.to_bytes())
-        try:
-            self.physical.put(KEYRING_KEY, blob, expected_version=entry.version)
-        except ConditionFailed:
-            if only_term is not None:
-                return None  # someone else's rotation of that term won
-            raise PreconditionFailed("the keyring is being rotated concurrently; retry") from None
-        self.state = self.physical.update_cluster_state(term=rotated.active_term)
-        self.keyring_record = record
-        self.barrier.keyring = rotated
-        return record
+        for _ in range(5):
+            entry = self.physical.get(KEYRING_KEY)
+            assert entry is not None
+            stored = open_with_root(self._root_key, entry.key, entry.value)
+            current = KeyringRecord.from_bytes(stored)
+            if only_term is not None and current.keyring.active_term != only_term:
+                return None
+            rotated = current.keyring.rotate()
+            record = KeyringRecord(rotated, {**current.installed, rotated.active_term: now_iso()})
+            blob = seal_with_root(self._root_key, KEYRING_KEY, record.to_bytes())
+            try:
+                self.physical.put(KEYRING_KEY, blob, expected_version=entry.version)
+            except ConditionFailed:
+                continue
+            self.state = self.physical.update_cluster_state(term=rotated.active_term)
+            self.keyring_record = record
+            self.barrier.keyring = rotated
+            return record
+        raise PreconditionFailed("the keyring is being rotated concurrently; retry")
 
     def install_initial(self, config: SealConfig, root_key: bytes, state: ClusterState) -> None:
         """After sys/init: this container is unsealed with what it just created."""

@@ -215,3 +215,25 @@ def test_a_value_sealed_under_a_term_rotated_in_meanwhile_still_opens(vault: Vau
     assert _sealed_term(other, "sys/test/new") == 2
     assert other.barrier.get("sys/test/new").value == b"value"
     assert other.keyring_record.keyring.active_term == 2
+
+
+def test_a_rotation_that_loses_the_keyring_write_rotates_the_winners_keyring(
+    vault: VaultHTTP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sys/rotate calls at once both add a term; neither is refused."""
+    first, second = Runtime(DynamoDBPhysical()), Runtime(DynamoDBPhysical())
+    first.begin([])
+    second.begin([])
+    put = first.physical.put
+    raced = []
+
+    def after_the_other_rotation(*args: object, **kwargs: object) -> int:
+        if not raced:
+            raced.append(second.rotate_keyring())  # wins the race to term 2
+        return put(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(first.physical, "put", after_the_other_rotation)
+    record = first.rotate_keyring()
+    assert record is not None and record.keyring.active_term == 3
+    assert sorted(record.keyring.terms) == [1, 2, 3]
+    assert first.physical.cluster_state().term == 3

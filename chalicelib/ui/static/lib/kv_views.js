@@ -1,4 +1,5 @@
 // The views of one KV secret: read (masked), edit (rows or JSON), versions + diff, metadata.
+import { actionButton } from "./action.js";
 import { ApiError } from "./api.js";
 import { capabilityBadge } from "./capabilities.js";
 import { canonicalJson, renderDiff } from "./diff.js";
@@ -32,18 +33,7 @@ export async function secretView(root, ctx, path) {
 function versionActions(ctx, path, data, metadata) {
   const { kv, link } = ctx;
   const reload = () => ctx.navigate(link({ secret: path, version: String(metadata?.version || "") }));
-  const act = (label, cls, confirmText, action) => el("button", {
-    type: "button",
-    class: cls,
-    onclick: async () => {
-      if (confirmText && !confirm(confirmText)) return;
-      try {
-        await action();
-      } catch (error) {
-        ctx.showError(error);
-      }
-    },
-  }, label);
+  const act = (label, cls, question, run) => actionButton(ctx, { label, cls, question }, run);
   if (!kv.v2) {
     return act("Delete", "danger", `Delete ${path}?`, async () => {
       await kv.deleteLatest(path);
@@ -76,10 +66,7 @@ export async function editorView(root, ctx, { path, isNew }) {
   const name = el("input", { name: "path", value: path, required: true, "aria-label": "Secret path" });
   const rows = el("div", { class: "kv-rows" });
   const json = el("textarea", { name: "json", hidden: true, "aria-label": "Secret as JSON", spellcheck: "false" });
-  const addRow = (key = "", value = "") => rows.appendChild(el("div", { class: "kv-row" },
-    el("input", { name: "key", value: key, placeholder: "key", "aria-label": "Key" }),
-    el("input", { name: "value", value: asText(value), placeholder: "value", autocomplete: "off", "aria-label": "Value" }),
-    el("button", { type: "button", onclick: (event) => event.target.closest(".kv-row").remove() }, "Remove")));
+  const addRow = rowAdder(rows, "Key", "Value");
   for (const [key, value] of Object.entries(current)) addRow(key, value);
   if (!rows.children.length) addRow();
   let jsonMode = false;
@@ -140,6 +127,12 @@ function parseJson(text) {
   return value;
 }
 
+// Editable key/value rows (a secret's data, custom_metadata), read back by fromRows.
+const rowAdder = (rows, keyLabel, valueLabel) => (key = "", value = "") => rows.appendChild(el("div", { class: "kv-row" },
+  el("input", { name: "key", value: key, placeholder: "key", "aria-label": keyLabel }),
+  el("input", { name: "value", value: asText(value), placeholder: "value", autocomplete: "off", "aria-label": valueLabel }),
+  el("button", { type: "button", onclick: (event) => event.target.closest(".kv-row").remove() }, "Remove")));
+
 function fromRows(rows) {
   const data = {};
   for (const row of rows.querySelectorAll(".kv-row")) {
@@ -189,10 +182,7 @@ export async function metadataView(root, ctx, path) {
   const casRequired = el("input", { type: "checkbox", name: "cas_required", checked: Boolean(metadata.cas_required) });
   const deleteAfter = el("input", { name: "delete_version_after", value: metadata.delete_version_after || "0s" });
   const custom = el("div", { class: "kv-rows" });
-  const addRow = (key = "", value = "") => custom.appendChild(el("div", { class: "kv-row" },
-    el("input", { name: "key", value: key, placeholder: "key", "aria-label": "Metadata key" }),
-    el("input", { name: "value", value, placeholder: "value", "aria-label": "Metadata value" }),
-    el("button", { type: "button", onclick: (event) => event.target.closest(".kv-row").remove() }, "Remove")));
+  const addRow = rowAdder(custom, "Metadata key", "Metadata value");
   for (const [key, value] of Object.entries(metadata.custom_metadata || {})) addRow(key, value);
   const status = el("div");
   root.append(

@@ -1,6 +1,7 @@
 // Dynamic credentials of any engine with roles (database, aws, rabbitmq …): list its roles,
 // read creds/<role>, see the lease, renew and revoke it.
 // Routes: #/creds?mount=database  ·  #/creds?mount=database&role=readonly
+import { actionButton } from "../lib/action.js";
 import { capabilityBadge } from "../lib/capabilities.js";
 import { fill } from "../lib/el.js";
 import { maskedValue } from "../lib/mask.js";
@@ -54,17 +55,6 @@ function showCreds(ctx, holder, reply) {
   const lookup = async () => fill(leaseInfo, leaseTable(el, (await ctx.api.put("sys/leases/lookup", { lease_id: reply.lease_id })).data));
   const rows = Object.entries(reply.data || {}).map(([key, value]) =>
     el("tr", {}, el("th", { scope: "row" }, key), el("td", {}, maskedValue(value))));
-  const act = (label, cls, run) => el("button", {
-    type: "button",
-    class: cls,
-    onclick: async () => {
-      try {
-        await run();
-      } catch (error) {
-        ctx.showError(error);
-      }
-    },
-  }, label);
   fill(holder,
     el("table", { class: "list secret" }, el("tbody", {}, rows)),
     reply.lease_id ? [
@@ -72,8 +62,8 @@ function showCreds(ctx, holder, reply) {
       el("p", {}, el("code", { class: "lease-id" }, reply.lease_id), ` · ${reply.lease_duration}s${reply.renewable ? ", renewable" : ""}`),
       leaseInfo,
       el("div", { class: "toolbar" },
-        act("Renew", "", async () => { await ctx.api.put("sys/leases/renew", { lease_id: reply.lease_id }); await lookup(); }),
-        act("Revoke", "danger", async () => {
+        actionButton(ctx, { label: "Renew" }, async () => { await ctx.api.put("sys/leases/renew", { lease_id: reply.lease_id }); await lookup(); }),
+        actionButton(ctx, { label: "Revoke", cls: "danger" }, async () => {
           await ctx.api.put("sys/leases/revoke", { lease_id: reply.lease_id });
           fill(leaseInfo, el("p", { role: "status" }, "Revoked."));
         })),

@@ -1,5 +1,6 @@
 // Leases: browse by prefix, look one up, renew, revoke, and revoke a whole prefix (confirmed).
 // Routes: #/leases?prefix=database/creds/  ·  #/leases?id=<lease id>
+import { actionButton } from "../lib/action.js";
 import { capabilityBadge } from "../lib/capabilities.js";
 import { fill } from "../lib/el.js";
 
@@ -38,20 +39,15 @@ export async function render(root, ctx) {
     el("nav", { class: "crumbs", "aria-label": "Prefix" }, crumbs),
     capabilityBadge(ctx, `sys/leases/lookup/${prefix}`),
     rows.length ? el("table", { class: "list" }, el("tbody", {}, rows)) : el("p", { class: "muted" }, listing || "No leases under this prefix."),
-    prefix ? el("div", { class: "toolbar" }, el("button", {
-      type: "button",
-      class: "danger",
-      onclick: async () => {
-        if (!confirm(`Revoke every lease under ${prefix}? This cannot be undone.`)) return;
-        try {
-          // Without the trailing "/": Vault refuses writes to such paths (it adds it back).
-          await ctx.api.put(`sys/leases/revoke-prefix/${prefix.replace(/\/+$/, "")}`, {});
-          ctx.navigate(`#/leases?prefix=${encodeURIComponent(prefix)}`);
-        } catch (error) {
-          ctx.showError(error);
-        }
-      },
-    }, `Revoke all under ${prefix}`)) : null);
+    prefix ? el("div", { class: "toolbar" }, actionButton(ctx, {
+      label: `Revoke all under ${prefix}`,
+      cls: "danger",
+      question: `Revoke every lease under ${prefix}? This cannot be undone.`,
+    }, async () => {
+      // Without the trailing "/": Vault refuses writes to such paths (it adds it back).
+      await ctx.api.put(`sys/leases/revoke-prefix/${prefix.replace(/\/+$/, "")}`, {});
+      ctx.navigate(`#/leases?prefix=${encodeURIComponent(prefix)}`);
+    })) : null);
 }
 
 async function leaseView(root, ctx, id) {
@@ -70,31 +66,15 @@ async function leaseView(root, ctx, id) {
     capabilityBadge(ctx, `sys/leases/revoke/${id}`),
     details,
     el("div", { class: "toolbar" },
-      el("button", {
-        type: "button",
-        onclick: async () => {
-          try {
-            const reply = await ctx.api.put("sys/leases/renew", { lease_id: id });
-            fill(status, el("p", { role: "status" }, `Renewed: ${reply.lease_duration}s left.`));
-            await show();
-          } catch (error) {
-            ctx.showError(error);
-          }
-        },
-      }, "Renew"),
-      el("button", {
-        type: "button",
-        class: "danger",
-        onclick: async () => {
-          if (!confirm("Revoke this lease?")) return;
-          try {
-            await ctx.api.put("sys/leases/revoke", { lease_id: id });
-            ctx.navigate(`#/leases?prefix=${encodeURIComponent(prefix)}`);
-          } catch (error) {
-            ctx.showError(error);
-          }
-        },
-      }, "Revoke")),
+      actionButton(ctx, { label: "Renew" }, async () => {
+        const reply = await ctx.api.put("sys/leases/renew", { lease_id: id });
+        fill(status, el("p", { role: "status" }, `Renewed: ${reply.lease_duration}s left.`));
+        await show();
+      }),
+      actionButton(ctx, { label: "Revoke", cls: "danger", question: "Revoke this lease?" }, async () => {
+        await ctx.api.put("sys/leases/revoke", { lease_id: id });
+        ctx.navigate(`#/leases?prefix=${encodeURIComponent(prefix)}`);
+      })),
     status);
 }
 

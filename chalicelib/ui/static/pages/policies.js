@@ -1,5 +1,6 @@
 // ACL policies: list, read, edit HCL (the server's parse errors shown beside the editor), delete.
 // Routes: #/policies  ·  #/policies?name=x  ·  #/policies?new=1
+import { actionButton } from "../lib/action.js";
 import { capabilityBadge } from "../lib/capabilities.js";
 import { fill } from "../lib/el.js";
 
@@ -51,19 +52,12 @@ async function editor(root, ctx, name) {
   el("label", {}, "Policy (HCL)", body),
   status,
   readOnly ? el("p", { class: "muted" }, "The root policy cannot be changed.") : el("button", { type: "submit" }, "Save policy"),
-  name && !UNDELETABLE.includes(name) ? el("button", {
-    type: "button",
-    class: "danger",
-    onclick: async () => {
-      if (!confirm(`Delete policy ${name}?`)) return;
-      try {
-        await ctx.api.del(`sys/policies/acl/${name}`);
-        ctx.navigate("#/policies");
-      } catch (error) {
-        ctx.showError(error);
-      }
-    },
-  }, "Delete policy") : null,
+  name && !UNDELETABLE.includes(name)
+    ? actionButton(ctx, { label: "Delete policy", cls: "danger", question: `Delete policy ${name}?` }, async () => {
+      await ctx.api.del(`sys/policies/acl/${name}`);
+      ctx.navigate("#/policies");
+    })
+    : null,
   el("a", { href: "#/policies", class: "button" }, "Back"));
   root.append(
     el("h1", {}, name ? `Policy ${name}` : "Create policy"),

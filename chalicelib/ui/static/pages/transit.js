@@ -1,5 +1,6 @@
 // Transit: keys (list, create, rotate) and the encrypt / decrypt / HMAC tools on pasted text.
 // Routes: #/transit?mount=transit  ·  #/transit?mount=transit&key=name
+import { actionButton } from "../lib/action.js";
 import { capabilityBadge } from "../lib/capabilities.js";
 import { fill } from "../lib/el.js";
 
@@ -70,17 +71,10 @@ async function keyView(root, ctx, mount, key) {
     el("h1", {}, `Key ${key}`),
     capabilityBadge(ctx, `${mount}/encrypt/${key}`),
     info,
-    el("div", { class: "toolbar" }, el("button", {
-      type: "button",
-      onclick: async () => {
-        try {
-          await ctx.api.post(`${base}/rotate`, {});
-          await show();
-        } catch (error) {
-          ctx.showError(error);
-        }
-      },
-    }, "Rotate")),
+    el("div", { class: "toolbar" }, actionButton(ctx, { label: "Rotate" }, async () => {
+      await ctx.api.post(`${base}/rotate`, {});
+      await show();
+    })),
     el("h2", {}, "Tools"),
     el("p", { class: "muted" }, "Paste text to encrypt or HMAC, or a vault:v1:… ciphertext to decrypt."),
     input,

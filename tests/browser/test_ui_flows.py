@@ -91,6 +91,19 @@ def test_a_stale_edit_is_shown_as_a_check_and_set_conflict(page, ui_server, user
     expect(page.locator(".conflict")).to_contain_text("check-and-set")
 
 
+def test_an_edit_saved_under_another_existing_name_does_not_overwrite_it(
+    page, ui_server, users, root_api
+) -> None:
+    assert root_api.post("secret/data/renamed/target", {"data": {"keep": "me"}}).ok
+    login_with_password(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
+    page.goto(f"{ui_server.address}/ui/#/kv?mount=secret&secret=team/notes&view=edit")
+    page.locator(".kv-row input[name=value]").first.wait_for()
+    page.get_by_label("Secret path").fill("renamed/target")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".conflict")).to_contain_text("check-and-set")
+    assert root_api.get("secret/data/renamed/target").json()["data"]["data"] == {"keep": "me"}
+
+
 def test_a_policy_syntax_error_shows_the_servers_message(page, ui_server, users, shots) -> None:
     login_with_password(page, ui_server, "editor", PASSWORD, USERPASS_TAB)
     page.get_by_role("link", name="Policies").click()

@@ -96,7 +96,8 @@ export async function editorView(root, ctx, { path, isNew }) {
       const target = name.value.trim().replace(/^\/+/, "");
       try {
         const data = jsonMode ? parseJson(json.value) : fromRows(rows);
-        await kv.write(target, data, kv.v2 ? cas : undefined);
+        // Saved under another name: create-only (cas 0), never over a secret not read here.
+        await kv.write(target, data, kv.v2 ? (target === path ? cas : 0) : undefined);
         ctx.navigate(link({ secret: target }));
       } catch (error) {
         fill(status, errorLine(error));

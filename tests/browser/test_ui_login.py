@@ -41,12 +41,13 @@ def test_oidc_login_follows_the_providers_redirect_back_to_the_ui(
     assert who["data"]["display_name"] == "oidc-alice@example.com"
 
 
-def test_a_callback_this_tab_did_not_start_is_refused_unsent(page, ui_server) -> None:
+@pytest.mark.parametrize("mount", ["oidc", "%E0"])  # %E0: no UTF-8, decoding it throws
+def test_a_callback_this_tab_did_not_start_is_refused_unsent(page, ui_server, mount) -> None:
     # Exchanging it would log the user in as whoever's code the link carries.
-    page.goto(f"{ui_server.address}/ui/vault/auth/oidc/oidc/callback?code=c&state=forged")
+    page.goto(f"{ui_server.address}/ui/vault/auth/{mount}/oidc/callback?code=c&state=forged")
     expect(page.locator(".notice")).to_contain_text("OIDC login failed:")
     expect(page).to_have_url(f"{ui_server.address}/ui/#/login")
-    assert not [u for u in page.seen.urls if "/v1/auth/oidc/oidc/callback" in u]
+    assert not [u for u in page.seen.urls if "/v1/auth/" in u]
 
 
 def test_a_failed_oidc_exchange_is_explained_on_the_login_page(page, ui_server) -> None:

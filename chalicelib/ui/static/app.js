@@ -166,7 +166,7 @@ async function boot() {
   const callback = location.pathname.match(/\/vault\/auth\/(.+)\/oidc\/callback$/);
   if (callback) {
     const { completeOidc } = await import("./pages/login.js");
-    await completeOidc(api, decodeURIComponent(callback[1]));
+    await completeOidc(api, callback[1]);
   }
   await refreshNav();
   await route();

@@ -136,13 +136,15 @@ function randomNonce() {
 // only in form_post mode); the code is single-use and bound to this login's PKCE verifier.
 // Only a callback for the login this tab started (same mount, same state) is exchanged:
 // otherwise a link carrying someone else's code would log the user in as them.
-export async function completeOidc(api, mount) {
+// `encodedMount` is the mount as the address bar has it (a malformed one fails here, not boot).
+export async function completeOidc(api, encodedMount) {
   const query = new URLSearchParams(location.search);
   const pending = JSON.parse(sessionStorage.getItem(OIDC_KEY) || "{}");
   sessionStorage.removeItem(OIDC_KEY);
   history.replaceState(null, "", new URL(".", document.baseURI).pathname + "#/login");
   const state = query.get("state") || "";
   try {
+    const mount = decodeURIComponent(encodedMount);
     if (!pending.state || pending.mount !== mount || pending.state !== state) {
       throw new Error("this browser tab did not start that login: sign in again");
     }

@@ -65,3 +65,12 @@ def test_ldap_login_from_the_listed_mount(page, ui_server, root_api, slapd: Dire
     assert root_api.post("auth/ldap/config", slapd.config(token_policies="default")).ok
     login_with_password(page, ui_server, "alice", USERS["alice"], "ldap (ldap)")
     expect(page.locator("#who")).to_have_text("ldap-alice")
+
+
+def test_only_methods_listed_as_unauth_get_a_tab(page, ui_server, root_api) -> None:
+    assert root_api.post("sys/auth/quiet", {"type": "userpass"}).ok
+    assert root_api.post("sys/auth/loud", {"type": "userpass"}).ok
+    assert root_api.post("sys/auth/loud/tune", {"listing_visibility": "unauth"}).ok
+    page.goto(f"{ui_server.address}/ui/")
+    page.get_by_role("tab", name="loud (userpass)").wait_for()
+    assert page.get_by_role("tab", name="quiet (userpass)").count() == 0

@@ -6,12 +6,15 @@ due by now), reads those leases in batches, claims each with a conditional write
 overlapping sweeps never revoke the same lease twice, and a crashed sweep's claim lapses
 after CLAIM_SECONDS), and revokes it through its engine; a failure is retried with
 backoff and, after the last attempt, the lease is kept as irrevocable (lookup shows why).
-The cursor then moves past every hour it emptied.
+The cursor then moves past every hour it emptied. Once a day, as OpenBao, a sweep also
+tries again the irrevocable leases that expired over an hour ago (an engine may have
+recovered); the cursor records when.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -35,6 +38,9 @@ RUN_SECONDS = 20.0
 # Without a cursor (the first sweep of a table) look back this far.
 FIRST_LOOKBACK = 24 * layout.HOUR
 _READ_CHUNK = 100  # BatchGetItem's limit
+# OpenBao's retry of irrevocable leases: once a day, those expired for over an hour.
+IRREVOCABLE_RETRY_SECONDS = 24 * layout.HOUR
+IRREVOCABLE_GRACE = layout.HOUR
 
 
 @dataclass(slots=True)
@@ -45,6 +51,7 @@ class SweepReport:
     failed: int = 0
     skipped: int = 0
     tokens_revoked: int = 0
+    irrevocable_retried: bool = False
     hours: list[str] = field(default_factory=list)
     out_of_time: bool = False  # the run stopped at RUN_SECONDS with due leases left
 
@@ -66,11 +73,13 @@ def sweep(
         return report
     now = int(time.time()) if now is None else now
     cursor_entry = values.get(layout.CURSOR_KEY)
-    cursor = (
-        jsonio.loads(rt.barrier.open(cursor_entry).value)["hour"] if cursor_entry
-        else layout.hour_of(now - FIRST_LOOKBACK)
-    )  # fmt: skip
+    saved = jsonio.loads(rt.barrier.open(cursor_entry).value) if cursor_entry else {}
+    cursor = saved.get("hour", layout.hour_of(now - FIRST_LOOKBACK))
     emptied = cursor
+
+    def due_now(lease: LeaseEntry) -> bool:
+        return lease.due_at <= now and not lease.irrevocable
+
     budget = limit
     for hour in range(cursor, layout.hour_of(now) + 1, layout.HOUR):
         report.hours.append(layout.bucket(hour, 0).partition("#")[0])
@@ -79,15 +88,24 @@ def sweep(
             keys, read = rt.physical.due_keys(layout.bucket(hour, shard), now, budget)
             report.index_items_read += read
             budget -= len(keys)
-            complete &= _handle(rt, keys, now, report, deadline) and budget > 0
+            complete &= _handle(rt, keys, now, report, deadline, due_now) and budget > 0
             if budget <= 0:
                 break
         if not complete or budget <= 0:
             break
         if hour < layout.hour_of(now):
             emptied = hour + layout.HOUR
-    if emptied != cursor:
-        rt.barrier.put(layout.CURSOR_KEY, jsonio.dumpb({"hour": emptied}))
+    retried = saved.get("irrevocable", 0)
+    if budget > 0 and now - retried >= IRREVOCABLE_RETRY_SECONDS:
+        # Marked done even if time ran out: the rest waits a day, as a failing one does.
+        report.irrevocable_retried, retried = True, now
+        expired_by = now - IRREVOCABLE_GRACE
+        keys, _ = rt.physical.due_keys(layout.IRREVOCABLE_BUCKET, expired_by, budget)
+        _handle(rt, keys, now, report, deadline, lambda lease: lease.irrevocable)
+    if emptied != cursor or retried != saved.get("irrevocable", 0):
+        rt.barrier.put(
+            layout.CURSOR_KEY, jsonio.dumpb({"hour": emptied, "irrevocable": retried})
+        )
     logger.info(
         "lease sweep",
         extra={
@@ -101,10 +119,11 @@ def sweep(
 
 
 def _handle(
-    rt: Runtime, keys: list[str], now: int, report: SweepReport, deadline: float
-) -> bool:
-    """Act on due keys; False if something could not be dealt with, or time ran out
-    before it was (the hour stays)."""
+    rt: Runtime, keys: list[str], now: int, report: SweepReport, deadline: float,
+    wanted: Callable[[LeaseEntry], bool],
+) -> bool:  # fmt: skip
+    """Act on due keys (the `wanted` leases among them: the index may lag); False if
+    something could not be dealt with, or time ran out before it was (the hour stays)."""
     ok = True
     token_keys = [key for key in keys if key.startswith(ids.ID_PREFIX)]
     lease_keys = [key for key in keys if key.startswith(layout.ENTRY_PREFIX)]
@@ -119,7 +138,7 @@ def _handle(
             if time.monotonic() >= deadline:
                 report.out_of_time, ok = True, False  # unclaimed: due for the next run
                 break
-            ok &= _revoke_due(rt, lease, now, report, revoked)
+            ok &= _revoke_due(rt, lease, now, report, revoked, wanted)
     try:
         manager.forget_many(rt, revoked)
     except Exception:
@@ -131,9 +150,10 @@ def _handle(
 
 
 def _revoke_due(
-    rt: Runtime, lease: LeaseEntry, now: int, report: SweepReport, revoked: list[LeaseEntry]
-) -> bool:
-    if lease.due_at > now or lease.irrevocable:
+    rt: Runtime, lease: LeaseEntry, now: int, report: SweepReport, revoked: list[LeaseEntry],
+    wanted: Callable[[LeaseEntry], bool],
+) -> bool:  # fmt: skip
+    if not wanted(lease):
         report.skipped += 1  # the index lagged a renewal or another sweep's claim
         return True
     try:

@@ -115,3 +115,22 @@ def test_the_report_reads_only_irrevocable_leases(things: VaultHTTP, calls: Coun
     things.get("sys/leases", params={"type": "irrevocable"})
     # ... and one BatchGetItem for the (two) leases listed.
     assert dict(calls) == {"BatchGetItem": 2, "Query": 1}
+
+
+def test_a_daily_sweep_tries_irrevocable_leases_again(things: VaultHTTP) -> None:
+    """As OpenBao: once a day, the irrevocable leases expired for over an hour."""
+    given_up = _given_up(things, 2)  # the first of its sweeps (at +10 s) started the day
+    last = 10 + 5 * 3600
+    assert sweep(last + 60).irrevocable_retried is False  # not a day yet
+    still_failing = sweep(10 + 86400)
+    assert still_failing.irrevocable_retried and still_failing.failed == 2
+    count = things.get("sys/leases/count", params={"type": "irrevocable"}).json()["data"]
+    assert count["lease_count"] == 2
+    assert things.post("things/config/fail", {"fail": False}).status_code == 204
+    recovered = sweep(10 + 2 * 86400)
+    assert recovered.revoked == 2
+    count = things.get("sys/leases/count", params={"type": "irrevocable"}).json()["data"]
+    assert count == {"counts": {}, "lease_count": 0}
+    for lease_id in given_up:
+        reply = things.post("sys/leases/lookup", {"lease_id": lease_id})
+        assert reply.status_code == 400

@@ -3,7 +3,8 @@
   sys/expire/id/<lease id>                 the lease (the lease id's own folders make
                                             sys/leases/lookup/<prefix> a plain LIST)
   sys/expire/token/<salted token>/<digest>  one per lease a token created, value = lease id
-  sys/expire/cursor                         the oldest hour the sweeper may still find due
+  sys/expire/cursor                         the oldest hour the sweeper may still find due,
+                                            and when it last retried irrevocable leases
 
 Due leases are found through the table's `lease-due` index: bucket "<UTC hour>#<shard>",
 sorted by the due second. A sweep queries the hours from its cursor up to now, each
@@ -11,7 +12,8 @@ shard, for items due by now, so it reads only what is due. Shards spread an hour
 writes over several index partitions.
 
 An irrevocable lease leaves the hours for the bucket "irrevocable", sorted by its expiry:
-no sweep looks there, and sys/leases?type=irrevocable reads only those index items.
+only the sweep's daily retry looks there, and sys/leases?type=irrevocable reads only
+those index items.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 // KV browser: folders (with a search box), secrets, and the secret's views (lib/kv_views.js).
 // Routes: #/kv?mount=secret&path=folder/  ·  #/kv?mount=secret&secret=a/b[&view=edit|new|versions|metadata]
 import { capabilityBadge } from "../lib/capabilities.js";
+import { pathCrumbs } from "../lib/crumbs.js";
 import { kvClient, kvVersion } from "../lib/kv.js";
 import { editorView, metadataView, secretView, versionsView } from "../lib/kv_views.js";
 
@@ -15,23 +16,16 @@ export async function render(root, ctx) {
   const tools = { ...ctx, kv, link };
   if (view === "new") return editorView(root, tools, { path: ctx.params.path || "", isNew: true });
   if (!secret) return folderView(root, tools, ctx.params.path || "");
-  root.append(crumbs(ctx, link, secret));
+  root.append(crumbs(tools, link, secret));
   if (view === "edit") return editorView(root, tools, { path: secret, isNew: false });
   if (view === "versions") return versionsView(root, tools, secret);
   if (view === "metadata") return metadataView(root, tools, secret);
   return secretView(root, tools, secret);
 }
 
-export function crumbs(ctx, link, path) {
-  const { el } = ctx;
-  const parts = path.split("/").filter(Boolean);
-  const trail = [el("a", { href: link({ path: "" }) }, ctx.params.mount + "/")];
-  parts.forEach((part, index) => {
-    const last = index === parts.length - 1 && !path.endsWith("/");
-    const prefix = parts.slice(0, index + 1).join("/");
-    trail.push(last ? el("span", {}, part) : el("a", { href: link({ path: prefix + "/" }) }, part + "/"));
-  });
-  return el("nav", { class: "crumbs", "aria-label": "Path" }, trail);
+function crumbs(ctx, link, path) {
+  const where = { label: "Path", rootLabel: `${ctx.kv.mount}/`, rootHref: link({ path: "" }), folderHref: (p) => link({ path: p }) };
+  return pathCrumbs(where, path);
 }
 
 async function folderView(root, ctx, folder) {

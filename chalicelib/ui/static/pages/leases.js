@@ -2,9 +2,12 @@
 // Routes: #/leases?prefix=database/creds/  ·  #/leases?id=<lease id>
 import { actionButton } from "../lib/action.js";
 import { capabilityBadge } from "../lib/capabilities.js";
+import { pathCrumbs } from "../lib/crumbs.js";
 import { fill } from "../lib/el.js";
 
 export const title = "Leases";
+
+const folderHref = (prefix) => `#/leases?prefix=${encodeURIComponent(prefix)}`;
 
 export async function render(root, ctx) {
   if (ctx.params.id) return leaseView(root, ctx, ctx.params.id);
@@ -19,11 +22,8 @@ export async function render(root, ctx) {
     if (error.status === 403) listing = "This token may not list leases here; look one up by its ID.";
     else if (error.status !== 404) throw error;
   }
-  const parts = prefix.split("/").filter(Boolean);
-  const crumbs = [el("a", { href: "#/leases" }, "leases/")];
-  parts.forEach((part, i) => crumbs.push(el("a", { href: `#/leases?prefix=${encodeURIComponent(parts.slice(0, i + 1).join("/") + "/")}` }, part + "/")));
   const rows = keys.map((key) => {
-    const target = key.endsWith("/") ? `#/leases?prefix=${encodeURIComponent(prefix + key)}` : `#/leases?id=${encodeURIComponent(prefix + key)}`;
+    const target = key.endsWith("/") ? folderHref(prefix + key) : `#/leases?id=${encodeURIComponent(prefix + key)}`;
     return el("tr", {}, el("td", {}, el("a", { href: target }, key)));
   });
   const leaseId = el("input", { name: "lease_id", required: true, "aria-label": "Lease ID", placeholder: "e.g. database/creds/app/…" });
@@ -36,7 +36,7 @@ export async function render(root, ctx) {
         ctx.navigate(`#/leases?id=${encodeURIComponent(leaseId.value.trim())}`);
       },
     }, leaseId, el("button", { type: "submit" }, "Look up")),
-    el("nav", { class: "crumbs", "aria-label": "Prefix" }, crumbs),
+    pathCrumbs({ label: "Prefix", rootLabel: "leases/", rootHref: "#/leases", folderHref }, prefix),
     capabilityBadge(ctx, `sys/leases/lookup/${prefix}`),
     rows.length ? el("table", { class: "list" }, el("tbody", {}, rows)) : el("p", { class: "muted" }, listing || "No leases under this prefix."),
     prefix ? el("div", { class: "toolbar" }, actionButton(ctx, {
@@ -46,7 +46,7 @@ export async function render(root, ctx) {
     }, async () => {
       // Without the trailing "/": Vault refuses writes to such paths (it adds it back).
       await ctx.api.put(`sys/leases/revoke-prefix/${prefix.replace(/\/+$/, "")}`, {});
-      ctx.navigate(`#/leases?prefix=${encodeURIComponent(prefix)}`);
+      ctx.navigate(folderHref(prefix));
     })) : null);
 }
 
@@ -73,7 +73,7 @@ async function leaseView(root, ctx, id) {
       }),
       actionButton(ctx, { label: "Revoke", cls: "danger", question: "Revoke this lease?" }, async () => {
         await ctx.api.put("sys/leases/revoke", { lease_id: id });
-        ctx.navigate(`#/leases?prefix=${encodeURIComponent(prefix)}`);
+        ctx.navigate(folderHref(prefix));
       })),
     status);
 }

@@ -33,16 +33,17 @@ def handle_chalice(current: ChaliceRequest) -> ChaliceResponse:
     # build_request lowercases header names itself. API Gateway's single-value maps hold the
     # last value of a repeated header or parameter, as Chalice's wrappers answer.
     event = current.to_original_event()
-    # API Gateway keeps the client's percent-encoding in the proxy path; Vault decodes.
-    path = unquote((current.uri_params or {}).get("proxy", ""))
+    # API Gateway keeps the client's percent-encoding in the proxy path; Vault decodes. Go
+    # cleans the path as sent, so an encoded "%2F.." is not redirected but refused later.
+    raw_path = (current.uri_params or {}).get("proxy", "")
     query = event.get("queryStringParameters") or {}
-    redirect = clean_path_redirect(f"/v1/{path}", query)
+    redirect = clean_path_redirect(f"/v1/{raw_path}", query)
     if redirect is not None:
         return to_chalice(redirect)
     try:
         request = build_request(
             method=current.method,
-            path=path,
+            path=unquote(raw_path),
             query=query,
             headers=_first_token(event),
             body=current.raw_body,

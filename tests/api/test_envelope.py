@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 from urllib.parse import urlsplit
 
 import pytest
@@ -163,3 +164,21 @@ def test_unclean_paths_are_redirected_307_as_go_serves_them(
 ) -> None:
     reply = _raw_get(vault, target)
     assert (reply.status, reply.getheader("Location")) == (307, location)
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/v1/secret/data/a%2F..%2Fb", "/v1/secret/data/a%2F.", "/v1/sys/mounts%2F..%2Fmounts"],
+)
+def test_encoded_relative_segments_are_refused_not_redirected(vault: VaultHTTP, target: str):
+    url = urlsplit(vault.url)
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
+    connection.request("GET", target, headers={"X-Vault-Token": vault.token})
+    reply = connection.getresponse()
+    body = json.loads(reply.read())
+    connection.close()
+    assert (reply.status, body) == (400, {"errors": ["relative paths not supported"]})
+
+
+def test_encoded_double_slashes_are_not_redirected(vault: VaultHTTP) -> None:
+    assert _raw_get(vault, "/v1/secret/data/a%2F%2Fb").status == 404

@@ -26,10 +26,12 @@ class EncryptionTally:
 
     `flush(term, count)` adds them to the shared count (and may rotate the keyring); a
     flush that fails keeps the tally for the next one and never fails the write that
-    triggered it: that write is already stored.
+    triggered it: that write is already stored. After a failure the next attempt waits
+    FLUSH_SECONDS whatever the count: a tally still past FLUSH_OPERATIONS would otherwise
+    add a failing call to every write while DynamoDB throttles or is down.
     """
 
-    __slots__ = ("_clock", "_flush", "_flushed_at", "pending", "term")
+    __slots__ = ("_clock", "_failed", "_flush", "_flushed_at", "pending", "term")
 
     def __init__(
         self, flush: Callable[[int, int], None], clock: Callable[[], float] = time.monotonic
@@ -37,6 +39,7 @@ class EncryptionTally:
         self._flush = flush
         self._clock = clock
         self._flushed_at = clock()
+        self._failed = False
         self.term = 0
         self.pending = 0
 
@@ -45,7 +48,8 @@ class EncryptionTally:
             # A rotation happened: what the old term still lacks no longer matters.
             self.term, self.pending = term, 0
         self.pending += count
-        if self.pending >= FLUSH_OPERATIONS or self._clock() - self._flushed_at >= FLUSH_SECONDS:
+        counted = self.pending >= FLUSH_OPERATIONS and not self._failed
+        if counted or self._clock() - self._flushed_at >= FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
@@ -58,6 +62,9 @@ class EncryptionTally:
         except Exception:
             logger.exception("could not add this container's encryptions to the shared count")
             self.pending += pending
+            self._failed = True
+        else:
+            self._failed = False
 
     def unflushed(self, term: int) -> int:
         """What this container has not yet added to `term`'s shared count."""

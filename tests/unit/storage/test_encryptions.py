@@ -61,13 +61,22 @@ def test_a_new_term_drops_what_the_old_one_lacked(tally: EncryptionTally, flushe
     assert flushed == [(2, 1)]
 
 
-def test_a_failed_flush_keeps_the_tally(clock: Clock) -> None:
+def test_a_failed_flush_keeps_the_tally_and_waits_before_trying_again(clock: Clock) -> None:
+    attempts: list[int] = []
+
     def failing(term: int, count: int) -> None:
+        attempts.append(count)
         raise ConnectionError("unreachable")
 
     tally = EncryptionTally(failing, clock)
     tally.add(1, FLUSH_OPERATIONS)
     assert tally.unflushed(1) == FLUSH_OPERATIONS
+    for _ in range(2 * FLUSH_OPERATIONS):  # not one more call per write meanwhile
+        tally.add(1)
+    assert attempts == [FLUSH_OPERATIONS]
+    clock.now += FLUSH_SECONDS
+    tally.add(1)
+    assert attempts == [FLUSH_OPERATIONS, 3 * FLUSH_OPERATIONS + 1]
 
 
 def test_the_barrier_counts_each_sealed_value_once_stored(

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --upgrade 'pip<26.3'  # chalice pins pip<26.3; a newer one would be downgraded
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 

@@ -187,6 +187,12 @@ def openapi_template(pattern: str) -> str:
     return substitute(pattern.removesuffix("/?"), lambda name, _kind: "{" + name + "}")
 
 
+def mount_parameter(mount_path: str) -> str:
+    """The path parameter standing for a mount at ``mount_path`` with generic_mount_paths
+    (``transit/`` -> ``transit_mount_path``)."""
+    return _NON_WORD.sub("_", mount_path.rstrip("/")) + "_mount_path"
+
+
 def _mount_part(mounted: Mounted) -> str:
     if not mounted.mount_parameter:
         return mounted.prefix

@@ -9,8 +9,6 @@ its real mount point, or under a ``{<name>_mount_path}`` parameter with
 
 from __future__ import annotations
 
-import re
-
 from chalicelib.core.errors import VaultError
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
@@ -20,13 +18,11 @@ from chalicelib.system.path_internal_ui import caller_acl, visibility
 
 UNAUTHENTICATED: tuple[str, ...] = ("internal/specs/openapi",)
 
-_NON_WORD = re.compile(r"\W+")
-
 
 def _document(request: Request, data: FieldData) -> Response:
     """GET/POST sys/internal/specs/openapi: the document, as a bare JSON body."""
     from chalicelib.engines.registry import SINGLETONS, backend_of
-    from chalicelib.framework.openapi import Document, Mounted, tag_for
+    from chalicelib.framework.openapi import Document, Mounted, mount_parameter, tag_for
     from chalicelib.version import reported_version
 
     visible = visibility(caller_acl(request))
@@ -43,7 +39,7 @@ def _document(request: Request, data: FieldData) -> Response:
                 continue  # a type this build does not serve: OpenBao skips such a mount too
             parameter = ""
             if generic and entry.type not in SINGLETONS:
-                parameter = _NON_WORD.sub("_", entry.path.rstrip("/")) + "_mount_path"
+                parameter = mount_parameter(entry.path)
             document.add_mount(Mounted(
                 prefix=entry.router_path,
                 backend=backend,

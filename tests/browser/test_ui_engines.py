@@ -77,6 +77,10 @@ def test_transit_key_rotate_and_tools(logged_in, ui_server, root_api) -> None:
     logged_in.get_by_label("Input").fill("hello")
     logged_in.get_by_role("button", name="HMAC").click()
     expect(logged_in.get_by_label("Output")).to_contain_text("vault:v2:")
+    logged_in.get_by_label("Input").fill("x" * 300_000)  # more arguments than a call takes
+    logged_in.get_by_role("button", name="HMAC").click()
+    expect(logged_in.get_by_label("Output")).to_contain_text("vault:v2:")  # cleared on click
+    expect(logged_in.locator("#flash")).to_be_hidden()
 
 
 def test_dynamic_credentials_with_their_lease(logged_in, ui_server, root_api) -> None:

@@ -39,7 +39,8 @@ export async function render(root, ctx) {
     }, el("h2", {}, "Create key"), el("label", {}, "Name", name), el("label", {}, "Type", type), el("button", { type: "submit" }, "Create key")));
 }
 
-const toBase64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+// Byte by byte: spreading a large input into String.fromCharCode overflows the call stack.
+const toBase64 = (text) => btoa(Array.from(new TextEncoder().encode(text), (b) => String.fromCharCode(b)).join(""));
 const fromBase64 = (b64) => new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
 
 async function keyView(root, ctx, mount, key) {

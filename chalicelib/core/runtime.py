@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib.core import jsonio
 from chalicelib.core.errors import PreconditionFailed, Unavailable, VaultError
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 TABLE_KEYS = {"mounts": MOUNTS_KEY, "auth": AUTH_KEY}
 # Loaded with the keyring at unseal, like the tables: what the token store needs per request.
 UNSEAL_KEYS = [KEYRING_KEY, MOUNTS_KEY, AUTH_KEY, SALT_KEY, BATCH_KEY]
+
+
+T = TypeVar("T")  # what a cached barrier entry decodes to
 
 
 # A plain class, not a dataclass: defined on every cold start, where a dataclass costs
@@ -261,21 +264,38 @@ class Runtime:
 
     def update_table(self, name: str, change: Callable[[MountTable], MountTable]) -> MountTable:
         """Read-modify-write of a mount table with a version check, then a generation bump."""
-        key = TABLE_KEYS[name]
+        updated = self.update_entry(
+            TABLE_KEYS[name], name, lambda raw: MountTable.from_storage(raw or []),
+            lambda table: table.to_storage(), change,
+        )
+        if updated is None:
+            raise PreconditionFailed("the mount table is being changed concurrently; retry")
+        self.tables[name] = updated
+        self._generations[name] = self.state.generation(name)
+        return updated
+
+    def update_entry(
+        self,
+        key: str,
+        generation: str,
+        load: Callable[[Any], T],
+        dump: Callable[[T], Any],
+        change: Callable[[T], T],
+    ) -> T | None:
+        """Read-modify-write of one JSON barrier entry every container caches, conditional
+        on the version read, then the cluster-state bump that tells the others to reread;
+        None when every attempt lost a race."""
         for _ in range(5):
             entry = self.barrier.get(key)
-            current = MountTable.from_storage(jsonio.loads(entry.value) if entry else [])
-            updated = change(current)
-            body = jsonio.dumpb(updated.to_storage())
+            updated = change(load(jsonio.loads(entry.value) if entry else None))
+            body = jsonio.dumpb(dump(updated))
             try:
                 self.barrier.put(key, body, expected_version=entry.version if entry else 0)
             except ConditionFailed:
                 continue
-            self.state = self.physical.update_cluster_state(bump=[name])
-            self.tables[name] = updated
-            self._generations[name] = self.state.generation(name)
+            self.state = self.physical.update_cluster_state(bump=[generation])
             return updated
-        raise PreconditionFailed("the mount table is being changed concurrently; retry")
+        return None
 
     def _add_encryptions(self, term: int, count: int) -> None:
         """The barrier's tally flushed: add it to the shared count, then rotate if due."""

@@ -14,7 +14,6 @@ from chalicelib.core import jsonio
 from chalicelib.core.errors import PreconditionFailed
 from chalicelib.quotas import QUOTAS_GENERATION
 from chalicelib.quotas.model import EMPTY, QuotaSet
-from chalicelib.storage.physical import ConditionFailed
 
 if TYPE_CHECKING:
     from chalicelib.core.runtime import Runtime
@@ -45,15 +44,11 @@ def _load(rt: Runtime) -> QuotaSet:
 
 def update(rt: Runtime, change: Callable[[QuotaSet], QuotaSet]) -> QuotaSet:
     """Read-modify-write with a version check, then the generation bump."""
-    for _ in range(_RETRIES):
-        entry = rt.barrier.get(QUOTAS_KEY)
-        stored = QuotaSet.from_storage(jsonio.loads(entry.value)) if entry else EMPTY
-        updated = change(stored)
-        body = jsonio.dumpb(updated.to_storage())
-        try:
-            rt.barrier.put(QUOTAS_KEY, body, expected_version=entry.version if entry else 0)
-        except ConditionFailed:
-            continue
-        rt.state = rt.physical.update_cluster_state(bump=[QUOTAS_GENERATION])
-        return updated
-    raise PreconditionFailed("the quota rules are being changed concurrently; retry")
+    updated = rt.update_entry(
+        QUOTAS_KEY, QUOTAS_GENERATION,
+        lambda raw: QuotaSet.from_storage(raw) if raw is not None else EMPTY,
+        QuotaSet.to_storage, change,
+    )
+    if updated is None:
+        raise PreconditionFailed("the quota rules are being changed concurrently; retry")
+    return updated

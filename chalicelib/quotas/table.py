@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from chalicelib.core.runtime import Runtime
 
 QUOTAS_KEY = "core/quotas"
-_RETRIES = 5
 
 
 # (runtime, generation, set) this container last loaded: one tuple, replaced whole, so a

@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: $(STAMP) lint package test-deps
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 3 --dist loadgroup
 
 # slapd/ldap-utils (apt, as root or with sudo) and OpenBao 2.6.2's bao; quick when present.
 test-deps: $(STAMP)

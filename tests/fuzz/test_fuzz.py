@@ -10,7 +10,7 @@ import pytest
 from tests.fuzz.run import SOURCES, fuzz
 
 SEED = 19
-SECONDS = 40
+SECONDS = 25
 
 
 @pytest.mark.fuzz

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import http.client
 import json
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.support import VaultHTTP
+
+
+class RawReply(NamedTuple):
+    status: int
+    location: str | None
+    body: bytes
 
 
 def test_unknown_path_is_404_with_vault_message(vault: VaultHTTP) -> None:
@@ -119,33 +126,29 @@ def test_a_null_body_is_an_empty_body(vault: VaultHTTP) -> None:
     assert vault.request("POST", "sys/rotate", data="null").status_code == 204
 
 
-def _sys_mounts_with_tokens(vault: VaultHTTP, tokens: list[str]) -> int:
-    """Status of GET sys/mounts sent with one X-Vault-Token header per token, in order."""
+def _raw_get(vault: VaultHTTP, target: str, tokens: list[str] | None = None) -> RawReply:
+    """GET `target` exactly as written (no client-side path cleaning), with one
+    X-Vault-Token header per token, in order (the client's root token by default)."""
     url = urlsplit(vault.url)
     connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
     try:
-        connection.putrequest("GET", "/v1/sys/mounts")
-        for token in tokens:
+        connection.putrequest("GET", target, skip_accept_encoding=True)
+        for token in [vault.token] if tokens is None else tokens:
             connection.putheader("X-Vault-Token", token)
         connection.endheaders()
-        return connection.getresponse().status
+        reply = connection.getresponse()
+        return RawReply(reply.status, reply.getheader("Location"), reply.read())
     finally:
         connection.close()
+
+
+def _sys_mounts_with_tokens(vault: VaultHTTP, tokens: list[str]) -> int:
+    return _raw_get(vault, "/v1/sys/mounts", tokens).status
 
 
 def test_repeated_token_headers_use_the_first_as_vault(vault: VaultHTTP) -> None:
     assert _sys_mounts_with_tokens(vault, [vault.token, "hvs.bogus"]) == 200
     assert _sys_mounts_with_tokens(vault, ["hvs.bogus", vault.token]) == 403
-
-
-def _raw_get(vault: VaultHTTP, target: str) -> http.client.HTTPResponse:
-    url = urlsplit(vault.url)
-    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
-    connection.request("GET", target, headers={"X-Vault-Token": vault.token})
-    reply = connection.getresponse()
-    reply.read()
-    connection.close()
-    return reply
 
 
 @pytest.mark.parametrize(
@@ -163,7 +166,7 @@ def test_unclean_paths_are_redirected_307_as_go_serves_them(
     vault: VaultHTTP, target: str, location: str
 ) -> None:
     reply = _raw_get(vault, target)
-    assert (reply.status, reply.getheader("Location")) == (307, location)
+    assert (reply.status, reply.location) == (307, location)
 
 
 @pytest.mark.parametrize(
@@ -171,13 +174,10 @@ def test_unclean_paths_are_redirected_307_as_go_serves_them(
     ["/v1/secret/data/a%2F..%2Fb", "/v1/secret/data/a%2F.", "/v1/sys/mounts%2F..%2Fmounts"],
 )
 def test_encoded_relative_segments_are_refused_not_redirected(vault: VaultHTTP, target: str):
-    url = urlsplit(vault.url)
-    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
-    connection.request("GET", target, headers={"X-Vault-Token": vault.token})
-    reply = connection.getresponse()
-    body = json.loads(reply.read())
-    connection.close()
-    assert (reply.status, body) == (400, {"errors": ["relative paths not supported"]})
+    reply = _raw_get(vault, target)
+    assert (reply.status, json.loads(reply.body)) == (
+        400, {"errors": ["relative paths not supported"]}
+    )
 
 
 def test_encoded_double_slashes_are_not_redirected(vault: VaultHTTP) -> None:

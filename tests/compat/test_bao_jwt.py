@@ -95,8 +95,10 @@ def _oidc_login(server: Server, idp: IdP, home: Path) -> dict:
             line = cli.stderr.readline()
             assert line, cli.stdout.read() if cli.stdout else "the CLI exited"
             url = line.strip() if line.strip().startswith("http") else ""
-        # The browser: the provider approves and redirects to the CLI's listener.
-        assert requests.get(url, timeout=30).status_code == 200
+        # The browser: the provider approves and redirects to the CLI's listener. The CLI
+        # stops its listener once answered, sometimes mid-page: only the status is read.
+        with requests.get(url, timeout=30, stream=True) as page:
+            assert page.status_code == 200
         out, err = cli.communicate(timeout=30)
     finally:
         cli.kill()

@@ -48,7 +48,7 @@ class Settings(NamedTuple):
             default_lease_ttl=int(get("LAMBDAVAULT_DEFAULT_LEASE_TTL", "2764800")),
             max_lease_ttl=int(get("LAMBDAVAULT_MAX_LEASE_TTL", "2764800")),
             # How long a container trusts its cached cluster state before rereading it.
-            cluster_state_ttl=float(get("LAMBDAVAULT_CLUSTER_STATE_TTL", "0")),
+            cluster_state_ttl=float(get("LAMBDAVAULT_CLUSTER_STATE_TTL", "1")),
             dev_mode=dev_mode,
             # RFC 8555 fixes 80 and 443; only a dev server may move them (a test's certbot).
             acme_http01_port=int(get("LAMBDAVAULT_ACME_HTTP01_PORT", "80")) if dev_mode else 80,

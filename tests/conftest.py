@@ -35,6 +35,10 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
         "LAMBDAVAULT_TABLE": "lambdavault-test",
         "LAMBDAVAULT_KMS_KEY_ID": "alias/lambdavault-test",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # Several tests play two containers on one table and expect the second to see the
+        # first's change on its next request; tests/api/test_cluster_state.py covers the
+        # production TTL (the dev server's suites run with it too).
+        "LAMBDAVAULT_CLUSTER_STATE_TTL": "0",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

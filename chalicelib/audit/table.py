@@ -82,7 +82,7 @@ def update(rt: Runtime, change: Callable[[Table], Table]) -> tuple[Table, int]:
             rt.barrier.put(AUDIT_KEY, body, expected_version=current.version if current else 0)
         except ConditionFailed:
             continue
-        state = rt.physical.update_cluster_state(bump=[AUDIT_GENERATION])
+        state = rt.update_state(bump=[AUDIT_GENERATION])
         return updated, state.generation(AUDIT_GENERATION)
     raise PreconditionFailed("the audit table is being changed concurrently; retry")
 

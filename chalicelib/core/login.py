@@ -92,7 +92,7 @@ def _entity_for(
     graph = rt.identity.graph(rt)
     if sync_external_groups(store, graph, entity.id, mount.accessor, auth.group_aliases):
         # Every container (this one too) rebuilds its group graph on its next request.
-        rt.state = rt.physical.update_cluster_state(bump=[IDENTITY_GENERATION])
+        rt.update_state(bump=[IDENTITY_GENERATION])
     identity = rt.identity.of_entity(rt, entity)
     if identity.disabled:
         raise PermissionDenied()

@@ -1,16 +1,20 @@
 """Per-container state: the barrier's keys, the mount tables and the cluster state.
 
-A Lambda container keeps this between invocations. Every request rereads the small
-cluster-state item (in the same BatchGetItem as its token) and reloads only what a
-generation bump says has changed, so seal, rotation and mount changes made through any
-container apply to the very next request everywhere.
+A Lambda container keeps this between invocations. It rereads the small cluster-state
+item (in the same BatchGetItem as its token) when its copy is older than
+`cluster_state_ttl` (1 s by default) and reloads only what a generation bump says has
+changed, so seal, rotation, mount, policy and audit changes made through any container
+apply everywhere within that time. One shared item read by every request would cap the
+whole cluster at its partition's 3,000 reads/s; read at most once per container per
+second, it costs containers/s instead (ARCHITECTURE §3).
 """
 
 from __future__ import annotations
 
 import base64
 import gc
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -23,6 +27,7 @@ from chalicelib.identity.resolve import IdentityCache
 from chalicelib.seal import kms
 from chalicelib.seal.config import KEYRING_KEY, SEAL_CONFIG_KEY, SealConfig
 from chalicelib.seal.rootkey import open_with_root, seal_with_root
+from chalicelib.settings import settings
 from chalicelib.storage.barrier import Barrier, Keyring
 from chalicelib.storage.encryptions import EncryptionTally
 from chalicelib.storage.physical import ClusterState, ConditionFailed, Entry, Physical
@@ -100,8 +105,15 @@ def freeze_container_objects() -> None:
 class Runtime:
     """What one container knows; created once per process by :func:`runtime`."""
 
-    def __init__(self, physical: Physical) -> None:
+    def __init__(
+        self, physical: Physical, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.physical = physical
+        self._clock = clock
+        self._state_ttl = settings().cluster_state_ttl
+        # When the request that read `state` was sent: a change committed after that is
+        # seen once the copy is older than the TTL, so within the TTL of its commit.
+        self._state_read_at = -float("inf")
         self.barrier = Barrier(
             physical, None, EncryptionTally(self._add_encryptions), self._reload_keyring
         )
@@ -153,8 +165,13 @@ class Runtime:
         if not self._loaded:  # not ensure_loaded(): that starts a new unseal attempt
             self._cold_load()
         try:
-            entries, state = self.physical.read(extra_keys if not self.sealed else [])
-            self._apply(state)
+            sent = self._clock()
+            stale = self.sealed or sent - self._state_read_at >= self._state_ttl
+            keys = extra_keys if not self.sealed else []
+            entries, state = self.physical.read(keys, with_state=stale)
+            if state is not None:
+                self._state_read_at = sent
+                self._apply(state)
         finally:
             self._unseal_tried = False  # the next request (or job run) may try again
         return {} if self.sealed else entries
@@ -171,7 +188,10 @@ class Runtime:
         """A new container: seal config, keyring, tables and salt in one BatchGetItem."""
         with collector_paused():  # the AWS clients are built by this first read
             keys = [SEAL_CONFIG_KEY, *UNSEAL_KEYS]
+            sent = self._clock()
             entries, state = self.physical.read(keys)
+            assert state is not None
+            self._state_read_at = sent
             config = entries.get(SEAL_CONFIG_KEY)
             self._loaded = True
             if config is not None:
@@ -262,6 +282,17 @@ class Runtime:
 
     # -- writes that other containers must notice --------------------------------------
 
+    def update_state(
+        self, *, sealed: bool | None = None, term: int | None = None, bump: Sequence[str] = ()
+    ) -> ClusterState:
+        """Change the cluster state (see `Physical.update_cluster_state`) and keep what it
+        answered as this container's copy: the change applies here at once, not after the
+        TTL, and the answer is as fresh as a read."""
+        sent = self._clock()
+        self.state = self.physical.update_cluster_state(sealed=sealed, term=term, bump=bump)
+        self._state_read_at = sent
+        return self.state
+
     def update_table(self, name: str, change: Callable[[MountTable], MountTable]) -> MountTable:
         """Read-modify-write of a mount table with a version check, then a generation bump."""
         updated = self.update_entry(
@@ -293,7 +324,7 @@ class Runtime:
                 self.barrier.put(key, body, expected_version=entry.version if entry else 0)
             except ConditionFailed:
                 continue
-            self.state = self.physical.update_cluster_state(bump=[generation])
+            self.update_state(bump=[generation])
             return updated
         return None
 
@@ -327,7 +358,7 @@ class Runtime:
                 self.physical.put(KEYRING_KEY, blob, expected_version=entry.version)
             except ConditionFailed:
                 continue
-            self.state = self.physical.update_cluster_state(term=rotated.active_term)
+            self.update_state(term=rotated.active_term)
             self.keyring_record = record
             self.barrier.keyring = rotated
             return record
@@ -347,7 +378,7 @@ class Runtime:
         self._generations = dict(state.generations)
 
     def mark_sealed(self, sealed: bool) -> None:
-        self.state = self.physical.update_cluster_state(sealed=sealed)
+        self.update_state(sealed=sealed)
         if sealed:
             self._drop_keys()
         else:

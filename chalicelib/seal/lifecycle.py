@@ -103,7 +103,7 @@ def initialize(
         raise BadRequest("Vault is already initialized") from None
     # Bumping the table generations here creates the generations map once, at init, so
     # the first mount or policy change later pays one UpdateItem like every other.
-    state = runtime.physical.update_cluster_state(
+    state = runtime.update_state(
         sealed=False, term=keyring.active_term, bump=tuple(TABLE_KEYS)
     )
     runtime.install_initial(config, root_key, state)

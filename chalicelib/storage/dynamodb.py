@@ -424,16 +424,22 @@ class DynamoDBPhysical(Physical):
         wanted = [_raw_key(*location) for location in {_checked_location(key) for key in keys}]
         return {entry.key: entry for entry in map(_raw_entry, self._raw_batch_get(wanted))}
 
-    def read(self, keys: Sequence[str]) -> tuple[dict[str, Entry], ClusterState]:
-        """The hot path of every request: the cluster state and a few entries, one round trip.
+    def read(
+        self, keys: Sequence[str], *, with_state: bool = True
+    ) -> tuple[dict[str, Entry], ClusterState | None]:
+        """The hot path of every request: a few entries and, when asked, the cluster state,
+        in one round trip (None for the state when not asked).
 
         It speaks DynamoDB's wire format (see :meth:`_call`): pynamodb's model layer built
         objects per item, a third of a warm request's CPU here.
         """
         wanted = [_raw_key(pk, sk) for pk, sk in map(_checked_location, keys)]
-        wanted.append(_raw_key(_STATE_PK, _STATE_SK))
+        if with_state:
+            wanted.append(_raw_key(_STATE_PK, _STATE_SK))
+        elif not wanted:
+            return {}, None
         entries: dict[str, Entry] = {}
-        state = _NO_STATE
+        state = _NO_STATE if with_state else None
         for raw in self._raw_batch_get(wanted):
             if raw["pk"]["S"] == _STATE_PK:
                 state = self._parsed_state(raw)

@@ -119,8 +119,11 @@ class Physical(Protocol):
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Entry]: ...
 
-    def read(self, keys: Sequence[str]) -> tuple[dict[str, Entry], ClusterState]:
-        """`get_many(keys)` and `cluster_state()` in one round trip."""
+    def read(
+        self, keys: Sequence[str], *, with_state: bool = True
+    ) -> tuple[dict[str, Entry], ClusterState | None]:
+        """`get_many(keys)` and, if `with_state`, `cluster_state()` in one round trip
+        (None for the state otherwise; no call at all when there is nothing to read)."""
         ...
 
     def put(

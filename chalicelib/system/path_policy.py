@@ -101,7 +101,7 @@ def _write(request: Request, data: FieldData) -> None:
         view.put(policy_key(name), body, expected_version=current.version if current else 0)
     except ConditionFailed:
         raise BadRequest("policy was changed concurrently; retry") from None
-    runtime().physical.update_cluster_state(bump=[POLICIES_GENERATION])
+    runtime().update_state(bump=[POLICIES_GENERATION])
 
 
 def _check_cas(record: dict[str, Any] | None, data: FieldData) -> None:
@@ -125,7 +125,7 @@ def _delete(request: Request, data: FieldData) -> None:
     if name == ROOT_POLICY_NAME:
         raise BadRequest('cannot delete "root" policy')
     _view(request).delete(policy_key(name))
-    runtime().physical.update_cluster_state(bump=[POLICIES_GENERATION])
+    runtime().update_state(bump=[POLICIES_GENERATION])
 
 
 _WRITE_FIELDS = {

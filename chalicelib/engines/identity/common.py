@@ -21,7 +21,7 @@ def groups_changed() -> None:
     """After any write that changes group membership, group policies or group aliases:
     every container rebuilds its group graph on its next request (identity.resolve)."""
     rt = runtime()
-    rt.state = rt.physical.update_cluster_state(bump=[IDENTITY_GENERATION])
+    rt.update_state(bump=[IDENTITY_GENERATION])
 
 
 def group_graph() -> GroupGraph:

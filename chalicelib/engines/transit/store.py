@@ -179,7 +179,7 @@ class KeyStore:
     def _changed(self, name: str, policy: KeyPolicy | None) -> None:
         """Tell every container (generation bump), then cache what we just stored."""
         rt = runtime()
-        rt.state = rt.physical.update_cluster_state(bump=[GENERATION])
+        rt.update_state(bump=[GENERATION])
         CACHE.after_bump(rt.state.generation(GENERATION))
         CACHE.remember((self.mount_uuid, name), policy)
 

@@ -1,0 +1,164 @@
+"""The cluster-state item is read at most once per container per TTL (1 s in production),
+and every change to it still reaches every container within that TTL.
+
+Two "containers" (runtimes) share the table with the one behind the HTTP API; their clock
+is a fake one, so the TTL is exercised without sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.client import BaseClient
+
+from tests.support import VaultHTTP
+
+STATE_PK = "#cluster"  # the reserved partition key of the cluster-state item
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def batch_gets(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
+    """The partition keys each DynamoDB BatchGetItem asked for, in call order."""
+    seen: list[list[str]] = []
+    original = BaseClient._make_api_call
+
+    def recording(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "BatchGetItem":
+            keys = [key for table in params["RequestItems"].values() for key in table["Keys"]]
+            seen.append([key["pk"]["S"] for key in keys])
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    yield seen
+
+
+@pytest.fixture
+def container(
+    vault: VaultHTTP, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[FakeClock], Any]]:
+    """Make another container of the same deployment, with the production TTL."""
+    from chalicelib.core.runtime import Runtime
+    from chalicelib.settings import settings
+    from chalicelib.storage.dynamodb import DynamoDBPhysical
+
+    monkeypatch.setenv("LAMBDAVAULT_CLUSTER_STATE_TTL", "1")
+    settings.cache_clear()
+
+    def make(clock: FakeClock) -> Runtime:
+        other = Runtime(DynamoDBPhysical(), clock=clock)
+        other.begin([])
+        return other
+
+    yield make
+    settings.cache_clear()
+
+
+def _token_key(rt: Any, token: str) -> str:
+    from chalicelib.tokens.ids import id_key
+
+    return id_key(rt.token_salt, token)
+
+
+def test_the_state_is_read_at_most_once_per_ttl(
+    vault: VaultHTTP, container: Callable[[FakeClock], Any], batch_gets: list[list[str]]
+) -> None:
+    clock = FakeClock()
+    other = container(clock)
+    token = vault.post("auth/token/create", {"ttl": "1h"}).json()["auth"]["client_token"]
+    key = _token_key(other, token)
+    batch_gets.clear()
+    for step in range(1, 100):
+        clock.now = 1000.0 + step / 100  # a hundred requests within the second
+        assert key in other.begin([key])  # the token is read on every request
+    assert batch_gets and all(STATE_PK not in keys for keys in batch_gets)
+    assert len(batch_gets) == 99
+    batch_gets.clear()
+    other.begin([])  # nothing to read and a fresh state: no call at all
+    assert batch_gets == []
+    clock.now = 1001.0
+    other.begin([key])  # the copy is a second old: reread with the token, one round trip
+    assert len(batch_gets) == 1 and STATE_PK in batch_gets[0]
+
+
+def _mount(vault: VaultHTTP) -> None:
+    assert vault.post("sys/mounts/kv-late", {"type": "kv"}).status_code == 204
+
+
+def _policy(vault: VaultHTTP) -> None:
+    body = {"policy": 'path "secret/*" { capabilities = ["read"] }'}
+    assert vault.put("sys/policies/acl/late", body).status_code == 204
+
+
+def _audit(vault: VaultHTTP) -> None:
+    body = {"type": "file", "options": {"file_path": "discard"}}
+    assert vault.post("sys/audit/late", body).status_code == 204
+
+
+CHANGES = {
+    "mount": (_mount, lambda rt: rt.mounts.find("kv-late/") is not None),
+    "policy": (_policy, lambda rt: rt.state.generation("policies") > 0),
+    "audit device": (_audit, lambda rt: rt.state.generation("audit") > 0),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_change_reaches_another_container_within_the_ttl(
+    vault: VaultHTTP, container: Callable[[FakeClock], Any], change: str
+) -> None:
+    make_change, seen = CHANGES[change]
+    clock = FakeClock()
+    other = container(clock)
+    before = other.state
+    make_change(vault)
+    clock.now += 0.5
+    other.begin([])
+    assert other.state == before  # still within the TTL of its last read
+    clock.now += 0.5
+    other.begin([])
+    assert seen(other)
+
+
+def test_a_seal_reaches_another_container_within_the_ttl(
+    vault: VaultHTTP, container: Callable[[FakeClock], Any]
+) -> None:
+    clock = FakeClock()
+    other = container(clock)
+    assert not other.sealed
+    assert vault.put("sys/seal", {}).status_code == 204
+    clock.now += 1.0
+    other.begin([])
+    assert other.sealed and other.barrier.keyring is None
+
+
+def test_a_revoked_token_is_gone_everywhere_at_once(
+    vault: VaultHTTP, container: Callable[[FakeClock], Any]
+) -> None:
+    clock = FakeClock()
+    other = container(clock)
+    token = vault.post("auth/token/create", {"ttl": "1h"}).json()["auth"]["client_token"]
+    key = _token_key(other, token)
+    assert key in other.begin([key])
+    assert vault.post("auth/token/revoke", {"token": token}).status_code == 204
+    clock.now += 0.01  # well within the TTL: the token's own item is read anyway
+    assert key not in other.begin([key])
+
+
+def test_a_containers_own_change_applies_to_its_next_request(
+    vault: VaultHTTP, container: Callable[[FakeClock], Any]
+) -> None:
+    clock = FakeClock()
+    other = container(clock)
+    other.update_state(bump=["policies"])
+    generation = other.state.generation("policies")
+    other.begin([])  # within the TTL: keeps the copy its own write returned
+    assert other.state.generation("policies") == generation

@@ -216,11 +216,13 @@ def aws_environ(endpoint_url: str) -> dict[str, str]:
 class Worker:
     """A `python -m bench.worker` process driven by JSON lines (see bench/worker.py)."""
 
-    def __init__(self, env: Mapping[str, str], timeout: float = 120.0) -> None:
+    def __init__(
+        self, env: Mapping[str, str], timeout: float = 120.0, module: str = "bench.worker"
+    ) -> None:
         self.timeout = timeout
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives with the process)
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "bench.worker"],
+            [PYTHON, "-m", module],  # bench.worker or a module adding commands to it
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,

@@ -27,6 +27,7 @@ MODULES: dict[str, str] = {
     "external": "bench.external",
     "database": "bench.database",
     "pki": "bench.pki",
+    "scale": "bench.scale",
 }
 
 

@@ -40,6 +40,8 @@ fuzz: $(STAMP)
 
 # chalice needs a region only to name things in the template; nothing is contacted.
 # STAGE=prod packages the prod stage (its IAM policy file, its resource names).
+# infra.package then cuts the zip to what the functions import (infra/package_manifest.py),
+# strips shared objects and compiles it to bytecode for the functions' Python.
 STAGE ?= dev
 PACKAGE := build/package
 package: $(STAMP)
@@ -47,7 +49,7 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
 		--merge-template infra/template.yaml $(PACKAGE)
 	$(BIN)/python -m infra.pin_stage $(PACKAGE)/sam.yaml $(STAGE)
-	$(BIN)/python -m infra.precompile $(PACKAGE)/deployment.zip
+	$(BIN)/python -m infra.package $(PACKAGE)
 	$(BIN)/cfn-lint $(PACKAGE)/sam.yaml
 
 clean:

@@ -118,7 +118,7 @@ def test_one_of_many_concurrent_writers_with_the_same_cas_wins(
 
     client = VaultHTTP(containers[0], ROOT_TOKEN)
     assert client.post("secret/data/race", {"data": {"writer": None}}).status_code == 200
-    loaded = store.load_with_config
+    loaded = store.load
 
     def slow_load(*args: Any) -> Any:
         # Widen the read-validate-write window: every writer validates cas on version 1.
@@ -126,7 +126,7 @@ def test_one_of_many_concurrent_writers_with_the_same_cas_wins(
         time.sleep(0.05)
         return found
 
-    monkeypatch.setattr(store, "load_with_config", slow_load)
+    monkeypatch.setattr(store, "load", slow_load)
 
     def write(number: int, own: VaultHTTP, other: VaultHTTP) -> tuple[int, Any]:
         reply = own.post("secret/data/race", {"data": {"writer": number}, "options": {"cas": 1}})
@@ -139,7 +139,7 @@ def test_one_of_many_concurrent_writers_with_the_same_cas_wins(
     assert {status for status, _ in replies} == {200, 400}
     assert all(body == {"errors": [CAS_MISMATCH]} for body in losers)
     # They raced at the conditional write, not only at the cas check.
-    assert atomic_dynamodb["TransactionCanceledException"] >= 1
+    assert atomic_dynamodb["ConditionalCheckFailedException"] >= 1
     latest = client.get("secret/data/race").json()["data"]
     assert latest["metadata"]["version"] == 2 and latest["data"]["writer"] is not None
     assert client.get("secret/metadata/race").json()["data"]["current_version"] == 2
@@ -169,7 +169,7 @@ def test_concurrent_writers_get_contiguous_versions_and_read_their_writes(
         return acknowledged
 
     acknowledged = [ack for acks in run_writers(containers, write) for ack in acks]
-    assert atomic_dynamodb["TransactionCanceledException"] > 0  # writers lost races, and retried
+    assert atomic_dynamodb["ConditionalCheckFailedException"] > 0  # writers lost races, and retried
     versions = sorted(version for version, _ in acknowledged)
     assert versions == list(range(1, total + 1))  # contiguous: none lost, none given twice
     meta = client.get("secret/metadata/count").json()["data"]

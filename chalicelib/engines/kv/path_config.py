@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.kv import store
+from chalicelib.engines.kv import configs, store
 from chalicelib.engines.kv.layout import CONFIG_KEY
 from chalicelib.engines.kv.versioning import DVA_DISABLED
 from chalicelib.framework import Field, FieldData, FieldType, Path
@@ -33,6 +33,7 @@ def path_config_write(request: Request, data: FieldData) -> None:
         # OpenBao: negative switches the feature off for every secret, 0 clears it.
         config.delete_version_after = max(data["delete_version_after"], DVA_DISABLED)
     view.put_json(CONFIG_KEY, config.to_storage())
+    configs.config_changed()
     return None
 
 

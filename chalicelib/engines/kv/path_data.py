@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.kv import store
+from chalicelib.engines.kv import configs, store
 from chalicelib.engines.kv.layout import meta_key
 from chalicelib.engines.kv.params import check_cas
 from chalicelib.engines.kv.path_delete import soft_delete
@@ -80,9 +80,10 @@ def path_data_write(request: Request, data: FieldData) -> Response:
     path = check_writable(data["path"])
     payload = _secret_data(data)
     view = view_of(request)
+    config = configs.mount_config(view)
 
     def attempt() -> SecretRecord:
-        config, loaded = store.load_with_config(view, path)
+        loaded = store.load(view, path)
         check_cas(data["options"], config, loaded.record if loaded else SecretRecord())
         return store.write_version(view, path, loaded, config, payload, now_ns())
 
@@ -108,9 +109,10 @@ def path_data_patch(request: Request, data: FieldData) -> Response:
     path = check_writable(data["path"])
     patch = _secret_data(data, patch=True)
     view = view_of(request)
+    config = configs.mount_config(view)
 
     def attempt() -> Response:
-        config, loaded = store.load_with_config(view, path)
+        loaded = store.load(view, path)
         if loaded is None:
             return Response(status=HTTPStatus.NOT_FOUND)
         record = loaded.record

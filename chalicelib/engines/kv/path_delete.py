@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request
-from chalicelib.engines.kv import store
+from chalicelib.engines.kv import configs, store
 from chalicelib.engines.kv.params import parse_versions
 from chalicelib.engines.kv.versioning import now_ns
 from chalicelib.framework import Field, FieldData, FieldType, Path
@@ -47,9 +47,10 @@ def path_delete_write(request: Request, data: FieldData) -> None:
 def path_undelete_write(request: Request, data: FieldData) -> None:
     path, view = check_writable(data["path"]), view_of(request)
     numbers = _versions(data, "No version number provided")
+    config = configs.mount_config(view)
 
     def attempt() -> None:
-        config, loaded = store.load_with_config(view, path)
+        loaded = store.load(view, path)
         if loaded is not None and loaded.record.undelete_versions(numbers, now_ns(), config):
             store.commit(view, path, loaded, loaded.record)
 

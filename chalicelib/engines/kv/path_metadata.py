@@ -9,7 +9,7 @@ from chalicelib.core import jsonio
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
-from chalicelib.engines.kv import store
+from chalicelib.engines.kv import configs, store
 from chalicelib.engines.kv.layout import META_PREFIX, meta_key
 from chalicelib.engines.kv.params import check_metadata_cas, custom_metadata
 from chalicelib.engines.kv.path_data import secret_exists
@@ -106,9 +106,10 @@ def path_metadata_write(request: Request, data: FieldData) -> Response | None:
     if not given:
         return None
     view = view_of(request)
+    config = configs.mount_config(view)
 
     def attempt() -> Response | None:
-        config, loaded = store.load_with_config(view, path)
+        loaded = store.load(view, path)
         warnings = _warnings(given, config)
         check_metadata_cas(_metadata_cas(data), config, loaded.record if loaded else None)
         now = now_ns()
@@ -130,9 +131,10 @@ def path_metadata_patch(request: Request, data: FieldData) -> Response | None:
     if not given:
         return None
     view = view_of(request)
+    config = configs.mount_config(view)
 
     def attempt() -> Response | None:
-        config, loaded = store.load_with_config(view, path)
+        loaded = store.load(view, path)
         if loaded is None:
             return Response(status=HTTPStatus.NOT_FOUND)
         check_metadata_cas(_metadata_cas(data), config, loaded.record)

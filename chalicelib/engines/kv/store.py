@@ -1,8 +1,10 @@
-"""KV v2 storage: one item per secret (metadata + current data), one per older version.
+"""KV v2 storage: one item per secret (metadata + current data), a few slots for older ones.
 
 Every change is a conditional write of the secret's item on the storage version read
-before it (check-and-set), together with the version items it adds or removes, in one
-transaction. A writer that loses the race re-reads and re-validates (`retrying`), so
+before it (check-and-set). A new version first moves its predecessor into a slot
+(archive.py): two single-item writes, no transaction. Changes that delete or wipe other
+items (destroy, pruning legacy items, metadata delete) make them in one transaction with
+the record. A writer that loses a race re-reads and re-validates (`retrying`), so
 concurrent writers get contiguous version numbers and a stale `cas` fails as in OpenBao.
 """
 
@@ -16,6 +18,7 @@ from typing import Any, TypeVar
 
 from chalicelib.core import jsonio
 from chalicelib.core.errors import InternalError, PreconditionFailed
+from chalicelib.engines.kv import archive
 from chalicelib.engines.kv.layout import CONFIG_KEY, meta_key, version_key
 from chalicelib.engines.kv.versioning import KvConfig, SecretRecord, now_ns
 from chalicelib.storage.physical import ConditionFailed, Delete, Entry, Put, WriteOp
@@ -47,17 +50,8 @@ def load(view: StorageView, path: str) -> Loaded | None:
     return _loaded(view.get(meta_key(path)))
 
 
-def load_with_config(view: StorageView, path: str) -> tuple[KvConfig, Loaded | None]:
-    """Config and secret together, in one BatchGetItem: what every write needs."""
-    entries = view.get_many([CONFIG_KEY, meta_key(path)])
-    config = entries.get(CONFIG_KEY)
-    return (
-        KvConfig.from_storage(jsonio.loads(config.value) if config else None),
-        _loaded(entries.get(meta_key(path))),
-    )
-
-
 def read_config(view: StorageView) -> KvConfig:
+    """The mount's config as stored (writes use the container's copy: configs.py)."""
     return KvConfig.from_storage(view.get_json(CONFIG_KEY))
 
 
@@ -73,15 +67,10 @@ class VersionRead:
 def read_version(view: StorageView, path: str, requested: int) -> VersionRead | None:
     """The latest version (`requested` <= 0, as OpenBao) or version `requested`.
 
-    Latest: one GetItem. A given version: one BatchGetItem of the secret and that
-    version's item (the current version has no item, its data is in the record).
+    Latest: one GetItem (none when the pipeline prefetched it). An older version: the
+    record says where its data is, then one GetItem of that slot (or legacy item).
     """
-    meta = meta_key(path)
-    if requested > 0:
-        entries = view.get_many([meta, version_key(path, requested)])
-    else:
-        entries = {meta: entry} if (entry := view.get(meta)) else {}
-    loaded = _loaded(entries.get(meta))
+    loaded = load(view, path)
     if loaded is None:
         return None
     record = loaded.record
@@ -91,10 +80,20 @@ def read_version(view: StorageView, path: str, requested: int) -> VersionRead | 
         return None
     if number == record.current_version or not info.is_readable(now_ns()):
         return VersionRead(record, number, record.data)
-    item = entries.get(version_key(path, number))
+    if info.slot is None:
+        item = view.get(version_key(path, number))
+        return VersionRead(record, number, jsonio.loads(_found(item).value))
+    item = view.get(archive.key_of(path, record, info.slot))
+    try:
+        return VersionRead(record, number, archive.slot_data(_found(item).value, number))
+    except ValueError:
+        raise InternalError() from None  # never served: another version's data
+
+
+def _found(item: Entry | None) -> Entry:
     if item is None:
         raise InternalError()  # a readable archived version always has its item
-    return VersionRead(record, number, jsonio.loads(item.value))
+    return item
 
 
 def retrying(attempt: Callable[[], T]) -> T:
@@ -124,31 +123,40 @@ def commit(
 
 
 def purge_ops(path: str, record: SecretRecord, room: int) -> list[WriteOp]:
-    """Deletes for queued version items, as many as fit in `room` transaction slots."""
-    taken, record.purge = record.purge[:room], record.purge[room:]
-    return [Delete(version_key(path, number)) for number in taken]
+    """The queued deletes of legacy items, then the queued wipes of free slots, as many as
+    fit in `room` transaction operations.
+
+    A wipe is unconditional: the record's conditional put in the same transaction proves
+    the slot is still free. The slot's storage version is then at least one more than the
+    record said, and that is what the record keeps (a lower bound is safe: archive.py).
+    """
+    deletes, record.purge = record.purge[:room], record.purge[room:]
+    wipes, record.scrub = record.scrub[: room - len(deletes)], record.scrub[room - len(deletes) :]
+    for slot in wipes:
+        record.set_slot_version(slot, record.slot_version(slot) + 1)
+    return [
+        *(Delete(version_key(path, number)) for number in deletes),
+        *(Put(archive.key_of(path, record, slot), archive.WIPED) for slot in wipes),
+    ]
 
 
 def commit_purging(
-    view: StorageView,
-    path: str,
-    loaded: Loaded | None,
-    record: SecretRecord,
-    ops: Sequence[WriteOp] = (),
+    view: StorageView, path: str, loaded: Loaded | None, record: SecretRecord
 ) -> None:
-    """Commit with as many queued deletes as fit; then drain the queue, if any is left.
+    """Commit with as many queued deletes and wipes as fit; then drain what is left.
 
-    A queued version is never readable (pruned, destroyed), so a crash between the
-    transactions leaves only unreachable items, which the next change deletes.
+    What is queued is never readable (pruned, destroyed), so a crash between the
+    transactions leaves only unreachable data, which the next change removes.
     """
-    room = MAX_TRANSACTION_OPS - 1 - len(ops)
-    commit(view, path, loaded, record, [*ops, *purge_ops(path, record, room)])
-    if record.purge:
+    commit(view, path, loaded, record, purge_ops(path, record, MAX_TRANSACTION_OPS - 1))
+    if record.purge or record.scrub:
         retrying(lambda: _drain(view, path))
 
 
 def _drain(view: StorageView, path: str) -> None:
-    while (loaded := load(view, path)) is not None and loaded.record.purge:
+    while (loaded := load(view, path)) is not None and (
+        loaded.record.purge or loaded.record.scrub
+    ):
         record = loaded.record
         commit(view, path, loaded, record, purge_ops(path, record, MAX_TRANSACTION_OPS - 1))
 
@@ -161,20 +169,32 @@ def write_version(
     data: Any,
     now: int,
 ) -> SecretRecord:
-    """Add `data` as the new current version: the previous one moves to its own item."""
+    """Add `data` as the new current version: the previous one moves into a slot first
+    (unless it is destroyed, or max_versions 1 drops it at once)."""
     record = loaded.record if loaded else SecretRecord()
-    previous, previous_data = record.current_version, record.data
+    previous = record.versions.get(record.current_version)
+    archived = None
+    if loaded is not None and previous is not None and not previous.destroyed and (
+        record.keep(config) > 1
+    ):
+        archived = archive.archive_current(view, path, record, loaded.item_version)
     record.add_version(data, now, config)
-    ops: list[WriteOp] = []
-    kept = record.versions.get(previous)
-    if kept is not None and not kept.destroyed:
-        ops.append(Put(version_key(path, previous), jsonio.dumpb(previous_data)))
-    commit_purging(view, path, loaded, record, ops)
+    if archived is not None:
+        archive.settle(record, archived)
+    try:
+        commit_purging(view, path, loaded, record)
+    except ConditionFailed:
+        if archived is not None and archived.created:
+            now_loaded = load(view, path)
+            archive.remove_orphan(
+                view, path, record, archived, now_loaded.record if now_loaded else None
+            )
+        raise
     return record
 
 
 def destroy_versions(view: StorageView, path: str, loaded: Loaded, numbers: list[int]) -> None:
-    """Mark versions destroyed and delete their data for good (OpenBao's destroy)."""
+    """Mark versions destroyed and wipe their data for good (OpenBao's destroy)."""
     record = loaded.record
     doomed = [
         n for n in dict.fromkeys(numbers)
@@ -183,30 +203,51 @@ def destroy_versions(view: StorageView, path: str, loaded: Loaded, numbers: list
     if not doomed:
         return
     for number in doomed:
-        record.versions[number].destroyed = True
-    if record.current_version in doomed:
-        record.data = None  # the current version's data lives in the record itself
-    record.purge += [n for n in doomed if n != record.current_version]
+        _destroy(record, number)
     commit_purging(view, path, loaded, record)
 
 
-def delete_secret(view: StorageView, path: str, loaded: Loaded) -> None:
-    """Remove the secret and every version item (metadata delete), the record last."""
-    record = loaded.record
-    record.purge += [
+def _destroy(record: SecretRecord, number: int) -> None:
+    info = record.versions[number]
+    info.destroyed = True
+    if number == record.current_version:
+        record.data = None  # the current version's data lives in the record itself
+    elif info.slot is not None:
+        record.scrub.append(info.slot)
+        info.slot = None
+    else:
+        record.purge.append(number)
+
+
+def _item_keys(path: str, record: SecretRecord) -> list[str]:
+    """Every item a secret may have besides its record: each slot and the next one (a
+    crashed writer's copy may sit there), and the legacy items of listed versions."""
+    legacy = [
         n for n, info in record.versions.items()
-        if n != record.current_version and not info.destroyed
+        if n != record.current_version and info.slot is None and not info.destroyed
     ]
-    if len(record.purge) >= MAX_TRANSACTION_OPS:
-        # Too many for one transaction: make every version unreadable first, then drain.
-        for info in record.versions.values():
-            info.destroyed = True
-        record.data = None
+    return [
+        *(archive.key_of(path, record, slot) for slot in range(len(record.slots) + 1)),
+        *(version_key(path, number) for number in [*legacy, *record.purge]),
+    ]
+
+
+def delete_secret(view: StorageView, path: str, loaded: Loaded) -> None:
+    """Remove the secret and every item it has (metadata delete), the record last."""
+    keys = _item_keys(path, loaded.record)
+    if len(keys) >= MAX_TRANSACTION_OPS:
+        # Too many for one transaction: wipe every version's data first (each step keeps
+        # the record), so that what outlives the record's delete holds no data.
+        record = loaded.record
+        for number, info in record.versions.items():
+            if not info.destroyed:
+                _destroy(record, number)
+        record.scrub = list(range(len(record.slots) + 1))
         commit_purging(view, path, loaded, record)
         loaded = load(view, path) or loaded
+        keys = _item_keys(path, loaded.record)
+    room = MAX_TRANSACTION_OPS - 1
     final = Delete(meta_key(path), expected_version=loaded.item_version)
-    deletes = purge_ops(path, loaded.record, MAX_TRANSACTION_OPS - 1)
-    if deletes:
-        view.transact([*deletes, final])
-    else:
-        view.delete(final.key, expected_version=final.expected_version)
+    view.transact([*map(Delete, keys[:room]), final])
+    for start in range(room, len(keys), MAX_TRANSACTION_OPS):
+        view.transact(list(map(Delete, keys[start : start + MAX_TRANSACTION_OPS])))

@@ -30,8 +30,6 @@ def go_time(ns: int) -> str:
     return rfc3339(ns) if ns else ""
 
 
-
-
 @dataclass(slots=True)
 class KvConfig:
     """The mount-wide settings at `config`."""
@@ -62,6 +60,9 @@ class VersionInfo:
     created_ns: int
     deletion_ns: int = 0
     destroyed: bool = False
+    # The slot holding an archived version's data; None for the current version, a
+    # destroyed one, and versions older code archived at their own key (layout.py).
+    slot: int | None = None
 
     def is_deleted(self, now: int) -> bool:
         """Soft-deleted, or past its delete_version_after time (a future deletion is not yet)."""
@@ -107,19 +108,41 @@ class SecretRecord:
     versions: dict[int, VersionInfo] = field(default_factory=dict)
     # The current version's data; None once it is destroyed (or if the client wrote null).
     data: Any = None
-    # Unreadable versions (pruned or destroyed) whose items are still to be deleted: more
-    # than one transaction holds (100 operations). The change that queued them drains the
-    # queue right after its commit; after a crash, the next change does.
+    # Unreadable versions (pruned or destroyed) whose legacy items are still to be deleted,
+    # and free slots whose data is still to be wiped (destroyed, or pruned from a slot the
+    # window no longer reaches): what did not fit in the change's own transaction (100
+    # operations). The change that queued them drains the queues right after its commit;
+    # after a crash, the next change does.
     purge: list[int] = field(default_factory=list)
+    scrub: list[int] = field(default_factory=list)
+    # The storage version of each slot item as last written (0: never): a slot is only
+    # ever overwritten on the version the record names (see archive.py).
+    slots: list[int] = field(default_factory=list)
 
     # -- versions -----------------------------------------------------------------------
+
+    def keep(self, config: KvConfig) -> int:
+        """Versions kept: max(secret's, mount's) max_versions, 10 when both are 0 (OpenBao)."""
+        return max(self.max_versions, config.max_versions) or DEFAULT_MAX_VERSIONS
+
+    def free_slot(self) -> int:
+        """The smallest slot no listed version holds (the next one if all are held)."""
+        held = {info.slot for info in self.versions.values() if info.slot is not None}
+        return next(slot for slot in range(len(held) + 1) if slot not in held)
+
+    def slot_version(self, slot: int) -> int:
+        return self.slots[slot] if slot < len(self.slots) else 0
+
+    def set_slot_version(self, slot: int, version: int) -> None:
+        self.slots.extend([0] * (slot + 1 - len(self.slots)))
+        self.slots[slot] = version
 
     def add_version(self, data: Any, now: int, config: KvConfig) -> list[int]:
         """Make `data` the new current version (OpenBao's KeyMetadata.AddVersion).
 
-        Returns the version numbers that fell out of the max_versions window; those with
-        a version item still stored are queued in `purge`. OpenBao keeps max(secret's,
-        mount's) versions, 10 when both are 0.
+        Returns the version numbers that fell out of the max_versions window. Their data
+        needs no delete when it sits in a slot the next writes reuse; legacy items are
+        queued in `purge`, slots beyond the window (max_versions was lowered) in `scrub`.
         """
         dva = deletion_after(now, config, self.delete_version_after)
         previous = self.current_version
@@ -128,16 +151,19 @@ class SecretRecord:
         self.data = data
         self.updated_ns = now
         self.created_ns = self.created_ns or now
-        keep = max(self.max_versions, config.max_versions) or DEFAULT_MAX_VERSIONS
+        keep = self.keep(config)
         if self.current_version - self.oldest_version < keep:
             return []
         last_dropped = self.current_version - keep
         dropped = [n for n in range(self.oldest_version, last_dropped + 1) if n in self.versions]
         for number in dropped:
+            info = self.versions.pop(number)
+            if info.slot is not None:
+                if info.slot >= keep:  # never the smallest free slot again
+                    self.scrub.append(info.slot)
             # The previous current version never got an item: its data lived in the record.
-            if number != previous and not self.versions[number].destroyed:
+            elif number != previous and not info.destroyed:
                 self.purge.append(number)
-            del self.versions[number]
         self.oldest_version = last_dropped + 1
         return dropped
 
@@ -198,12 +224,17 @@ class SecretRecord:
     def to_storage(self) -> dict[str, Any]:
         # Not asdict(): it would deep-copy the secret's data on every write.
         raw = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        raw["versions"] = {
-            str(n): [v.created_ns, v.deletion_ns, v.destroyed] for n, v in self.versions.items()
-        }
+        raw["versions"] = {str(n): _stored(v) for n, v in self.versions.items()}
         return raw
 
     @classmethod
     def from_storage(cls, raw: dict[str, Any]) -> SecretRecord:
         versions = {int(n): VersionInfo(*fields) for n, fields in raw["versions"].items()}
         return build(cls, raw, versions=versions)
+
+
+def _stored(info: VersionInfo) -> list[Any]:
+    """A version's metadata as a positional list; the slot only when there is one (older
+    records have three fields)."""
+    fields: list[Any] = [info.created_ns, info.deletion_ns, info.destroyed]
+    return fields if info.slot is None else [*fields, info.slot]

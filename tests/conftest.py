@@ -61,17 +61,17 @@ def physical(aws: None) -> DynamoDBPhysical:
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """DynamoDB API calls by operation name (pynamodb makes every one of them)."""
-    from pynamodb.connection.base import Connection
+    """DynamoDB API calls by operation name (DynamoDBPhysical._call makes every one)."""
+    from chalicelib.storage.dynamodb import DynamoDBPhysical
 
     counter: Counter[str] = Counter()
-    original = Connection._make_api_call
+    original = DynamoDBPhysical._call
 
-    def counting(self: Connection, operation_name: str, operation_kwargs: dict) -> dict:
-        counter[operation_name] += 1
-        return original(self, operation_name, operation_kwargs)
+    def counting(self: DynamoDBPhysical, operation: str, params: dict[str, Any]) -> dict:
+        counter[operation] += 1
+        return original(self, operation, params)
 
-    monkeypatch.setattr(Connection, "_make_api_call", counting)
+    monkeypatch.setattr(DynamoDBPhysical, "_call", counting)
     # The barrier's encryption tally flushes once a minute (or per 1,000 writes), whichever
     # request it falls on: not part of what a test counts (tests/unit/storage covers it).
     monkeypatch.setattr("chalicelib.storage.encryptions.FLUSH_SECONDS", float("inf"))

@@ -45,21 +45,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.attributes import (
-    Attribute,
-    BinaryAttribute,
-    BooleanAttribute,
-    MapAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-)
+from botocore.exceptions import ClientError
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, PynamoDBException, TransactWriteError, UpdateError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
+from pynamodb.exceptions import VerboseClientError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import awsfaults
 from chalicelib.core.errors import BadRequest, EntryTooLarge, Unavailable
@@ -108,6 +99,7 @@ _BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 _UNPROCESSED_ROUNDS = 5
 _BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
 _UNPROCESSED_BACKOFF = 0.025
+_DUE_PAGE = 1000  # index keys per Query page of the due index
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 # Reasons a transaction lost to someone else's write, as opposed to a malformed request.
 _LOST_RACE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
@@ -128,16 +120,11 @@ class DueIndex(GlobalSecondaryIndex["Item"]):
 
 
 class Item(Model):
-    """Every item of the table; which attributes are set depends on the kind (see above)."""
+    """The table's schema: its keys and the due index (create_table). Items are read and
+    written as DynamoDB's wire format through `DynamoDBPhysical._call`, not as models."""
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    v = BinaryAttribute(null=True, legacy_encoding=False)
-    ver = NumberAttribute(null=True)
-    gen = NumberAttribute(null=True)
-    sealed = BooleanAttribute(null=True)
-    term = NumberAttribute(null=True)
-    gens = MapAttribute(null=True)  # raw map: generation name -> N
     due = UnicodeAttribute(null=True)
     exp = NumberAttribute(null=True)
     due_index = DueIndex()
@@ -166,8 +153,8 @@ def _item_class(table_name: str, region: str, host: str | None) -> type[Item]:
 
 
 def _connection(model: type[Item]) -> Connection:
-    # The model's low-level Connection (private accessor): TransactWrite takes one, the read
-    # path calls its botocore client, and other clients share its session.
+    # The model's low-level Connection (private accessor): DynamoDBPhysical._call uses its
+    # botocore client, and other clients share its session.
     return model._get_connection().connection
 
 
@@ -211,10 +198,6 @@ def _marker(folder: str) -> tuple[str, str]:
 
 def _storage_key(pk: str, sk: str) -> str:
     return pk[1:] + sk
-
-
-def _is_marker(item: Item) -> bool:
-    return item.sk.endswith("/")
 
 
 def _checked_location(key: str) -> tuple[str, str]:
@@ -273,18 +256,27 @@ def _check_transaction_size(ops: Sequence[WriteOp]) -> dict[str, tuple[str, str]
     return locations
 
 
-# --- helpers over the model ---------------------------------------------------------------
+# --- requests in DynamoDB's wire format ------------------------------------------------------
 
 
-def _lost_condition(error: PynamoDBException) -> bool:
-    return error.cause_response_code == _CONDITION_FAILED
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _refused_size(error: PynamoDBException) -> bool:
+def _lost_condition(error: ClientError) -> bool:
+    return _error_code(error) == _CONDITION_FAILED
+
+
+def _refused_size(error: ClientError) -> bool:
     """The service's own size refusal (moto's limit is below DynamoDB's, and counts the
     old value too on UpdateItem), so it reaches the client as the same clear 400."""
-    message = error.cause_response_message or ""
-    return error.cause_response_code == "ValidationException" and "size" in message.lower()
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    return _error_code(error) == "ValidationException" and "size" in message.lower()
+
+
+def _cancellation_codes(error: ClientError) -> set[str]:
+    """Why a transaction was cancelled, item by item ("None" for items that were fine)."""
+    return {reason.get("Code", "") for reason in error.response.get("CancellationReasons", [])}
 
 
 def _too_large() -> EntryTooLarge:
@@ -293,27 +285,52 @@ def _too_large() -> EntryTooLarge:
     )
 
 
-def _version_condition(model: type[Item], expected_version: int | None) -> Condition | None:
-    check_version(expected_version)
-    if expected_version is None:
-        return None
-    if expected_version == 0:
-        return model.ver.does_not_exist()
-    return model.ver == expected_version
-
-
-def _write_actions(model: type[Item], value: bytes, due: Due | None = None) -> list[Action]:
-    # One UpdateItem both writes and reports whether the key is new (ver comes back 1).
-    actions = [model.v.set(value), model.ver.set((model.ver | 0) + 1)]
-    if due == NOT_DUE:
-        actions += [model.due.remove(), model.exp.remove()]
-    elif due is not None:
-        actions += [model.due.set(due.bucket), model.exp.set(due.at)]
-    return actions
-
-
 def _raw_key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def _number(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _version_condition(expected_version: int | None) -> dict[str, Any]:
+    """The ConditionExpression (and its values) of a write on `expected_version`."""
+    check_version(expected_version)
+    if expected_version is None:
+        return {}
+    if expected_version == 0:
+        return {"ConditionExpression": "attribute_not_exists(ver)"}
+    return {
+        "ConditionExpression": "ver = :expected",
+        "ExpressionAttributeValues": {":expected": _number(expected_version)},
+    }
+
+
+def _with_condition(params: dict[str, Any], condition: dict[str, Any]) -> dict[str, Any]:
+    """`params` plus a condition, merging their expression values."""
+    if not condition:
+        return params
+    values = {**params.get("ExpressionAttributeValues", {}), **condition.get(
+        "ExpressionAttributeValues", {}
+    )}
+    merged = {**params, "ConditionExpression": condition["ConditionExpression"]}
+    if values:
+        merged["ExpressionAttributeValues"] = values
+    return merged
+
+
+def _entry_write(value: bytes, due: Due | None, expected_version: int | None) -> dict[str, Any]:
+    """An entry's Update (no table, no key): the value, ver + 1 (ADD starts at 0, so one
+    request both writes and reports whether the key is new: ver comes back 1), the due mark."""
+    update = "SET v = :v"
+    values: dict[str, Any] = {":v": {"B": value}, **_ONE}
+    if due == NOT_DUE:
+        update += " REMOVE due, exp"
+    elif due is not None:
+        update += ", due = :due, exp = :exp"
+        values[":due"], values[":exp"] = {"S": due.bucket}, _number(due.at)
+    params = {"UpdateExpression": f"{update} ADD ver :one", "ExpressionAttributeValues": values}
+    return _with_condition(params, _version_condition(expected_version))
 
 
 def _raw_entry(raw: dict[str, Any]) -> Entry:
@@ -323,6 +340,7 @@ def _raw_entry(raw: dict[str, Any]) -> Entry:
 
 
 _NO_STATE = ClusterState()  # a table not yet initialised
+_ONE = {":one": _number(1)}  # the values of an `ADD <attribute> :one`
 
 
 def _raw_state(raw: dict[str, Any]) -> ClusterState:
@@ -331,17 +349,6 @@ def _raw_state(raw: dict[str, Any]) -> ClusterState:
         raw.get("sealed", {}).get("BOOL", False),
         int(raw["term"]["N"]) if "term" in raw else 0,
         frozen_generations({name: int(count["N"]) for name, count in gens.items()}),
-    )
-
-
-def _state(item: Item | None) -> ClusterState:
-    if item is None:
-        return _NO_STATE
-    gens = item.gens.as_dict() if item.gens is not None else {}
-    return ClusterState(
-        bool(item.sealed),
-        int(item.term or 0),
-        frozen_generations({name: int(count) for name, count in gens.items()}),
     )
 
 
@@ -388,6 +395,10 @@ def _upkeep(
 class DynamoDBPhysical(Physical):
     """The `Physical` protocol over one DynamoDB table. Safe to share within a container.
 
+    Every request goes through :meth:`_call`, in DynamoDB's wire format: pynamodb's model
+    layer built objects per item (a third of a warm request's CPU here); its model only
+    declares the table (:func:`create_table`).
+
     (Annotations in this class say `builtins.list`: in its body, `list` is the method.)
     """
 
@@ -403,14 +414,28 @@ class DynamoDBPhysical(Physical):
             region or config.region,
             endpoint_url if endpoint_url is not None else config.endpoint_url,
         )
-        # The model's low-level Connection: the read path calls its client, and TransactWrite
-        # takes it (a second one would build a second botocore client on a cold start).
+        # The model's low-level Connection, whose botocore client _call uses (a second one
+        # would build a second botocore client on a cold start).
         self._connection = _connection(self._model)
         self._last_state: tuple[dict[str, Any], ClusterState] | None = None
 
     @property
     def table_name(self) -> str:
         return self._model.Meta.table_name
+
+    def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One DynamoDB request: `params` as botocore's client takes them; failures raise
+        botocore's ClientError (CancellationReasons and all).
+
+        pynamodb's client call, below its dispatch: the same client, without dispatch's
+        per-call uuid, consumed-capacity request and signals (a tenth of a warm read's CPU).
+        """
+        try:
+            answer: dict[str, Any] = self._connection._make_api_call(operation, params)
+        except VerboseClientError as error:
+            # pynamodb's copy keeps only the error code and message: hand on botocore's own.
+            raise error.__cause__ or error from None
+        return answer
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -428,11 +453,7 @@ class DynamoDBPhysical(Physical):
         self, keys: Sequence[str], *, with_state: bool = True
     ) -> tuple[dict[str, Entry], ClusterState | None]:
         """The hot path of every request: a few entries and, when asked, the cluster state,
-        in one round trip (None for the state when not asked).
-
-        It speaks DynamoDB's wire format (see :meth:`_call`): pynamodb's model layer built
-        objects per item, a third of a warm request's CPU here.
-        """
+        in one round trip (None for the state when not asked)."""
         wanted = [_raw_key(pk, sk) for pk, sk in map(_checked_location, keys)]
         if with_state:
             wanted.append(_raw_key(_STATE_PK, _STATE_SK))
@@ -496,58 +517,88 @@ class DynamoDBPhysical(Physical):
             retry_after=awsfaults.THROTTLED_RETRY_AFTER,
         )
 
-    def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        # pynamodb's client call, below its dispatch: the same client and error types, without
-        # dispatch's per-call uuid, consumed-capacity request and signals (a tenth of a warm
-        # read's CPU of ours).
-        answer: dict[str, Any] = self._connection._make_api_call(operation, params)
-        return answer
+    def _query(self, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every page of a Query (DynamoDB pages by 1 MB, or by `Limit` items)."""
+        params = {"TableName": self.table_name, **params}
+        while True:
+            page = self._call("Query", params)
+            yield page
+            if "LastEvaluatedKey" not in page:
+                return
+            params = {**params, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
-    def list(self, prefix: str) -> list[str]:
+    def _sort_keys(self, pk: str, *, limit: int | None = None) -> Iterator[str]:
+        """The sort keys under `pk`, in order (UTF-8 byte order, which is Vault's, Go's,
+        string order); with `limit`, only its first page of at most that many."""
+        params: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ProjectionExpression": "sk",
+            "ConsistentRead": True,
+        }
+        if limit is not None:
+            params["Limit"] = limit
+        for page in self._query(params):
+            yield from (item["sk"]["S"] for item in page["Items"])
+            if limit is not None:
+                return
+
+    def list(self, prefix: str) -> builtins.list[str]:
         check_prefix(prefix)
-        query = self._model.query(
-            _folder_pk(prefix), consistent_read=True, attributes_to_get=self._key_attributes()
-        )
-        # DynamoDB returns sort keys in UTF-8 byte order, which is Vault's (Go's) string order.
-        return [item.sk for item in query]
+        return builtins.list(self._sort_keys(_folder_pk(prefix)))
 
     # --- single writes ---------------------------------------------------------------------
+
+    def _update(
+        self, pk: str, sk: str, params: dict[str, Any], *, returns: str = "UPDATED_NEW"
+    ) -> dict[str, Any]:
+        """UpdateItem of (pk, sk); the attributes it returns. ConditionFailed when its
+        condition failed, EntryTooLarge when DynamoDB refused the item's size."""
+        request = {"TableName": self.table_name, "Key": _raw_key(pk, sk), **params}
+        try:
+            answer = self._call("UpdateItem", {**request, "ReturnValues": returns})
+        except ClientError as error:
+            if _lost_condition(error):
+                raise ConditionFailed("condition failed") from None
+            if _refused_size(error):
+                raise _too_large() from None
+            raise
+        attributes: dict[str, Any] = answer.get("Attributes", {})
+        return attributes
 
     def put(
         self, key: str, value: bytes, *, expected_version: int | None = None, due: Due | None = None
     ) -> int:
         pk, sk = _checked_location(key)
         _check_entry_size(entry_size(pk, sk, value, due))
-        item = self._model(pk, sk)
-        condition = _version_condition(self._model, expected_version)
-        try:
-            item.update(_write_actions(self._model, value, due), condition=condition)
-        except UpdateError as error:
-            if _lost_condition(error):
-                raise ConditionFailed("version mismatch") from None
-            if _refused_size(error):
-                raise _too_large() from None
-            raise
-        version = int(item.ver)
+        written = self._update(pk, sk, _entry_write(value, due, expected_version))
+        version = int(written["ver"]["N"])
         if version == 1:
             self._mark(parent_folder(key))
         return version
 
+    def _delete_item(self, pk: str, sk: str, condition: dict[str, Any]) -> bool:
+        """DeleteItem under `condition`; False when the condition failed."""
+        params = {"TableName": self.table_name, "Key": _raw_key(pk, sk), **condition}
+        try:
+            self._call("DeleteItem", params)
+        except ClientError as error:
+            if _lost_condition(error):
+                return False
+            raise
+        return True
+
     def delete(self, key: str, *, expected_version: int | None = None) -> None:
         pk, sk = _checked_location(key)
-        condition = _version_condition(self._model, expected_version)
-        try:
-            # Unconditional deletes require existence too: a failed condition is how we learn,
-            # without reading the value back, that there is nothing to delete and no folder
-            # to prune.
-            if condition is None:
-                condition = self._model.ver.exists()
-            self._model(pk, sk).delete(condition=condition)
-        except DeleteError as error:
-            if not _lost_condition(error):
-                raise
+        # Unconditional deletes require existence too: a failed condition is how we learn,
+        # without reading the value back, that there is nothing to delete and no folder
+        # to prune.
+        condition = _version_condition(expected_version) or {
+            "ConditionExpression": "attribute_exists(ver)"
+        }
+        if not self._delete_item(pk, sk, condition):
             if expected_version is not None:
-                raise ConditionFailed("version mismatch") from None
+                raise ConditionFailed("version mismatch")
             return
         if expected_version != 0:  # with 0, success means the key did not exist
             self._prune(parent_folder(key))
@@ -571,19 +622,19 @@ class DynamoDBPhysical(Physical):
             self._prune(folder)
 
     def _commit(self, ops: Sequence[WriteOp], locations: dict[str, tuple[str, str]]) -> None:
-        model = self._model
+        items: builtins.list[dict[str, Any]] = []
+        for op in ops:
+            target = {"TableName": self.table_name, "Key": _raw_key(*locations[op.key])}
+            if isinstance(op, Put):
+                items.append({"Update": {**target, **_entry_write(
+                    op.value, op.due, op.expected_version
+                )}})
+            else:
+                items.append({"Delete": {**target, **_version_condition(op.expected_version)}})
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                for op in ops:
-                    item = model(*locations[op.key])
-                    condition = _version_condition(model, op.expected_version)
-                    if isinstance(op, Put):
-                        actions = _write_actions(model, op.value, op.due)
-                        transaction.update(item, actions, condition)
-                    else:
-                        transaction.delete(item, condition)
-        except TransactWriteError as error:
-            codes = {reason.code for reason in error.cancellation_reasons if reason}
+            self._call("TransactWriteItems", {"TransactItems": items})
+        except ClientError as error:
+            codes = _cancellation_codes(error)
             if codes & _LOST_RACE_REASONS:
                 raise ConditionFailed("transaction condition failed") from None
             if "ValidationError" in codes or _refused_size(error):
@@ -596,9 +647,8 @@ class DynamoDBPhysical(Physical):
     def _mark(self, folder: str) -> None:
         """Ensure `folder` and its ancestors have markers (after a key was created in it)."""
         while folder:
-            marker = self._model(*_marker(folder))
-            marker.update([self._model.gen.add(1)])
-            if marker.gen != 1:
+            add = {"UpdateExpression": "ADD gen :one", "ExpressionAttributeValues": _ONE}
+            if self._update(*_marker(folder), add)["gen"]["N"] != "1":
                 return  # it already existed, so its ancestors are marked
             folder = parent_folder(folder)
 
@@ -606,43 +656,33 @@ class DynamoDBPhysical(Physical):
     def _prune(self, folder: str) -> None:
         """Remove the markers of `folder` and its ancestors while they are empty."""
         while folder and self._is_empty(folder):
-            try:
-                marker = self._model.get(*_marker(folder), consistent_read=True)
-            except self._model.DoesNotExist:
+            pk, sk = _marker(folder)
+            params = {"TableName": self.table_name, "Key": _raw_key(pk, sk), "ConsistentRead": True}
+            marker = self._call("GetItem", params).get("Item")
+            if marker is None:
                 return  # another deleter removed it and climbs for us
             # The second Query must follow the gen read: see the module docstring.
             if not self._is_empty(folder):
                 return
-            try:
-                marker.delete(condition=self._model.gen == marker.gen)
-            except DeleteError as error:
-                if _lost_condition(error):
-                    return  # a creator touched it: the folder is in use again
-                raise
+            unchanged = {
+                "ConditionExpression": "gen = :gen",
+                "ExpressionAttributeValues": {":gen": marker["gen"]},
+            }
+            if not self._delete_item(pk, sk, unchanged):
+                return  # a creator touched it: the folder is in use again
             folder = parent_folder(folder)
 
-    def _key_attributes(self) -> builtins.list[Attribute[str]]:
-        return [self._model.pk, self._model.sk]
-
     def _is_empty(self, folder: str) -> bool:
-        query = self._model.query(
-            _folder_pk(folder),
-            consistent_read=True,
-            limit=1,
-            attributes_to_get=self._key_attributes(),
-        )
-        return next(iter(query), None) is None
+        return next(self._sort_keys(_folder_pk(folder), limit=1), None) is None
 
-    def _walk(self, folder: str, *, keys_only: bool = False) -> Iterator[Item]:
-        """Every item under `folder`, depth first, each folder's marker after its contents."""
-        projection = self._key_attributes() if keys_only else None
-        query = self._model.query(
-            _folder_pk(folder), consistent_read=True, attributes_to_get=projection
-        )
-        for item in query:
-            if _is_marker(item):
-                yield from self._walk(folder + item.sk, keys_only=keys_only)
-            yield item
+    def _walk(self, folder: str) -> Iterator[tuple[str, str]]:
+        """The (pk, sk) of every item under `folder`, depth first, each folder's marker
+        after its contents."""
+        pk = _folder_pk(folder)
+        for sk in self._sort_keys(pk):
+            if sk.endswith("/"):
+                yield from self._walk(folder + sk)
+            yield pk, sk
 
     # --- prefix operations -----------------------------------------------------------------
 
@@ -652,7 +692,7 @@ class DynamoDBPhysical(Physical):
         Meant for unmount: concurrent writers under the prefix are not expected.
         """
         check_prefix(prefix)
-        items = [(item.pk, item.sk) for item in self._walk(prefix, keys_only=True)]
+        items = builtins.list(self._walk(prefix))
         self._raw_batch_delete(items)
         self._prune(prefix)
         return sum(not sort_key.endswith("/") for _, sort_key in items)
@@ -660,19 +700,31 @@ class DynamoDBPhysical(Physical):
     # --- the due index -------------------------------------------------------------------
 
     def due_keys(self, bucket: str, until: int, limit: int) -> tuple[builtins.list[str], int]:
-        query = self._model.due_index.query(
-            bucket, self._model.exp <= until, limit=limit, page_size=min(limit, 1000)
-        )
-        keys = [_storage_key(item.pk, item.sk) for item in query]
-        return keys, query.total_count
+        keys: builtins.list[str] = []
+        read = 0
+        params = {
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "due = :due AND exp <= :until",
+            "ExpressionAttributeValues": {":due": {"S": bucket}, ":until": _number(until)},
+            "Limit": min(limit, _DUE_PAGE),
+        }
+        for page in self._query(params):
+            read += page["Count"]
+            keys += (_storage_key(item["pk"]["S"], item["sk"]["S"]) for item in page["Items"])
+            if len(keys) >= limit:
+                break
+        return keys[:limit], read
 
     # --- cluster state -------------------------------------------------------------------
 
     def cluster_state(self) -> ClusterState:
-        try:
-            return _state(self._model.get(_STATE_PK, _STATE_SK, consistent_read=True))
-        except self._model.DoesNotExist:
-            return _NO_STATE
+        params = {
+            "TableName": self.table_name,
+            "Key": _raw_key(_STATE_PK, _STATE_SK),
+            "ConsistentRead": True,
+        }
+        item = self._call("GetItem", params).get("Item")
+        return _NO_STATE if item is None else _raw_state(item)
 
     def add_encryptions(self, term: int, count: int) -> int:
         # ADD creates the item and the attribute at 0 when missing: a new term needs no setup.
@@ -682,7 +734,7 @@ class DynamoDBPhysical(Physical):
                 "TableName": self.table_name,
                 "Key": _raw_key(_STATE_PK, f"{_ENCRYPTIONS_SK}{term}"),
                 "UpdateExpression": "ADD enc :count",
-                "ExpressionAttributeValues": {":count": {"N": str(count)}},
+                "ExpressionAttributeValues": {":count": _number(count)},
                 "ReturnValues": "UPDATED_NEW",
             },
         )
@@ -704,62 +756,70 @@ class DynamoDBPhysical(Physical):
         term: int | None = None,
         bump: Sequence[str] = (),
     ) -> ClusterState:
-        model = self._model
-        actions: list[Action] = []
+        sets: builtins.list[str] = []
+        values: dict[str, Any] = {}
         if sealed is not None:
-            actions.append(model.sealed.set(sealed))
+            sets.append("sealed = :sealed")
+            values[":sealed"] = {"BOOL": sealed}
         state = self._raise_term(term) if term is not None else None
         names = sorted(set(bump))
-        if not names:
-            if not actions:
-                return state or self.cluster_state()
-            item = model(_STATE_PK, _STATE_SK)
-            item.update(actions)
-            return _state(item)
-        return self._update_with_bumps(actions, names)
+        if names:
+            return self._update_with_bumps(sets, values, names)
+        if sets:
+            return self._update_state(sets, values)
+        return state or self.cluster_state()
+
+    def _update_state(
+        self,
+        sets: builtins.list[str],
+        values: dict[str, Any],
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+    ) -> ClusterState:
+        """One UpdateItem of the state item (`SET` each of `sets`); the new state.
+        ConditionFailed when `condition` does not hold."""
+        params: dict[str, Any] = {
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ExpressionAttributeValues": values,
+        }
+        if condition is not None:
+            params["ConditionExpression"] = condition
+        if names:
+            params["ExpressionAttributeNames"] = names
+        return _raw_state(self._update(_STATE_PK, _STATE_SK, params, returns="ALL_NEW"))
 
     def _raise_term(self, term: int) -> ClusterState:
         """Set the keyring term unless the state already names a newer one: two racing
         rotations' updates may land out of order, and the older term landing last would
         leave the first rotator encrypting under a superseded term (containers reload the
         keyring only for a newer term)."""
-        model = self._model
-        item = model(_STATE_PK, _STATE_SK)
+        newer = "attribute_not_exists(term) OR term < :term"
         try:
-            item.update(
-                [model.term.set(term)], condition=model.term.does_not_exist() | (model.term < term)
-            )
-        except UpdateError as error:
-            if not _lost_condition(error):
-                raise
+            return self._update_state(["term = :term"], {":term": _number(term)}, newer)
+        except ConditionFailed:
             return self.cluster_state()
-        return _state(item)
 
     def _update_with_bumps(
-        self, actions: builtins.list[Action], names: builtins.list[str]
+        self, sets: builtins.list[str], values: dict[str, Any], names: builtins.list[str]
     ) -> ClusterState:
-        model = self._model
-        item = model(_STATE_PK, _STATE_SK)
-        bumps = [model.gens[name].set((model.gens[name] | 0) + 1) for name in names]
+        placeholders = {f"#g{index}": name for index, name in enumerate(names)}
+        bumps = [
+            *sets,
+            *(f"gens.{name} = if_not_exists(gens.{name}, :zero) + :one" for name in placeholders),
+        ]
+        bump_values = {**values, ":zero": _number(0), ":one": _number(1)}
         try:
-            item.update([*actions, *bumps], condition=model.gens.exists())
-            return _state(item)
-        except UpdateError as error:
-            if not _lost_condition(error):
-                raise
+            return self._update_state(bumps, bump_values, "attribute_exists(gens)", placeholders)
+        except ConditionFailed:
+            pass
         # DynamoDB cannot SET inside a map that does not exist yet, so the very first bump
         # creates the map whole (a second call, once per table lifetime). Losing that
         # creation race means the map exists now: the first form then succeeds.
+        first = {**values, ":gens": {"M": dict.fromkeys(names, _number(1))}}
         try:
-            item.update(
-                [*actions, model.gens.set(dict.fromkeys(names, 1))],
-                condition=model.gens.does_not_exist(),
-            )
-        except UpdateError as error:
-            if not _lost_condition(error):
-                raise
-            item.update([*actions, *bumps], condition=model.gens.exists())
-        return _state(item)
+            return self._update_state([*sets, "gens = :gens"], first, "attribute_not_exists(gens)")
+        except ConditionFailed:
+            return self._update_state(bumps, bump_values, "attribute_exists(gens)", placeholders)
 
     # --- rate-limit quota counters -------------------------------------------------------
     # Plain items at pk "#quota/<key>" (never a storage pk, which starts with "/"; one pk
@@ -769,10 +829,10 @@ class DynamoDBPhysical(Physical):
     def claim_quota(self, key: str, claim: QuotaClaim, *, opens: bool) -> int | None:
         not_blocked = "(attribute_not_exists(bu) OR bu <= :now)"
         values = {
-            ":w": {"N": str(claim.window)},
-            ":a": {"N": str(claim.amount)},
-            ":now": {"N": str(claim.now)},
-            ":e": {"N": str(claim.expires_at)},
+            ":w": _number(claim.window),
+            ":a": _number(claim.amount),
+            ":now": _number(claim.now),
+            ":e": _number(claim.expires_at),
         }
         if opens:
             update = "SET w = :w, n = :a, expires_at = :e"
@@ -780,17 +840,16 @@ class DynamoDBPhysical(Physical):
         else:
             update = "ADD n :a SET expires_at = :e"
             condition = f"w = :w AND n <= :most AND {not_blocked}"
-            values[":most"] = {"N": str(claim.limit - claim.amount)}
+            values[":most"] = _number(claim.limit - claim.amount)
         params = {
-            "TableName": self.table_name,
-            "Key": _raw_key(_QUOTA_PK + key, _QUOTA_SK),
             "UpdateExpression": update,
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
-            "ReturnValues": "UPDATED_NEW",
         }
-        answer = self._conditional_update(params)
-        return None if answer is None else int(answer["Attributes"]["n"]["N"])
+        try:
+            return int(self._update(_QUOTA_PK + key, _QUOTA_SK, params)["n"]["N"])
+        except ConditionFailed:
+            return None
 
     def quota_counter(self, key: str) -> QuotaCounter:
         params = {
@@ -804,27 +863,16 @@ class DynamoDBPhysical(Physical):
 
     def block_quota(self, key: str, until: int, now: int, expires_at: int) -> int:
         params = {
-            "TableName": self.table_name,
-            "Key": _raw_key(_QUOTA_PK + key, _QUOTA_SK),
             "UpdateExpression": "SET bu = :until, expires_at = :e",
             "ConditionExpression": "attribute_not_exists(bu) OR bu <= :now",
             "ExpressionAttributeValues": {
-                ":until": {"N": str(until)},
-                ":now": {"N": str(now)},
-                ":e": {"N": str(expires_at)},
+                ":until": _number(until),
+                ":now": _number(now),
+                ":e": _number(expires_at),
             },
         }
-        if self._conditional_update(params) is not None:
-            return until
-        return self.quota_counter(key).blocked_until  # someone blocked first: theirs stands
-
-    def _conditional_update(self, params: dict[str, Any]) -> dict[str, Any] | None:
-        """UpdateItem's answer, or None when its condition failed."""
-        from botocore.exceptions import ClientError  # loaded with the client already
-
         try:
-            return self._call("UpdateItem", params)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
-                return None
-            raise
+            self._update(_QUOTA_PK + key, _QUOTA_SK, params, returns="NONE")
+        except ConditionFailed:
+            return self.quota_counter(key).blocked_until  # someone blocked first: theirs stands
+        return until

@@ -3,7 +3,6 @@
 from collections import Counter
 
 import pytest
-from pynamodb.connection.base import Connection
 
 from chalicelib.core.errors import BadRequest, EntryTooLarge
 from chalicelib.storage import ClusterState, ConditionFailed, Delete, Entry, Put
@@ -195,13 +194,14 @@ def test_key_and_folder_of_the_same_name_coexist(physical):
 def test_list_paginates(physical, monkeypatch, calls):
     for i in range(30):
         physical.put(f"p/k{i:02d}", b"v")
-    original = Connection.query
+    original = DynamoDBPhysical._call
 
-    def small_pages(self, *args, **kwargs):
-        kwargs["limit"] = kwargs.get("limit") or 7
-        return original(self, *args, **kwargs)
+    def small_pages(self, operation, params):
+        if operation == "Query":
+            params = {"Limit": 7, **params}
+        return original(self, operation, params)
 
-    monkeypatch.setattr(Connection, "query", small_pages)
+    monkeypatch.setattr(DynamoDBPhysical, "_call", small_pages)
     calls.clear()
     assert physical.list("p/") == [f"k{i:02d}" for i in range(30)]
     assert calls["Query"] == 5
@@ -280,7 +280,7 @@ def test_read_with_more_than_100_keys(physical, calls):
 def test_batch_get_retries_unprocessed_keys(physical, monkeypatch, calls):
     for i in range(10):
         physical.put(f"u/k{i}", b"v")
-    original = Connection._make_api_call
+    original = DynamoDBPhysical._call
     throttled = [True]
 
     def partial(self, operation, params):
@@ -292,7 +292,7 @@ def test_batch_get_retries_unprocessed_keys(physical, monkeypatch, calls):
             return data
         return original(self, operation, params)
 
-    monkeypatch.setattr(Connection, "_make_api_call", partial)
+    monkeypatch.setattr(DynamoDBPhysical, "_call", partial)
     calls.clear()
     found = physical.get_many([f"u/k{i}" for i in range(10)])
     assert len(found) == 10

@@ -12,9 +12,19 @@ import os
 import random
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
-from bench.common import LOOPBACK, ROOT_TOKEN, BenchError
+from bench.common import (
+    AUDIT_BUCKET,
+    AUDIT_STREAM,
+    KMS_ALIAS,
+    LOOPBACK,
+    REGION,
+    ROOT_TOKEN,
+    TABLE,
+    BenchError,
+)
 from bench.worker import COMMANDS, Reply, main
 
 POLICY = "scale-app"
@@ -54,9 +64,10 @@ def _ok(method: str, path: str, token: str, body: dict[str, Any] | None = None) 
     return answer
 
 
-def seed(secrets: int, tokens: int, audit: dict[str, Any]) -> Reply:
-    """The s3 audit device, ``secrets`` secrets in one folder, and ``tokens`` service tokens
-    of a policy that may read and write them (created with the root token)."""
+def seed(secrets: int, tokens: int, streams: int, audit: dict[str, Any]) -> Reply:
+    """The s3 audit device over ``streams`` streams, ``secrets`` secrets in one folder, and
+    ``tokens`` service tokens of a policy that may read and write them (root-created)."""
+    _create_streams(streams)
     _ok("PUT", "sys/audit/s3", ROOT_TOKEN, {"type": "s3", "options": audit})
     rules = f'path "{SECRETS_FOLDER}/*" {{ capabilities = ["create", "read", "update"] }}'
     _ok("PUT", f"sys/policies/acl/{POLICY}", ROOT_TOKEN, {"policy": rules})
@@ -68,6 +79,23 @@ def seed(secrets: int, tokens: int, audit: dict[str, Any]) -> Reply:
         answer = _ok("POST", "auth/token/create", ROOT_TOKEN, body)
         created.append(json.loads(answer["body"])["auth"]["client_token"])
     return {"tokens": created}
+
+
+def _create_streams(streams: int) -> None:
+    """Streams <stream>-2 ... <stream>-n beside the dev stream, same destination, where the
+    dev setup has not created them."""
+    import boto3
+
+    from chalicelib.cli.devenv import DevResources, _create_audit_stream
+
+    resources = DevResources(TABLE, KMS_ALIAS, AUDIT_BUCKET, AUDIT_STREAM, REGION)
+    role = boto3.client("iam").get_role(RoleName=f"{AUDIT_STREAM}-firehose")["Role"]["Arn"]
+    firehose = boto3.client("firehose")
+    existing = set(firehose.list_delivery_streams(Limit=100)["DeliveryStreamNames"])
+    for index in range(2, streams + 1):
+        named = replace(resources, audit_stream=f"{AUDIT_STREAM}-{index}")
+        if named.audit_stream not in existing:
+            _create_audit_stream(firehose, named, role)
 
 
 def _request(kind: str, rng: random.Random, tokens: list[str], secrets: int) -> Reply:

@@ -11,7 +11,7 @@ import pytest
 
 from bench import capacity
 from bench.awsproxy import RawCall, parse
-from bench.scale import analyse
+from bench.scale_analysis import analyse
 
 
 def _raw(target: str, request: dict, response: dict | None = None, at: float = 0.0) -> RawCall:

@@ -1,17 +1,18 @@
-"""Count and time every AWS API call at botocore's lowest common point.
+"""Count and time every AWS API call at its lowest common points.
 
-Both boto3 clients (KMS) and pynamodb (DynamoDB) end in
-``botocore.client.BaseClient._make_api_call``: pynamodb 6's
-``Connection._make_api_call`` delegates to ``self.client._make_api_call``. One class-level
-wrapper therefore sees every call; :meth:`ApiCallMeter.counting_pynamodb` counts at pynamodb's
-level too so a run can prove the two agree.
+Every call ends in one of two methods: ``botocore.client.BaseClient._make_api_call`` (boto3
+clients such as KMS; pynamodb 6's ``Connection._make_api_call`` delegates there) or
+``chalicelib.core.leanaws.LeanClient.call`` (the lean path of the hot DynamoDB and Firehose
+operations, which never enters the former). One class-level wrapper on each therefore sees
+every call; :meth:`ApiCallMeter.counting_pynamodb` counts at the storage layer's one DynamoDB
+entry point too, so a run can prove the two agree.
 
-The wrapper also measures the calling thread's CPU spent inside botocore (serialisation,
+The wrapper also measures the calling thread's CPU spent inside those methods (serialisation,
 signing, HTTP, parsing; waiting for the network costs no CPU), so that
-"our CPU" = thread CPU - CPU inside botocore.
+"our CPU" = thread CPU - CPU inside the AWS client code.
 
-Replay mode answers each call with a response recorded earlier instead of calling botocore,
-so our code can be profiled with no AWS client code at all.
+Replay mode answers each call with a response recorded earlier instead of calling AWS, so our
+code can be profiled with no AWS client code at all.
 """
 
 from __future__ import annotations
@@ -23,38 +24,43 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
-ApiCall = Callable[[Any, str, dict[str, Any]], dict[str, Any]]
+Send = Callable[[], dict[str, Any]]
 
 
 class ApiCallMeter:
     def __init__(self) -> None:
-        from botocore.client import BaseClient
-
-        self._client_class = BaseClient
-        self._original: ApiCall = BaseClient._make_api_call
-        self._backend: ApiCall = self._original
         self.calls: Counter[str] = Counter()
-        self.cpu = 0.0  # thread CPU seconds inside _make_api_call, summed over threads
-        self.wall = 0.0  # wall seconds inside _make_api_call (network waits included)
+        self.cpu = 0.0  # thread CPU seconds inside AWS client calls, summed over threads
+        self.wall = 0.0  # wall seconds inside AWS client calls (network waits included)
         self.pynamodb_calls = 0
         self._recording: list[tuple[str, bytes]] | None = None
-        self._replay: list[tuple[str, bytes]] = []
+        self._replay: list[tuple[str, bytes]] | None = None
         self._replay_index = 0
         self._replay_wait = 0.0
 
     def install(self) -> ApiCallMeter:
+        from botocore.client import BaseClient
+
+        from chalicelib.core.leanaws import LeanClient
+
+        self._wrap(BaseClient, "_make_api_call", lambda c: c.meta.service_model.service_name)
+        self._wrap(LeanClient, "call", lambda c: c.service_name)
+        return self
+
+    def _wrap(self, cls: type, method: str, service_of: Callable[[Any], str]) -> None:
+        original = getattr(cls, method)
         meter = self
 
-        def _make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        def timed(client: Any, operation: str, params: dict[str, Any]) -> Any:
             started, wall_started = time.thread_time(), time.perf_counter()
             try:
-                return meter._call(client, operation, params)
+                send = lambda: original(client, operation, params)  # noqa: E731
+                return meter._call(service_of(client), operation, send)
             finally:
                 meter.cpu += time.thread_time() - started
                 meter.wall += time.perf_counter() - wall_started
 
-        self._client_class._make_api_call = _make_api_call  # type: ignore[method-assign]
-        return self
+        setattr(cls, method, timed)
 
     @contextlib.contextmanager
     def counting_pynamodb(self) -> Iterator[None]:
@@ -76,12 +82,11 @@ class ApiCallMeter:
         finally:
             Connection._make_api_call = original  # type: ignore[method-assign]
 
-    def _call(self, client: Any, operation: str, params: dict[str, Any]) -> Any:
-        service = client.meta.service_model.service_name
+    def _call(self, service: str, operation: str, send: Send) -> Any:
         self.calls[f"{service}:{operation}"] += 1
-        if self._backend is not self._original:
-            return self._backend(client, operation, params)
-        response = self._original(client, operation, params)
+        if self._replay is not None:
+            return self._replayed(operation)
+        response = send()
         if self._recording is not None:
             self._recording.append((operation, pickle.dumps(response)))
         return response
@@ -102,13 +107,12 @@ class ApiCallMeter:
         self._replay, self._recording = self._recording, None
         self._replay_index = 0
         self._replay_wait = wait
-        self._backend = self._replayed
 
     def live(self) -> None:
-        self._backend = self._original
-        self._recording = None
+        self._replay = self._recording = None
 
-    def _replayed(self, client: Any, operation: str, params: dict[str, Any]) -> Any:
+    def _replayed(self, operation: str) -> Any:
+        assert self._replay is not None
         expected, blob = self._replay[self._replay_index]
         self._replay_index = (self._replay_index + 1) % len(self._replay)
         if expected != operation:

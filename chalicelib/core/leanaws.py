@@ -162,6 +162,7 @@ class LeanClient:
         service = meta.service_model
         if service.protocol != "json":
             raise ValueError(f"{service.service_name} does not speak the JSON protocol")
+        self.service_name: str = service.service_name
         self._client = client
         self._events = meta.events
         self._service_id = service.service_id.hyphenize()

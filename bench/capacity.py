@@ -221,8 +221,9 @@ def path_to(demand: Demand, target: float, quotas: dict[str, Quota] = QUOTAS) ->
         quota = quotas[limit.key]
         needed = quota.value * target / limit.ceiling
         if limit.key.startswith("partition"):
+            kind = "read" if limit.key == "partition_read" else "write"
             steps.append(
-                f"{limit.subject}: {needed:,.0f} units/s, past one partition's "
+                f"{limit.subject}: {needed:,.0f} {kind} units/s, past one partition's "
                 f"{quota.value:,.0f} (not raisable): the load must spread over more such keys, "
                 "or the design must cache or shard this one"
             )

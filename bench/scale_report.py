@@ -63,13 +63,32 @@ def render(header: str, config: Config, measured: dict[str, dict[str, Any]]) -> 
             ],
         ),
         "Elsewhere Firehose allows 1,000 calls/s, 100,000 records/s and 1 MiB/s per stream, "
-        "and API Gateway 2,500 requests/s in the newest Regions. The PutRecord API reference "
-        "still prints 5,000 records/s per stream; at up to 2 records per request that "
-        "would cap a stream at 2,500 requests/s, above its bytes limit at these record sizes. "
-        "A partition-key value's reads are shown as one partition's: DynamoDB can split a hot "
+        "and API Gateway 2,500 requests/s in the newest Regions. "
+        + _old_records_note(demand(measured[loads[0]]))
+        + " A partition-key value's reads are shown as one partition's: DynamoDB can split a hot "
         "item collection by sort key, but only gradually (not for a burst).",
     ]
     return "\n".join(parts) + "\n"
+
+
+OLD_RECORDS_QUOTA = 5_000  # records/s per stream, as the PutRecord API reference prints it
+
+
+def _old_records_note(load: capacity.Demand) -> str:
+    """Whether the records quota the API reference still prints would bind before bytes."""
+    records = sum(stream.records for stream in load.streams)
+    size = sum(stream.bytes for stream in load.streams)
+    if not records:
+        return ""
+    by_records = OLD_RECORDS_QUOTA / records
+    by_bytes = capacity.QUOTAS["firehose_bytes"].value / size
+    first = "bytes" if by_bytes <= by_records else "records"
+    return (
+        f"The PutRecord API reference still prints {OLD_RECORDS_QUOTA:,} records/s per stream: "
+        f"at {records:.2f} records and {size:,.0f} bytes per request that would allow "
+        f"{by_records:,.0f} requests/s per stream against {by_bytes:,.0f} by bytes, so "
+        f"{first} bind first."
+    )
 
 
 def _measured_rows(measured: dict[str, dict[str, Any]], loads: list[str]) -> list[list[str]]:

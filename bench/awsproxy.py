@@ -7,7 +7,7 @@ key layout: a DynamoDB call is described by the table keys (``pk``, ``sk``) name
 JSON body, a Firehose call by its stream, record count and payload bytes.
 
 Each container gets its own listening port, so every call is attributed to the container
-that made it. The proxy only stores raw calls while the load runs; parsing happens after.
+that made it. The proxy only stores raw calls; parsing happens after the load.
 """
 
 from __future__ import annotations
@@ -104,13 +104,8 @@ def _server(calls: list[RawCall], container: int, host: str, port: int) -> Threa
             self.upstream.request(self.command, self.path, body=body, headers=headers)
             reply = self.upstream.getresponse()
             data = reply.read()
-            self.send_response_only(reply.status, reply.reason)
-            for name, value in reply.getheaders():
-                if name.lower() not in _HOP_BY_HOP:
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            # Recorded before the answer leaves: a container that has its answer finds its
+            # call in the record.
             calls.append(  # list.append is atomic: handler threads share the list
                 RawCall(
                     container, arrived, self.command, self.path,
@@ -118,6 +113,13 @@ def _server(calls: list[RawCall], container: int, host: str, port: int) -> Threa
                     self.headers.get("Authorization", ""), body, reply.status, data,
                 )
             )  # fmt: skip
+            self.send_response_only(reply.status, reply.reason)
+            for name, value in reply.getheaders():
+                if name.lower() not in _HOP_BY_HOP:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
 

@@ -4,6 +4,9 @@ Run as ``python -m bench.coldstart OUT.json [--count-calls]`` in a fresh process
 environment points at an initialised table (bench.common.aws_environ). The timed runs import
 nothing but the standard library before ``import app``; ``--count-calls`` hooks botocore first
 (so it is never timed). Exit status 0 only if the request answered 200.
+
+``python -I -S bench/coldstart.py OUT.json --path DIR`` imports the app from DIR alone (an
+unpacked deployment zip: no site-packages), as bench/coldzip.py runs it.
 """
 
 import json
@@ -13,6 +16,8 @@ import time
 
 def main() -> int:
     out, count_calls = sys.argv[1], "--count-calls" in sys.argv[2:]
+    if "--path" in sys.argv[2:]:
+        sys.path.insert(0, sys.argv[sys.argv.index("--path") + 1])
     meter = None
     if count_calls:
         from bench.meter import ApiCallMeter

@@ -13,12 +13,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 import zipfile
 from pathlib import Path
 
 from infra.precompile import compile_without_debug_ranges
 from infra.prune import prune
 
+PROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 ARCHIVE = "deployment.zip"
 TEMPLATE = "sam.yaml"
 _RUNTIME = re.compile(r"^\s*Runtime:\s*(\S+)\s*$", re.MULTILINE)
@@ -54,6 +56,17 @@ def strip_shared_objects(root: Path) -> int:
     return saved
 
 
+def write_own_metadata(root: Path, project: Path) -> None:
+    """Our own dist-info, which `chalice package` does not write: seal-status and health
+    report the version importlib.metadata finds (chalicelib/version.py)."""
+    meta = tomllib.loads(project.read_text())["project"]
+    info = root / f"{meta['name']}-{meta['version']}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {meta['name']}\nVersion: {meta['version']}\n"
+    )
+
+
 def write_zip(root: Path, archive: Path) -> None:
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -73,6 +86,7 @@ def build(package: Path) -> str:
         with zipfile.ZipFile(archive) as source:
             source.extractall(root)
         prune(root)
+        write_own_metadata(root, PROJECT)
         saved = strip_shared_objects(root)
         compiled = compile_without_debug_ranges(root)
         if compiled.failed:

@@ -116,6 +116,7 @@ def main() -> int:
         "modules": [importlib.import_module(name).__name__ for name in spec["modules"]],
         "clients": _clients(spec["services"]),
         "natives": _natives(),
+        "version": importlib.import_module("chalicelib.version").lambdavault_version(),
         "outside_root": sorted(
             name for name, module in sys.modules.items()
             if (getattr(module, "__file__", None) or "").find("site-packages") >= 0

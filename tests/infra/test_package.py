@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -22,6 +23,7 @@ MAX_BYTES = 15_000_000
 # What the zip's pruning is made of: a zip older than any of them is built again.
 INPUTS = [
     ROOT / "requirements.txt",
+    ROOT / "pyproject.toml",
     *sorted((ROOT / "infra").glob("*.py")),
 ]
 
@@ -153,3 +155,5 @@ def test_handlers_imports_and_clients_work_from_the_zip_alone(
     assert clients["iam"]["paginators"] > 0 and clients["s3"]["paginators"] > 0
     assert report["natives"]["psycopg"] == "binary"
     assert report["outside_root"] == []
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert report["version"] == project["version"]  # seal-status reports the real one

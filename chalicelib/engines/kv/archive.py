@@ -10,10 +10,11 @@ Why it is safe (the "era" of a writer is the storage version m of the record it 
   slot's storage version the record names as the condition. Only a record commit made
   on era m (the unique commit m -> m+1) can make that slot write live.
 * A slot is written only where the committed record read says it is free, and only on
-  the storage version that record names; storage versions only rise within an
-  incarnation (slots are overwritten, never deleted, until the secret is). So a writer
-  with an old record finds the slot moved on and fails: it never replaces a version a
-  newer record lists.
+  the storage version that record names (or a lower bound of it); storage versions only
+  rise within an incarnation: slots are overwritten, never deleted until the secret is
+  (only the next slot, which no record names yet, may be). So a writer with an old
+  record finds the slot moved on and fails: it never replaces a version a newer record
+  lists.
 * A slot write that finds the slot moved on (a racing writer of the same era, or one
   that crashed or lost after its slot write) reads the slot: if it holds the version this
   writer archives, it adopts it as is; otherwise the slot holds nothing a record lists,
@@ -104,16 +105,22 @@ def settle(record: SecretRecord, archived: Archived) -> None:
         record.scrub.remove(archived.slot)
 
 
-def remove_orphan(
+def clean_up(
     view: StorageView, path: str, record: SecretRecord, archived: Archived,
     now_record: SecretRecord | None,
 ) -> None:
-    """After a lost commit: a slot item this writer created belongs to no record if the
-    secret was deleted (or deleted and written again) meanwhile; remove it."""
-    if not archived.created:
-        return
-    if now_record is not None and now_record.created_ns == record.created_ns:
-        return
-    # A failed condition: written again since, by someone of its own incarnation.
+    """After a lost commit, what the slot write left where nothing will remove it.
+
+    A slot item this writer created belongs to no record if the secret was deleted (or
+    deleted and written again) meanwhile: it goes. A copy of a version destroyed
+    meanwhile is wiped (the destroy wiped the free slots before this copy landed).
+    Either only if nobody wrote the slot since (they own it then).
+    """
+    key = key_of(path, record, archived.slot)
+    number = record.current_version - 1  # the version this writer copied
     with suppress(ConditionFailed):
-        view.delete(key_of(path, record, archived.slot), expected_version=archived.storage_version)
+        if now_record is None or now_record.created_ns != record.created_ns:
+            if archived.created:
+                view.delete(key, expected_version=archived.storage_version)
+        elif number in now_record.versions and now_record.versions[number].destroyed:
+            view.put(key, WIPED, expected_version=archived.storage_version)

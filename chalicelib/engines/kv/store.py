@@ -141,14 +141,19 @@ def purge_ops(path: str, record: SecretRecord, room: int) -> list[WriteOp]:
 
 
 def commit_purging(
-    view: StorageView, path: str, loaded: Loaded | None, record: SecretRecord
+    view: StorageView,
+    path: str,
+    loaded: Loaded | None,
+    record: SecretRecord,
+    ops: Sequence[WriteOp] = (),
 ) -> None:
-    """Commit with as many queued deletes and wipes as fit; then drain what is left.
+    """Commit (with `ops`) and as many queued deletes and wipes as fit; then drain the rest.
 
     What is queued is never readable (pruned, destroyed), so a crash between the
     transactions leaves only unreachable data, which the next change removes.
     """
-    commit(view, path, loaded, record, purge_ops(path, record, MAX_TRANSACTION_OPS - 1))
+    room = MAX_TRANSACTION_OPS - 1 - len(ops)
+    commit(view, path, loaded, record, [*ops, *purge_ops(path, record, room)])
     if record.purge or record.scrub:
         retrying(lambda: _drain(view, path))
 
@@ -184,11 +189,9 @@ def write_version(
     try:
         commit_purging(view, path, loaded, record)
     except ConditionFailed:
-        if archived is not None and archived.created:
-            now_loaded = load(view, path)
-            archive.remove_orphan(
-                view, path, record, archived, now_loaded.record if now_loaded else None
-            )
+        if archived is not None:
+            fresh = load(view, path)
+            archive.clean_up(view, path, record, archived, fresh.record if fresh else None)
         raise
     return record
 
@@ -200,23 +203,26 @@ def destroy_versions(view: StorageView, path: str, loaded: Loaded, numbers: list
         n for n in dict.fromkeys(numbers)
         if n in record.versions and not record.versions[n].destroyed
     ]
-    if not doomed:
-        return
+    if doomed:
+        _destroy(view, path, loaded, doomed)
+
+
+def _destroy(view: StorageView, path: str, loaded: Loaded, doomed: list[int]) -> None:
+    """Destroy `doomed`, and wipe every slot no version holds: a writer that crashed or
+    lost a race may have left a copy of a destroyed version in one. The next slot, which
+    no record names yet, is deleted instead (it may not exist: a wipe would create it)."""
+    record = loaded.record
     for number in doomed:
-        _destroy(record, number)
-    commit_purging(view, path, loaded, record)
-
-
-def _destroy(record: SecretRecord, number: int) -> None:
-    info = record.versions[number]
-    info.destroyed = True
-    if number == record.current_version:
-        record.data = None  # the current version's data lives in the record itself
-    elif info.slot is not None:
-        record.scrub.append(info.slot)
+        info = record.versions[number]
+        info.destroyed = True
+        if number == record.current_version:
+            record.data = None  # the current version's data lives in the record itself
+        elif info.slot is None:
+            record.purge.append(number)
         info.slot = None
-    else:
-        record.purge.append(number)
+    record.scrub = sorted({*record.scrub, *record.free_slots()})
+    next_slot = Delete(archive.key_of(path, record, len(record.slots)))
+    commit_purging(view, path, loaded, record, [next_slot])
 
 
 def _item_keys(path: str, record: SecretRecord) -> list[str]:
@@ -236,14 +242,10 @@ def delete_secret(view: StorageView, path: str, loaded: Loaded) -> None:
     """Remove the secret and every item it has (metadata delete), the record last."""
     keys = _item_keys(path, loaded.record)
     if len(keys) >= MAX_TRANSACTION_OPS:
-        # Too many for one transaction: wipe every version's data first (each step keeps
-        # the record), so that what outlives the record's delete holds no data.
-        record = loaded.record
-        for number, info in record.versions.items():
-            if not info.destroyed:
-                _destroy(record, number)
-        record.scrub = list(range(len(record.slots) + 1))
-        commit_purging(view, path, loaded, record)
+        # Too many for one transaction: destroy every version and wipe every slot first
+        # (each step keeps the record), so that what outlives the record holds no data.
+        versions = loaded.record.versions
+        _destroy(view, path, loaded, [n for n, info in versions.items() if not info.destroyed])
         loaded = load(view, path) or loaded
         keys = _item_keys(path, loaded.record)
     room = MAX_TRANSACTION_OPS - 1

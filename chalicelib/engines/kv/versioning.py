@@ -125,10 +125,18 @@ class SecretRecord:
         """Versions kept: max(secret's, mount's) max_versions, 10 when both are 0 (OpenBao)."""
         return max(self.max_versions, config.max_versions) or DEFAULT_MAX_VERSIONS
 
+    def _held_slots(self) -> set[int]:
+        return {info.slot for info in self.versions.values() if info.slot is not None}
+
     def free_slot(self) -> int:
         """The smallest slot no listed version holds (the next one if all are held)."""
-        held = {info.slot for info in self.versions.values() if info.slot is not None}
+        held = self._held_slots()
         return next(slot for slot in range(len(held) + 1) if slot not in held)
+
+    def free_slots(self) -> list[int]:
+        """The slots made so far that no listed version holds."""
+        held = self._held_slots()
+        return [slot for slot in range(len(self.slots)) if slot not in held]
 
     def slot_version(self, slot: int) -> int:
         return self.slots[slot] if slot < len(self.slots) else 0

@@ -215,18 +215,23 @@ def path_to(demand: Demand, target: float, quotas: dict[str, Quota] = QUOTAS) ->
         if spot.cached and load > quotas[spot.quota].value:
             steps.append(f"{spot.label}: read by {containers:,.0f} containers at "
                          f"{load:,.0f} units/s, past one partition's quota: shard it")  # fmt: skip
-    for limit in limits(spread(demand, streams), quotas):
-        if limit.ceiling >= target or limit.key.startswith("firehose"):
-            continue
+    short = [
+        limit
+        for limit in limits(spread(demand, streams), quotas)
+        if limit.ceiling < target and not limit.key.startswith("firehose")
+    ]
+    for limit in short:
         quota = quotas[limit.key]
         needed = quota.value * target / limit.ceiling
-        if limit.key.startswith("partition"):
+        if not limit.key.startswith("partition"):
+            steps.append(f"{quota.what}: raise to {needed:,.0f} {quota.unit} ({quota.raise_})")
+        elif limit is next(other for other in short if other.key == limit.key):  # the worst
+            also = sum(other.key == limit.key for other in short) - 1
             kind = "read" if limit.key == "partition_read" else "write"
             steps.append(
                 f"{limit.subject}: {needed:,.0f} {kind} units/s, past one partition's "
                 f"{quota.value:,.0f} (not raisable): the load must spread over more such keys, "
                 "or the design must cache or shard this one"
+                + (f" ({also} more of the keys shown pass it too)" if also else "")
             )
-        else:
-            steps.append(f"{quota.what}: raise to {needed:,.0f} {quota.unit} ({quota.raise_})")
     return steps

@@ -178,12 +178,17 @@ def _model_section(name: str, load: capacity.Demand, streams: int) -> list[str]:
         "",
     ]
     needed = capacity.streams_needed(load, TARGET)
-    if needed > streams:
-        wider = capacity.binding(capacity.limits(capacity.spread(load, needed)))
+    if needed:
+        wider = capacity.binding(capacity.limits(capacity.spread(load, max(needed, streams))))
         lines += [
-            f"{TARGET:,.0f} requests/s need {needed} streams at the default per-stream "
-            f"quotas; over {needed}, the ceiling is {_ceiling(wider.ceiling)} requests/s, "
-            f"bound by {quotas[wider.key].what} ({wider.subject}).",
+            f"The audit records of {TARGET:,.0f} requests/s need {needed} streams at the "
+            f"default per-stream quotas ({streams} modelled)"
+            + (
+                f"; over {needed}, the ceiling is {_ceiling(wider.ceiling)} requests/s, bound "
+                f"by {quotas[wider.key].what} ({wider.subject})."
+                if needed > streams
+                else "."
+            ),
             "",
         ]
     steps = capacity.path_to(load, STRETCH)

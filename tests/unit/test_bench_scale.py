@@ -131,3 +131,17 @@ def test_spreading_over_enough_streams_leaves_api_gateway_binding() -> None:
     steps = capacity.path_to(demand, 100_000)
     assert any("API Gateway" in step for step in steps)
     assert any("Lambda concurrency: raise to 2,000" in step for step in steps)
+
+
+def test_the_path_names_the_worst_partition_and_counts_the_others() -> None:
+    spots = (
+        capacity.HotSpot("pk a", "partition_read", 0.06, 0.0, False),
+        capacity.HotSpot("pk b", "partition_read", 0.05, 0.0, False),
+    )
+    steps = capacity.path_to(_demand(hot_spots=spots), 100_000)
+    partitions = [step for step in steps if "partition" in step]
+    assert partitions == [
+        "pk a: 6,000 read units/s, past one partition's 3,000 (not raisable): the load must "
+        "spread over more such keys, or the design must cache or shard this one (1 more of "
+        "the keys shown pass it too)"
+    ]

@@ -179,6 +179,41 @@ def test_concurrent_writers_get_contiguous_versions_and_read_their_writes(
         assert read["data"]["data"] == data
 
 
+def test_writers_taking_turns_with_cas_get_distinct_contiguous_versions(
+    containers: list[str], atomic_dynamodb: Counter[str]
+) -> None:
+    """Each writer reads the current version and writes with it as cas until it has won
+    TURNS times: every success is a version of its own, none skipped, and every loser is
+    told OpenBao's check-and-set mismatch."""
+    client = VaultHTTP(containers[0], ROOT_TOKEN)
+    turns = 2
+    kept = {"max_versions": WRITERS * turns}
+    assert client.post("secret/metadata/turns", kept).status_code == 204
+
+    def write(number: int, own: VaultHTTP, other: VaultHTTP) -> tuple[list[tuple[int, dict]], int]:
+        won: list[tuple[int, dict]] = []
+        refused = 0
+        while len(won) < turns:
+            current = own.get("secret/metadata/turns").json()["data"]["current_version"]
+            data = {"writer": number, "turn": len(won)}
+            reply = own.post("secret/data/turns", {"data": data, "options": {"cas": current}})
+            if reply.status_code == 200:
+                assert reply.json()["data"]["version"] == current + 1
+                won.append((current + 1, data))
+            else:
+                assert (reply.status_code, reply.json()) == (400, {"errors": [CAS_MISMATCH]})
+                refused += 1
+        return won, refused
+
+    results = run_writers(containers, write)
+    acknowledged = [ack for won, _ in results for ack in won]
+    assert sorted(version for version, _ in acknowledged) == list(range(1, WRITERS * turns + 1))
+    assert sum(refused for _, refused in results) > 0  # they did collide
+    for version, data in acknowledged:
+        read = client.get("secret/data/turns", params={"version": version}).json()
+        assert read["data"]["data"] == data
+
+
 # -- what one item holds ---------------------------------------------------------------------
 
 

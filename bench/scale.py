@@ -48,38 +48,50 @@ class Load:
     mix: dict[str, float]  # request kind (bench.scale_container.KINDS) -> share
 
 
-def _env_number(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
-
-
 @dataclass(frozen=True)
 class Config:
-    containers: int = int(_env_number("SCALE_CONTAINERS", 8))
-    tokens: int = int(_env_number("SCALE_TOKENS", 20))
-    secrets: int = int(_env_number("SCALE_SECRETS", 50))
-    seconds: float = _env_number("SCALE_SECONDS", 20)
-    # The s3 device's streams (LAMBDAVAULT_AUDIT_STREAMS): enough for the target's bytes.
-    streams: int = int(_env_number("SCALE_AUDIT_STREAMS", 8))
-    audit_options: dict[str, Any] = field(
-        default_factory=lambda: json.loads(os.environ.get("SCALE_AUDIT_OPTIONS", "{}"))
-    )
-    loads: tuple[Load, ...] = field(default_factory=lambda: _loads())
+    containers: int = 8
+    tokens: int = 20
+    secrets: int = 50  # in one KV v2 folder
+    seconds: float = 20.0  # per load
+    streams: int = 8  # the s3 device's (LAMBDAVAULT_AUDIT_STREAMS): the target's bytes need 6
+    audit_options: dict[str, Any] = field(default_factory=dict)
+    write_share: float = 0.05  # of the mixed load
+    lookup_share: float = 0.05
 
+    @classmethod
+    def from_environ(cls) -> Config:
+        """The defaults, overridden by the SCALE_* knobs (see the module docstring)."""
+        numbers = {
+            "containers": "SCALE_CONTAINERS", "tokens": "SCALE_TOKENS",
+            "secrets": "SCALE_SECRETS", "seconds": "SCALE_SECONDS",
+            "streams": "SCALE_AUDIT_STREAMS", "write_share": "SCALE_WRITE_SHARE",
+            "lookup_share": "SCALE_LOOKUP_SHARE",
+        }  # fmt: skip
+        kinds = {name: type(getattr(cls(), name)) for name in numbers}
+        changes: dict[str, Any] = {
+            name: kinds[name](float(os.environ[variable]))
+            for name, variable in numbers.items()
+            if variable in os.environ
+        }
+        if "SCALE_AUDIT_OPTIONS" in os.environ:
+            changes["audit_options"] = json.loads(os.environ["SCALE_AUDIT_OPTIONS"])
+        return cls(**changes)
 
-def _loads() -> tuple[Load, ...]:
-    writes = _env_number("SCALE_WRITE_SHARE", 0.05)
-    lookups = _env_number("SCALE_LOOKUP_SHARE", 0.05)
-    return (
-        Load("KV v2 reads", {"read": 1.0}),
-        Load("mixed", {"read": 1.0 - writes - lookups, "lookup": lookups, "write": writes}),
-    )
+    @property
+    def loads(self) -> tuple[Load, ...]:
+        rest = 1.0 - self.write_share - self.lookup_share
+        return (
+            Load("KV v2 reads", {"read": 1.0}),
+            Load("mixed", {"read": rest, "lookup": self.lookup_share, "write": self.write_share}),
+        )
 
 
 # --- running the load ------------------------------------------------------------------
 
 
 def run(argv: list[str], config: Config | None = None) -> str:
-    config = config or Config()
+    config = config or Config.from_environ()
     header = run_header(TITLE, argv)
     with MotoServer() as moto:
         env = _environ(moto.url, config)

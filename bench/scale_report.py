@@ -46,7 +46,8 @@ def render(header: str, config: Config, measured: dict[str, dict[str, Any]]) -> 
         "transaction). Duration (modelled as in the cost section): handler CPU x "
         f"{ONE_VCPU_MB}/{MEMORY_MB} + "
         + ", ".join(f"{svc} {ms:g} ms" for svc, ms in CALL_LATENCY_MS.items())
-        + " per call. Requests/s here are moto's on a shared 2-core machine, not AWS's.",
+        + " per call (the CPU is taken with all containers sharing this machine's 2 cores, "
+        "so above the cost section's). Requests/s here are moto's on this machine, not AWS's.",
         "",
     ]
     for name in loads:

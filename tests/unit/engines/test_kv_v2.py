@@ -36,7 +36,8 @@ def errors(reply, status: int = 400) -> list[str]:
 def archived(kv, path) -> dict[int, object]:
     """The data the secret's slot items hold, by version (wiped slots hold none)."""
     folder = f"version/{path}/"
-    contents = [kv.storage.get_json(folder + name) for name in kv.storage.list(folder)]
+    slots = [name for name in kv.storage.list(folder) if "." in name]
+    contents = [kv.storage.get_json(folder + name) for name in slots]
     return {content[0]: content[1] for content in contents if content is not None}
 
 
@@ -518,3 +519,56 @@ def test_data_read_declares_its_prefetch(kv2):
     match = inner.match("data/app/db")
     assert match.path.prefetch(match.captures) == ["meta/app/db"]
     assert match.path.prefetch({"path": ""}) == []
+
+
+# -- secrets stored by older code -----------------------------------------------------------
+
+
+def test_secrets_stored_by_older_code_keep_working(kv2):
+    """Older code kept each archived version at version/<path>/<n> and a record without
+    slots; those versions stay readable, and go when pruned, destroyed or deleted."""
+    created = time.time_ns() - 10**9
+    old = {
+        "current_version": 4, "oldest_version": 2, "created_ns": created,
+        "updated_ns": created + 4, "max_versions": 3, "cas_required": False,
+        "metadata_cas_required": False, "delete_version_after": 0, "custom_metadata": None,
+        "metadata_version": 1,
+        "versions": {str(n): [created + n, 0, False] for n in (2, 3, 4)},
+        "data": {"n": 4}, "purge": [1],  # a drain that never ran: version 1's item is left
+    }
+    kv2.storage.put_json(meta_key("old"), old)
+    for n in (1, 2, 3):
+        kv2.storage.put_json(f"version/old/{n}", {"n": n})
+    for n in (2, 3, 4):
+        assert ok(kv2.send(READ, "data/old", {"version": n}))["data"] == {"n": n}
+
+    assert ok(put(kv2, "old", {"n": 5}, cas=4))["version"] == 5
+    # Version 4 moved into a slot; version 2 fell out of the window: its item went, and
+    # so did version 1's, which the record still had queued.
+    assert [name for name in kv2.storage.list("version/old/") if name.isdigit()] == ["3"]
+    assert archived(kv2, "old") == {4: {"n": 4}}
+    for n in (3, 4, 5):
+        assert ok(kv2.send(READ, "data/old", {"version": n}))["data"] == {"n": n}
+
+    assert kv2.send(UPDATE, "destroy/old", {"versions": [3]}).status == 204
+    assert "3" not in kv2.storage.list("version/old/")
+    assert kv2.send(READ, "data/old", {"version": 3}).status == 404
+    assert ok(put(kv2, "old", {"n": 6}))["version"] == 6
+    assert ok(kv2.send(READ, "data/old", {"version": 4}))["data"] == {"n": 4}
+    assert kv2.send(DELETE, "metadata/old").status == 204
+    assert kv2.storage.list("version/old/") == [] and kv2.storage.get(meta_key("old")) is None
+
+
+def test_metadata_delete_of_an_older_secret_removes_its_version_items(kv2):
+    created = time.time_ns()
+    old = {
+        "current_version": 2, "oldest_version": 1, "created_ns": created,
+        "updated_ns": created, "max_versions": 0, "cas_required": False,
+        "metadata_cas_required": False, "delete_version_after": 0, "custom_metadata": None,
+        "metadata_version": 0, "versions": {"1": [created, 0, False], "2": [created, 0, False]},
+        "data": {"n": 2}, "purge": [],
+    }
+    kv2.storage.put_json(meta_key("older"), old)
+    kv2.storage.put_json("version/older/1", {"n": 1})
+    assert kv2.send(DELETE, "metadata/older").status == 204
+    assert kv2.storage.list("version/older/") == []

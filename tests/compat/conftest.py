@@ -119,6 +119,25 @@ def start_openbao(home: Path, binary: Path = BIN / "bao") -> Server:
     return server
 
 
+def _shares_a_module_server(item: pytest.Item) -> bool:
+    fixtures = getattr(item, "_fixtureinfo", None)
+    return fixtures is not None and any(
+        definition.scope == "module"
+        for definitions in fixtures.name2fixturedefs.values() for definition in definitions
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup` every test is scheduled alone, so a module's tests land on
+    all workers and each worker starts the module's servers again: a module whose tests
+    share a module-scoped fixture (a server) runs as one group, on one worker."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here) and _shares_a_module_server(item):
+            item.add_marker(pytest.mark.xdist_group(f"compat-{item.path.stem}"))
+
+
 @pytest.fixture(scope="module")
 def openbao_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real OpenBao dev server for the module: the reference our answers are compared to."""

@@ -22,10 +22,10 @@ ROLES = {
 
 
 @pytest.fixture
-def both(dev_server: Server, openbao_dev: Server) -> list[Server]:
-    servers = [dev_server, openbao_dev]
+def both(module_dev_server: Server, openbao_dev: Server) -> list[Server]:
+    servers = [module_dev_server, openbao_dev]
     for server in servers:
-        server.bao("secrets", "disable", "ssh")  # the OpenBao server is shared by the module
+        server.bao("secrets", "disable", "ssh")  # both servers serve the whole module
         server.bao("secrets", "enable", "ssh")
         for name, fields in ROLES.items():
             server.bao("write", f"ssh/roles/{name}", "key_type=otp", *fields)

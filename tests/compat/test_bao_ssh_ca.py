@@ -40,10 +40,10 @@ ROLES: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture
-def both(dev_server: Server, openbao_dev: Server) -> list[Server]:
-    servers = [dev_server, openbao_dev]
+def both(module_dev_server: Server, openbao_dev: Server) -> list[Server]:
+    servers = [module_dev_server, openbao_dev]
     for server in servers:
-        server.bao("secrets", "disable", MOUNT)  # the OpenBao server is shared
+        server.bao("secrets", "disable", MOUNT)  # both servers serve the whole module
         server.bao("secrets", "enable", f"-path={MOUNT}", "ssh")
     return servers
 

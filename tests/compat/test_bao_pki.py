@@ -23,11 +23,11 @@ pytestmark = pytest.mark.compat
 
 
 @pytest.fixture
-def both(dev_server: Server, openbao_dev: Server) -> list[Server]:
-    servers = [dev_server, openbao_dev]
+def both(module_dev_server: Server, openbao_dev: Server) -> list[Server]:
+    servers = [module_dev_server, openbao_dev]
     for server in servers:
         for mount in ("pki", "pki_int"):
-            server.bao("secrets", "disable", mount)  # the OpenBao server is shared
+            server.bao("secrets", "disable", mount)  # both servers serve the whole module
             server.bao("secrets", "enable", f"-path={mount}", "pki")
     return servers
 

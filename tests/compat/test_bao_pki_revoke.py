@@ -25,10 +25,10 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @pytest.fixture
-def both(dev_server: Server, openbao_dev: Server) -> list[Server]:
-    servers = [dev_server, openbao_dev]
+def both(module_dev_server: Server, openbao_dev: Server) -> list[Server]:
+    servers = [module_dev_server, openbao_dev]
     for server in servers:
-        server.bao("secrets", "disable", "pki")  # the OpenBao server is shared
+        server.bao("secrets", "disable", "pki")  # both servers serve the whole module
         server.bao("secrets", "enable", "pki")
         server.bao("write", "pki/root/generate/internal", "common_name=Root", "key_type=ec",
                    "ttl=24h")

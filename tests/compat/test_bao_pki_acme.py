@@ -22,9 +22,9 @@ pytestmark = pytest.mark.compat
 
 
 @pytest.fixture
-def both(dev_server: Server, openbao_dev: Server) -> list[Server]:
-    for server in (dev_server, openbao_dev):
-        server.bao("secrets", "disable", "pki")  # the OpenBao server is shared
+def both(module_dev_server: Server, openbao_dev: Server) -> list[Server]:
+    for server in (module_dev_server, openbao_dev):
+        server.bao("secrets", "disable", "pki")  # both servers serve the whole module
         server.bao("secrets", "enable", "pki")
         server.bao("write", "pki/root/generate/internal", "common_name=ACME Root",
                    "key_type=ec")
@@ -33,7 +33,7 @@ def both(dev_server: Server, openbao_dev: Server) -> list[Server]:
     openbao_dev.bao("secrets", "tune", "-allowed-response-headers=Replay-Nonce",
                     "-allowed-response-headers=Link", "-allowed-response-headers=Location",
                     "pki")
-    return [dev_server, openbao_dev]
+    return [module_dev_server, openbao_dev]
 
 
 def each(servers: list[Server], *args: str) -> list[Any]:

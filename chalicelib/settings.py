@@ -11,6 +11,8 @@ class Settings(NamedTuple):
     kms_key_id: str
     audit_bucket: str
     audit_stream: str
+    # The s3 device's default ``streams`` option: a count or stream names (devices.s3).
+    audit_streams: str
     region: str
     endpoint_url: str | None
     cluster_name: str
@@ -39,6 +41,7 @@ class Settings(NamedTuple):
             kms_key_id=get("LAMBDAVAULT_KMS_KEY_ID", "alias/lambdavault"),
             audit_bucket=get("LAMBDAVAULT_AUDIT_BUCKET", "lambdavault-audit"),
             audit_stream=get("LAMBDAVAULT_AUDIT_STREAM", "lambdavault-audit"),
+            audit_streams=get("LAMBDAVAULT_AUDIT_STREAMS", "1"),
             region=get("AWS_REGION", get("AWS_DEFAULT_REGION", "us-east-1")),
             endpoint_url=environ.get("AWS_ENDPOINT_URL") or None,
             cluster_name=get("LAMBDAVAULT_CLUSTER_NAME", "lambdavault"),

@@ -9,7 +9,7 @@ A device object lives as long as its entry: its chain continues across reloads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.audit import table
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from chalicelib.audit.table import AuditEntry, Table
     from chalicelib.core.runtime import Runtime
 
-RecordFor = Callable[[Device], Mapping[str, Any]]
+# A device's records for one write: a request's request record, its response record, or both.
+RecordsFor = Callable[[Device], Sequence[Mapping[str, Any]]]
 
 
 class Broker:
@@ -65,12 +66,12 @@ class Broker:
             logger.error("audit device unusable", extra={"device": entry.path, "error": str(error)})
             return UnusableDevice(entry, self.context, str(error))
 
-    def log(self, kind: str, record_for: RecordFor, devices: list[Device]) -> bool:
-        """Give every device its record; True if at least one accepted (Vault's broker)."""
+    def log(self, kind: str, records_for: RecordsFor, devices: list[Device]) -> bool:
+        """Give every device its records; True if at least one accepted (Vault's broker)."""
         accepted = False
         for device in devices:
             try:
-                device.log(record_for(device))
+                device.log(*records_for(device))
             except Exception as error:
                 # A DeviceError's text is written to be safe; any other error shows its class
                 # only, as its text could quote part of the record.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from chalicelib.audit.record import to_json
@@ -42,14 +42,19 @@ class Chain:
         # Lambda serves one request at a time, but the dev server and tests use threads.
         self._lock = threading.Lock()
 
-    def append(self, entry: Mapping[str, Any], prefix: str, write: Callable[[bytes], None]) -> None:
-        """Write ``entry`` as the chain's next line; the chain advances only if it was written.
-
-        A failed write leaves no gap: the next record reuses the sequence number.
-        """
+    def append(self, entries: Sequence[Mapping[str, Any]], prefix: str,
+               write: Callable[[bytes], None]) -> None:
+        """Write ``entries`` as the chain's next lines, in one ``write`` (all or nothing:
+        a request's request and response records together); the chain advances only if it
+        was written. A failed write leaves no gap: the next record reuses the numbers."""
         with self._lock:
-            linked = {**entry, CHAIN_ID: self.id, CHAIN_SEQ: self.seq + 1, CHAIN_PREV: self.prev}
-            line = (prefix + to_json(linked)).encode()
-            write(line + b"\n")
-            self.seq += 1
-            self.prev = line_digest(line)
+            lines, prev = [], self.prev
+            for offset, entry in enumerate(entries, start=1):
+                linked = {**entry, CHAIN_ID: self.id, CHAIN_SEQ: self.seq + offset,
+                          CHAIN_PREV: prev}
+                line = (prefix + to_json(linked)).encode()
+                prev = line_digest(line)
+                lines.append(line + b"\n")
+            write(b"".join(lines))
+            self.seq += len(lines)
+            self.prev = prev

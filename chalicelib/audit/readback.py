@@ -3,7 +3,8 @@
 API Gateway gives a request 29 s and a Lambda has its memory: sys/audit-query and
 sys/audit-verify read only the S3 objects of a time window (newest first, listing the
 window's day partitions, see :mod:`chalicelib.audit.s3keys`), or the end of a file device's
-log, and stop at the :class:`Limits`, saying what they left out (:class:`Extent`).
+log, and stop at the :class:`Limits`, saying what they left out (:class:`Extent`). An s3
+device's streams may deliver to several places: all of them are read, as one log.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.audit import s3keys
 from chalicelib.audit.verify import Line, object_body, object_source, split_lines
@@ -22,7 +24,7 @@ from chalicelib.tokens.clock import NANOS, rfc3339
 
 __all__ = [
     "Destination", "Extent", "Limits", "Window", "checkable", "read_file_tail", "read_objects",
-    "stream_destination",
+    "stream_destinations",
 ]
 
 _MIB = 1 << 20
@@ -90,47 +92,62 @@ class Destination:
         return f"s3://{self.bucket}/{self.prefix}"
 
 
-def stream_destination(firehose: Any, stream: str) -> Destination:
-    described = firehose.describe_delivery_stream(DeliveryStreamName=stream)
-    destination = described["DeliveryStreamDescription"]["Destinations"][0]
-    s3 = (destination.get("ExtendedS3DestinationDescription")
-          or destination["S3DestinationDescription"])
-    interval = s3.get("BufferingHints", {}).get("IntervalInSeconds", _DEFAULT_INTERVAL)
-    return Destination(s3["BucketARN"].rpartition(":")[2], s3.get("Prefix") or "",
-                       interval * NANOS + _MARGIN)
+def stream_destinations(firehose: Any, streams: Sequence[str]) -> list[Destination]:
+    """Where ``streams`` deliver, each place once (infra/'s streams share one prefix: the
+    object names tell the streams apart), with the longest buffering interval of its streams."""
+    found: dict[tuple[str, str], Destination] = {}
+    for stream in streams:
+        described = firehose.describe_delivery_stream(DeliveryStreamName=stream)
+        destination = described["DeliveryStreamDescription"]["Destinations"][0]
+        s3 = (destination.get("ExtendedS3DestinationDescription")
+              or destination["S3DestinationDescription"])
+        interval = s3.get("BufferingHints", {}).get("IntervalInSeconds", _DEFAULT_INTERVAL)
+        place = Destination(s3["BucketARN"].rpartition(":")[2], s3.get("Prefix") or "",
+                            interval * NANOS + _MARGIN)
+        known = found.setdefault((place.bucket, place.prefix), place)
+        if known.slack < place.slack:
+            found[(place.bucket, place.prefix)] = place
+    return list(found.values())
 
 
-def read_objects(client: Any, destination: Destination, window: Window,
+class _Object(NamedTuple):
+    named: int  # Unix ns of the time in its name (0 when it has none)
+    key: str
+    destination: Destination
+
+
+def read_objects(client: Any, destinations: Sequence[Destination], window: Window,
                  limits: Limits) -> tuple[list[Line], Extent]:
-    """The lines of the window's objects, newest objects first."""
+    """The lines of the window's objects in all ``destinations``, newest objects first."""
     deadline = time.monotonic() + limits.seconds
-    bucket = destination.bucket
-    extent = Extent(destination.to_json(), complete_from=window.since)
-    listed = _window_keys(client, destination, window, limits, extent, deadline)
-    keys = listed[:limits.objects]
+    source = ", ".join(destination.to_json() for destination in destinations)
+    extent = Extent(source, complete_from=window.since)
+    listed = _window_objects(client, destinations, window, limits, extent, deadline)
+    chosen = listed[:limits.objects]
     if len(listed) > limits.objects:
         extent.stop(_object_limit(limits))
         extent.skipped = len(listed) - limits.objects
     lines: list[Line] = []
     with ThreadPoolExecutor(limits.workers) as pool:
-        pending = [pool.submit(object_body, client, bucket, key) for key in keys]
-        for index, (key, future) in enumerate(zip(keys, pending, strict=True)):
+        pending = [pool.submit(object_body, client, item.destination.bucket, item.key)
+                   for item in chosen]
+        for index, (item, future) in enumerate(zip(chosen, pending, strict=True)):
             reason = _over(extent, limits, deadline)
             if reason:
                 extent.stop(reason)
-                extent.skipped += len(keys) - index
+                extent.skipped += len(chosen) - index
                 for left in pending[index:]:
                     left.cancel()
                 break
             body = future.result()
             extent.objects += 1
             extent.bytes += len(body)
-            lines.extend(split_lines(object_source(bucket, key), body))
-    if extent.truncated and keys:
+            lines.extend(split_lines(object_source(item.destination.bucket, item.key), body))
+    if extent.truncated and chosen:
         # The first object left out (or, when the listing itself stopped, the oldest one
         # read) bounds where every record is known to be in hand.
-        cut = s3keys.object_time(listed[extent.objects] if extent.skipped else keys[-1]) or 0
-        extent.complete_from = max(window.since, cut + destination.slack)
+        cut = listed[extent.objects] if extent.skipped else chosen[-1]
+        extent.complete_from = max(window.since, cut.named + cut.destination.slack)
     return lines, extent
 
 
@@ -169,32 +186,40 @@ def _late(limits: Limits, deadline: float) -> str:
     return f"time limit ({limits.seconds:g} s) reached" if time.monotonic() >= deadline else ""
 
 
-def _window_keys(client: Any, destination: Destination, window: Window, limits: Limits,
-                 extent: Extent, deadline: float) -> list[str]:
-    """The keys of the objects that may hold records of ``window``, newest first.
+def _window_objects(client: Any, destinations: Sequence[Destination], window: Window,
+                    limits: Limits, extent: Extent, deadline: float) -> list[_Object]:
+    """The objects that may hold records of ``window``, newest first.
 
-    Listing stops once it has found more objects than will be read: older days would not be.
+    Days are listed newest first (in every destination), and listing stops once it has
+    found more objects than will be read: older days would not be.
     """
-    first, last = window.since - destination.slack, window.until + destination.slack
-    days = _days(first, last)
+    slack = max(destination.slack for destination in destinations)
+    days = _days(window.since - slack, window.until + slack)
     if len(days) > limits.days:
         extent.stop(f"window longer than {limits.days} days: the newest {limits.days} listed")
         days = days[:limits.days]
-    found: list[tuple[int, str]] = []
-    for listing in s3keys.day_prefixes(destination.prefix, days):
+    listings = sorted(
+        ((rank, destination, listing) for destination in destinations
+         for rank, listing in enumerate(s3keys.day_prefixes(destination.prefix, days))),
+        key=lambda planned: planned[0],
+    )
+    found: list[_Object] = []
+    for _, destination, listing in listings:
         reason = _object_limit(limits) if len(found) > limits.objects else _late(limits, deadline)
         if reason:
             extent.stop(reason)  # older days left unlisted: their objects are not counted
             break
+        first = window.since - destination.slack
+        last = window.until + destination.slack
         pages = client.get_paginator("list_objects_v2").paginate(
             Bucket=destination.bucket, Prefix=listing)
         for page in pages:
             for item in page.get("Contents", ()):
                 named = s3keys.object_time(item["Key"])
                 if named is None or first <= named <= last:
-                    found.append((named or 0, item["Key"]))
-    found.sort(reverse=True)
-    return [key for _, key in found]
+                    found.append(_Object(named or 0, item["Key"], destination))
+    found.sort(key=lambda item: (item.named, item.key), reverse=True)
+    return found
 
 
 def _days(since: int, until: int) -> list[date]:

@@ -151,15 +151,16 @@ def _request(subject: Subject, h: _Hashing, *, with_accessor: bool) -> dict[str,
 
 
 def request_entry(
-    subject: Subject, config: FormatConfig, salt: str, *, error: str = ""
+    subject: Subject, config: FormatConfig, salt: str, *, error: str = "", at: int | None = None
 ) -> dict[str, Any]:
-    """The ``type: request`` record, written before the operation runs."""
+    """The ``type: request`` record, of the request as it was ``at`` (Unix ns, now by
+    default) before the operation ran: written then, or with the response record."""
     h = _Hashing(config, salt)
     # OpenBao learns the mount accessor while routing, which only writes do before the
     # request record (their existence check): reads, lists and deletes log it without.
     with_accessor = subject.operation in ("create", "update")
     return _present({
-        "time": rfc3339(now_ns()),
+        "time": rfc3339(now_ns() if at is None else at),
         "type": "request",
         "auth": _auth(subject.caller, h),
         "request": _request(subject, h, with_accessor=with_accessor),

@@ -1,13 +1,16 @@
 """Where the pipeline meets the audit log: a request record before, a response record after.
 
-As Vault: the request record is written once the token and the ACL have admitted the
-request and before it is routed; if no enabled device takes it, the request is refused
-with a 500 ("internal error") and never performed. The response record is written before
-the client sees the answer; if no device takes it, the client gets a 500 instead (the
-operation already happened, as in Vault). A request refused earlier (bad token, ACL) is
-logged after the fact: a request record carrying the error, then the response record.
-Unaudited, as in Vault: sys/init, sys/seal-status, sys/unseal, sys/leader, sys/health,
-and everything while sealed.
+As Vault: the request record of an operation that may change something is written once the
+token and the ACL have admitted the request and before it is routed; if no enabled device
+takes it, the request is refused with a 500 ("internal error") and never performed. An
+operation that only answers (the pipeline decides, from declarations, before it runs) has
+its request record written together with its response record, after it: one Firehose call
+instead of two, and still nothing of the answer leaves unless a device took both. The
+response record is written before the client sees the answer; if no device takes it, the
+client gets a 500 instead (the operation already happened, as in Vault). A request refused
+earlier (bad token, ACL) is logged after the fact: a request record carrying the error and
+the response record, together. Unaudited, as in Vault: sys/init, sys/seal-status,
+sys/unseal, sys/leader, sys/health, and everything while sealed.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from chalicelib.core.errors import InternalError
 from chalicelib.core.render import render_error
 from chalicelib.core.runtime import Runtime, runtime
 from chalicelib.observability import logger
+from chalicelib.tokens.clock import now_ns
 
 if TYPE_CHECKING:
     from chalicelib.audit.devices import Device
@@ -37,6 +41,7 @@ class _Trail(NamedTuple):
     request_id: str
     subject: Subject | None = None  # as logged; None if no device was enabled then
     refused: bool = False  # no device took it: the request was refused
+    admitted: int | None = None  # Unix ns: a request record to write with the response
 
 
 _CURRENT: ContextVar[_Trail | None] = ContextVar("audit_trail", default=None)
@@ -51,15 +56,19 @@ def _devices(rt: Runtime, request: Request) -> list[Device]:
     return broker_for(rt).current(rt)
 
 
-def log_request(rt: Runtime, request: Request) -> None:
-    """Before the operation: the request record, or InternalError when no device took it."""
+def log_request(rt: Runtime, request: Request, *, changes: bool = True) -> None:
+    """Before the operation: the request record, or InternalError when no device took it;
+    for an operation that ``changes`` nothing, the record waits for the response record."""
     devices = _devices(rt, request)
     if not devices:
         _CURRENT.set(_Trail(request.request_id))
         return
     subject = subject_of(rt, request, authorized=True)
+    if not changes:
+        _CURRENT.set(_Trail(request.request_id, subject, admitted=now_ns()))
+        return
     accepted = broker_for(rt).log(
-        "request", lambda d: request_entry(subject, d.config, d.entry.salt), devices
+        "request", lambda d: (request_entry(subject, d.config, d.entry.salt),), devices
     )
     _CURRENT.set(_Trail(request.request_id, subject, refused=not accepted))
     if not accepted:
@@ -87,21 +96,21 @@ def _log_response(request: Request, reply: HttpReply) -> bool:
     devices = _devices(rt, request)
     if not devices:
         return True
-    broker = broker_for(rt)
+    outcome, routed = outcome_of(reply), trail is not None
     if trail is not None:
         # No device was enabled at the request record (this request may have enabled one).
         subject = trail.subject or subject_of(rt, request, authorized=True)
+        error, admitted, with_request = "", trail.admitted, trail.admitted is not None
     else:
         subject = subject_of(rt, request, authorized=False)
-        error = request_error(reply)
-        # Vault ignores a failure here: the request was refused anyway.
-        broker.log(
-            "request", lambda d: request_entry(subject, d.config, d.entry.salt, error=error),
-            devices,
-        )
-    outcome, routed = outcome_of(reply), trail is not None
+        error, admitted, with_request = request_error(reply), None, True
 
-    def record_for(device: Device) -> dict[str, Any]:
-        return response_entry(subject, outcome, device.config, device.entry.salt, routed=routed)
+    def records_for(device: Device) -> tuple[dict[str, Any], ...]:
+        config, salt = device.config, device.entry.salt
+        response = response_entry(subject, outcome, config, salt, routed=routed)
+        if not with_request:
+            return (response,)
+        return request_entry(subject, config, salt, error=error, at=admitted), response
 
-    return broker.log("response", record_for, devices)
+    kind = "request and response" if with_request else "response"
+    return broker_for(rt).log(kind, records_for, devices)

@@ -13,8 +13,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.observability import logger
@@ -54,6 +54,8 @@ class DevResources:
     audit_bucket: str = "lambdavault-audit"
     audit_stream: str = "lambdavault-audit"
     region: str = "us-east-1"
+    # Delivery streams: <audit_stream>, <audit_stream>-2, … (infra/'s AuditStreams).
+    audit_streams: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,7 @@ def dev_environ(endpoint_url: str, resources: DevResources) -> dict[str, str]:
         "LAMBDAVAULT_KMS_KEY_ID": resources.kms_alias,
         "LAMBDAVAULT_AUDIT_BUCKET": resources.audit_bucket,
         "LAMBDAVAULT_AUDIT_STREAM": resources.audit_stream,
+        "LAMBDAVAULT_AUDIT_STREAMS": str(resources.audit_streams),
         "LAMBDAVAULT_DEV": "true",
     }
 
@@ -153,13 +156,14 @@ def apply_environ(values: dict[str, str], environ: MutableMapping[str, str] = os
 
 
 def create_resources(resources: DevResources, endpoint_url: str) -> None:
-    """Create the table, KMS key and alias, audit bucket and Firehose stream in the emulator.
+    """Create the table, KMS key and alias, audit bucket and Firehose streams in the emulator.
 
     Expects the environment from ``dev_environ`` to be applied: the table is created by the
     storage layer's own ``create_table``, which reads the settings.
     """
     import boto3
 
+    from chalicelib.audit.devices.s3 import numbered_streams
     from chalicelib.storage.dynamodb import create_table
 
     create_table(resources.table_name)
@@ -170,7 +174,9 @@ def create_resources(resources: DevResources, endpoint_url: str) -> None:
     _create_kms_key(client("kms"), resources.kms_alias)
     client("s3").create_bucket(Bucket=resources.audit_bucket)
     role_arn = _create_firehose_role(client("iam"), resources.audit_stream)
-    _create_audit_stream(client("firehose"), resources, role_arn)
+    firehose = client("firehose")
+    for name in numbered_streams(resources.audit_stream, resources.audit_streams):
+        _create_audit_stream(firehose, replace(resources, audit_stream=name), role_arn)
 
 
 def _create_kms_key(kms: Any, alias: str) -> None:
@@ -192,18 +198,20 @@ def _create_firehose_role(iam: Any, stream: str) -> str:
 
 
 def _create_audit_stream(firehose: Any, resources: DevResources, role_arn: str) -> None:
-    firehose.create_delivery_stream(
-        DeliveryStreamName=resources.audit_stream,
-        DeliveryStreamType="DirectPut",
-        ExtendedS3DestinationConfiguration={
-            "RoleARN": role_arn,
-            "BucketARN": f"arn:aws:s3:::{resources.audit_bucket}",
-            "Prefix": AUDIT_PREFIX,
-            "ErrorOutputPrefix": AUDIT_ERROR_PREFIX,
-            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
-            "CompressionFormat": "UNCOMPRESSED",
-        },
-    )
+    """The stream ``resources.audit_stream``; one that exists already is kept."""
+    with suppress(firehose.exceptions.ResourceInUseException):
+        firehose.create_delivery_stream(
+            DeliveryStreamName=resources.audit_stream,
+            DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": role_arn,
+                "BucketARN": f"arn:aws:s3:::{resources.audit_bucket}",
+                "Prefix": AUDIT_PREFIX,
+                "ErrorOutputPrefix": AUDIT_ERROR_PREFIX,
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
+                "CompressionFormat": "UNCOMPRESSED",
+            },
+        )
 
 
 @contextmanager

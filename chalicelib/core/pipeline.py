@@ -1,7 +1,8 @@
 """The one request pipeline every transport calls.
 
 seal check -> route -> token -> ACL -> engine -> lease -> envelope (wrapped when asked).
-(Audit: a request record before the engine runs, a response record on the way out.)
+(Audit: a request record before the engine runs, a response record on the way out; both
+together on the way out when the operation changes nothing.)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from chalicelib.core.render import render_error
 from chalicelib.core.request import HttpReply, Request
 from chalicelib.core.runtime import Runtime, runtime
 from chalicelib.engines.registry import backend_of
-from chalicelib.framework import Backend, PathMatch
+from chalicelib.framework import Backend, Path, PathMatch
 from chalicelib.leases import manager as leases
 from chalicelib.observability import logger
 from chalicelib.quotas import QUOTAS_GENERATION
@@ -29,6 +30,8 @@ from chalicelib.storage.view import StorageView
 from chalicelib.system.mount_config import LOCKOUT_TYPES
 from chalicelib.tokens.cubbyhole import CUBBYHOLE_TYPE, require_service_token
 
+# Operations that change nothing unless their path declares ``side_effects``.
+_ANSWER_ONLY = frozenset({Operation.READ, Operation.LIST})
 # Served while sealed or uninitialised (Vault's unauthenticated seal/health endpoints).
 SEAL_EXEMPT = frozenset({"sys/seal-status", "sys/health", "sys/init", "sys/unseal", "sys/leader"})
 
@@ -181,6 +184,19 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
         return _dispatch(request, rt, backend, match)
 
 
+def _changes_something(request: Request, path: Path) -> bool:
+    """Whether the operation may change anything but its answer, decided from declarations
+    before it runs: a write, a read its path declares (``side_effects``: dynamic
+    credentials, a login by GET), a wrapped response, a use-limited token's use."""
+    token = request.token
+    return (
+        request.operation not in _ANSWER_ONLY
+        or path.side_effects
+        or bool(request.wrap_ttl)
+        or (token is not None and token.num_uses != 0)
+    )
+
+
 def _resolve_write(request: Request, backend: Backend, match: PathMatch, exempt: bool) -> None:
     """CREATE or UPDATE, decided once the token is known (an existence check may need it,
     e.g. a cubbyhole's) and before the ACL, which grants the two separately."""
@@ -203,7 +219,9 @@ def _spending_a_use(rt: Runtime, request: Request) -> AbstractContextManager[Non
 
 def _dispatch(request: Request, rt: Runtime, backend: Backend, match: PathMatch) -> HttpReply:
     assert request.mount is not None
-    audit.log_request(rt, request)  # fail closed: no request record, no operation
+    # Fail closed: no request record, no operation (for an operation that only answers,
+    # no answer: its request record goes out with the response record, in one call).
+    audit.log_request(rt, request, changes=_changes_something(request, match.path))
     if match.path.lockout_alias is not None and request.mount.type in LOCKOUT_TYPES:
         alias = match.path.lockout_alias(match.path.parse(match.captures, request.data))
         assert request.storage is not None

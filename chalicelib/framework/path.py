@@ -85,6 +85,10 @@ class Path:
         # The long help of `bao path-help` (OpenBao's HelpDescription); the synopsis is
         # its one line.
         description: str = "",
+        # Its READ (or LIST) changes something: storage or an outside system (dynamic
+        # credentials, a login completed by GET). Writes always count as changes. Audit
+        # then accepts the request record before the operation runs, as for a write.
+        side_effects: bool = False,
     ) -> None:
         self.pattern = pattern
         self.operations = operations
@@ -94,6 +98,7 @@ class Path:
         self.synopsis = synopsis
         self.lockout_alias = lockout_alias
         self.description = description
+        self.side_effects = side_effects
 
     @cached_property
     def regex(self) -> re.Pattern[str]:

@@ -98,9 +98,9 @@ def _read(device: Device, window: Window) -> tuple[list[Line], Extent]:
         if isinstance(device, s3.Device):
             context = broker_for(runtime()).context
             firehose = context.client("firehose", **s3.CLIENT_CONFIG)
-            destination = readback.stream_destination(firehose, device.stream)
+            destinations = readback.stream_destinations(firehose, device.streams)
             client = context.client("s3", **_S3_CLIENT_CONFIG)
-            return readback.read_objects(client, destination, window, readback.Limits())
+            return readback.read_objects(client, destinations, window, readback.Limits())
         if isinstance(device, file.Device) and device.path not in file.SPECIAL:
             return readback.read_file_tail(device.path, readback.Limits())
     except ClientError as error:

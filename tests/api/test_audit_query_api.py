@@ -82,10 +82,13 @@ def test_query_shows_recent_requests_newest_first(vault: VaultHTTP, log: Path) -
     assert found["requests"][1]["status"] == "not found"
     assert found["device"] == "file/" and found["type"] == "file"
     read = log.read_bytes()
-    assert read.endswith(b"\n") and read.count(b"\n") == found["coverage"]["records"] + 1
-    # All the log but the query's response record, written after the answer was made.
+    assert read.endswith(b"\n") and read.count(b"\n") == found["coverage"]["records"] + 2
+    # All the log but the query's request and response records, written together after the
+    # answer was made (a read changes nothing: its request record waits for the response).
+    before_query = read[:-1].rfind(b"\n")
     assert found["extent"] == {"source": str(log), "objects_read": 1,
-                               "bytes_read": read[:-1].rfind(b"\n") + 1, "objects_skipped": 0,
+                               "bytes_read": read[:before_query].rfind(b"\n") + 1,
+                               "objects_skipped": 0,
                                "truncated": False, "truncated_reason": "",
                                "complete_from": None}
     assert found["matched"] == len(found["requests"])
@@ -175,11 +178,11 @@ def test_s3_query_and_verify(vault: VaultHTTP, s3: Any) -> None:
     assert found["extent"]["source"] == f"s3://{BUCKET}/audit/year=!{{timestamp:yyyy}}/" \
                                         "month=!{timestamp:MM}/day=!{timestamp:dd}/"
     keys = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert found["extent"]["objects_read"] == len(keys) - 1  # all but this query's own record
+    assert found["extent"]["objects_read"] == len(keys) - 1  # all but this query's own object
     assert all(key.startswith("audit/year=2") for key in keys)  # evaluated day partitions
     checked = verify(vault, "s3")
     assert checked["ok"] is True and checked["partial"] is True, checked
-    assert checked["records"] == len(list(read_bucket(s3, BUCKET))) - 1
+    assert checked["records"] == len(list(read_bucket(s3, BUCKET))) - 2  # but its own two
 
 
 def test_s3_verify_detects_an_edited_object(vault: VaultHTTP, s3: Any) -> None:
@@ -189,10 +192,11 @@ def test_s3_verify_detects_an_edited_object(vault: VaultHTTP, s3: Any) -> None:
     key = target.source.removeprefix(f"s3://{BUCKET}/")
     edited = target.raw.replace(b'"operation":"read"', b'"operation":"delete"', 1)
     assert edited != target.raw
-    s3.put_object(Bucket=BUCKET, Key=key, Body=edited + b"\n")
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body.replace(target.raw, edited))
     checked = verify(vault, "s3")
     assert checked["ok"] is False
-    assert [p["where"] for p in checked["problems"]] == [f"{target.source}:1"]
+    assert [p["where"] for p in checked["problems"]] == [target.where]
     assert "seq 5 was modified" in checked["problems"][0]["message"]
 
 
@@ -205,7 +209,9 @@ def test_s3_reads_at_most_the_object_limit(
     extent = found["extent"]
     assert extent["objects_read"] == 3 and extent["objects_skipped"] > 0
     assert extent["truncated"] and extent["truncated_reason"] == "object limit (3) reached"
-    assert found["coverage"]["records"] == 3  # moto writes an object per record
+    # moto writes an object per call: a read's two records, or one record of a write (the
+    # objects of one second are ordered by name, which is random).
+    assert 3 <= found["coverage"]["records"] <= 6
     # Records delivered near the cut may sit in objects left out: none is checked in part.
     checked = verify(vault, "s3")
     assert checked["extent"]["complete_from"] > checked["window"]["until"]

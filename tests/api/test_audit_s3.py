@@ -1,8 +1,9 @@
-"""The s3 device end to end in moto: Firehose PutRecord into the audit bucket, then
+"""The s3 device end to end in moto: Firehose PutRecordBatch into the audit bucket, then
 `lambdavault audit verify` over what landed there.
 
-moto's Firehose writes one S3 object per PutRecord at once (real Firehose buffers many
-records into one object); the chain checks do not depend on either.
+moto's Firehose writes one S3 object per Firehose record at once (real Firehose buffers many
+records into one object); the chain checks do not depend on either. A read's two audit
+records travel as one Firehose record, a write's as two (tests/api/test_audit_streams.py).
 """
 
 from __future__ import annotations
@@ -184,7 +185,7 @@ def test_verify_reads_objects_the_deployed_stream_gzipped(
 def test_a_device_that_fails_its_test_message_is_not_enabled(vault: VaultHTTP, s3: Any) -> None:
     reply = vault.post("sys/audit/s3", {"type": "s3", "options": {"stream": "missing"}})
     assert (reply.status_code, reply.json()) == (400, {"errors": [
-        'audit backend failed test message: PutRecord to stream "missing": '
+        'audit backend failed test message: PutRecordBatch to stream "missing": '
         "ResourceNotFoundException"]})
     assert vault.get("sys/audit").json()["data"] == {}
 
@@ -227,7 +228,7 @@ def _warm_read(vault: VaultHTTP, calls: Counter[str]) -> Counter[str]:
     return Counter(calls)
 
 
-def test_a_warm_audited_read_adds_two_put_records_and_nothing_else(
+def test_a_warm_audited_read_adds_one_put_record_batch_and_nothing_else(
     vault: VaultHTTP, s3: Any, aws_calls: Counter[str]
 ) -> None:
     vault.post("secret/data/w", {"data": {"v": "1"}})
@@ -235,7 +236,7 @@ def test_a_warm_audited_read_adds_two_put_records_and_nothing_else(
     assert vault.post("sys/audit/s3", {"type": "s3"}).status_code == 204
     audited = _warm_read(vault, aws_calls)
     # The audit table is cached per generation: storage calls are unchanged.
-    assert audited - plain == Counter({"firehose:PutRecord": 2})
+    assert audited - plain == Counter({"firehose:PutRecordBatch": 1})
     assert plain - audited == Counter()
 
 

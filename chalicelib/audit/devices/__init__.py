@@ -100,14 +100,16 @@ class Device:
         self.config = format_config(entry.options)
         self.chain = Chain(f"{context.container_id}/{entry.uuid}")
 
-    def log(self, record: Mapping[str, Any]) -> None:
-        """Append ``record`` to this device's chain; raises if the destination refused it."""
-        self.chain.append(record, self.config.prefix, self.write)
+    def log(self, *records: Mapping[str, Any]) -> None:
+        """Append ``records`` to this device's chain in one write (a request's request and
+        response records together); raises if the destination refused them."""
+        self.chain.append(records, self.config.prefix, self.write)
 
     def check(self) -> None:
         """Called once when the device is enabled: fail early on a bad destination."""
 
     def write(self, data: bytes) -> None:
+        """Put ``data`` (whole lines) on the destination, all of it or nothing."""
         raise NotImplementedError
 
 

@@ -61,8 +61,8 @@ class Device(devices.Device):
         if self.path == "stdout":
             write_stdout(data)
             return
-        # Opened per record: O_APPEND makes each line one atomic append, and a disabled
-        # device leaves no descriptor behind.
+        # Opened per write: O_APPEND makes each write (a request's records) one atomic
+        # append, and a disabled device leaves no descriptor behind.
         try:
             handle = self._open()
             try:

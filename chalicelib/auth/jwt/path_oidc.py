@@ -210,5 +210,6 @@ def paths() -> list[Path]:
             {name: text for name in ("state", "code", "id_token", "client_nonce", "error",
                                      "error_description", "error_uri")},
             prefetch=lambda captures: [CONFIG_KEY],
+            side_effects=True,  # a GET completes the login
         ),
     ]

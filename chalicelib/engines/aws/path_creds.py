@@ -162,6 +162,7 @@ def paths() -> list[Path]:
                 "mfa_code": Field(FieldType.STRING, "", "MFA code (session_token)."),
             },
             prefetch=prefetch_creds,
+            side_effects=True,
             synopsis="Generate AWS credentials from a specific Vault role.",
         )
         for prefix in ("creds", "sts")

@@ -89,7 +89,7 @@ def paths() -> list[Path]:
     name = {"name": Field(FieldType.STRING, "", "Name of the role.")}
     return [
         Path("creds/{name}", {Operation.READ: path_creds_read}, fields=name,
-             prefetch=prefetch_creds,
+             prefetch=prefetch_creds, side_effects=True,
              synopsis="Request database credentials for a certain role."),
         Path("static-creds/{name}", {Operation.READ: path_static_creds_read}, fields=name,
              synopsis="Request database credentials for a certain static role."),

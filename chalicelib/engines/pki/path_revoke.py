@@ -149,7 +149,8 @@ def paths() -> list[Path]:
              synopsis="Revoke a certificate, proving possession of its key."),
         Path("certs/revoked/?", {Operation.LIST: path_revoked_list}, fields=PAGE_FIELDS,
              synopsis="Serial numbers of the revoked certificates."),
-        Path("crl/rotate", {Operation.READ: path_rotate}, synopsis="Rebuild the CRLs."),
+        Path("crl/rotate", {Operation.READ: path_rotate}, synopsis="Rebuild the CRLs.",
+             side_effects=True),
         Path("crl/rotate-delta", {Operation.READ: path_rotate_delta},
-             synopsis="Rebuild the delta CRLs."),
+             synopsis="Rebuild the delta CRLs.", side_effects=True),
     ]

@@ -110,6 +110,7 @@ def paths() -> list[Path]:
             {Operation.READ: path_creds_read},
             fields={"name": Field(FieldType.STRING, "", "Name of the role.")},
             prefetch=prefetch_creds,
+            side_effects=True,
             synopsis="Request RabbitMQ credentials for a certain role.",
         )
     ]

@@ -15,7 +15,7 @@ def _write_chain(path: Path, count: int, prefix: str = "", device: str = "dev") 
     chain = Chain(f"c/{device}")
     with path.open("ab") as sink:
         for n in range(count):
-            chain.append({"type": "request", "n": n}, prefix, sink.write)
+            chain.append([{"type": "request", "n": n}], prefix, sink.write)
     return chain
 
 
@@ -49,12 +49,14 @@ def test_a_failed_write_does_not_advance_the_chain(tmp_path: Path) -> None:
             raise OSError("disk full")
         written.append(data)
 
-    chain.append({"n": 0}, "", flaky)
+    chain.append([{"n": 0}], "", flaky)
     with pytest.raises(OSError):
-        chain.append({"n": 1}, "", flaky)
-    chain.append({"n": 2}, "", flaky)
-    assert [json.loads(line)[CHAIN_SEQ] for line in written] == [1, 2]
-    assert verify(Line("x", i, line.rstrip(b"\n")) for i, line in enumerate(written)).ok
+        chain.append([{"n": 1}, {"n": 2}], "", flaky)
+    chain.append([{"n": 3}, {"n": 4}], "", flaky)  # one write: two linked lines
+    lines = b"".join(written).splitlines()
+    assert [json.loads(line)[CHAIN_SEQ] for line in lines] == [1, 2, 3]
+    assert [json.loads(line)["n"] for line in lines] == [0, 3, 4]
+    assert verify(Line("x", i, line) for i, line in enumerate(lines)).ok
 
 
 def test_an_intact_log_verifies(tmp_path: Path) -> None:

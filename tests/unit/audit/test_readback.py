@@ -50,7 +50,7 @@ def chain_lines(times: list[int]) -> list[bytes]:
     for number, at in enumerate(times, start=1):
         record = {"time": rfc3339(at), "type": "request",
                   "request": {"id": f"r{number}", "operation": "read", "path": f"p/{number}"}}
-        chain.append(record, "", written.append)
+        chain.append([record], "", written.append)
     return written
 
 
@@ -76,7 +76,7 @@ def test_the_newest_objects_are_read_up_to_the_limit(bucket: Any) -> None:
     records = chain_lines([T0 + n * 100 * SECOND for n in range(5)])
     for n, record in enumerate(records):
         put(bucket, T0 + n * 100 * SECOND, [record])
-    lines, extent = readback.read_objects(bucket, DESTINATION, WINDOW, readback.Limits(objects=2))
+    lines, extent = readback.read_objects(bucket, [DESTINATION], WINDOW, readback.Limits(objects=2))
     assert [line.raw for line in lines] == [r.rstrip(b"\n") for r in records[:2:-1]]
     assert extent.to_json() == {
         "source": f"s3://audit/{PREFIX}", "objects_read": 2, "objects_skipped": 3,
@@ -85,7 +85,7 @@ def test_the_newest_objects_are_read_up_to_the_limit(bucket: Any) -> None:
         # The first object left out was named at T0 + 200 s: complete 120 s later.
         "complete_from": rfc3339(T0 + 320 * SECOND),
     }
-    lines, extent = readback.read_objects(bucket, DESTINATION, WINDOW, readback.Limits())
+    lines, extent = readback.read_objects(bucket, [DESTINATION], WINDOW, readback.Limits())
     assert len(lines) == 5 and not extent.truncated and extent.complete_from == WINDOW.since
 
 
@@ -97,7 +97,7 @@ def test_a_cut_through_overlapping_deliveries_shows_no_false_gap(bucket: Any) ->
     put(bucket, T0, [one, three])
     put(bucket, T0 + 10 * SECOND, [two, four])
     put(bucket, T0 + 400 * SECOND, [five, six])
-    lines, extent = readback.read_objects(bucket, DESTINATION, WINDOW, readback.Limits(objects=2))
+    lines, extent = readback.read_objects(bucket, [DESTINATION], WINDOW, readback.Limits(objects=2))
     assert len(lines) == 4 and extent.skipped == 1
     assert verify.verify(lines, partial=True).all_problems  # seq 3 looks deleted
     checked = readback.checkable(lines, extent.complete_from or 0, WINDOW.until)
@@ -112,7 +112,7 @@ def test_only_the_windows_days_are_listed(bucket: Any) -> None:
     bucket.meta.events.register("provide-client-params.s3.ListObjectsV2",
                                 lambda params, **_: calls.append(params["Prefix"]))
     window = readback.Window(T0 - 60 * SECOND, T0 + 60 * SECOND)
-    lines, extent = readback.read_objects(bucket, DESTINATION, window, readback.Limits())
+    lines, extent = readback.read_objects(bucket, [DESTINATION], window, readback.Limits())
     assert len(lines) == 1 and extent.objects == 1
     # The slack reaches back into the day before (T0 is 00:00:30).
     assert calls == ["audit/year=2026/month=03/day=01/", "audit/year=2026/month=02/day=28/"]

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import SSHCertificate
 
 from tests.api.test_ssh_ca import USER_KEY
-from tests.compat.conftest import BIN, ROOT_TOKEN, BaoResult, Server
+from tests.compat.conftest import BAO, ROOT_TOKEN, BaoResult, Server
 from tests.compat.test_bao_userpass import same, same_words
 
 pytestmark = pytest.mark.compat
@@ -54,7 +54,7 @@ def bao_stdin(server: Server, args: list[str], body: dict[str, Any],
     ``key=value`` argument is always a string, which a map field refuses)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
     env.update(BAO_ADDR=server.address, BAO_TOKEN=token)
-    done = subprocess.run([str(BIN / "bao"), *args, "-"], input=json.dumps(body), env=env,
+    done = subprocess.run([str(BAO), *args, "-"], input=json.dumps(body), env=env,
                           capture_output=True, text=True, timeout=60, check=False)
     return BaoResult(done.returncode, done.stdout, done.stderr)
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from tests import sshd_support
-from tests.compat.conftest import BIN, ROOT_TOKEN, Server
+from tests.compat.conftest import BAO, ROOT_TOKEN, Server
 from tests.sshd_support import (
     LOGIN_USER,
     Sshd,
@@ -53,7 +53,7 @@ def bao(server: Server, home: Path, *args: str, token: str = ROOT_TOKEN,
         ) -> subprocess.CompletedProcess[str]:  # fmt: skip
     """The real CLI with VAULT_ADDR and VAULT_TOKEN set, HOME at ``home``, no agent."""
     env = {**client_env(home), "VAULT_ADDR": server.address, "VAULT_TOKEN": token}
-    return subprocess.run([str(BIN / "bao"), *args], env=env, capture_output=True, text=True,
+    return subprocess.run([str(BAO), *args], env=env, capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL, check=False)  # fmt: skip
 
 

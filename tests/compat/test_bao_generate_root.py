@@ -19,7 +19,7 @@ import pytest
 from hvac.exceptions import InvalidRequest
 
 from tests.compat.conftest import (
-    BIN,
+    BAO,
     ROOT_TOKEN,
     BaoResult,
     Server,
@@ -51,7 +51,7 @@ def bao_stdin(server: Server, text: str, *args: str) -> BaoResult:
     """``bao args`` with ``text`` on its standard input (a share given as "-")."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
     env.update(BAO_ADDR=server.address, BAO_TOKEN=ROOT_TOKEN, HOME=os.environ.get("HOME", "/tmp"))
-    done = subprocess.run([str(BIN / "bao"), *args], input=text, env=env, capture_output=True,
+    done = subprocess.run([str(BAO), *args], input=text, env=env, capture_output=True,
                           text=True, timeout=60, check=False)
     return BaoResult(done.returncode, done.stdout, done.stderr)
 

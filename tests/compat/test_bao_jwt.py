@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.compat.conftest import BIN, Server, free_port
+from tests.compat.conftest import BAO, Server, free_port
 from tests.idp_support import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -82,7 +82,7 @@ def _oidc_login(server: Server, idp: IdP, home: Path) -> dict:
     env.update(BAO_ADDR=server.address, HOME=str(home))
     port = free_port()  # the CLI's callback listener; loopback redirects may use any port
     cli = subprocess.Popen(
-        [str(BIN / "bao"), "login", "-method=oidc", "-path=oidc", "-no-store", "-format=json",
+        [str(BAO), "login", "-method=oidc", "-path=oidc", "-no-store", "-format=json",
          "skip_browser=true", "listenaddress=127.0.0.1", f"port={port}",
          "callbackhost=127.0.0.1"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -18,7 +18,7 @@ from pathlib import Path
 from string import Template
 from typing import Literal
 
-from tests.compat.conftest import BIN, Server
+from tests.compat.conftest import BAO, Server
 
 WAIT = 30.0  # seconds; every wait here should end within a few
 PASSWORD_TEMPLATE = '{{ with secret "secret/data/app" }}{{ .Data.data.password }}{{ end }}'
@@ -179,7 +179,7 @@ def running(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [str(BIN / "bao"), kind, f"-config={config_file}", "-log-level=debug"],
+            [str(BAO), kind, f"-config={config_file}", "-log-level=debug"],
             env=env, stdout=sink, stderr=subprocess.STDOUT, text=True, cwd=workdir,
             start_new_session=True,
         )

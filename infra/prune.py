@@ -34,7 +34,7 @@ def recorded_files(info: Path) -> list[str]:
     written as ``../``, are skipped: chalice never unpacks them)."""
     record = info / "RECORD"
     if not record.is_file():
-        raise PruneError(f"{info.name} has no RECORD: cannot tell its files")
+        raise PruneError(f"{info.name} has no RECORD (already pruned? run make package)")
     with record.open(newline="") as stream:
         paths = [row[0] for row in csv.reader(stream) if row]
     return [path for path in paths if not path.startswith(("../", "/"))]

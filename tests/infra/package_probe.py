@@ -33,6 +33,35 @@ def _handlers(names: list[str]) -> list[str]:
     return names
 
 
+class _Context:
+    aws_request_id = "probe"
+    function_name = "APIHandler"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:APIHandler"
+    log_group_name = log_stream_name = "probe"
+
+
+def _api_handler_serves_the_ui() -> str:
+    """The API function as Lambda calls it (a REST API event through Chalice's dispatch), on
+    a route that needs no AWS: the web UI's page, from the zip's files."""
+    import app
+
+    request_context = {
+        "resourcePath": "/ui/{proxy+}", "httpMethod": "GET", "path": "/api/ui/vault/auth",
+        "requestId": "probe", "stage": "api", "identity": {"sourceIp": "127.0.0.1"},
+    }  # fmt: skip
+    event = {
+        "resource": "/ui/{proxy+}", "path": "/ui/vault/auth", "httpMethod": "GET",
+        "headers": {"Accept": "text/html"}, "multiValueHeaders": {"Accept": ["text/html"]},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": "vault/auth"}, "stageVariables": None,
+        "requestContext": request_context, "body": None, "isBase64Encoded": False,
+    }  # fmt: skip
+    answer = app.app(event, _Context())
+    assert answer["statusCode"] == 200, answer
+    return str(answer["headers"]["Content-Type"])
+
+
 def _chalicelib_modules() -> int:
     import chalicelib
 
@@ -112,6 +141,7 @@ def main() -> int:
     )
     report = {
         "handlers": _handlers(spec["handlers"]),
+        "ui": _api_handler_serves_the_ui(),
         "chalicelib_modules": _chalicelib_modules(),
         "modules": [importlib.import_module(name).__name__ for name in spec["modules"]],
         "clients": _clients(spec["services"]),

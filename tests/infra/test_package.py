@@ -147,6 +147,7 @@ def test_handlers_imports_and_clients_work_from_the_zip_alone(
     report = json.loads(done.stdout)
     assert "app" in report["handlers"] and "invoke" in report["handlers"]
     assert len(report["handlers"]) >= 3  # the API, the invoke handler, the schedules
+    assert report["ui"].startswith("text/html")
     assert report["chalicelib_modules"] > 100
     clients = report["clients"]
     assert set(clients) == set(manifest.BOTOCORE_SERVICES)

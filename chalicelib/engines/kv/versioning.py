@@ -8,7 +8,7 @@ Times are integer nanoseconds since the epoch, shown in Go's RFC 3339 form.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
 
 from chalicelib.core.records import build
@@ -230,8 +230,13 @@ class SecretRecord:
     # -- storage ------------------------------------------------------------------------
 
     def to_storage(self) -> dict[str, Any]:
-        # Not asdict(): it would deep-copy the secret's data on every write.
-        raw = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        # Not asdict(): it would deep-copy the secret's data on every write. Fields at
+        # their defaults are left out (`build` restores them): every write pays for each
+        # byte of the record, by the KB.
+        raw = {
+            name: value for name in self.__dataclass_fields__
+            if (value := getattr(self, name)) != _RECORD_DEFAULTS[name]
+        }
         raw["versions"] = {str(n): _stored(v) for n, v in self.versions.items()}
         return raw
 
@@ -241,8 +246,18 @@ class SecretRecord:
         return build(cls, raw, versions=versions)
 
 
+_RECORD_DEFAULTS: dict[str, Any] = {
+    name: spec.default_factory() if spec.default is MISSING else spec.default
+    for name, spec in SecretRecord.__dataclass_fields__.items()
+}
+
+
 def _stored(info: VersionInfo) -> list[Any]:
-    """A version's metadata as a positional list; the slot only when there is one (older
-    records have three fields)."""
+    """A version's metadata as a positional list, trailing defaults left out (older
+    records have three fields, and no slot)."""
     fields: list[Any] = [info.created_ns, info.deletion_ns, info.destroyed]
-    return fields if info.slot is None else [*fields, info.slot]
+    if info.slot is not None:
+        return [*fields, info.slot]
+    while len(fields) > 1 and not fields[-1]:
+        fields.pop()
+    return fields

@@ -282,7 +282,7 @@ def test_destroy_removes_data_for_good(kv2):
         reply = kv2.send(READ, "data/x", {"version": number})
         assert reply.status == 404 and reply.body["data"]["metadata"]["destroyed"] is True
     assert archived(kv2, "x") == {}
-    assert kv2.storage.get_json(meta_key("x"))["data"] is None
+    assert kv2.storage.get_json(meta_key("x")).get("data") is None
     kv2.send(UPDATE, "undelete/x", {"versions": [1]})  # destroyed stays destroyed
     assert kv2.send(READ, "data/x", {"version": 1}).status == 404
     assert ok(put(kv2, "x", {"v": 3}))["version"] == 3

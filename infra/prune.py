@@ -80,8 +80,8 @@ def prune_distributions(root: Path) -> None:
 
 
 def _trim_dist_info(info: Path) -> None:
-    for path in sorted(info.rglob("*"), reverse=True):
-        relative = path.relative_to(info).as_posix() + ("/" if path.is_dir() else "")
+    for path in info.rglob("*"):
+        relative = path.relative_to(info).as_posix()
         kept = relative in manifest.DIST_INFO_KEPT_FILES or relative.startswith(
             manifest.LICENCE_PREFIXES
         )

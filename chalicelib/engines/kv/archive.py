@@ -43,9 +43,10 @@ WIPED = jsonio.dumpb(None)
 
 
 class Archived(NamedTuple):
-    """A slot written for a version: where, on which storage version, and whether this
-    writer created the item (an orphan to remove if the secret vanishes meanwhile)."""
+    """Version `number` copied into `slot`, whose item is now at `storage_version`;
+    `created`: this writer made the item (an orphan if the secret vanishes meanwhile)."""
 
+    number: int
     slot: int
     storage_version: int
     created: bool
@@ -84,20 +85,20 @@ def archive_current(view: StorageView, path: str, record: SecretRecord, m: int) 
     expected = record.slot_version(slot)
     try:
         written = view.put(key, slot_value(number, record.data), expected_version=expected)
-        return Archived(slot, written, created=expected == 0)
+        return Archived(number, slot, written, created=expected == 0)
     except ConditionFailed:
         pass
     found = view.get(key)
     if found is not None and slot_number(found.value) == number:
-        return Archived(slot, found.version, created=False)  # the same copy: adopt it
+        return Archived(number, slot, found.version, created=False)  # the same copy: adopt it
     record.set_slot_version(slot, found.version if found else 0)
     view.put(meta_key(path), jsonio.dumpb(record.to_storage()), expected_version=m)
     raise ConditionFailed("the slot was repaired; start over")
 
 
 def settle(record: SecretRecord, archived: Archived) -> None:
-    """Record where the previous version went, in the record about to be committed."""
-    info = record.versions.get(record.current_version - 1)
+    """Record where the archived version went, in the record about to be committed."""
+    info = record.versions.get(archived.number)
     if info is not None:
         info.slot = archived.slot
     record.set_slot_version(archived.slot, archived.storage_version)
@@ -117,10 +118,10 @@ def clean_up(
     Either only if nobody wrote the slot since (they own it then).
     """
     key = key_of(path, record, archived.slot)
-    number = record.current_version - 1  # the version this writer copied
+    copied = now_record.versions.get(archived.number) if now_record else None
     with suppress(ConditionFailed):
         if now_record is None or now_record.created_ns != record.created_ns:
             if archived.created:
                 view.delete(key, expected_version=archived.storage_version)
-        elif number in now_record.versions and now_record.versions[number].destroyed:
+        elif copied is not None and copied.destroyed:
             view.put(key, WIPED, expected_version=archived.storage_version)

@@ -572,3 +572,45 @@ def test_metadata_delete_of_an_older_secret_removes_its_version_items(kv2):
     kv2.storage.put_json("version/older/1", {"n": 1})
     assert kv2.send(DELETE, "metadata/older").status == 204
     assert kv2.storage.list("version/older/") == []
+
+
+@pytest.fixture
+def after_the_read(monkeypatch):
+    """Once armed with an action, run it once between a write's read of the record and
+    its slot write (as a concurrent request would)."""
+    from chalicelib.engines.kv import archive
+
+    def arm(action) -> None:
+        original = archive.archive_current
+        pending = [action]
+
+        def act_then_archive(*args):
+            while pending:
+                pending.pop()()
+            return original(*args)
+
+        monkeypatch.setattr(archive, "archive_current", act_then_archive)
+
+    return arm
+
+
+def test_a_slot_made_for_a_secret_deleted_meanwhile_goes(kv2, after_the_read):
+    put(kv2, "short", {"n": 1})
+    after_the_read(lambda: kv2.send(DELETE, "metadata/short"))
+    # The write's commit finds the secret gone: it removes the slot it made, then starts
+    # over and writes the first version of a new secret.
+    assert ok(put(kv2, "short", {"n": 2}))["version"] == 1
+    assert kv2.storage.list("version/short/") == []
+    assert ok(kv2.send(READ, "data/short"))["data"] == {"n": 2}
+
+
+def test_a_version_destroyed_meanwhile_leaves_no_copy(kv2, after_the_read):
+    for n in (1, 2, 3):
+        put(kv2, "fleeting", {"n": n})
+    # The write copies version 3 into a new slot after the destroy wiped the free ones:
+    # its commit then fails, and it wipes its copy before starting over.
+    after_the_read(lambda: kv2.send(UPDATE, "destroy/fleeting", {"versions": [3]}))
+    assert ok(put(kv2, "fleeting", {"n": 4}))["version"] == 4
+    assert archived(kv2, "fleeting") == {1: {"n": 1}, 2: {"n": 2}}
+    assert kv2.send(READ, "data/fleeting", {"version": 3}).status == 404
+    assert ok(kv2.send(READ, "data/fleeting", {"version": 2}))["data"] == {"n": 2}

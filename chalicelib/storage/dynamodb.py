@@ -1,39 +1,81 @@
-"""DynamoDB physical backend (pynamodb): one table, one item per entry, folder markers.
+"""DynamoDB physical backend: one table; per key an entry item and a folder-index item.
 
-Layout
-  pk (S, hash)  "/" + the folder holding the key ("/" is the root: keys cannot be empty)
-  sk (S, range) the key's last segment
-  v  (B)        the value, already sealed by the barrier
-  ver (N)       the entry's version: 1 on creation, +1 per write
-  gen (N)       only on folder markers: item (pk="/a/", sk="b/") says folder "a/b/" exists
-  sealed, term, gens   only on the cluster-state item, which lives at pk "#cluster": every
-                storage pk starts with "/", so it can never collide with, or be listed,
-                copied or deleted as, a storage key.
-  enc (N)       only on the encryption counters, pk "#cluster", sk "encryptions#<term>":
-                the barrier encryptions of each keyring term, summed over all containers.
-  due (S), exp (N)  only on entries marked due (leases): the `lease-due` GSI, keys only,
-                hashed on the time bucket `due` and sorted by `exp`, so finding what is due
-                reads only due items (see chalicelib/leases/layout.py).
+Layout (pk: S, hash key; sk: S, range key)
+  entry      pk "/" + the key ("/a/b/c"), sk "$": v (B) the value, already sealed by the
+             barrier; ver (N) the entry's version, 1 on creation, +1 per write; due (S),
+             exp (N) on entries marked due (leases): the `lease-due` GSI, keys only, hashed
+             on the time bucket `due` and sorted by `exp`, so finding what is due reads only
+             due items (see chalicelib/leases/layout.py).
+  index      pk "/" + the key's folder ("/a/b/", "/" for the root), sk the key's last
+             segment ("c"); no other attribute. LIST of a folder is one Query on its pk.
+  marker     pk "/" + the parent folder ("/a/"), sk the sub-folder's name ("b/"); gen (N):
+             folder "a/b/" holds something, so it shows up in its parent's LIST as "b/"
+             (as in Vault's own DynamoDB backend).
+  reserved   pks starting with "#", which no storage pk does ("/"...), so they are never
+             listed, copied or deleted as storage: the cluster state (pk "#cluster", sk
+             "state": sealed, term, gens), the encryption counters (pk "#cluster", sk
+             "encryptions#<term>": enc, the barrier encryptions of each keyring term over
+             all containers) and the rate-limit counters (pk "#quota/<key>").
+An entry's pk is never a folder's: keys never end with "/", folder pks always do.
 
-Listing a folder is one Query on its pk; the markers make sub-folders show up in that
-Query as "b/" (as in Vault's own DynamoDB backend).
+Why entries are not kept under their folder's pk: every read of a key is a read of its
+entry, so N keys -- N service tokens ("sys/token/id/<hmac>"), N secrets of one KV folder
+-- are N partition-key values, which DynamoDB spreads over partitions (one partition
+serves 3,000 RCU / 1,000 WCU; it splits a hot item collection only gradually). Reads and
+overwrites never touch the index; LIST never reads an entry. There is nothing to migrate:
+no deployment holds the earlier layout (entries under their folder's pk).
+
+Index protocol. Invariant: an index item exists iff its entry exists -- at every instant,
+for everything but the batch deletes below -- because every change of an entry's
+existence carries its index item's change in the same TransactWriteItems:
+  * creation is a transaction [Update entry if it does not exist, Put index item];
+    `put` with expected_version 0 sends just that; an unconditional `put` first tries an
+    overwrite (UpdateItem if the entry exists: a steady-state write costs one UpdateItem,
+    as before), and only when the entry is missing the creation; each failure means a
+    concurrent writer created or deleted the key in between, so it goes round again.
+  * deletion is a transaction [Delete entry if it exists (or is at the version expected),
+    Delete index item]; a missing key fails the condition: nothing changes.
+  * overwrites (expected_version N, or an unconditional put of an existing key) touch
+    no index item.
+  * `transact` adds each creating Put's index Put (expected_version 0, or None: it cannot
+    tell creation from overwrite, so an unconditional Put rewrites its index item, which
+    exists whenever the entry does) and each Delete's index Delete to the same
+    transaction. When those extra items do not fit (100 items, 4 MB), the transaction
+    commits alone and each key's index item follows in its own transaction, conditioned
+    on the entry: [ConditionCheck entry exists, Put index] or [ConditionCheck entry
+    missing, Delete index]. That also ends with index == entry once writers finish: after
+    the key's last existence change, its writer's follow-up succeeds (the entry stays as
+    it left it) and every later follow-up of others fails its check.
+  * `delete_many` and `delete_prefix` batch-delete without conditions (BatchWriteItem is
+    not atomic): they are for keys no one else writes (a sweeper's claimed leases, an
+    unmounted mount). `delete_many` deletes the index items first, so a crash leaves
+    entries unlisted but readable under the keys the caller still holds; `delete_prefix`
+    deletes the entries first, so a crash leaves index items that the next call finds.
 
 Marker protocol, and why it is race-free. The invariant: once every writer has finished,
-a folder has a marker iff it holds an item (an entry or a sub-folder's marker).
-  * A writer that creates an entry (ver came back 1) does, AFTER the write, `ADD gen 1` on
-    the folder's marker; if that created the marker (gen == 1) it repeats one level up,
-    and stops at the first marker that already existed (its ancestors are marked).
+a folder has a marker iff it holds an item (an index item or a sub-folder's marker).
+  * A writer that created an index item does, AFTER its transaction, `ADD gen 1` on the
+    folder's marker; if that created the marker (gen == 1) it repeats one level up, and
+    stops at the first marker that already existed (its ancestors are marked).
   * A deleter checks the folder with Query(Limit=1); if it is empty it reads the marker's
     gen, queries again, and deletes the marker only if gen is unchanged; then it climbs.
   A deleter removes a marker only when its second Query saw no item. Any item created
-  before that Query would have been seen; a creator whose write came after that Query does
+  before that Query would have been seen; a creator whose item came after that Query does
   its ADD after it too, hence after the gen read: the ADD either lands before the delete
   (gen changed, the conditional delete fails, the marker stays) or after it (the ADD
   recreates the marker, gen == 1, and the creator climbs, restoring the ancestors the
   deleter may remove next). The first, cheap Query only ever makes a deleter stop early,
   which is always safe: the folder's last deleter sees it empty. Overwrites touch no
-  markers. A crash between a write and its marker update leaves a folder missing from, or
-  lingering in, its parent's listing until the next create/delete there, as in Vault.
+  markers. A crash between a transaction and its marker update leaves a folder missing
+  from, or lingering in, its parent's listing until the next create/delete there, as in
+  Vault; so does a failed marker update (best effort: the write stands).
+
+Costs (calls, and write units at ~1 KB values: 1 WRU per KB written, twice in a
+transaction): an overwrite 1 UpdateItem (1 WRU), as before; creating a key with
+expected_version 0 one TransactWriteItems + the marker ADD (2 calls, 5 WRU; 2 calls and
+2 WRU before), with an unconditional put one failed UpdateItem more (3 calls, 6 WRU);
+a deletion one TransactWriteItems + the emptiness Query (2 calls, 4 WRU; before, a
+DeleteItem: 1 WRU).
 """
 
 from __future__ import annotations
@@ -88,6 +130,7 @@ MAX_SK_BYTES = 1024
 # new value is computed server-side.
 _NUMBER_BYTES = 21
 
+_ENTRY_SK = "$"  # every entry's sort key: its pk is the whole key
 _STATE_PK = "#cluster"
 _STATE_SK = "state"
 _QUOTA_PK = "#quota/"  # + a rate-limit counter's key
@@ -101,8 +144,10 @@ _BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
 _UNPROCESSED_BACKOFF = 0.025
 _DUE_PAGE = 1000  # index keys per Query page of the due index
 _CONDITION_FAILED = "ConditionalCheckFailedException"
-# Reasons a transaction lost to someone else's write, as opposed to a malformed request.
-_LOST_RACE_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+# A write that only concurrent writers of the same key can make fail (an unconditional put
+# or delete) goes round at most this often, with full-jitter backoff of 10, 20, 40... ms.
+_CONTENDED_ROUNDS = 6
+_CONTENDED_BACKOFF = 0.005
 
 
 DUE_INDEX = "lease-due"
@@ -184,27 +229,36 @@ def _folder_pk(folder: str) -> str:
     return "/" + folder
 
 
-def _locate(key: str) -> tuple[str, str]:
-    """(pk, sk) of an entry; `key` has been checked."""
+def _entry_location(key: str) -> tuple[str, str]:
+    """(pk, sk) of a key's entry item; `key` has been checked."""
+    return "/" + key, _ENTRY_SK
+
+
+def _index_location(key: str) -> tuple[str, str]:
+    """(pk, sk) of a key's index item: its folder's pk and its last segment."""
     head, _, name = key.rpartition("/")
     return _folder_pk(f"{head}/" if head else ""), name
 
 
 def _marker(folder: str) -> tuple[str, str]:
     """(pk, sk) of the marker of a non-root `folder` ("a/b/" -> ("/a/", "b/"))."""
-    pk, name = _locate(folder[:-1])
+    pk, name = _index_location(folder[:-1])
     return pk, name + "/"
 
 
-def _storage_key(pk: str, sk: str) -> str:
-    return pk[1:] + sk
+def _storage_key(pk: str, name: str = "") -> str:
+    """The key of an entry's pk, or of an index item's (folder pk, name)."""
+    return pk[1:] + name
 
 
 def _checked_location(key: str) -> tuple[str, str]:
+    """(pk, sk) of the entry of `key`, which must be valid and fit DynamoDB's key sizes."""
     check_key(key)
-    pk, sk = _locate(key)
-    if len(pk.encode()) > MAX_PK_BYTES or len(sk.encode()) > MAX_SK_BYTES:
-        raise BadRequest("storage key too long for DynamoDB (partition 2048 / sort 1024 bytes)")
+    pk, sk = _entry_location(key)
+    if len(pk.encode()) > MAX_PK_BYTES or len(_index_location(key)[1].encode()) > MAX_SK_BYTES:
+        raise BadRequest(
+            "storage key too long for DynamoDB (2047 bytes, 1024 in its last segment)"
+        )
     return pk, sk
 
 
@@ -223,6 +277,12 @@ def entry_size(pk: str, sk: str, value: bytes, due: Due | None = None) -> int:
     )  # fmt: skip
 
 
+def index_size(key: str) -> int:
+    """The DynamoDB size of a key's index item (its keys only)."""
+    pk, sk = _index_location(key)
+    return len("pk") + len(pk.encode()) + len("sk") + len(sk.encode())
+
+
 def _check_entry_size(size: int) -> None:
     if size > MAX_ITEM_BYTES:
         raise EntryTooLarge(
@@ -231,29 +291,38 @@ def _check_entry_size(size: int) -> None:
         )
 
 
-def _check_transaction_size(ops: Sequence[WriteOp]) -> dict[str, tuple[str, str]]:
-    """Validate a transaction before sending it; returns each key's (pk, sk)."""
+def _check_transaction_size(ops: Sequence[WriteOp]) -> int:
+    """Validate a transaction before sending it; returns its entries' size in bytes."""
     if len(ops) > MAX_TRANSACT_ITEMS:
         raise BadRequest(
             f"transaction has {len(ops)} operations; DynamoDB allows {MAX_TRANSACT_ITEMS}"
         )
-    locations: dict[str, tuple[str, str]] = {}
+    keys: set[str] = set()
     total = 0
     for op in ops:
         check_version(op.expected_version)
-        if op.key in locations:
+        if op.key in keys:
             raise BadRequest("a transaction may touch each storage key only once")
-        pk, sk = locations[op.key] = _checked_location(op.key)
-        size = entry_size(pk, sk, op.value, op.due) if isinstance(op, Put) else entry_size(
-            pk, sk, b""
-        )
+        keys.add(op.key)
+        pk, sk = _checked_location(op.key)
+        value, due = (op.value, op.due) if isinstance(op, Put) else (b"", None)
+        size = entry_size(pk, sk, value, due)
         _check_entry_size(size)
         total += size
     if total > MAX_TRANSACT_BYTES:
         raise BadRequest(
             f"transaction is {total} bytes; DynamoDB allows {MAX_TRANSACT_BYTES} bytes"
         )
-    return locations
+    return total
+
+
+def _changes_existence(op: WriteOp) -> bool:
+    """Whether `op` may create or delete its key, so its index item must follow: a Put
+    with expected_version 0 or None (creation or overwrite: unknown), any Delete but one
+    with 0 (which succeeds only when there is nothing to delete)."""
+    if isinstance(op, Put):
+        return op.expected_version in (None, 0)
+    return op.expected_version != 0
 
 
 # --- requests in DynamoDB's wire format ------------------------------------------------------
@@ -299,7 +368,7 @@ def _version_condition(expected_version: int | None) -> dict[str, Any]:
     if expected_version is None:
         return {}
     if expected_version == 0:
-        return {"ConditionExpression": "attribute_not_exists(ver)"}
+        return _MISSING
     return {
         "ConditionExpression": "ver = :expected",
         "ExpressionAttributeValues": {":expected": _number(expected_version)},
@@ -319,7 +388,7 @@ def _with_condition(params: dict[str, Any], condition: dict[str, Any]) -> dict[s
     return merged
 
 
-def _entry_write(value: bytes, due: Due | None, expected_version: int | None) -> dict[str, Any]:
+def _entry_write(value: bytes, due: Due | None, condition: dict[str, Any]) -> dict[str, Any]:
     """An entry's Update (no table, no key): the value, ver + 1 (ADD starts at 0, so one
     request both writes and reports whether the key is new: ver comes back 1), the due mark."""
     update = "SET v = :v"
@@ -330,13 +399,17 @@ def _entry_write(value: bytes, due: Due | None, expected_version: int | None) ->
         update += ", due = :due, exp = :exp"
         values[":due"], values[":exp"] = {"S": due.bucket}, _number(due.at)
     params = {"UpdateExpression": f"{update} ADD ver :one", "ExpressionAttributeValues": values}
-    return _with_condition(params, _version_condition(expected_version))
+    return _with_condition(params, condition)
+
+
+_EXISTS = {"ConditionExpression": "attribute_exists(ver)"}  # the entry is there
+_MISSING = {"ConditionExpression": "attribute_not_exists(ver)"}
 
 
 def _raw_entry(raw: dict[str, Any]) -> Entry:
     value = raw["v"]["B"] if "v" in raw else b""
     version = int(raw["ver"]["N"]) if "ver" in raw else 0
-    return Entry(_storage_key(raw["pk"]["S"], raw["sk"]["S"]), value, version)
+    return Entry(_storage_key(raw["pk"]["S"]), value, version)
 
 
 _NO_STATE = ClusterState()  # a table not yet initialised
@@ -355,39 +428,57 @@ def _raw_state(raw: dict[str, Any]) -> ClusterState:
 def _folders_to_mark(ops: Sequence[WriteOp]) -> list[str]:
     """Folders whose markers a committed transaction must ensure (as for single puts).
 
-    TransactWriteItems does not say which puts created their key, so unconditional puts mark
-    their folder anyway: an extra ADD on an existing marker is harmless (it can only make a
-    concurrent pruner stop, and the folder is not empty).
+    An unconditional Put rewrites its index item whether or not it created its key, so its
+    folder is marked anyway: an extra ADD on an existing marker is harmless (it can only
+    make a concurrent pruner stop, and the folder is not empty).
     """
-    creating = (op for op in ops if isinstance(op, Put) and op.expected_version in (None, 0))
+    creating = (op for op in ops if isinstance(op, Put) and _changes_existence(op))
     return sorted({parent_folder(op.key) for op in creating})
 
 
 def _folders_to_prune(ops: Sequence[WriteOp]) -> list[str]:
     """Folders a committed transaction may have emptied (those that got a put did not)."""
     written = {parent_folder(op.key) for op in ops if isinstance(op, Put)}
-    # With expected_version 0 a successful delete deleted nothing.
-    deleting = (op for op in ops if isinstance(op, Delete) and op.expected_version != 0)
+    deleting = (op for op in ops if isinstance(op, Delete) and _changes_existence(op))
     return sorted({parent_folder(op.key) for op in deleting} - written)
+
+
+class _Contended(ConditionFailed):
+    """A transaction DynamoDB cancelled for another one in flight on its items
+    (TransactionConflict), not for a condition: the same request may succeed next."""
+
+
+def _pause(attempt: int) -> None:
+    """Full-jitter backoff before attempt `attempt` (none before the first)."""
+    if attempt:
+        time.sleep(random.uniform(0, _CONTENDED_BACKOFF * 2**attempt))  # noqa: S311
+
+
+def _contended() -> Unavailable:
+    return Unavailable(
+        "storage key changed by concurrent writers on every attempt; retry later",
+        retry_after=awsfaults.THROTTLED_RETRY_AFTER,
+    )
 
 
 def _upkeep(
     method: Callable[[DynamoDBPhysical, str], None],
 ) -> Callable[[DynamoDBPhysical, str], None]:
-    """Folder markers follow a write that has committed. If AWS fails their upkeep (after
-    botocore's retries) the write stands, and the listing is as after a crash there (see
-    the module docstring): a 503 would only make the client repeat a write that happened,
-    which would not mend the marker either (overwrites touch no markers)."""
+    """Folder markers (and index items that did not fit a transaction) follow a write that
+    has committed. If AWS fails their upkeep (after botocore's retries) the write stands,
+    and the listing is as after a crash there (see the module docstring): a 503 would only
+    make the client repeat a write that happened, which would not mend the listing either
+    (overwrites touch no markers)."""
 
     @functools.wraps(method)
-    def kept(self: DynamoDBPhysical, folder: str) -> None:
+    def kept(self: DynamoDBPhysical, path: str) -> None:
         try:
-            method(self, folder)
+            method(self, path)
         except Exception as error:
             unavailable = awsfaults.unavailable(error)
             if unavailable is None:
                 raise
-            logger.warning("folder marker upkeep failed", extra={"error": unavailable.message})
+            logger.warning("folder listing upkeep failed", extra={"error": unavailable.message})
 
     return kept
 
@@ -571,17 +662,44 @@ class DynamoDBPhysical(Physical):
     ) -> int:
         pk, sk = _checked_location(key)
         _check_entry_size(entry_size(pk, sk, value, due))
-        written = self._update(pk, sk, _entry_write(value, due, expected_version))
-        version = int(written["ver"]["N"])
-        if version == 1:
-            self._mark(parent_folder(key))
-        return version
+        if expected_version == 0:
+            self._create(key, value, due)
+            return 1
+        if expected_version is not None:
+            return self._overwrite(key, value, due, _version_condition(expected_version))
+        # Most unconditional puts rewrite an existing key: try that first (one UpdateItem,
+        # no index item), and create the key only when it is missing. Each failure means
+        # another writer created or deleted the key in between.
+        for attempt in range(_CONTENDED_ROUNDS):
+            _pause(attempt)
+            try:
+                return self._overwrite(key, value, due, _EXISTS)
+            except ConditionFailed:
+                pass
+            try:
+                self._create(key, value, due)
+                return 1
+            except ConditionFailed:
+                pass
+        raise _contended()
+
+    def _overwrite(
+        self, key: str, value: bytes, due: Due | None, condition: dict[str, Any]
+    ) -> int:
+        """UpdateItem of an entry that exists (the condition says so): its new version."""
+        written = self._update(*_entry_location(key), _entry_write(value, due, condition))
+        return int(written["ver"]["N"])
+
+    def _create(self, key: str, value: bytes, due: Due | None) -> None:
+        """Create the entry and its index item in one transaction, then mark its folder."""
+        entry = {**self._target(_entry_location(key)), **_entry_write(value, due, _MISSING)}
+        self._transaction([{"Update": entry}, self._index_put(key)])
+        self._mark(parent_folder(key))
 
     def _delete_item(self, pk: str, sk: str, condition: dict[str, Any]) -> bool:
         """DeleteItem under `condition`; False when the condition failed."""
-        params = {"TableName": self.table_name, "Key": _raw_key(pk, sk), **condition}
         try:
-            self._call("DeleteItem", params)
+            self._call("DeleteItem", {**self._target((pk, sk)), **condition})
         except ClientError as error:
             if _lost_condition(error):
                 return False
@@ -590,56 +708,118 @@ class DynamoDBPhysical(Physical):
 
     def delete(self, key: str, *, expected_version: int | None = None) -> None:
         pk, sk = _checked_location(key)
-        # Unconditional deletes require existence too: a failed condition is how we learn,
-        # without reading the value back, that there is nothing to delete and no folder
-        # to prune.
-        condition = _version_condition(expected_version) or {
-            "ConditionExpression": "attribute_exists(ver)"
-        }
-        if not self._delete_item(pk, sk, condition):
-            if expected_version is not None:
+        if expected_version == 0:  # success means there is nothing to delete
+            if not self._delete_item(pk, sk, _MISSING):
                 raise ConditionFailed("version mismatch")
             return
-        if expected_version != 0:  # with 0, success means the key did not exist
-            self._prune(parent_folder(key))
+        # A missing key fails the existence condition: nothing to delete and no folder to
+        # prune, learnt without reading the value back.
+        condition = _version_condition(expected_version) or _EXISTS
+        deletion = [{"Delete": {**self._target((pk, sk)), **condition}}, self._index_delete(key)]
+        if expected_version is not None:
+            self._transaction(deletion)  # ConditionFailed: a version mismatch or a lost race
+        elif not self._transaction_settled(deletion):
+            return
+        self._prune(parent_folder(key))
 
     def delete_many(self, keys: Sequence[str]) -> None:
-        self._raw_batch_delete([_checked_location(key) for key in keys])
+        """Index items first: a crash in between leaves entries unlisted, still readable
+        under the keys the caller holds (see the module docstring)."""
+        for key in keys:
+            _checked_location(key)
+        self._raw_batch_delete([_index_location(key) for key in keys])
+        self._raw_batch_delete([_entry_location(key) for key in keys])
         for folder in sorted({parent_folder(key) for key in keys}):
             self._prune(folder)
 
     # --- transactions --------------------------------------------------------------------
 
+    def _target(self, location: tuple[str, str]) -> dict[str, Any]:
+        return {"TableName": self.table_name, "Key": _raw_key(*location)}
+
+    def _index_put(self, key: str) -> dict[str, Any]:
+        return {"Put": {"TableName": self.table_name, "Item": _raw_key(*_index_location(key))}}
+
+    def _index_delete(self, key: str) -> dict[str, Any]:
+        return {"Delete": self._target(_index_location(key))}
+
+    def _transaction(self, items: builtins.list[dict[str, Any]]) -> None:
+        """TransactWriteItems; ConditionFailed when a condition failed, _Contended when
+        another transaction in flight cancelled it, EntryTooLarge for an item too big."""
+        try:
+            self._call("TransactWriteItems", {"TransactItems": items})
+        except ClientError as error:
+            codes = _cancellation_codes(error)
+            if "ConditionalCheckFailed" in codes:
+                raise ConditionFailed("transaction condition failed") from None
+            if "TransactionConflict" in codes:
+                raise _Contended("transaction conflict") from None
+            if "ValidationError" in codes or _refused_size(error):
+                raise _too_large() from None
+            raise
+
     def transact(self, ops: Sequence[WriteOp]) -> None:
         if not ops:
             return
-        locations = _check_transaction_size(ops)
-        self._commit(ops, locations)
-        # Markers after the commit, as for single writes (see the module docstring).
+        size = _check_transaction_size(ops)
+        items: builtins.list[dict[str, Any]] = []
+        for op in ops:
+            target = self._target(_entry_location(op.key))
+            condition = _version_condition(op.expected_version)
+            if isinstance(op, Put):
+                items.append({"Update": {**target, **_entry_write(op.value, op.due, condition)}})
+            else:
+                items.append({"Delete": {**target, **condition}})
+        following = [op for op in ops if _changes_existence(op)]
+        index_bytes = sum(index_size(op.key) for op in following)
+        inline = len(items) + len(following) <= MAX_TRANSACT_ITEMS and (
+            size + index_bytes <= MAX_TRANSACT_BYTES
+        )
+        if inline:
+            items += (
+                self._index_put(op.key) if isinstance(op, Put) else self._index_delete(op.key)
+                for op in following
+            )
+        self._transaction(items)
+        # What did not fit follows, each key on its own; markers after the commit, as for
+        # single writes (see the module docstring).
+        for op in [] if inline else following:
+            if isinstance(op, Put):
+                self._index_created(op.key)
+            else:
+                self._index_deleted(op.key)
         for folder in _folders_to_mark(ops):
             self._mark(folder)
         for folder in _folders_to_prune(ops):
             self._prune(folder)
 
-    def _commit(self, ops: Sequence[WriteOp], locations: dict[str, tuple[str, str]]) -> None:
-        items: builtins.list[dict[str, Any]] = []
-        for op in ops:
-            target = {"TableName": self.table_name, "Key": _raw_key(*locations[op.key])}
-            if isinstance(op, Put):
-                items.append({"Update": {**target, **_entry_write(
-                    op.value, op.due, op.expected_version
-                )}})
-            else:
-                items.append({"Delete": {**target, **_version_condition(op.expected_version)}})
-        try:
-            self._call("TransactWriteItems", {"TransactItems": items})
-        except ClientError as error:
-            codes = _cancellation_codes(error)
-            if codes & _LOST_RACE_REASONS:
-                raise ConditionFailed("transaction condition failed") from None
-            if "ValidationError" in codes or _refused_size(error):
-                raise _too_large() from None
-            raise
+    def _transaction_settled(self, items: builtins.list[dict[str, Any]]) -> bool:
+        """`_transaction`, sent again while only transactions in flight cancel it (writes
+        without a version to check, whose callers expect no lost race); False when a
+        condition failed."""
+        for attempt in range(_CONTENDED_ROUNDS):
+            _pause(attempt)
+            try:
+                self._transaction(items)
+                return True
+            except _Contended:
+                continue
+            except ConditionFailed:
+                return False
+        raise _contended()
+
+    @_upkeep
+    def _index_created(self, key: str) -> None:
+        """Put the index item of `key` if its entry exists (see the module docstring); if
+        it does not, whoever deleted it since keeps the index item."""
+        check = {"ConditionCheck": {**self._target(_entry_location(key)), **_EXISTS}}
+        self._transaction_settled([check, self._index_put(key)])
+
+    @_upkeep
+    def _index_deleted(self, key: str) -> None:
+        """Delete the index item of `key` if its entry is gone."""
+        check = {"ConditionCheck": {**self._target(_entry_location(key)), **_MISSING}}
+        self._transaction_settled([check, self._index_delete(key)])
 
     # --- folders -------------------------------------------------------------------------
 
@@ -687,15 +867,20 @@ class DynamoDBPhysical(Physical):
     # --- prefix operations -----------------------------------------------------------------
 
     def delete_prefix(self, prefix: str) -> int:
-        """Delete every entry (and marker) under `prefix`; returns the number of entries.
+        """Delete every entry (with its index item) and marker under `prefix`; returns the
+        number of entries. Entries first: a crash leaves index items the next call finds.
 
         Meant for unmount: concurrent writers under the prefix are not expected.
         """
         check_prefix(prefix)
-        items = builtins.list(self._walk(prefix))
-        self._raw_batch_delete(items)
+        listed = builtins.list(self._walk(prefix))
+        entries = [
+            _entry_location(_storage_key(pk, sk)) for pk, sk in listed if not sk.endswith("/")
+        ]
+        self._raw_batch_delete(entries)
+        self._raw_batch_delete(listed)
         self._prune(prefix)
-        return sum(not sort_key.endswith("/") for _, sort_key in items)
+        return len(entries)
 
     # --- the due index -------------------------------------------------------------------
 
@@ -710,7 +895,7 @@ class DynamoDBPhysical(Physical):
         }
         for page in self._query(params):
             read += page["Count"]
-            keys += (_storage_key(item["pk"]["S"], item["sk"]["S"]) for item in page["Items"])
+            keys += (_storage_key(item["pk"]["S"]) for item in page["Items"])
             if len(keys) >= limit:
                 break
         return keys[:limit], read

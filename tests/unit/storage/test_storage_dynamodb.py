@@ -372,7 +372,7 @@ def test_entry_size_counts_names_and_values():
 
 
 def test_entry_too_large_at_the_limit(physical, calls):
-    pk, sk = "/big/", "k"
+    pk, sk = "/big/k", "$"  # the entry item of "big/k"
     room = MAX_ITEM_BYTES - entry_size(pk, sk, b"")
     with pytest.raises(EntryTooLarge) as info:
         physical.put("big/k", b"x" * (room + 1))
@@ -397,21 +397,40 @@ def test_call_counts(physical, calls):
         fn(*args, **kwargs)
         return dict(calls)
 
-    assert count(physical.put, "root", b"v") == {"UpdateItem": 1}
-    assert count(physical.put, "a/b/c", b"v") == {"UpdateItem": 3}  # key + 2 new markers
-    assert count(physical.put, "a/b/d", b"v") == {"UpdateItem": 2}  # key + existing marker
+    # A new key: the overwrite that finds no entry, then entry + index item in one
+    # transaction (the root has no marker).
+    assert count(physical.put, "root", b"v") == {"UpdateItem": 1, "TransactWriteItems": 1}
+    # ... + 2 new markers
+    assert count(physical.put, "a/b/c", b"v") == {"UpdateItem": 3, "TransactWriteItems": 1}
+    # ... + the existing marker
+    assert count(physical.put, "a/b/d", b"v") == {"UpdateItem": 2, "TransactWriteItems": 1}
     assert count(physical.put, "a/b/d", b"w") == {"UpdateItem": 1}  # overwrite
+    assert count(physical.put, "a/b/d", b"x", expected_version=2) == {"UpdateItem": 1}
+    # Known to be new: the transaction and the marker.
+    assert count(physical.put, "a/n", b"v", expected_version=0) == {
+        "TransactWriteItems": 1,
+        "UpdateItem": 1,
+    }
+    physical.delete("a/n")
     assert count(physical.get, "a/b/d") == {"GetItem": 1}
     assert count(physical.get, "nope") == {"GetItem": 1}
     assert count(physical.read, ["a/b/c", "a/b/d"]) == {"BatchGetItem": 1}
     assert count(physical.list, "a/") == {"Query": 1}
     assert count(physical.cluster_state) == {"GetItem": 1}
-    assert count(physical.delete, "nope") == {"DeleteItem": 1}
+    # Entry and index item go in one transaction; a missing key fails its condition.
+    assert count(physical.delete, "nope") == {"TransactWriteItems": 1}
     # Folder still holds a/b/d: one Query shows it is not empty.
-    assert count(physical.delete, "a/b/c") == {"DeleteItem": 1, "Query": 1}
+    assert count(physical.delete, "a/b/c") == {"TransactWriteItems": 1, "Query": 1}
     # Emptying a/b/ (Query, GetItem gen, Query, DeleteItem) then a/ (Query: empty, ...).
-    assert count(physical.delete, "a/b/d") == {"DeleteItem": 3, "Query": 4, "GetItem": 2}
-    assert count(physical.delete, "root") == {"DeleteItem": 1}  # the root has no marker
+    assert count(physical.delete, "a/b/d") == {
+        "TransactWriteItems": 1,
+        "DeleteItem": 2,
+        "Query": 4,
+        "GetItem": 2,
+    }
+    # The root has no marker.
+    assert count(physical.delete, "root") == {"TransactWriteItems": 1}
+    assert count(physical.delete, "root", expected_version=0) == {"DeleteItem": 1}
     physical.put("t/x", b"v")
     assert count(physical.transact, [Put("t/y", b"v", expected_version=0)]) == {
         "TransactWriteItems": 1,

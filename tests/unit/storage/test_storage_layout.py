@@ -1,0 +1,234 @@
+"""The key layout: an entry item per key (its own partition-key value) and a folder index
+kept equal to the entries under concurrent creators and deleters of the same keys."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+from botocore.exceptions import ClientError
+
+from chalicelib.core.errors import Unavailable
+from chalicelib.storage import ConditionFailed, Delete, Entry, Put
+from chalicelib.storage.dynamodb import DynamoDBPhysical
+from chalicelib.storage.physical import parent_folder
+
+
+def layout(raw_items) -> tuple[set[str], set[str], set[str]]:
+    """(keys with an entry item, keys with an index item, folders with a marker)."""
+    entries, index, markers = set(), set(), set()
+    for item in raw_items():
+        pk, sk = item["pk"]["S"], item["sk"]["S"]
+        if not pk.startswith("/"):
+            continue  # cluster state, counters
+        if sk == "$":
+            entries.add(pk[1:])
+        elif sk.endswith("/"):
+            markers.add(pk[1:] + sk)
+        else:
+            index.add(pk[1:] + sk)
+    return entries, index, markers
+
+
+def assert_consistent(physical: DynamoDBPhysical, raw_items) -> set[str]:
+    """Index items == entries, markers == folders holding something, LIST agrees; the keys."""
+    entries, index, markers = layout(raw_items)
+    assert index == entries
+    assert markers == {parent_folder(path) for path in index | markers} - {""}
+    for folder in {parent_folder(path) for path in index | markers} | {""}:
+        names = {path[len(folder):] for path in index | markers if parent_folder(path) == folder}
+        assert physical.list(folder) == sorted(names, key=str.encode)
+    return entries
+
+
+def test_an_entry_has_its_own_partition_key_and_its_folder_an_index(physical, raw_items):
+    physical.put("a/b/c", b"v")
+    physical.put("top", b"t")
+    items = {(i["pk"]["S"], i["sk"]["S"]): i for i in raw_items()}
+    assert set(items) == {
+        ("/a/b/c", "$"), ("/a/b/", "c"), ("/a/", "b/"), ("/", "a/"), ("/top", "$"), ("/", "top")
+    }  # fmt: skip
+    assert items[("/a/b/c", "$")]["v"]["B"] == b"v"
+    assert items[("/a/b/c", "$")]["ver"]["N"] == "1"
+    assert set(items[("/a/b/", "c")]) == {"pk", "sk"}  # keys only
+    assert physical.list("") == ["a/", "top"]
+    assert physical.list("a/b/") == ["c"]
+
+
+def test_keys_of_one_folder_are_read_under_distinct_partition_keys(physical, monkeypatch):
+    keys = [f"sys/token/id/h{i:02d}" for i in range(20)]
+    physical.transact([Put(key, b"t", 0) for key in keys])
+    seen: list[str] = []
+    original = DynamoDBPhysical._call
+
+    def recording(self, operation, params):
+        if operation == "GetItem":
+            seen.append(params["Key"]["pk"]["S"])
+        elif operation == "BatchGetItem":
+            seen.extend(k["pk"]["S"] for t in params["RequestItems"].values() for k in t["Keys"])
+        return original(self, operation, params)
+
+    monkeypatch.setattr(DynamoDBPhysical, "_call", recording)
+    for key in keys:
+        assert physical.get(key) == Entry(key, b"t", 1)
+        physical.read([key], with_state=False)
+    assert len(set(seen)) == len(keys)
+    assert seen[:2] == ["/sys/token/id/h00", "/sys/token/id/h00"]
+
+
+def test_list_is_one_query_of_the_folder_index(physical, calls):
+    physical.transact([Put(f"f/k{i:02d}", b"v", 0) for i in range(30)])
+    physical.put("f/sub/x", b"v")
+    calls.clear()
+    assert physical.list("f/") == [*(f"k{i:02d}" for i in range(30)), "sub/"]
+    assert calls == Counter(Query=1)
+
+
+def test_an_unconditional_put_that_loses_the_creation_overwrites(physical, monkeypatch):
+    """Interleaving: the overwrite finds no entry, another writer creates the key, our
+    creation fails; the next round's overwrite succeeds."""
+    original = DynamoDBPhysical._create
+    raced = []
+
+    def racing_create(self, key, value, due):
+        if not raced:
+            raced.append(key)
+            original(self, key, b"theirs", None)
+        return original(self, key, value, due)
+
+    monkeypatch.setattr(DynamoDBPhysical, "_create", racing_create)
+    assert physical.put("r/k", b"ours") == 2
+    assert physical.get("r/k") == Entry("r/k", b"ours", 2)
+    assert physical.list("r/") == ["k"]
+
+
+def _conflict_on(operation: str, times: int) -> Callable:
+    """A _call that answers `operation` with a TransactionConflict the first `times` times."""
+    original = DynamoDBPhysical._call
+    left = [times]
+
+    def conflicting(self, name, params):
+        if name == operation and left[0] > 0:
+            left[0] -= 1
+            reasons = [{"Code": "TransactionConflict"} for _ in params["TransactItems"]]
+            raise ClientError(
+                {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": reasons},
+                name,
+            )
+        return original(self, name, params)
+
+    return conflicting
+
+
+def test_unconditional_writes_retry_a_transaction_conflict(physical, monkeypatch):
+    monkeypatch.setattr("chalicelib.storage.dynamodb._CONTENDED_BACKOFF", 0)
+    monkeypatch.setattr(DynamoDBPhysical, "_call", _conflict_on("TransactWriteItems", 2))
+    assert physical.put("q/k", b"v") == 1
+    monkeypatch.setattr(DynamoDBPhysical, "_call", _conflict_on("TransactWriteItems", 2))
+    physical.delete("q/k")
+    assert physical.get("q/k") is None
+    assert physical.list("") == []
+    # A conditional write reports the conflict as a lost race: its caller re-reads.
+    physical.put("q/k", b"v")
+    monkeypatch.setattr(DynamoDBPhysical, "_call", _conflict_on("TransactWriteItems", 1))
+    with pytest.raises(ConditionFailed):
+        physical.delete("q/k", expected_version=1)
+    # Contention that never ends is a 503, not a silent loss.
+    monkeypatch.setattr(DynamoDBPhysical, "_call", _conflict_on("TransactWriteItems", 99))
+    with pytest.raises(Unavailable):
+        physical.delete("q/k")
+    assert physical.get("q/k") == Entry("q/k", b"v", 1)
+
+
+def test_a_transaction_too_big_for_its_index_items_is_followed_key_by_key(
+    physical, raw_items, calls
+):
+    keys = [f"big/k{i:02d}" for i in range(60)]
+    calls.clear()
+    physical.transact([Put(key, b"v", 0) for key in keys])  # 60 entries + 60 index > 100
+    assert calls["TransactWriteItems"] == 1 + 60
+    assert assert_consistent(physical, raw_items) == set(keys)
+    physical.transact([Delete(key) for key in keys])
+    assert assert_consistent(physical, raw_items) == set()
+
+
+def test_index_follow_ups_obey_the_entry(physical, raw_items):
+    """A follow-up never adds an index item for a missing entry nor removes one of a
+    present entry: whoever changed the entry since follows it up."""
+    physical._index_created("gone/k")
+    physical.put("here/k", b"v")
+    physical._index_deleted("here/k")
+    assert layout(raw_items)[:2] == ({"here/k"}, {"here/k"})
+
+
+def test_delete_prefix_removes_entries_index_items_and_markers(physical, raw_items):
+    for key in ["m/a", "m/b/c", "m/b/d/e", "n/x"]:
+        physical.put(key, b"v")
+    assert physical.delete_prefix("m/") == 3
+    assert layout(raw_items) == ({"n/x"}, {"n/x"}, {"n/"})
+
+
+def test_delete_many_removes_entries_and_index_items(physical, raw_items):
+    physical.transact([Put(f"d/{i}", b"v", 0) for i in range(30)])
+    physical.delete_many([f"d/{i}" for i in range(29)] + ["d/missing"])
+    assert assert_consistent(physical, raw_items) == {"d/29"}
+
+
+KEYS = ["c/x/k0", "c/x/k1", "c/y/k2", "k3"]
+
+
+def _random_writes(physical: DynamoDBPhysical, seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(20):
+        key, other = rng.sample(KEYS, 2)
+        action = rng.randrange(6)
+        try:
+            if action == 0:
+                physical.put(key, b"v")
+            elif action == 1:
+                physical.put(key, b"v", expected_version=0)
+            elif action == 2:
+                physical.delete(key)
+            elif action == 3 and (found := physical.get(key)) is not None:
+                physical.delete(key, expected_version=found.version)
+            elif action == 4:
+                physical.transact([Put(key, b"v", 0), Delete(other)])
+            else:
+                physical.transact([Delete(key), Put(other, b"v")])
+        except ConditionFailed:
+            pass  # a lost race: the invariants must hold all the same
+
+
+def test_concurrent_creators_and_deleters_of_the_same_keys(physical, raw_items, monkeypatch):
+    """Index items equal entries after every request (each existence change carries its
+    index item's in one transaction), and markers follow once every writer is done."""
+    # DynamoDB applies each request atomically; moto's transactions do not lock. A pause
+    # after each request lets the other threads' requests in between (moto answers in a
+    # few ms, so without it one writer's steps would rarely interleave with another's).
+    lock = threading.Lock()
+    original = DynamoDBPhysical._call
+    broken: list[str] = []
+
+    def atomic(self, operation, params):
+        with lock:
+            answer = original(self, operation, params)
+            entries, index, _ = layout(raw_items)
+            if entries != index:
+                broken.append(f"after {operation}: entries {entries}, index {index}")
+        time.sleep(random.uniform(0, 0.005))
+        return answer
+
+    monkeypatch.setattr(DynamoDBPhysical, "_call", atomic)
+    monkeypatch.setattr("chalicelib.storage.dynamodb._CONTENDED_ROUNDS", 50)
+    threads = [threading.Thread(target=_random_writes, args=(physical, n)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert broken == []
+    entries = assert_consistent(physical, raw_items)
+    assert entries == {key for key in KEYS if physical.get(key) is not None}

@@ -81,7 +81,10 @@ def _third_party(modules: set[str]) -> list[str]:
 
 
 def test_zip_stays_under_15_mb(package: Path) -> None:
-    assert (package / "deployment.zip").stat().st_size <= MAX_BYTES
+    size = (package / "deployment.zip").stat().st_size
+    # Next lever when this fails: SOURCES_KEPT = () ships our code as bytecode only too
+    # (-0.7 MB; tracebacks keep file and line, lose the line's text).
+    assert size <= MAX_BYTES, f"{size / 1e6:.2f} MB: see infra/package_manifest.py"
 
 
 def test_dropped_distributions_are_gone(unpacked: Path) -> None:

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import botocore.session
@@ -631,3 +632,40 @@ def test_read_timeout_agrees(credentials, sleeps):
     assert botocore_failure == lean_failure
     assert botocore_failure[0] is ReadTimeoutError
     assert botocore_failure[2] == _attempts(client)
+
+
+class _KeepAlive(BaseHTTPRequestHandler):
+    """An HTTP/1.1 DynamoDB stand-in answering every GetItem with one item."""
+
+    protocol_version = "HTTP/1.1"
+    body = json.dumps({"Item": {"pk": {"S": "/f/"}, "v": {"B": "AAE="}}}).encode()
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections += 1  # type: ignore[attr-defined]
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_connection_is_kept_alive(credentials):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
+    server.connections = 0  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = _client("dynamodb", f"http://127.0.0.1:{server.server_address[1]}")
+        answers = [lean(client).call("GetItem", {"TableName": TABLE, "Key": KEY}) for _ in range(5)]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert all(answer["Item"]["v"] == {"B": b"\0\1"} for answer in answers)
+    assert server.connections == 1  # type: ignore[attr-defined]

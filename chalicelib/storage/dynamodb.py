@@ -32,7 +32,9 @@ existence carries its index item's change in the same TransactWriteItems:
     `put` with expected_version 0 sends just that; an unconditional `put` first tries an
     overwrite (UpdateItem if the entry exists: a steady-state write costs one UpdateItem,
     as before), and only when the entry is missing the creation; each failure means a
-    concurrent writer created or deleted the key in between, so it goes round again.
+    concurrent writer created or deleted the key in between, so it goes round again
+    (a 503 after 6 rounds). Transactions cancelled only by a TransactionConflict are
+    sent again the same way where the caller set no version to check.
   * deletion is a transaction [Delete entry if it exists (or is at the version expected),
     Delete index item]; a missing key fails the condition: nothing changes.
   * overwrites (expected_version N, or an unconditional put of an existing key) touch
@@ -43,9 +45,14 @@ existence carries its index item's change in the same TransactWriteItems:
     transaction. When those extra items do not fit (100 items, 4 MB), the transaction
     commits alone and each key's index item follows in its own transaction, conditioned
     on the entry: [ConditionCheck entry exists, Put index] or [ConditionCheck entry
-    missing, Delete index]. That also ends with index == entry once writers finish: after
-    the key's last existence change, its writer's follow-up succeeds (the entry stays as
-    it left it) and every later follow-up of others fails its check.
+    missing, Delete index]. That too ends with index == entry once writers finish: every
+    index change lands while the entry is in the state it matches (present for a Put,
+    absent for a Delete); the writer of a key's last existence change follows it up (or
+    changed the index in the same transaction) after it, finds the entry as it left it
+    and succeeds, and any index change after that finds the same state, so it agrees.
+    A crash before a follow-up (or one AWS fails: best effort, the write stands) leaves
+    the key missing from, or lingering in, its folder's LIST until the key is next
+    created or deleted.
   * `delete_many` and `delete_prefix` batch-delete without conditions (BatchWriteItem is
     not atomic): they are for keys no one else writes (a sweeper's claimed leases, an
     unmounted mount). `delete_many` deletes the index items first, so a crash leaves
@@ -95,15 +102,44 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.core import awsfaults
-from chalicelib.core.errors import BadRequest, EntryTooLarge, Unavailable
+from chalicelib.core.errors import Unavailable
 from chalicelib.observability import logger
 from chalicelib.settings import settings
 from chalicelib.storage.awsmodels import use_lean_loader
+from chalicelib.storage.dynamowire import (
+    EXISTS,
+    MAX_TRANSACT_BYTES,
+    MAX_TRANSACT_ITEMS,
+    MISSING,
+    NO_STATE,
+    ONE,
+    cancellation_codes,
+    changes_existence,
+    check_entry_size,
+    check_transaction_size,
+    checked_location,
+    entry_location,
+    entry_size,
+    entry_write,
+    folder_pk,
+    folders_to_mark,
+    folders_to_prune,
+    index_location,
+    index_size,
+    lost_condition,
+    marker_location,
+    number_value,
+    raw_entry,
+    raw_key,
+    raw_state,
+    refused_size,
+    storage_key,
+    too_large,
+    version_condition,
+)
 from chalicelib.storage.physical import (
-    NOT_DUE,
     ClusterState,
     ConditionFailed,
-    Delete,
     Due,
     Entry,
     Physical,
@@ -111,26 +147,13 @@ from chalicelib.storage.physical import (
     QuotaClaim,
     QuotaCounter,
     WriteOp,
-    check_key,
     check_prefix,
-    check_version,
-    frozen_generations,
     parent_folder,
 )
 
 if TYPE_CHECKING:
     from botocore.session import Session as BotocoreSession
 
-MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item limit: attribute names + values
-MAX_TRANSACT_ITEMS = 100
-MAX_TRANSACT_BYTES = 4 * 1024 * 1024
-MAX_PK_BYTES = 2048
-MAX_SK_BYTES = 1024
-# A number takes at most 21 bytes (38 significant digits); `ver` is sized as such because its
-# new value is computed server-side.
-_NUMBER_BYTES = 21
-
-_ENTRY_SK = "$"  # every entry's sort key: its pk is the whole key
 _STATE_PK = "#cluster"
 _STATE_SK = "state"
 _QUOTA_PK = "#quota/"  # + a rate-limit counter's key
@@ -143,7 +166,6 @@ _UNPROCESSED_ROUNDS = 5
 _BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
 _UNPROCESSED_BACKOFF = 0.025
 _DUE_PAGE = 1000  # index keys per Query page of the due index
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 # A write that only concurrent writers of the same key can make fail (an unconditional put
 # or delete) goes round at most this often, with full-jitter backoff of 10, 20, 40... ms.
 _CONTENDED_ROUNDS = 6
@@ -220,227 +242,6 @@ def create_table(table_name: str | None = None) -> None:
     model = _item_class(table_name or config.table_name, config.region, config.endpoint_url)
     if not model.exists():
         model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
-
-
-# --- key layout -------------------------------------------------------------------------
-
-
-def _folder_pk(folder: str) -> str:
-    return "/" + folder
-
-
-def _entry_location(key: str) -> tuple[str, str]:
-    """(pk, sk) of a key's entry item; `key` has been checked."""
-    return "/" + key, _ENTRY_SK
-
-
-def _index_location(key: str) -> tuple[str, str]:
-    """(pk, sk) of a key's index item: its folder's pk and its last segment."""
-    head, _, name = key.rpartition("/")
-    return _folder_pk(f"{head}/" if head else ""), name
-
-
-def _marker(folder: str) -> tuple[str, str]:
-    """(pk, sk) of the marker of a non-root `folder` ("a/b/" -> ("/a/", "b/"))."""
-    pk, name = _index_location(folder[:-1])
-    return pk, name + "/"
-
-
-def _storage_key(pk: str, name: str = "") -> str:
-    """The key of an entry's pk, or of an index item's (folder pk, name)."""
-    return pk[1:] + name
-
-
-def _checked_location(key: str) -> tuple[str, str]:
-    """(pk, sk) of the entry of `key`, which must be valid and fit DynamoDB's key sizes."""
-    check_key(key)
-    pk, sk = _entry_location(key)
-    if len(pk.encode()) > MAX_PK_BYTES or len(_index_location(key)[1].encode()) > MAX_SK_BYTES:
-        raise BadRequest(
-            "storage key too long for DynamoDB (2047 bytes, 1024 in its last segment)"
-        )
-    return pk, sk
-
-
-# --- size limits ------------------------------------------------------------------------
-
-
-def entry_size(pk: str, sk: str, value: bytes, due: Due | None = None) -> int:
-    """The DynamoDB size of an entry item: UTF-8 attribute names plus value sizes."""
-    marked = due is not None and due != NOT_DUE
-    return (
-        len("pk") + len(pk.encode())
-        + len("sk") + len(sk.encode())
-        + len("v") + len(value)
-        + len("ver") + _NUMBER_BYTES
-        + (len("due") + len(due.bucket.encode()) + len("exp") + _NUMBER_BYTES if marked else 0)
-    )  # fmt: skip
-
-
-def index_size(key: str) -> int:
-    """The DynamoDB size of a key's index item (its keys only)."""
-    pk, sk = _index_location(key)
-    return len("pk") + len(pk.encode()) + len("sk") + len(sk.encode())
-
-
-def _check_entry_size(size: int) -> None:
-    if size > MAX_ITEM_BYTES:
-        raise EntryTooLarge(
-            f"entry too large: {size} bytes including its key and encryption overhead; "
-            f"DynamoDB stores at most {MAX_ITEM_BYTES} bytes per item"
-        )
-
-
-def _check_transaction_size(ops: Sequence[WriteOp]) -> int:
-    """Validate a transaction before sending it; returns its entries' size in bytes."""
-    if len(ops) > MAX_TRANSACT_ITEMS:
-        raise BadRequest(
-            f"transaction has {len(ops)} operations; DynamoDB allows {MAX_TRANSACT_ITEMS}"
-        )
-    keys: set[str] = set()
-    total = 0
-    for op in ops:
-        check_version(op.expected_version)
-        if op.key in keys:
-            raise BadRequest("a transaction may touch each storage key only once")
-        keys.add(op.key)
-        pk, sk = _checked_location(op.key)
-        value, due = (op.value, op.due) if isinstance(op, Put) else (b"", None)
-        size = entry_size(pk, sk, value, due)
-        _check_entry_size(size)
-        total += size
-    if total > MAX_TRANSACT_BYTES:
-        raise BadRequest(
-            f"transaction is {total} bytes; DynamoDB allows {MAX_TRANSACT_BYTES} bytes"
-        )
-    return total
-
-
-def _changes_existence(op: WriteOp) -> bool:
-    """Whether `op` may create or delete its key, so its index item must follow: a Put
-    with expected_version 0 or None (creation or overwrite: unknown), any Delete but one
-    with 0 (which succeeds only when there is nothing to delete)."""
-    if isinstance(op, Put):
-        return op.expected_version in (None, 0)
-    return op.expected_version != 0
-
-
-# --- requests in DynamoDB's wire format ------------------------------------------------------
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _lost_condition(error: ClientError) -> bool:
-    return _error_code(error) == _CONDITION_FAILED
-
-
-def _refused_size(error: ClientError) -> bool:
-    """The service's own size refusal (moto's limit is below DynamoDB's, and counts the
-    old value too on UpdateItem), so it reaches the client as the same clear 400."""
-    message = str(error.response.get("Error", {}).get("Message", ""))
-    return _error_code(error) == "ValidationException" and "size" in message.lower()
-
-
-def _cancellation_codes(error: ClientError) -> set[str]:
-    """Why a transaction was cancelled, item by item ("None" for items that were fine)."""
-    return {reason.get("Code", "") for reason in error.response.get("CancellationReasons", [])}
-
-
-def _too_large() -> EntryTooLarge:
-    return EntryTooLarge(
-        f"entry too large: DynamoDB refused the item; it stores at most {MAX_ITEM_BYTES} bytes"
-    )
-
-
-def _raw_key(pk: str, sk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
-def _number(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-def _version_condition(expected_version: int | None) -> dict[str, Any]:
-    """The ConditionExpression (and its values) of a write on `expected_version`."""
-    check_version(expected_version)
-    if expected_version is None:
-        return {}
-    if expected_version == 0:
-        return _MISSING
-    return {
-        "ConditionExpression": "ver = :expected",
-        "ExpressionAttributeValues": {":expected": _number(expected_version)},
-    }
-
-
-def _with_condition(params: dict[str, Any], condition: dict[str, Any]) -> dict[str, Any]:
-    """`params` plus a condition, merging their expression values."""
-    if not condition:
-        return params
-    values = {**params.get("ExpressionAttributeValues", {}), **condition.get(
-        "ExpressionAttributeValues", {}
-    )}
-    merged = {**params, "ConditionExpression": condition["ConditionExpression"]}
-    if values:
-        merged["ExpressionAttributeValues"] = values
-    return merged
-
-
-def _entry_write(value: bytes, due: Due | None, condition: dict[str, Any]) -> dict[str, Any]:
-    """An entry's Update (no table, no key): the value, ver + 1 (ADD starts at 0, so one
-    request both writes and reports whether the key is new: ver comes back 1), the due mark."""
-    update = "SET v = :v"
-    values: dict[str, Any] = {":v": {"B": value}, **_ONE}
-    if due == NOT_DUE:
-        update += " REMOVE due, exp"
-    elif due is not None:
-        update += ", due = :due, exp = :exp"
-        values[":due"], values[":exp"] = {"S": due.bucket}, _number(due.at)
-    params = {"UpdateExpression": f"{update} ADD ver :one", "ExpressionAttributeValues": values}
-    return _with_condition(params, condition)
-
-
-_EXISTS = {"ConditionExpression": "attribute_exists(ver)"}  # the entry is there
-_MISSING = {"ConditionExpression": "attribute_not_exists(ver)"}
-
-
-def _raw_entry(raw: dict[str, Any]) -> Entry:
-    value = raw["v"]["B"] if "v" in raw else b""
-    version = int(raw["ver"]["N"]) if "ver" in raw else 0
-    return Entry(_storage_key(raw["pk"]["S"]), value, version)
-
-
-_NO_STATE = ClusterState()  # a table not yet initialised
-_ONE = {":one": _number(1)}  # the values of an `ADD <attribute> :one`
-
-
-def _raw_state(raw: dict[str, Any]) -> ClusterState:
-    gens = raw.get("gens", {}).get("M", {})
-    return ClusterState(
-        raw.get("sealed", {}).get("BOOL", False),
-        int(raw["term"]["N"]) if "term" in raw else 0,
-        frozen_generations({name: int(count["N"]) for name, count in gens.items()}),
-    )
-
-
-def _folders_to_mark(ops: Sequence[WriteOp]) -> list[str]:
-    """Folders whose markers a committed transaction must ensure (as for single puts).
-
-    An unconditional Put rewrites its index item whether or not it created its key, so its
-    folder is marked anyway: an extra ADD on an existing marker is harmless (it can only
-    make a concurrent pruner stop, and the folder is not empty).
-    """
-    creating = (op for op in ops if isinstance(op, Put) and _changes_existence(op))
-    return sorted({parent_folder(op.key) for op in creating})
-
-
-def _folders_to_prune(ops: Sequence[WriteOp]) -> list[str]:
-    """Folders a committed transaction may have emptied (those that got a put did not)."""
-    written = {parent_folder(op.key) for op in ops if isinstance(op, Put)}
-    deleting = (op for op in ops if isinstance(op, Delete) and _changes_existence(op))
-    return sorted({parent_folder(op.key) for op in deleting} - written)
 
 
 class _Contended(ConditionFailed):
@@ -531,32 +332,32 @@ class DynamoDBPhysical(Physical):
     # --- reads ---------------------------------------------------------------------------
 
     def get(self, key: str) -> Entry | None:
-        pk, sk = _checked_location(key)
-        params = {"TableName": self.table_name, "Key": _raw_key(pk, sk), "ConsistentRead": True}
+        pk, sk = checked_location(key)
+        params = {"TableName": self.table_name, "Key": raw_key(pk, sk), "ConsistentRead": True}
         answer = self._call("GetItem", params)
-        return _raw_entry(answer["Item"]) if "Item" in answer else None
+        return raw_entry(answer["Item"]) if "Item" in answer else None
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Entry]:
-        wanted = [_raw_key(*location) for location in {_checked_location(key) for key in keys}]
-        return {entry.key: entry for entry in map(_raw_entry, self._raw_batch_get(wanted))}
+        wanted = [raw_key(*location) for location in {checked_location(key) for key in keys}]
+        return {entry.key: entry for entry in map(raw_entry, self._raw_batch_get(wanted))}
 
     def read(
         self, keys: Sequence[str], *, with_state: bool = True
     ) -> tuple[dict[str, Entry], ClusterState | None]:
         """The hot path of every request: a few entries and, when asked, the cluster state,
         in one round trip (None for the state when not asked)."""
-        wanted = [_raw_key(pk, sk) for pk, sk in map(_checked_location, keys)]
+        wanted = [raw_key(pk, sk) for pk, sk in map(checked_location, keys)]
         if with_state:
-            wanted.append(_raw_key(_STATE_PK, _STATE_SK))
+            wanted.append(raw_key(_STATE_PK, _STATE_SK))
         elif not wanted:
             return {}, None
         entries: dict[str, Entry] = {}
-        state = _NO_STATE if with_state else None
+        state = NO_STATE if with_state else None
         for raw in self._raw_batch_get(wanted):
             if raw["pk"]["S"] == _STATE_PK:
                 state = self._parsed_state(raw)
             else:
-                entry = _raw_entry(raw)
+                entry = raw_entry(raw)
                 entries[entry.key] = entry
         return entries, state
 
@@ -566,7 +367,7 @@ class DynamoDBPhysical(Physical):
         last = self._last_state
         if last is not None and last[0] == raw:
             return last[1]
-        state = _raw_state(raw)
+        state = raw_state(raw)
         self._last_state = (raw, state)
         return state
 
@@ -584,7 +385,7 @@ class DynamoDBPhysical(Physical):
         """Delete (pk, sk) pairs, 25 per BatchWriteItem, in order."""
         for start in range(0, len(keys), _BATCH_WRITE_LIMIT):
             chunk = keys[start:start + _BATCH_WRITE_LIMIT]
-            deletes = [{"DeleteRequest": {"Key": _raw_key(*key)}} for key in chunk]
+            deletes = [{"DeleteRequest": {"Key": raw_key(*key)}} for key in chunk]
             request = {self.table_name: deletes}
             for _ in self._until_processed("BatchWriteItem", "UnprocessedItems", request):
                 pass
@@ -636,7 +437,7 @@ class DynamoDBPhysical(Physical):
 
     def list(self, prefix: str) -> builtins.list[str]:
         check_prefix(prefix)
-        return builtins.list(self._sort_keys(_folder_pk(prefix)))
+        return builtins.list(self._sort_keys(folder_pk(prefix)))
 
     # --- single writes ---------------------------------------------------------------------
 
@@ -645,14 +446,14 @@ class DynamoDBPhysical(Physical):
     ) -> dict[str, Any]:
         """UpdateItem of (pk, sk); the attributes it returns. ConditionFailed when its
         condition failed, EntryTooLarge when DynamoDB refused the item's size."""
-        request = {"TableName": self.table_name, "Key": _raw_key(pk, sk), **params}
+        request = {"TableName": self.table_name, "Key": raw_key(pk, sk), **params}
         try:
             answer = self._call("UpdateItem", {**request, "ReturnValues": returns})
         except ClientError as error:
-            if _lost_condition(error):
+            if lost_condition(error):
                 raise ConditionFailed("condition failed") from None
-            if _refused_size(error):
-                raise _too_large() from None
+            if refused_size(error):
+                raise too_large() from None
             raise
         attributes: dict[str, Any] = answer.get("Attributes", {})
         return attributes
@@ -660,20 +461,20 @@ class DynamoDBPhysical(Physical):
     def put(
         self, key: str, value: bytes, *, expected_version: int | None = None, due: Due | None = None
     ) -> int:
-        pk, sk = _checked_location(key)
-        _check_entry_size(entry_size(pk, sk, value, due))
+        pk, sk = checked_location(key)
+        check_entry_size(entry_size(pk, sk, value, due))
         if expected_version == 0:
             self._create(key, value, due)
             return 1
         if expected_version is not None:
-            return self._overwrite(key, value, due, _version_condition(expected_version))
+            return self._overwrite(key, value, due, version_condition(expected_version))
         # Most unconditional puts rewrite an existing key: try that first (one UpdateItem,
         # no index item), and create the key only when it is missing. Each failure means
         # another writer created or deleted the key in between.
         for attempt in range(_CONTENDED_ROUNDS):
             _pause(attempt)
             try:
-                return self._overwrite(key, value, due, _EXISTS)
+                return self._overwrite(key, value, due, EXISTS)
             except ConditionFailed:
                 pass
             try:
@@ -687,12 +488,12 @@ class DynamoDBPhysical(Physical):
         self, key: str, value: bytes, due: Due | None, condition: dict[str, Any]
     ) -> int:
         """UpdateItem of an entry that exists (the condition says so): its new version."""
-        written = self._update(*_entry_location(key), _entry_write(value, due, condition))
+        written = self._update(*entry_location(key), entry_write(value, due, condition))
         return int(written["ver"]["N"])
 
     def _create(self, key: str, value: bytes, due: Due | None) -> None:
         """Create the entry and its index item in one transaction, then mark its folder."""
-        entry = {**self._target(_entry_location(key)), **_entry_write(value, due, _MISSING)}
+        entry = {**self._target(entry_location(key)), **entry_write(value, due, MISSING)}
         self._transaction([{"Update": entry}, self._index_put(key)])
         self._mark(parent_folder(key))
 
@@ -701,20 +502,20 @@ class DynamoDBPhysical(Physical):
         try:
             self._call("DeleteItem", {**self._target((pk, sk)), **condition})
         except ClientError as error:
-            if _lost_condition(error):
+            if lost_condition(error):
                 return False
             raise
         return True
 
     def delete(self, key: str, *, expected_version: int | None = None) -> None:
-        pk, sk = _checked_location(key)
+        pk, sk = checked_location(key)
         if expected_version == 0:  # success means there is nothing to delete
-            if not self._delete_item(pk, sk, _MISSING):
+            if not self._delete_item(pk, sk, MISSING):
                 raise ConditionFailed("version mismatch")
             return
         # A missing key fails the existence condition: nothing to delete and no folder to
         # prune, learnt without reading the value back.
-        condition = _version_condition(expected_version) or _EXISTS
+        condition = version_condition(expected_version) or EXISTS
         deletion = [{"Delete": {**self._target((pk, sk)), **condition}}, self._index_delete(key)]
         if expected_version is not None:
             self._transaction(deletion)  # ConditionFailed: a version mismatch or a lost race
@@ -726,22 +527,22 @@ class DynamoDBPhysical(Physical):
         """Index items first: a crash in between leaves entries unlisted, still readable
         under the keys the caller holds (see the module docstring)."""
         for key in keys:
-            _checked_location(key)
-        self._raw_batch_delete([_index_location(key) for key in keys])
-        self._raw_batch_delete([_entry_location(key) for key in keys])
+            checked_location(key)
+        self._raw_batch_delete([index_location(key) for key in keys])
+        self._raw_batch_delete([entry_location(key) for key in keys])
         for folder in sorted({parent_folder(key) for key in keys}):
             self._prune(folder)
 
     # --- transactions --------------------------------------------------------------------
 
     def _target(self, location: tuple[str, str]) -> dict[str, Any]:
-        return {"TableName": self.table_name, "Key": _raw_key(*location)}
+        return {"TableName": self.table_name, "Key": raw_key(*location)}
 
     def _index_put(self, key: str) -> dict[str, Any]:
-        return {"Put": {"TableName": self.table_name, "Item": _raw_key(*_index_location(key))}}
+        return {"Put": {"TableName": self.table_name, "Item": raw_key(*index_location(key))}}
 
     def _index_delete(self, key: str) -> dict[str, Any]:
-        return {"Delete": self._target(_index_location(key))}
+        return {"Delete": self._target(index_location(key))}
 
     def _transaction(self, items: builtins.list[dict[str, Any]]) -> None:
         """TransactWriteItems; ConditionFailed when a condition failed, _Contended when
@@ -749,28 +550,28 @@ class DynamoDBPhysical(Physical):
         try:
             self._call("TransactWriteItems", {"TransactItems": items})
         except ClientError as error:
-            codes = _cancellation_codes(error)
+            codes = cancellation_codes(error)
             if "ConditionalCheckFailed" in codes:
                 raise ConditionFailed("transaction condition failed") from None
             if "TransactionConflict" in codes:
                 raise _Contended("transaction conflict") from None
-            if "ValidationError" in codes or _refused_size(error):
-                raise _too_large() from None
+            if "ValidationError" in codes or refused_size(error):
+                raise too_large() from None
             raise
 
     def transact(self, ops: Sequence[WriteOp]) -> None:
         if not ops:
             return
-        size = _check_transaction_size(ops)
+        size = check_transaction_size(ops)
         items: builtins.list[dict[str, Any]] = []
         for op in ops:
-            target = self._target(_entry_location(op.key))
-            condition = _version_condition(op.expected_version)
+            target = self._target(entry_location(op.key))
+            condition = version_condition(op.expected_version)
             if isinstance(op, Put):
-                items.append({"Update": {**target, **_entry_write(op.value, op.due, condition)}})
+                items.append({"Update": {**target, **entry_write(op.value, op.due, condition)}})
             else:
                 items.append({"Delete": {**target, **condition}})
-        following = [op for op in ops if _changes_existence(op)]
+        following = [op for op in ops if changes_existence(op)]
         index_bytes = sum(index_size(op.key) for op in following)
         inline = len(items) + len(following) <= MAX_TRANSACT_ITEMS and (
             size + index_bytes <= MAX_TRANSACT_BYTES
@@ -788,9 +589,9 @@ class DynamoDBPhysical(Physical):
                 self._index_created(op.key)
             else:
                 self._index_deleted(op.key)
-        for folder in _folders_to_mark(ops):
+        for folder in folders_to_mark(ops):
             self._mark(folder)
-        for folder in _folders_to_prune(ops):
+        for folder in folders_to_prune(ops):
             self._prune(folder)
 
     def _transaction_settled(self, items: builtins.list[dict[str, Any]]) -> bool:
@@ -812,13 +613,13 @@ class DynamoDBPhysical(Physical):
     def _index_created(self, key: str) -> None:
         """Put the index item of `key` if its entry exists (see the module docstring); if
         it does not, whoever deleted it since keeps the index item."""
-        check = {"ConditionCheck": {**self._target(_entry_location(key)), **_EXISTS}}
+        check = {"ConditionCheck": {**self._target(entry_location(key)), **EXISTS}}
         self._transaction_settled([check, self._index_put(key)])
 
     @_upkeep
     def _index_deleted(self, key: str) -> None:
         """Delete the index item of `key` if its entry is gone."""
-        check = {"ConditionCheck": {**self._target(_entry_location(key)), **_MISSING}}
+        check = {"ConditionCheck": {**self._target(entry_location(key)), **MISSING}}
         self._transaction_settled([check, self._index_delete(key)])
 
     # --- folders -------------------------------------------------------------------------
@@ -827,8 +628,8 @@ class DynamoDBPhysical(Physical):
     def _mark(self, folder: str) -> None:
         """Ensure `folder` and its ancestors have markers (after a key was created in it)."""
         while folder:
-            add = {"UpdateExpression": "ADD gen :one", "ExpressionAttributeValues": _ONE}
-            if self._update(*_marker(folder), add)["gen"]["N"] != "1":
+            add = {"UpdateExpression": "ADD gen :one", "ExpressionAttributeValues": ONE}
+            if self._update(*marker_location(folder), add)["gen"]["N"] != "1":
                 return  # it already existed, so its ancestors are marked
             folder = parent_folder(folder)
 
@@ -836,8 +637,8 @@ class DynamoDBPhysical(Physical):
     def _prune(self, folder: str) -> None:
         """Remove the markers of `folder` and its ancestors while they are empty."""
         while folder and self._is_empty(folder):
-            pk, sk = _marker(folder)
-            params = {"TableName": self.table_name, "Key": _raw_key(pk, sk), "ConsistentRead": True}
+            pk, sk = marker_location(folder)
+            params = {"TableName": self.table_name, "Key": raw_key(pk, sk), "ConsistentRead": True}
             marker = self._call("GetItem", params).get("Item")
             if marker is None:
                 return  # another deleter removed it and climbs for us
@@ -853,12 +654,12 @@ class DynamoDBPhysical(Physical):
             folder = parent_folder(folder)
 
     def _is_empty(self, folder: str) -> bool:
-        return next(self._sort_keys(_folder_pk(folder), limit=1), None) is None
+        return next(self._sort_keys(folder_pk(folder), limit=1), None) is None
 
     def _walk(self, folder: str) -> Iterator[tuple[str, str]]:
         """The (pk, sk) of every item under `folder`, depth first, each folder's marker
         after its contents."""
-        pk = _folder_pk(folder)
+        pk = folder_pk(folder)
         for sk in self._sort_keys(pk):
             if sk.endswith("/"):
                 yield from self._walk(folder + sk)
@@ -875,7 +676,7 @@ class DynamoDBPhysical(Physical):
         check_prefix(prefix)
         listed = builtins.list(self._walk(prefix))
         entries = [
-            _entry_location(_storage_key(pk, sk)) for pk, sk in listed if not sk.endswith("/")
+            entry_location(storage_key(pk, sk)) for pk, sk in listed if not sk.endswith("/")
         ]
         self._raw_batch_delete(entries)
         self._raw_batch_delete(listed)
@@ -890,12 +691,12 @@ class DynamoDBPhysical(Physical):
         params = {
             "IndexName": DUE_INDEX,
             "KeyConditionExpression": "due = :due AND exp <= :until",
-            "ExpressionAttributeValues": {":due": {"S": bucket}, ":until": _number(until)},
+            "ExpressionAttributeValues": {":due": {"S": bucket}, ":until": number_value(until)},
             "Limit": min(limit, _DUE_PAGE),
         }
         for page in self._query(params):
             read += page["Count"]
-            keys += (_storage_key(item["pk"]["S"]) for item in page["Items"])
+            keys += (storage_key(item["pk"]["S"]) for item in page["Items"])
             if len(keys) >= limit:
                 break
         return keys[:limit], read
@@ -905,11 +706,11 @@ class DynamoDBPhysical(Physical):
     def cluster_state(self) -> ClusterState:
         params = {
             "TableName": self.table_name,
-            "Key": _raw_key(_STATE_PK, _STATE_SK),
+            "Key": raw_key(_STATE_PK, _STATE_SK),
             "ConsistentRead": True,
         }
         item = self._call("GetItem", params).get("Item")
-        return _NO_STATE if item is None else _raw_state(item)
+        return NO_STATE if item is None else raw_state(item)
 
     def add_encryptions(self, term: int, count: int) -> int:
         # ADD creates the item and the attribute at 0 when missing: a new term needs no setup.
@@ -917,9 +718,9 @@ class DynamoDBPhysical(Physical):
             "UpdateItem",
             {
                 "TableName": self.table_name,
-                "Key": _raw_key(_STATE_PK, f"{_ENCRYPTIONS_SK}{term}"),
+                "Key": raw_key(_STATE_PK, f"{_ENCRYPTIONS_SK}{term}"),
                 "UpdateExpression": "ADD enc :count",
-                "ExpressionAttributeValues": {":count": _number(count)},
+                "ExpressionAttributeValues": {":count": number_value(count)},
                 "ReturnValues": "UPDATED_NEW",
             },
         )
@@ -928,7 +729,7 @@ class DynamoDBPhysical(Physical):
     def encryptions(self, term: int) -> int:
         params = {
             "TableName": self.table_name,
-            "Key": _raw_key(_STATE_PK, f"{_ENCRYPTIONS_SK}{term}"),
+            "Key": raw_key(_STATE_PK, f"{_ENCRYPTIONS_SK}{term}"),
             "ConsistentRead": True,
         }
         item = self._call("GetItem", params).get("Item", {})
@@ -971,7 +772,7 @@ class DynamoDBPhysical(Physical):
             params["ConditionExpression"] = condition
         if names:
             params["ExpressionAttributeNames"] = names
-        return _raw_state(self._update(_STATE_PK, _STATE_SK, params, returns="ALL_NEW"))
+        return raw_state(self._update(_STATE_PK, _STATE_SK, params, returns="ALL_NEW"))
 
     def _raise_term(self, term: int) -> ClusterState:
         """Set the keyring term unless the state already names a newer one: two racing
@@ -980,7 +781,7 @@ class DynamoDBPhysical(Physical):
         keyring only for a newer term)."""
         newer = "attribute_not_exists(term) OR term < :term"
         try:
-            return self._update_state(["term = :term"], {":term": _number(term)}, newer)
+            return self._update_state(["term = :term"], {":term": number_value(term)}, newer)
         except ConditionFailed:
             return self.cluster_state()
 
@@ -992,7 +793,7 @@ class DynamoDBPhysical(Physical):
             *sets,
             *(f"gens.{name} = if_not_exists(gens.{name}, :zero) + :one" for name in placeholders),
         ]
-        bump_values = {**values, ":zero": _number(0), ":one": _number(1)}
+        bump_values = {**values, ":zero": number_value(0), ":one": number_value(1)}
         try:
             return self._update_state(bumps, bump_values, "attribute_exists(gens)", placeholders)
         except ConditionFailed:
@@ -1000,7 +801,7 @@ class DynamoDBPhysical(Physical):
         # DynamoDB cannot SET inside a map that does not exist yet, so the very first bump
         # creates the map whole (a second call, once per table lifetime). Losing that
         # creation race means the map exists now: the first form then succeeds.
-        first = {**values, ":gens": {"M": dict.fromkeys(names, _number(1))}}
+        first = {**values, ":gens": {"M": dict.fromkeys(names, number_value(1))}}
         try:
             return self._update_state([*sets, "gens = :gens"], first, "attribute_not_exists(gens)")
         except ConditionFailed:
@@ -1014,10 +815,10 @@ class DynamoDBPhysical(Physical):
     def claim_quota(self, key: str, claim: QuotaClaim, *, opens: bool) -> int | None:
         not_blocked = "(attribute_not_exists(bu) OR bu <= :now)"
         values = {
-            ":w": _number(claim.window),
-            ":a": _number(claim.amount),
-            ":now": _number(claim.now),
-            ":e": _number(claim.expires_at),
+            ":w": number_value(claim.window),
+            ":a": number_value(claim.amount),
+            ":now": number_value(claim.now),
+            ":e": number_value(claim.expires_at),
         }
         if opens:
             update = "SET w = :w, n = :a, expires_at = :e"
@@ -1025,7 +826,7 @@ class DynamoDBPhysical(Physical):
         else:
             update = "ADD n :a SET expires_at = :e"
             condition = f"w = :w AND n <= :most AND {not_blocked}"
-            values[":most"] = _number(claim.limit - claim.amount)
+            values[":most"] = number_value(claim.limit - claim.amount)
         params = {
             "UpdateExpression": update,
             "ConditionExpression": condition,
@@ -1039,7 +840,7 @@ class DynamoDBPhysical(Physical):
     def quota_counter(self, key: str) -> QuotaCounter:
         params = {
             "TableName": self.table_name,
-            "Key": _raw_key(_QUOTA_PK + key, _QUOTA_SK),
+            "Key": raw_key(_QUOTA_PK + key, _QUOTA_SK),
             "ConsistentRead": True,
         }
         item = self._call("GetItem", params).get("Item", {})
@@ -1051,9 +852,9 @@ class DynamoDBPhysical(Physical):
             "UpdateExpression": "SET bu = :until, expires_at = :e",
             "ConditionExpression": "attribute_not_exists(bu) OR bu <= :now",
             "ExpressionAttributeValues": {
-                ":until": _number(until),
-                ":now": _number(now),
-                ":e": _number(expires_at),
+                ":until": number_value(until),
+                ":now": number_value(now),
+                ":e": number_value(expires_at),
             },
         }
         try:

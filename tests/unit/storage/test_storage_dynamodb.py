@@ -6,7 +6,8 @@ import pytest
 
 from chalicelib.core.errors import BadRequest, EntryTooLarge
 from chalicelib.storage import ClusterState, ConditionFailed, Delete, Entry, Put
-from chalicelib.storage.dynamodb import MAX_ITEM_BYTES, DynamoDBPhysical, entry_size
+from chalicelib.storage.dynamodb import DynamoDBPhysical
+from chalicelib.storage.dynamowire import MAX_ITEM_BYTES, entry_size
 
 
 def markers(raw_items) -> set[tuple[str, str]]:

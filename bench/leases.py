@@ -187,12 +187,13 @@ def _write_live(count: int) -> None:
         mark = layout.due_mark(key, due)
         folder, _, leaf = key.rpartition("/")
         item = {
-            "pk": {"S": f"/{folder}/"}, "sk": {"S": leaf},
+            "pk": {"S": f"/{key}"}, "sk": {"S": "$"},
             "v": {"B": rt.barrier.keyring.encrypt(key, lease.to_bytes())},
             "ver": {"N": "1"}, "due": {"S": mark.bucket}, "exp": {"N": str(mark.at)},
         }
-        batch.append({"PutRequest": {"Item": item}})
-        if len(batch) == 25 or n == count - 1:
+        index = {"pk": {"S": f"/{folder}/"}, "sk": {"S": leaf}}  # its folder's listing
+        batch += ({"PutRequest": {"Item": item}}, {"PutRequest": {"Item": index}})
+        if len(batch) == 24 or n == count - 1:
             client.batch_write_item(RequestItems={settings().table_name: batch})
             batch = []
     # The folder's marker, as the first real write there would have made it.

@@ -101,7 +101,7 @@ def full_records() -> list[dict[str, Any]]:
     chain = Chain("container/device")
     for entry in (request_entry(subject, config, "salt"),
                   response_entry(subject, outcome, config, "salt")):
-        chain.append(entry, "", lines.append)
+        chain.append([entry], "", lines.append)
     return [jsonio.loads(line) for line in lines]
 
 

@@ -80,6 +80,26 @@ def test_audit_stream_delivers_encrypted_into_the_bucket(template: dict[str, Any
     assert variables["LAMBDAVAULT_AUDIT_STREAM"] == {"Ref": "AuditStream"}
 
 
+def test_extra_audit_streams_are_the_first_again_when_counted(template: dict[str, Any]) -> None:
+    first = resource(template, "AuditStream")
+    assert template["Parameters"]["AuditStreams"]["Default"] == 2
+    for n in range(2, 9):
+        extra = template["Resources"][f"AuditStream{n}"]
+        assert extra["Condition"] == f"AuditStreams{n}"
+        assert extra["Properties"] == {
+            **first, "DeliveryStreamName": {"Fn::Sub": f"lambdavault-${{Stage}}-audit-{n}"}}
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["LAMBDAVAULT_AUDIT_STREAMS"] == {"Ref": "AuditStreams"}
+    allowed = [statement for role in template["Resources"].values()
+               if role["Type"] == "AWS::IAM::Role"
+               for policy in role["Properties"].get("Policies", ())
+               for statement in policy["PolicyDocument"]["Statement"]
+               if statement.get("Sid") == "AuditStream"]
+    assert allowed and all(
+        "arn:aws:firehose:*:*:deliverystream/lambdavault-dev-audit-*" in statement["Resource"]
+        and "firehose:PutRecordBatch" in statement["Action"] for statement in allowed)
+
+
 def test_alarms_cover_every_function(template: dict[str, Any]) -> None:
     functions = {
         name for name, r in template["Resources"].items()

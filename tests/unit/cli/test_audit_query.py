@@ -99,7 +99,7 @@ class AuditLog:
         return rfc3339(self._clock + ANSWERED)
 
     def _append(self, entry: dict[str, Any], at: int) -> None:
-        self._chain.append({**entry, "time": rfc3339(at)}, self.config.prefix, self.lines.append)
+        self._chain.append([{**entry, "time": rfc3339(at)}], self.config.prefix, self.lines.append)
 
     @property
     def content(self) -> bytes:

@@ -139,10 +139,10 @@ def write_units(path: str) -> int:
     return math.ceil(item_bytes(f"meta/{path}") / 1024) + math.ceil(largest_slot / 1024)
 
 
-@pytest.mark.parametrize(("size", "units"), [(900, 3), (SECRET_BYTES, 4)])
+@pytest.mark.parametrize(("size", "units"), [(400, 2), (900, 3), (SECRET_BYTES, 4)])
 def test_write_units_by_secret_size(vault: VaultHTTP, size: int, units: int) -> None:
-    # The record (metadata of 10 versions + the data) stays within 2 KB; a slot item is
-    # the data plus ~120 bytes (key, sealing, version number): within 1 KB up to ~900.
+    # The record is the data plus ~610 bytes (the metadata of 10 versions, key, sealing);
+    # a slot item the data plus ~115 bytes (key, sealing, version number).
     fill(vault, "sized", KEPT + 2, size=size)
     assert write_units("sized") == units
 

@@ -85,3 +85,31 @@ def test_discard_and_unusable_devices() -> None:
 def test_stdout(capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     build_device(entry("stdout", prefix="audit: "), Context()).log({"type": "request"})
     assert capfdbinary.readouterr().out.startswith(b'audit: {"type":"request","chain_id":')
+
+
+def test_s3_streams_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.audit.devices.s3 import stream_names
+    from chalicelib.settings import settings
+
+    monkeypatch.setenv("LAMBDAVAULT_AUDIT_STREAM", "deployed")
+    monkeypatch.setenv("LAMBDAVAULT_AUDIT_STREAMS", "2")
+    settings.cache_clear()
+    try:
+        assert stream_names({}) == ["deployed", "deployed-2"]  # the deployment's streams
+        assert stream_names({"stream": "mine", "streams": "3"}) == ["mine", "mine-2", "mine-3"]
+        assert stream_names({"streams": " a, b ,a,"}) == ["a", "b"]
+        for bad in ("0", "65", "a b", ",", "x/y"):
+            with pytest.raises(DeviceError, match='"streams" must'):
+                stream_names({"streams": bad})
+    finally:
+        settings.cache_clear()
+
+
+def test_a_container_writes_to_one_stream_of_its_device() -> None:
+    spread = entry("s3", stream="s", streams="4")
+    containers = [Context() for _ in range(40)]
+    picked = [build_device(spread, context).stream for context in containers]
+    assert set(picked) <= {"s", "s-2", "s-3", "s-4"}
+    assert len(set(picked)) > 1  # 40 containers on one stream: 1 chance in 4**39
+    # Stable in a container: the device built again (a reloaded table) keeps its stream.
+    assert [build_device(spread, context).stream for context in containers] == picked

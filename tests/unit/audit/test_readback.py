@@ -54,9 +54,9 @@ def chain_lines(times: list[int]) -> list[bytes]:
     return written
 
 
-def put(client: Any, named: int, records: list[bytes]) -> None:
+def put(client: Any, named: int, records: list[bytes], prefix: str = PREFIX) -> None:
     stamp = datetime.fromtimestamp(named / NANOS, UTC)
-    key = f"{s3keys.evaluate(PREFIX, stamp)}lambdavault-audit-1-" \
+    key = f"{s3keys.evaluate(prefix, stamp)}lambdavault-audit-1-" \
           f"{stamp:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}"
     client.put_object(Bucket="audit", Key=key, Body=b"".join(records))
 
@@ -124,3 +124,31 @@ def test_unreadable_lines_stay_for_the_check_to_report() -> None:
         for n, raw in enumerate(chain_lines([T0, T0 + 10 * SECOND]), start=2)]]
     assert [line.number for line in readback.checkable(lines, T0 + SECOND, T0 + 60 * SECOND)] \
         == [1, 3]
+
+
+OTHER = readback.Destination("audit", "other/dt=!{timestamp:yyyy-MM-dd}/", slack=120 * SECOND)
+
+
+def test_every_destination_is_read_newest_first(bucket: Any) -> None:
+    """Streams that deliver to different places are read as one log."""
+    records = chain_lines([T0 + n * 100 * SECOND for n in range(4)])
+    for n, record in enumerate(records):
+        put(bucket, T0 + n * 100 * SECOND, [record], PREFIX if n % 2 else OTHER.prefix)
+    both = [DESTINATION, OTHER]
+    lines, extent = readback.read_objects(bucket, both, WINDOW, readback.Limits())
+    assert [line.raw for line in lines] == [r.rstrip(b"\n") for r in reversed(records)]
+    assert extent.source == f"s3://audit/{PREFIX}, s3://audit/{OTHER.prefix}"
+    assert verify.verify(lines).ok
+    lines, extent = readback.read_objects(bucket, both, WINDOW, readback.Limits(objects=3))
+    assert len(lines) == 3 and extent.skipped == 1
+
+
+def test_streams_delivering_to_one_place_are_listed_once(aws: None) -> None:
+    from tests.api.audit_support import create_stream
+
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="lambdavault-audit")
+    for name in ("one", "two"):
+        create_stream(name)
+    firehose = boto3.client("firehose", region_name=REGION)
+    [place] = readback.stream_destinations(firehose, ["one", "two"])
+    assert (place.bucket, place.prefix) == ("lambdavault-audit", PREFIX)

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from botocore.client import BaseClient
 
+from chalicelib.storage.dynamodb import DynamoDBPhysical
 from tests.support import VaultHTTP
 
 STATE_PK = "#cluster"  # the reserved partition key of the cluster-state item
@@ -30,15 +30,15 @@ class FakeClock:
 def batch_gets(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
     """The partition keys each DynamoDB BatchGetItem asked for, in call order."""
     seen: list[list[str]] = []
-    original = BaseClient._make_api_call
+    original = DynamoDBPhysical._call  # every DynamoDB call of the runtime goes through it
 
-    def recording(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+    def recording(self: DynamoDBPhysical, operation: str, params: dict[str, Any]) -> Any:
         if operation == "BatchGetItem":
             keys = [key for table in params["RequestItems"].values() for key in table["Keys"]]
             seen.append([key["pk"]["S"] for key in keys])
         return original(self, operation, params)
 
-    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    monkeypatch.setattr(DynamoDBPhysical, "_call", recording)
     yield seen
 
 

@@ -8,8 +8,8 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from pynamodb.connection.base import Connection
 
+from chalicelib.storage.dynamodb import DynamoDBPhysical
 from tests.api.tokens_support import DENIED, allow, create, create_reply, lookup_data
 from tests.support import VaultHTTP
 
@@ -29,16 +29,16 @@ class Calls:
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
     seen = Calls()
-    original = Connection._make_api_call
+    original = DynamoDBPhysical._call  # every DynamoDB call of the runtime goes through it
 
-    def counting(self: Connection, operation_name: str, operation_kwargs: dict) -> dict:
+    def counting(self: DynamoDBPhysical, operation_name: str, operation_kwargs: dict) -> dict:
         seen.operations[operation_name] += 1
         if operation_name == "BatchGetItem":
             tables = operation_kwargs["RequestItems"].values()
             seen.batch_keys.append(sum(len(t["Keys"]) for t in tables))
         return original(self, operation_name, operation_kwargs)
 
-    monkeypatch.setattr(Connection, "_make_api_call", counting)
+    monkeypatch.setattr(DynamoDBPhysical, "_call", counting)
     yield seen
 
 

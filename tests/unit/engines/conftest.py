@@ -4,7 +4,6 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from pynamodb.connection.base import Connection
 
 from chalicelib.core.mounts import MountEntry
 from chalicelib.engines.cubbyhole.backend import backend as cubbyhole_backend
@@ -22,13 +21,13 @@ def atomic_calls(monkeypatch: pytest.MonkeyPatch) -> None:
     on the items it touches. Our own read-validate-write steps still interleave freely.
     """
     lock = threading.Lock()
-    original = Connection._make_api_call
+    original = DynamoDBPhysical._call  # every DynamoDB call of the runtime goes through it
 
-    def serialised(self: Connection, operation_name: str, operation_kwargs: dict) -> dict:
+    def serialised(self: DynamoDBPhysical, operation_name: str, operation_kwargs: dict) -> dict:
         with lock:
             return original(self, operation_name, operation_kwargs)
 
-    monkeypatch.setattr(Connection, "_make_api_call", serialised)
+    monkeypatch.setattr(DynamoDBPhysical, "_call", serialised)
 
 
 MountFactory = Callable[..., BackendHarness]

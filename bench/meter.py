@@ -5,7 +5,7 @@ clients such as KMS; pynamodb 6's ``Connection._make_api_call`` delegates there)
 ``chalicelib.core.leanaws.LeanClient.call`` (the lean path of the hot DynamoDB and Firehose
 operations, which never enters the former). One class-level wrapper on each therefore sees
 every call; :meth:`ApiCallMeter.counting_pynamodb` counts at the storage layer's one DynamoDB
-entry point too, so a run can prove the two agree.
+entry point (``DynamoDBPhysical._call``) too, so a run can prove the two agree.
 
 The wrapper also measures the calling thread's CPU spent inside those methods (serialisation,
 signing, HTTP, parsing; waiting for the network costs no CPU), so that
@@ -64,23 +64,24 @@ class ApiCallMeter:
 
     @contextlib.contextmanager
     def counting_pynamodb(self) -> Iterator[None]:
-        """Also count at pynamodb's own level meanwhile (to check that no DynamoDB call
-        bypasses botocore). Only while counting calls: in CPU rounds the extra wrapper would
-        be counted as the server's CPU."""
-        from pynamodb.connection.base import Connection
+        """Also count at the storage layer's one DynamoDB entry point meanwhile,
+        ``DynamoDBPhysical._call`` (to check that no DynamoDB call bypasses the meter; the
+        name is from when pynamodb made every call). Only while counting calls: in CPU
+        rounds the extra wrapper would be counted as the server's CPU."""
+        from chalicelib.storage.dynamodb import DynamoDBPhysical
 
-        original = Connection._make_api_call
+        original = DynamoDBPhysical._call
         meter = self
 
-        def _make_api_call(connection: Any, operation: str, kwargs: dict[str, Any]) -> Any:
+        def _call(physical: Any, operation: str, params: dict[str, Any]) -> Any:
             meter.pynamodb_calls += 1
-            return original(connection, operation, kwargs)
+            return original(physical, operation, params)
 
-        Connection._make_api_call = _make_api_call  # type: ignore[method-assign]
+        DynamoDBPhysical._call = _call  # type: ignore[method-assign]
         try:
             yield
         finally:
-            Connection._make_api_call = original  # type: ignore[method-assign]
+            DynamoDBPhysical._call = original  # type: ignore[method-assign]
 
     def _call(self, service: str, operation: str, send: Send) -> Any:
         self.calls[f"{service}:{operation}"] += 1

@@ -31,6 +31,7 @@ here), ``before-parse`` and ``response-received``; no ``amz-sdk-*`` headers are 
 
 from __future__ import annotations
 
+import json
 import time
 import weakref
 from collections.abc import Callable
@@ -88,6 +89,15 @@ def _blob(value: Any) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return pybase64.b64encode(value).decode("ascii")
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _body(params: dict[str, Any]) -> bytes:
+    """The JSON request body; what orjson refuses (lone surrogates, integers beyond 64 bits)
+    is written as botocore writes it, by the standard library (ASCII, escaped)."""
+    try:
+        return orjson.dumps(params, default=_blob)
+    except orjson.JSONEncodeError:
+        return json.dumps(params, default=_blob).encode()
 
 
 class _BlobDecoders:
@@ -200,7 +210,7 @@ class LeanClient:
                 "Content-Type": self._content_type,
                 "User-Agent": _USER_AGENT,
             },
-            "body": orjson.dumps(params, default=_blob),
+            "body": _body(params),
             "url": self._url,
             "context": context,
         }

@@ -14,6 +14,13 @@ from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
 from tests.support import VaultHTTP
 
 
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -28,7 +35,9 @@ def wrap(public: rsa.RSAPublicKey, target: bytes, algorithm: hashes.HashAlgorith
 
 @pytest.fixture(name="transit")
 def transit_mount(vault: VaultHTTP) -> VaultHTTP:
-    """A dev-initialised server with transit mounted at transit/."""
+    """A dev-initialised server with transit mounted afresh at transit/ (the module's
+    tests share a cluster)."""
+    vault.delete("sys/mounts/transit")
     assert vault.post("sys/mounts/transit", {"type": "transit"}).status_code == 204
     return vault
 

@@ -13,6 +13,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tests.api.test_transit import b64, error_of, ok, transit_mount, wrap  # noqa: F401
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 ASYMMETRIC = ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa-2048"]
 
 

@@ -15,6 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from tests.api.test_rabbitmq import table_dump
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 # A user public key to sign (its private half is not needed).
 USER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJpWc2t2yj5s9NqGfI+lrhvO47hT74syrPNddSyYDc9U"
 
@@ -29,7 +36,8 @@ def errors(text: str) -> list[str]:
 @pytest.fixture(name="ssh")
 def ssh_mount(vault: VaultHTTP) -> VaultHTTP:
     """The root client with the ssh engine mounted at ssh/ (other modules import this
-    fixture by its function name)."""
+    fixture by its function name), mounted afresh: the module's tests share a cluster."""
+    vault.delete("sys/mounts/ssh")
     assert vault.post("sys/mounts/ssh", {"type": "ssh"}).status_code == 204
     return vault
 

@@ -10,6 +10,13 @@ import pytest
 from tests.api.test_ssh_ca import errors, ssh_mount  # noqa: F401 (fixture)
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 CA_DEFAULTS = {
     "algorithm_signer": "default", "allow_bare_domains": False,
     "allow_commas_in_identity_templates": False, "allow_empty_principals": False,

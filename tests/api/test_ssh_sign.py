@@ -28,6 +28,13 @@ from tests.api.test_ssh_roles import USER_CA, write
 from tests.api.test_userpass import add_user, auth_of
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 # The system's default and maximum lease TTL (32 days), which an untuned mount inherits.
 SYSTEM_TTL = 2764800
 ALICE = {**USER_CA, "allowed_users": "alice,bob", "default_user": "alice"}
@@ -320,7 +327,9 @@ def test_issue_refusals(ssh: VaultHTTP):
 
 @pytest.fixture
 def alice(ssh: VaultHTTP) -> dict[str, Any]:
-    """alice logged in through userpass: her auth block (her token has an entity)."""
+    """alice logged in through userpass: her auth block (her token has an entity). A fresh
+    userpass mount: a new alias, so a new entity, on the module's shared cluster."""
+    ssh.delete("sys/auth/userpass")
     assert ssh.post("sys/auth/userpass", {"type": "userpass"}).status_code == 204
     add_user(ssh, "alice", token_policies="ssh")
     policy = 'path "ssh/*" { capabilities = ["create", "update", "read"] }'

@@ -32,6 +32,13 @@ from chalicelib.tokens.clock import NANOS, now_ns
 from tests.api.test_kv_http import atomic_dynamodb  # noqa: F401 (fixture)
 from tests.support import REGION, VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 INVALID = {"errors": ["invalid role or secret ID"]}
 DENIED = {"errors": ["permission denied"]}
 UNSUPPORTED = {"errors": ["1 error occurred:\n\t* unsupported path\n\n"]}
@@ -43,6 +50,8 @@ TIDY_STARTED = (
 
 @pytest.fixture
 def approle(vault: VaultHTTP) -> VaultHTTP:
+    """approle enabled afresh: the module's tests share a cluster."""
+    vault.delete("sys/auth/approle")
     assert vault.post("sys/auth/approle", {"type": "approle"}).status_code == 204
     return vault
 

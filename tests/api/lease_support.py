@@ -72,7 +72,8 @@ def backend() -> Backend:
     return Backend(
         type_name=TYPE,
         paths=[
-            Path("creds/{name}", {Operation.READ: _issue, Operation.UPDATE: _issue}),
+            Path("creds/{name}", {Operation.READ: _issue, Operation.UPDATE: _issue},
+                 side_effects=True),  # a read issues a leased secret
             Path("roles/{name}", {Operation.UPDATE: _role}, role_fields),
             Path("config/fail", {Operation.UPDATE: _fail}, {"fail": Field(FieldType.BOOL)}),
         ],

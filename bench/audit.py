@@ -3,8 +3,9 @@ benchmark's own read load (``bench.kv._ours_round``: same loop, same secret, sam
 
 One run, one dev server: KV v2 reads without an audit device, then ``PUT sys/audit/s3
 {"type": "s3"}`` and the same reads again. Each request then writes two records (request
-and response), each one Firehose ``PutRecord`` into the bucket that `server -dev` creates
-(``chalicelib.cli.devenv.create_resources``, called by the worker's setup).
+and response), together in one Firehose ``PutRecordBatch`` into the bucket that
+`server -dev` creates (``chalicelib.cli.devenv.create_resources``, called by the worker's
+setup).
 
 Processes (all on 127.0.0.1, all stopped by their own handles at the end):
   moto server       its own process, so its CPU (Firehose writing each record to S3
@@ -40,7 +41,7 @@ OP = "read"  # kv.OPERATIONS["read"]: GET the latest version of a ~180-byte secr
 ENABLE_BODY = json.dumps({"type": "s3"})
 PHASES = {
     "off": "no audit device",
-    "s3": "s3 audit device (Firehose PutRecord to moto)",
+    "s3": "s3 audit device (Firehose PutRecordBatch to moto)",
 }
 
 
@@ -93,7 +94,7 @@ def _phase(
 
 
 def _objects_in_bucket(endpoint_url: str, max_pages: int = 20) -> int:
-    """Objects in the audit bucket: moto's Firehose writes one per PutRecord."""
+    """Objects in the audit bucket: moto's Firehose writes one per Firehose record."""
     import boto3
 
     s3 = boto3.client(
@@ -181,7 +182,7 @@ def render(
         f"{(on.ours - off.ours) * 1e6:+,.0f}", f"**{sum(added_calls.values()):+.2f}**",
         _calls(added_calls, "+"),
     ])  # fmt: skip
-    put_records = phases["s3"].calls[(OP, "ours")]["firehose:PutRecord"]
+    put_records = phases["s3"].calls[(OP, "ours")]["firehose:PutRecordBatch"]
     return "\n".join(
         [
             header,
@@ -198,18 +199,18 @@ def render(
             "the worker called during the rounds, per request.",
             "",
             _table(HEADER, rows),
-            f"Each audited read writes a request and a response record, one Firehose "
-            f"`PutRecord` each, before the operation and before the reply: the added latency "
-            f"is those two round trips in series. The bucket held {delivered:,} objects "
-            f"after the run (moto writes one per record; {put_records:,} PutRecord calls "
+            f"Each audited read writes its request and response records together after the "
+            f"operation, before the reply, in one Firehose `PutRecordBatch` of one record: "
+            f"the added latency is that one round trip. The bucket held {delivered:,} objects "
+            f"after the run (moto writes one per call; {put_records:,} PutRecordBatch calls "
             "in the measured rounds, the rest from the device's test record and warm-up). "
-            "**moto's Firehose latency is not AWS's**: here PutRecord is an HTTP round "
+            "**moto's Firehose latency is not AWS's**: here PutRecordBatch is an HTTP round "
             "trip on loopback to moto, which writes the record into an S3 object in its own "
             "process before answering; in AWS it is a TLS round trip to the regional "
             "Firehose endpoint, which buffers records and delivers them later. What carries "
             "over to Lambda is the call count and the CPU: "
             f"{(on.botocore - off.botocore) * 1e6:+,.0f} µs/req inside botocore (serialising "
-            f"and signing the two PutRecords) and {(on.ours - off.ours) * 1e6:+,.0f} µs/req "
+            f"and signing the call) and {(on.ours - off.ours) * 1e6:+,.0f} µs/req "
             "of ours (building, HMAC-ing and chaining the records); the added milliseconds "
             "must be measured against AWS. The two phases run one after the other, not "
             "interleaved, on a shared machine.",

@@ -10,11 +10,19 @@ from chalicelib.auth.jwt import fetch
 from tests.idp_support import CLIENT_ID, CLIENT_SECRET, IdP, dead_url, idp, public_pem, rsa_key
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 __all__ = ["idp"]  # a fixture the tests below take
 
 
 @pytest.fixture
 def jwt_mount(vault: VaultHTTP) -> VaultHTTP:
+    vault.delete("sys/auth/jwt")  # the module's tests share a cluster
     assert vault.post("sys/auth/jwt", {"type": "jwt"}).status_code == 204
     return vault
 

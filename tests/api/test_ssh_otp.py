@@ -19,6 +19,13 @@ from tests.api.test_leases import sweep
 from tests.api.test_rabbitmq import table_dump
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 NOT_FOUND = (400, {"errors": ["OTP not found"]})
 OUTSIDE = (400, {"errors": ["Error validating IP: IP does not belong to role"]})
@@ -31,6 +38,7 @@ def otp_role(vault: VaultHTTP, name: str, **fields: Any) -> None:
 
 @pytest.fixture
 def ssh(vault: VaultHTTP) -> VaultHTTP:
+    vault.delete("sys/mounts/ssh")  # the module's tests share a cluster
     assert vault.post("sys/mounts/ssh", {"type": "ssh"}).status_code == 204
     otp_role(vault, "web", default_user="ubuntu", cidr_list="10.0.0.0/8,192.168.1.0/24",
              exclude_cidr_list="10.9.0.0/16", allowed_users="alice,bob")

@@ -19,12 +19,20 @@ from chalicelib.core.runtime import Runtime
 from chalicelib.storage.dynamodb import DynamoDBPhysical
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 INVALID = {"errors": ["invalid username or password"]}
 DENIED = {"errors": ["permission denied"]}
 
 
 @pytest.fixture
 def userpass(vault: VaultHTTP) -> VaultHTTP:
+    vault.delete("sys/auth/userpass")  # the module's tests share a cluster
     assert vault.post("sys/auth/userpass", {"type": "userpass"}).status_code == 204
     return vault
 

@@ -150,16 +150,22 @@ _CRL_FIELDS = {
 
 def paths() -> list[Path]:
     issuer_crl = {Operation.READ: path_issuer_crl}
+    # Every CRL read is side_effects=True: it rebuilds a CRL past its time (crl.crl_der).
     return [
-        Path("crl", {Operation.READ: path_crl_der}, synopsis="The default issuer's CRL (DER)."),
-        Path("crl/pem", {Operation.READ: path_crl_pem}, synopsis="The default CRL (PEM)."),
-        Path("crl/delta", {Operation.READ: path_delta_der}, synopsis="The delta CRL (DER)."),
+        Path("crl", {Operation.READ: path_crl_der}, synopsis="The default issuer's CRL (DER).",
+             side_effects=True),
+        Path("crl/pem", {Operation.READ: path_crl_pem}, synopsis="The default CRL (PEM).",
+             side_effects=True),
+        Path("crl/delta", {Operation.READ: path_delta_der}, synopsis="The delta CRL (DER).",
+             side_effects=True),
         Path("crl/delta/pem", {Operation.READ: path_delta_pem},
-             synopsis="The delta CRL (PEM)."),
-        Path("cert/crl", {Operation.READ: path_cert_crl}, synopsis="The CRL as JSON."),
+             synopsis="The delta CRL (PEM).", side_effects=True),
+        Path("cert/crl", {Operation.READ: path_cert_crl}, synopsis="The CRL as JSON.",
+             side_effects=True),
         Path("cert/delta-crl", {Operation.READ: path_cert_crl},
-             synopsis="The delta CRL as JSON."),
-        *(Path("issuer/{issuer_ref}/" + tail, issuer_crl, synopsis="An issuer's CRL.")
+             synopsis="The delta CRL as JSON.", side_effects=True),
+        *(Path("issuer/{issuer_ref}/" + tail, issuer_crl, synopsis="An issuer's CRL.",
+               side_effects=True)
           for tail in ("crl", "crl/der", "crl/pem", "crl/delta", "crl/delta/der",
                        "crl/delta/pem")),
         Path("config/crl", {Operation.READ: path_config_crl_read,

@@ -77,7 +77,8 @@ def paths() -> list[Path]:
     }
     restoring = {Operation.UPDATE: path_restore_write}
     return [
-        Path("backup/{name}", {Operation.READ: path_backup_read}, synopsis="Back up a key."),
+        Path("backup/{name}", {Operation.READ: path_backup_read}, synopsis="Back up a key.",
+             side_effects=True),  # marks the key as backed up
         Path("restore", restoring, fields=restore_fields, synopsis="Restore a key."),
         Path(
             "restore/{name}",

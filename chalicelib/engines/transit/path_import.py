@@ -121,7 +121,8 @@ _MATERIAL_FIELDS = {
 def paths() -> list[Path]:
     return [
         Path("wrapping_key", {Operation.READ: path_wrapping_key_read},
-             synopsis="The public key that wraps keys for import."),
+             synopsis="The public key that wraps keys for import.",
+             side_effects=True),  # the first read creates the key
         Path(
             "keys/{name}/import",
             {Operation.UPDATE: path_import_write},

@@ -267,15 +267,17 @@ def _prefetch(captures: Mapping[str, str]) -> list[str]:
 
 
 def acme_paths(resource: str, op: Handler | Plain, *, signed: bool = True,
-               read: bool = False) -> list[Path]:
+               read: bool = False, side_effects: bool = False) -> list[Path]:
     """``resource`` under each of the four directory prefixes (OpenBao's
-    buildAcmeFrameworkPaths); POST for signed resources, GET (and HEAD) for plain ones."""
+    buildAcmeFrameworkPaths); POST for signed resources, GET (and HEAD) for plain ones
+    (``side_effects``: a GET that stores something, see Path)."""
     handler = signed_handler(op) if signed else plain_handler(op)  # type: ignore[arg-type]
     operations = ({Operation.READ: handler} if read
                   else {Operation.CREATE: handler, Operation.UPDATE: handler})
     return [
         Path(prefix + resource, operations, fields=_JWS_FIELDS, prefetch=_prefetch,
-             synopsis="An ACME (RFC 8555) resource; use an ACME client.")
+             synopsis="An ACME (RFC 8555) resource; use an ACME client.",
+             side_effects=side_effects)
         for prefix in PREFIXES
     ]
 

@@ -27,5 +27,6 @@ def acme_new_nonce(ctx: AcmeContext) -> Reply:
 def paths() -> list[Path]:
     return [
         *acme_paths("directory", acme_directory, signed=False, read=True),
-        *acme_paths("new-nonce", acme_new_nonce, signed=False, read=True),
+        *acme_paths("new-nonce", acme_new_nonce, signed=False, read=True,
+                    side_effects=True),  # stores the nonce it hands out
     ]

@@ -24,6 +24,13 @@ from tests.aws_auth_support import (
 )
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 KEYS = Keys("AKIAEXAMPLE", "secret-example")
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/app"
 
@@ -40,6 +47,7 @@ def sts() -> Iterator[FakeSTS]:
 
 @pytest.fixture
 def aws_auth(vault: VaultHTTP, sts: FakeSTS) -> VaultHTTP:
+    vault.delete("sys/auth/aws")  # the module's tests share a cluster
     assert vault.post("sys/auth/aws", {"type": "aws"}).status_code == 204
     vault.post("auth/aws/config/client", {"sts_endpoint": sts.url})
     reply = vault.post(

@@ -12,6 +12,13 @@ import pytest
 from tests.support import VaultHTTP
 
 
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each works under names of its own)."""
+    return module_vault
+
+
+
 class RawReply(NamedTuple):
     status: int
     location: str | None

@@ -11,6 +11,13 @@ from chalicelib.framework import Backend
 from tests.support import VaultHTTP
 
 
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each works under names of its own)."""
+    return module_vault
+
+
+
 def probe_auth_backend() -> Backend:
     """A minimal auth method type, registered only in these tests to exercise sys/auth."""
     return Backend(type_name="probe", paths=[])

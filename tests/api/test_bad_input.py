@@ -7,6 +7,13 @@ import pytest
 
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each works under names of its own)."""
+    return module_vault
+
+
 UNSUPPORTED_PATH = {"errors": ["1 error occurred:\n\t* unsupported path\n\n"]}
 UNSUPPORTED_OPERATION = {"errors": ["1 error occurred:\n\t* unsupported operation\n\n"]}
 

@@ -13,12 +13,20 @@ from cryptography import x509
 from tests.support import REGION, VaultHTTP
 
 
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
+
 def errors(text: str) -> list[str]:
     return ["1 error occurred:\n\t* " + text + "\n\n"]
 
 
 @pytest.fixture
 def pki(vault: VaultHTTP) -> VaultHTTP:
+    vault.delete("sys/mounts/pki")  # the module's tests share a cluster
     assert vault.post("sys/mounts/pki", {"type": "pki"}).status_code == 204
     return vault
 

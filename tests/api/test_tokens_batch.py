@@ -14,6 +14,13 @@ from tests.api.tokens_support import DENIED, allow, create, create_reply, lookup
 from tests.support import VaultHTTP
 
 
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each works under names of its own)."""
+    return module_vault
+
+
+
 class Calls:
     """DynamoDB calls by operation, and the number of keys each BatchGetItem asked for."""
 

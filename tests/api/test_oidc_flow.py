@@ -12,6 +12,13 @@ from chalicelib.auth.jwt import oidc_state
 from tests.idp_support import CLIENT_ID, CLIENT_SECRET, IdP, idp
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 __all__ = ["idp"]  # a fixture the tests below take
 
 CLI_CALLBACK = "http://localhost:8250/oidc/callback"
@@ -19,6 +26,7 @@ CLI_CALLBACK = "http://localhost:8250/oidc/callback"
 
 @pytest.fixture
 def oidc(vault: VaultHTTP, idp: IdP) -> VaultHTTP:
+    vault.delete("sys/auth/oidc")  # the module's tests share a cluster
     assert vault.post("sys/auth/oidc", {"type": "oidc"}).status_code == 204
     config = {"oidc_discovery_url": idp.url, "oidc_client_id": CLIENT_ID,
               "oidc_client_secret": CLIENT_SECRET, "default_role": "web"}  # fmt: skip

@@ -10,12 +10,20 @@ import pytest
 from tests.db_support import Server, pg, unique  # noqa: F401 - fixture
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 PLUGIN = "postgresql-database-plugin"
 CREATE = "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"
 
 
 @pytest.fixture
 def db(vault: VaultHTTP, pg: Server) -> Iterator[VaultHTTP]:  # noqa: F811
+    vault.delete("sys/mounts/database")  # the module's tests share a cluster
     assert vault.post("sys/mounts/database", {"type": "database"}).status_code == 204
     reply = vault.post("database/config/pg", {
         "plugin_name": PLUGIN, "connection_url": pg.url(), "username": pg.admin,

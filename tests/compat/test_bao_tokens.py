@@ -11,6 +11,12 @@ from tests.compat.conftest import Server
 pytestmark = pytest.mark.compat
 
 
+@pytest.fixture(scope="module", name="dev_server")
+def module_server(module_dev_server: Server) -> Server:
+    """One server for the module's tests (each makes tokens of its own)."""
+    return module_dev_server
+
+
 def _create(server: Server, *flags: str, token: str | None = None) -> dict:
     kwargs = {} if token is None else {"token": token}
     reply = server.bao("token", "create", "-format=json", *flags, **kwargs).json()

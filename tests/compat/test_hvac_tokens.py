@@ -11,6 +11,12 @@ from tests.compat.conftest import ROOT_TOKEN, Server
 pytestmark = pytest.mark.compat
 
 
+@pytest.fixture(scope="module", name="dev_server")
+def module_server(module_dev_server: Server) -> Server:
+    """One server for the module's tests (each makes tokens of its own)."""
+    return module_dev_server
+
+
 def _client(server: Server, token: str = ROOT_TOKEN) -> hvac.Client:
     return hvac.Client(url=server.address, token=token)
 

@@ -28,11 +28,11 @@ def scrub(value: Any) -> Any:
 
 
 @pytest.fixture
-def both(dev_server: Server, openbao_dev: Server) -> list[Server]:
-    for server in (dev_server, openbao_dev):
-        server.bao("auth", "disable", "userpass")  # the OpenBao server is shared by the module
+def both(module_dev_server: Server, openbao_dev: Server) -> list[Server]:
+    for server in (module_dev_server, openbao_dev):
+        server.bao("auth", "disable", "userpass")  # both servers serve the whole module
         server.bao("auth", "enable", "userpass")
-    return [dev_server, openbao_dev]
+    return [module_dev_server, openbao_dev]
 
 
 def same(servers: list[Server], *args: str, token: str | None = "root",

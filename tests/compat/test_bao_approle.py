@@ -36,13 +36,13 @@ def scrub_text(text: str) -> str:
 
 
 @pytest.fixture
-def both(dev_server: Server, openbao_dev: Server) -> list[Server]:
-    for server in (dev_server, openbao_dev):
-        server.bao("auth", "disable", "approle")  # the OpenBao server is shared by the module
+def both(module_dev_server: Server, openbao_dev: Server) -> list[Server]:
+    for server in (module_dev_server, openbao_dev):
+        server.bao("auth", "disable", "approle")  # both servers serve the whole module
         assert server.bao("auth", "enable", "approle").out == (
             "Success! Enabled approle auth method at: approle/\n"
         )
-    return [dev_server, openbao_dev]
+    return [module_dev_server, openbao_dev]
 
 
 def same(servers: list[Server], *args: str, token: str | None = "root") -> list[BaoResult]:

@@ -11,10 +11,18 @@ from chalicelib.auth.jwt import keys
 from tests.idp_support import IdP, ec_key, forge_hs256, idp, public_pem, rsa_key, sign, times
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 __all__ = ["idp"]  # a fixture the tests below take
 
 
 def _setup(vault: VaultHTTP, config: dict, role: dict | None = None, name: str = "ci") -> None:
+    vault.delete("sys/auth/jwt")  # the module's tests share a cluster
     assert vault.post("sys/auth/jwt", {"type": "jwt"}).status_code == 204
     reply = vault.post("auth/jwt/config", config)
     assert reply.status_code == 204, reply.text

@@ -82,7 +82,7 @@ def test_audit_stream_delivers_encrypted_into_the_bucket(template: dict[str, Any
 
 def test_extra_audit_streams_are_the_first_again_when_counted(template: dict[str, Any]) -> None:
     first = resource(template, "AuditStream")
-    assert template["Parameters"]["AuditStreams"]["Default"] == 2
+    assert template["Parameters"]["AuditStreams"]["Default"] == 6
     for n in range(2, 9):
         extra = template["Resources"][f"AuditStream{n}"]
         assert extra["Condition"] == f"AuditStreams{n}"

@@ -10,6 +10,13 @@ import pytest
 
 from tests.support import REGION, VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 POLICY = (
     '{"Version": "2012-10-17", "Statement": '
     '[{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}'
@@ -19,6 +26,7 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/deployer"
 
 @pytest.fixture
 def aws_vault(vault: VaultHTTP) -> VaultHTTP:
+    vault.delete("sys/mounts/aws")  # the module's tests share a cluster
     assert vault.post("sys/mounts/aws", {"type": "aws"}).status_code == 204
     role = {"credential_type": "iam_user", "policy_document": POLICY}
     for name in ("r", "s"):

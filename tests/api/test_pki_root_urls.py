@@ -21,6 +21,13 @@ from chalicelib.engines.pki.generation import MISSING_AIA
 from chalicelib.engines.pki.urls import ROOT_ISSUER_ID_IGNORED
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 STATIC = {"issuing_certificates": "http://ca.example.com/ca",
           "crl_distribution_points": "http://ca.example.com/crl",
           "ocsp_servers": "http://ca.example.com/ocsp"}
@@ -32,6 +39,7 @@ NONE: dict[str, list[str]] = {"aia": [], "crl": []}
 
 @pytest.fixture
 def pki(vault: VaultHTTP) -> VaultHTTP:
+    vault.delete("sys/mounts/pki")  # the module's tests share a cluster
     assert vault.post("sys/mounts/pki", {"type": "pki"}).status_code == 204
     return vault
 

@@ -8,8 +8,16 @@ from tests.api.test_ssh_otp import answer, creds, otp_role
 from tests.support import VaultHTTP
 
 
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
+
 @pytest.fixture
 def ssh(vault: VaultHTTP) -> VaultHTTP:
+    vault.delete("sys/mounts/ssh")  # the module's tests share a cluster
     assert vault.post("sys/mounts/ssh", {"type": "ssh"}).status_code == 204
     otp_role(vault, "web", default_user="ubuntu", cidr_list="10.0.0.0/8",
              exclude_cidr_list="10.9.0.0/16")

@@ -10,6 +10,13 @@ import pytest
 
 from tests.support import VaultHTTP
 
+
+@pytest.fixture(scope="module", name="vault")
+def module_cluster(module_vault: VaultHTTP) -> VaultHTTP:
+    """One cluster for the module's tests (each mounts its engine afresh)."""
+    return module_vault
+
+
 HASHES = {
     "sha2-224": "sha224", "sha2-256": "sha256", "sha2-384": "sha384", "sha2-512": "sha512",
     "sha3-224": "sha3_224", "sha3-256": "sha3_256", "sha3-384": "sha3_384",
@@ -59,6 +66,7 @@ HASH_ERRORS = [
 
 @pytest.fixture(name="tools")
 def tools_and_transit(vault: VaultHTTP) -> VaultHTTP:
+    vault.delete("sys/mounts/transit")  # the module's tests share a cluster
     assert vault.post("sys/mounts/transit", {"type": "transit"}).status_code == 204
     return vault
 

@@ -12,6 +12,12 @@ from tests.compat.conftest import ROOT_TOKEN, Server
 
 pytestmark = pytest.mark.compat
 
+
+@pytest.fixture(scope="module", name="dev_server")
+def module_server(module_dev_server: Server) -> Server:
+    """One server for the module's tests (each works under names of its own)."""
+    return module_dev_server
+
 INVALID = "wrapping token is not valid or does not exist"
 
 

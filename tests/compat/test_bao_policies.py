@@ -9,6 +9,12 @@ from tests.compat.conftest import ROOT_TOKEN, Server
 
 pytestmark = pytest.mark.compat
 
+
+@pytest.fixture(scope="module", name="dev_server")
+def module_server(module_dev_server: Server) -> Server:
+    """One server for the module's tests (each works under names of its own)."""
+    return module_dev_server
+
 RULES = 'path "secret/data/app/*" {\n  capabilities = ["read", "list"]\n}\n'
 
 

@@ -31,12 +31,12 @@ CALLBACKS = "http://localhost:8250/oidc/callback,http://127.0.0.1:8250/oidc/call
 
 
 @pytest.fixture
-def both(dev_server: Server, openbao_dev: Server) -> list[Server]:
-    return [dev_server, openbao_dev]
+def both(module_dev_server: Server, openbao_dev: Server) -> list[Server]:
+    return [module_dev_server, openbao_dev]
 
 
 def _enable(server: Server, path: str, kind: str) -> None:
-    server.bao("auth", "disable", path)  # the OpenBao server is shared by the module
+    server.bao("auth", "disable", path)  # both servers serve the whole module
     server.bao("auth", "enable", f"-path={path}", kind)
 
 

@@ -97,12 +97,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import VerboseClientError
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.core import awsfaults
 from chalicelib.core.errors import Unavailable
+from chalicelib.core.leanaws import lean
 from chalicelib.observability import logger
 from chalicelib.settings import settings
 from chalicelib.storage.awsmodels import use_lean_loader
@@ -319,15 +319,10 @@ class DynamoDBPhysical(Physical):
         """One DynamoDB request: `params` as botocore's client takes them; failures raise
         botocore's ClientError (CancellationReasons and all).
 
-        pynamodb's client call, below its dispatch: the same client, without dispatch's
-        per-call uuid, consumed-capacity request and signals (a tenth of a warm read's CPU).
+        The lean path (core/leanaws) on pynamodb's botocore client: that client's events,
+        retries and exceptions at a fraction of botocore's CPU per call.
         """
-        try:
-            answer: dict[str, Any] = self._connection._make_api_call(operation, params)
-        except VerboseClientError as error:
-            # pynamodb's copy keeps only the error code and message: hand on botocore's own.
-            raise error.__cause__ or error from None
-        return answer
+        return lean(self._connection.client).call(operation, params)
 
     # --- reads ---------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from botocore.client import BaseClient
 
 from chalicelib.audit.verify import read_bucket
 from chalicelib.cli.main import main
+from chalicelib.core.leanaws import LeanClient
 from tests.api.audit_support import BUCKET, STREAM, create_stream
 from tests.support import REGION, VaultHTTP
 
@@ -218,6 +219,13 @@ def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
         return original(self, operation, params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    lean_call = LeanClient.call  # the hot DynamoDB and Firehose calls never enter botocore's
+
+    def counting_lean(self: LeanClient, operation: str, params: dict[str, Any]) -> Any:
+        seen[f"{self.service_name}:{operation}"] += 1
+        return lean_call(self, operation, params)
+
+    monkeypatch.setattr(LeanClient, "call", counting_lean)
     yield seen
 
 

@@ -89,10 +89,11 @@ class Device(devices.Device):
     def _put_batch(self, records: list[bytes]) -> dict[str, Any]:
         """One PutRecordBatch to this container's stream; botocore's answer shape
         (``FailedPutCount``, ``RequestResponses`` with an ``ErrorCode`` per refused record)."""
+        from chalicelib.core.leanaws import lean
+
         client = self._context.client("firehose", **CLIENT_CONFIG)
-        return client.put_record_batch(  # type: ignore[no-any-return]
-            DeliveryStreamName=self.stream, Records=[{"Data": data} for data in records]
-        )
+        params = {"DeliveryStreamName": self.stream, "Records": [{"Data": d} for d in records]}
+        return lean(client).call("PutRecordBatch", params)
 
     def write(self, data: bytes) -> None:
         """``data`` (a request's records, whole lines) as ONE Firehose record: taken whole

@@ -173,6 +173,15 @@ class UnitMeter:
             return original(client, operation, params)
 
         BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+        from chalicelib.core.leanaws import LeanClient
+
+        lean_call = LeanClient.call  # the hot DynamoDB and Firehose calls never enter botocore's
+
+        def call(lean: LeanClient, operation: str, params: dict[str, Any]) -> Any:
+            meter.observe(lean.service_name, operation, params)
+            return lean_call(lean, operation, params)
+
+        LeanClient.call = call  # type: ignore[method-assign]
 
     def observe(self, service: str, operation: str, params: dict[str, Any]) -> None:
         self.calls[f"{service}:{operation}"] += 1

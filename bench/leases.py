@@ -119,18 +119,28 @@ class _ReadCounter:
     def __init__(self) -> None:
         from botocore.client import BaseClient
 
+        from chalicelib.core.leanaws import LeanClient
+
         self.calls: Counter[str] = Counter()
         self.items = 0
-        self.aws_cpu = 0.0  # thread CPU inside botocore (and moto behind it)
+        self.aws_cpu = 0.0  # thread CPU inside the AWS client (and moto behind it)
         self.engine_calls = 0
         self.engine_items = 0
-        self._client = BaseClient
-        self._original = BaseClient._make_api_call
+        # botocore's client call, and the lean path's (the hot DynamoDB calls never enter
+        # botocore's).
+        self._originals = [
+            (BaseClient, "_make_api_call", BaseClient._make_api_call),
+            (LeanClient, "call", LeanClient.call),
+        ]
+        for cls, method, original in self._originals:
+            setattr(cls, method, self._counting(original))
+
+    def _counting(self, original: Any) -> Any:
         counter = self
 
         def counting(client: Any, operation: str, params: dict[str, Any]) -> Any:
             started = time.thread_time()
-            response = counter._original(client, operation, params)
+            response = original(client, operation, params)
             counter.aws_cpu += time.thread_time() - started
             if _ENGINE.active:
                 counter.engine_calls += 1
@@ -140,10 +150,11 @@ class _ReadCounter:
                 counter.items += _items(operation, response)
             return response
 
-        BaseClient._make_api_call = counting  # type: ignore[method-assign]
+        return counting
 
     def remove(self) -> None:
-        self._client._make_api_call = self._original  # type: ignore[method-assign]
+        for cls, method, original in self._originals:
+            setattr(cls, method, original)
 
 
 def _issue_due(root: str, count: int, ttl: int) -> list[str]:

@@ -25,7 +25,7 @@ READ_TIMEOUT = 5  # seconds
 CLIENT_CONFIG: dict[str, Any] = {
     "connect_timeout": CONNECT_TIMEOUT,
     "read_timeout": READ_TIMEOUT,
-    "retries": {"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+    "retries": {"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
 }
 
 # Throttled: the service refused the call before doing anything; come back in a moment.

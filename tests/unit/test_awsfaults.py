@@ -102,3 +102,31 @@ def test_the_envelope_carries_retry_after() -> None:
     assert reply.body == {"errors": ["AWS throttled GetItem (X); retry later"]}
     assert reply.headers["Retry-After"] == "1"
     assert reply.headers["Content-Type"] == "application/json"
+
+
+def test_every_client_makes_at_most_three_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MAX_ATTEMPTS counts the first call (botocore's `max_attempts` would count retries
+    only: one more attempt, and 4 x 7 s could pass API Gateway's 29 s)."""
+    import botocore.session
+    from botocore.awsrequest import AWSResponse
+    from botocore.config import Config
+
+    from chalicelib.core.awsfaults import CLIENT_CONFIG, MAX_ATTEMPTS
+
+    monkeypatch.setattr("time.sleep", lambda _seconds: None)  # the retries' backoff
+    client = botocore.session.get_session().create_client(
+        "kms", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b",
+        config=Config(**CLIENT_CONFIG),
+    )
+    attempts = []
+
+    def throttled(request: Any, **_: Any) -> AWSResponse:
+        attempts.append(request)
+        body = b'{"__type": "ThrottlingException", "message": "slow down"}'
+        raw = type("Raw", (), {"stream": lambda *_a, **_k: [body]})()
+        return AWSResponse(request.url, 400, {}, raw)
+
+    client.meta.events.register("before-send.kms.ListKeys", throttled)
+    with pytest.raises(ClientError):
+        client.list_keys()
+    assert len(attempts) == MAX_ATTEMPTS == 3

@@ -34,6 +34,7 @@ from botocore.exceptions import (
 
 from chalicelib.core import awsfaults
 from chalicelib.core.leanaws import lean
+from tests.aws_auth_support import moto_server
 
 REGION = "us-east-1"
 TABLE = "lean-test"
@@ -64,15 +65,8 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[str | None]:
             with mock_aws():
                 yield None
         else:
-            from moto.server import ThreadedMotoServer
-
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            server.start()
-            host, port = server.get_host_and_port()
-            try:
-                yield f"http://{host}:{port}"
-            finally:
-                server.stop()
+            with moto_server() as url:
+                yield url
 
 
 def _client(service: str, endpoint: str | None, **options: Any) -> Any:

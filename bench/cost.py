@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.common import (
@@ -49,7 +50,19 @@ from bench.results import run_header
 SECTION = "cost"
 TITLE = "Cost model: dollars per million operations on AWS (us-east-1, on-demand)"
 
-MEMORY_MB = 1024  # .chalice/config.json: lambda_memory_size
+
+
+def _memory_mb(function: str = "api_handler", stage: str = "dev") -> int:
+    """The request function's memory as .chalice/config.json sets it (the function's own
+    setting, else the stage's, else the top level's)."""
+    config = json.loads((Path(__file__).parents[1] / ".chalice" / "config.json").read_text())
+    staged = config["stages"][stage]
+    own = staged.get("lambda_functions", {}).get(function, {})
+    memory = own.get("lambda_memory_size", staged.get("lambda_memory_size"))
+    return int(memory or config["lambda_memory_size"])
+
+
+MEMORY_MB = _memory_mb()
 ONE_VCPU_MB = 1769  # Lambda allocates CPU in proportion to memory: one vCPU at 1,769 MB
 # Assumed in-region round trips per call (p50, warm connection); moto on loopback cannot
 # show AWS's network, so these are parameters of the model, not measurements.

@@ -533,10 +533,10 @@ def _render_calls(cold: ColdStart, rows: list[dict[str, Any]]) -> str:
         [
             "### 2. AWS calls per request",
             "",
-            "Counted at `botocore.client.BaseClient._make_api_call`, which both the boto3 KMS "
-            "client and pynamodb (its `Connection._make_api_call` delegates there) go through; "
-            f"pynamodb-level counts {'agree' if agree else 'DISAGREE'} with botocore's "
-            "DynamoDB counts. Warm requests run in order in one warm process, with the root "
+            "Counted at botocore's `BaseClient._make_api_call` (the KMS client) and the lean "
+            "AWS path's `LeanClient.call` (every DynamoDB call); the storage layer's own "
+            f"count at `DynamoDBPhysical._call` {'agrees' if agree else 'DISAGREES'}. Warm "
+            "requests run in order in one warm process, with the root "
             "token unless the row names another (those rows follow one request that compiled "
             "the token's ACL).",
             "",

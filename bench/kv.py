@@ -281,26 +281,22 @@ def _render_calls(rows: list[dict[str, Any]]) -> str:
         [
             "### 1. DynamoDB round trips per KV v2 request",
             "",
-            "Counted at botocore's `_make_api_call` in the warm worker, one request each, "
-            f"through `pipeline.handle` with the root token (pynamodb-level counts "
-            f"{'agree' if agree else 'DISAGREE'}). Targets: 1 per read, 1 transaction per "
-            "write.",
+            "Counted at the lean AWS path's `LeanClient.call` in the warm worker, one request "
+            "each, through `pipeline.handle` with the root token (the storage layer's count at "
+            f"`DynamoDBPhysical._call` {'agrees' if agree else 'DISAGREES'}). Targets: 1 per "
+            "read; a steady write: the request's read and two single-item writes.",
             "",
             _table(["request", "status", "DynamoDB calls", "which"], table),
             _explain_read(read),
             "",
-            "Writes: BatchGetItem (cluster state + token, as every request), GetItem "
-            "`meta/<path>` (the existence check that decides ACL create vs update), "
-            "BatchGetItem `config` + `meta/<path>` (the handler's own read: check-and-set "
-            "must hold on what the write replaces), then the ONE write: TransactWriteItems "
-            "(the record, the previous version's data moved to an item of its own, the "
-            "pruned version's item deleted; a new secret is one conditional UpdateItem). The "
-            "rest is the storage layer's folder bookkeeping: an UpdateItem (`ADD gen 1`) on "
-            "the marker of every folder in which a key is created (`version/<path>/` on each "
-            "archive, plus its new ancestors the first time; the pruned item's folder also got "
-            "a put, so no emptiness Query follows). The same prefetch would serve the "
-            "existence check and the handler's read from the first BatchGetItem (with "
-            "`config` added for writes): 1 read + 1 transaction + the marker.",
+            "Writes: the request's BatchGetItem (token and the prefetched `meta/<path>`; the "
+            "cluster state when this container's copy is over a second old), then two single- "
+            "item writes: UpdateItem of the slot that takes the version being replaced, and "
+            "UpdateItem of the record, conditional on the version read (check-and-set). "
+            "`config` is cached per container by its cluster-state generation. A secret's "
+            "first writes create its slots (a TransactWriteItems with the folder-index item, "
+            "and the folder marker's `ADD gen 1`); once a secret has its slots they are only "
+            "overwritten.",
             "",
         ]
     )

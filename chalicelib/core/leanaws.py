@@ -32,7 +32,9 @@ here), ``before-parse`` and ``response-received``; no ``amz-sdk-*`` headers are 
 from __future__ import annotations
 
 import json
+import threading
 import time
+import uuid
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -158,6 +160,14 @@ class _Operation:
         self.after_call = f"after-call.{service_id}.{name}"
         metadata = model.service_model.metadata
         self.target = f"{metadata['targetPrefix']}.{name}"
+        # Members botocore fills with a fresh UUID when absent (before-parameter-build's
+        # generate_idempotent_uuid): TransactWriteItems' ClientRequestToken makes a retried
+        # transaction that had committed succeed again instead of failing its conditions.
+        inputs = model.input_shape
+        self.tokens = tuple(
+            member for member, shape in (inputs.members.items() if inputs is not None else ())
+            if shape.metadata.get("idempotencyToken")
+        )
         output = model.output_shape
         self.members = frozenset(output.members) if output is not None else frozenset()
         self.decode = decoders.of(output) if output is not None else None
@@ -189,6 +199,7 @@ class LeanClient:
         self._parser = create_parser(service.resolved_protocol)
         self._decoders = _BlobDecoders()
         self._operations: dict[str, _Operation] = {}
+        self._building = threading.Lock()
         self._context = {
             "client_region": meta.region_name,
             "client_config": meta.config,
@@ -199,6 +210,9 @@ class LeanClient:
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """One API call, as ``client._make_api_call(operation, params)`` makes it."""
         op = self._operations.get(operation) or self._operation(operation)
+        missing = [token for token in op.tokens if token not in params]
+        if missing:  # one token per call: its retries send the same body
+            params = {**params, **{token: str(uuid.uuid4()) for token in missing}}
         context = dict(self._context)
         request = {
             "url_path": self._path,
@@ -232,9 +246,15 @@ class LeanClient:
         return parsed
 
     def _operation(self, name: str) -> _Operation:
-        model = self._client.meta.service_model.operation_model(name)
-        self._operations[name] = op = _Operation(model, self._service_id, self._decoders)
-        return op
+        # Under a lock: while a shape's decoder is being built, a placeholder stands for it,
+        # which another thread must never pick up (once per operation, so it costs nothing).
+        with self._building:
+            op = self._operations.get(name)
+            if op is None:
+                model = self._client.meta.service_model.operation_model(name)
+                op = _Operation(model, self._service_id, self._decoders)
+                self._operations[name] = op
+            return op
 
     def _send(self, op: _Operation, request: dict[str, Any]) -> Answer:
         """Attempts until the client's retry handler says stop (endpoint._send_request)."""

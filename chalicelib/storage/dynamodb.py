@@ -65,11 +65,14 @@ a folder has a marker iff it holds an item (an index item or a sub-folder's mark
     folder's marker; if that created the marker (gen == 1) it repeats one level up, and
     stops at the first marker that already existed (its ancestors are marked).
   * A deleter checks the folder with Query(Limit=1); if it is empty it reads the marker's
-    gen, queries again, and deletes the marker only if gen is unchanged; then it climbs.
+    gen and `born`, queries again, and deletes the marker only if both are unchanged; then
+    it climbs. `born` is a random name the ADD that creates a marker gives it: a marker
+    deleted by another pruner and made again by a creator restarts at gen 1, and without
+    its new name would pass for the one read (an ABA race that left a folder unlisted).
   A deleter removes a marker only when its second Query saw no item. Any item created
   before that Query would have been seen; a creator whose item came after that Query does
   its ADD after it too, hence after the gen read: the ADD either lands before the delete
-  (gen changed, the conditional delete fails, the marker stays) or after it (the ADD
+  (gen or born changed, the conditional delete fails, the marker stays) or after it (the ADD
   recreates the marker, gen == 1, and the creator climbs, restoring the ancestors the
   deleter may remove next). The first, cheap Query only ever makes a deleter stop early,
   which is always safe: the folder's last deleter sees it empty. Overwrites touch no
@@ -91,6 +94,7 @@ import builtins
 import functools
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -242,6 +246,10 @@ def create_table(table_name: str | None = None) -> None:
     model = _item_class(table_name or config.table_name, config.region, config.endpoint_url)
     if not model.exists():
         model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+
+
+# Why DynamoDB cancels a transaction it throttled, item by item.
+_THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
 
 
 class _Contended(ConditionFailed):
@@ -489,7 +497,8 @@ class DynamoDBPhysical(Physical):
     def _create(self, key: str, value: bytes, due: Due | None) -> None:
         """Create the entry and its index item in one transaction, then mark its folder."""
         entry = {**self._target(entry_location(key)), **entry_write(value, due, MISSING)}
-        self._transaction([{"Update": entry}, self._index_put(key)])
+        if not self._transaction_settled([{"Update": entry}, self._index_put(key)]):
+            raise ConditionFailed("version mismatch")
         self._mark(parent_folder(key))
 
     def _delete_item(self, pk: str, sk: str, condition: dict[str, Any]) -> bool:
@@ -512,9 +521,9 @@ class DynamoDBPhysical(Physical):
         # prune, learnt without reading the value back.
         condition = version_condition(expected_version) or EXISTS
         deletion = [{"Delete": {**self._target((pk, sk)), **condition}}, self._index_delete(key)]
-        if expected_version is not None:
-            self._transaction(deletion)  # ConditionFailed: a version mismatch or a lost race
-        elif not self._transaction_settled(deletion):
+        if not self._transaction_settled(deletion):
+            if expected_version is not None:
+                raise ConditionFailed("version mismatch")
             return
         self._prune(parent_folder(key))
 
@@ -550,6 +559,11 @@ class DynamoDBPhysical(Physical):
                 raise ConditionFailed("transaction condition failed") from None
             if "TransactionConflict" in codes:
                 raise _Contended("transaction conflict") from None
+            if codes & _THROTTLED_REASONS:
+                raise Unavailable(
+                    "AWS throttled TransactWriteItems; retry later",
+                    retry_after=awsfaults.THROTTLED_RETRY_AFTER,
+                ) from None
             if "ValidationError" in codes or refused_size(error):
                 raise too_large() from None
             raise
@@ -623,7 +637,12 @@ class DynamoDBPhysical(Physical):
     def _mark(self, folder: str) -> None:
         """Ensure `folder` and its ancestors have markers (after a key was created in it)."""
         while folder:
-            add = {"UpdateExpression": "ADD gen :one", "ExpressionAttributeValues": ONE}
+            add = {
+                # `born` names this marker's life: gen restarts at 1 when a marker is
+                # deleted and made again, and a pruner must not take it for the one it read.
+                "UpdateExpression": "ADD gen :one SET born = if_not_exists(born, :born)",
+                "ExpressionAttributeValues": {**ONE, ":born": {"S": uuid.uuid4().hex}},
+            }
             if self._update(*marker_location(folder), add)["gen"]["N"] != "1":
                 return  # it already existed, so its ancestors are marked
             folder = parent_folder(folder)
@@ -641,8 +660,8 @@ class DynamoDBPhysical(Physical):
             if not self._is_empty(folder):
                 return
             unchanged = {
-                "ConditionExpression": "gen = :gen",
-                "ExpressionAttributeValues": {":gen": marker["gen"]},
+                "ConditionExpression": "gen = :gen AND born = :born",
+                "ExpressionAttributeValues": {":gen": marker["gen"], ":born": marker["born"]},
             }
             if not self._delete_item(pk, sk, unchanged):
                 return  # a creator touched it: the folder is in use again

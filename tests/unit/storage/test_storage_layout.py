@@ -132,11 +132,16 @@ def test_unconditional_writes_retry_a_transaction_conflict(physical, monkeypatch
     physical.delete("q/k")
     assert physical.get("q/k") is None
     assert physical.list("") == []
-    # A conditional write reports the conflict as a lost race: its caller re-reads.
+    # A conflict with a transaction in flight is no failed check: a conditional write is
+    # sent again too, and only its own condition can make it a lost race.
     physical.put("q/k", b"v")
     monkeypatch.setattr(DynamoDBPhysical, "_call", _conflict_on("TransactWriteItems", 1))
+    physical.delete("q/k", expected_version=1)
+    assert physical.get("q/k") is None
+    monkeypatch.setattr(DynamoDBPhysical, "_call", _conflict_on("TransactWriteItems", 1))
+    assert physical.put("q/k", b"v", expected_version=0) == 1
     with pytest.raises(ConditionFailed):
-        physical.delete("q/k", expected_version=1)
+        physical.delete("q/k", expected_version=2)
     # Contention that never ends is a 503, not a silent loss.
     monkeypatch.setattr(DynamoDBPhysical, "_call", _conflict_on("TransactWriteItems", 99))
     with pytest.raises(Unavailable):

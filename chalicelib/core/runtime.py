@@ -170,8 +170,8 @@ class Runtime:
             keys = extra_keys if not self.sealed else []
             entries, state = self.physical.read(keys, with_state=stale)
             if state is not None:
-                self._state_read_at = sent
                 self._apply(state)
+                self._state_read_at = sent  # applied whole: a failed reload rereads next time
         finally:
             self._unseal_tried = False  # the next request (or job run) may try again
         return {} if self.sealed else entries
@@ -286,11 +286,10 @@ class Runtime:
         self, *, sealed: bool | None = None, term: int | None = None, bump: Sequence[str] = ()
     ) -> ClusterState:
         """Change the cluster state (see `Physical.update_cluster_state`) and keep what it
-        answered as this container's copy: the change applies here at once, not after the
-        TTL, and the answer is as fresh as a read."""
-        sent = self._clock()
+        answered as this container's copy, so the change applies here at once. The TTL keeps
+        running from the last read: what other containers changed, which the answer also
+        holds, is applied (keys, tables) by that read's successor, within the TTL."""
         self.state = self.physical.update_cluster_state(sealed=sealed, term=term, bump=bump)
-        self._state_read_at = sent
         return self.state
 
     def update_table(self, name: str, change: Callable[[MountTable], MountTable]) -> MountTable:

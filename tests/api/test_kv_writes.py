@@ -248,3 +248,15 @@ def test_a_copy_left_while_the_secret_grows_goes_with_a_metadata_delete(
     assert vault.delete("secret/metadata/young").status_code == 204
     assert kv_view().list("version/young/") == []  # the copy went with the rest
     assert write(vault, "young", 1).json()["data"]["version"] == 1
+
+
+def test_lowering_max_versions_to_one_wipes_the_archived_data(vault: VaultHTTP) -> None:
+    """With one version kept nothing is archived again, so no later write would reuse the
+    slots: the versions the window drops leave no data behind (as OpenBao deletes them)."""
+    fill(vault, "shrunk", 3)
+    assert set(copies("shrunk")) == {1, 2}
+    assert vault.post("secret/metadata/shrunk", {"max_versions": 1}).status_code == 204
+    write(vault, "shrunk", 4)
+    assert copies("shrunk") == {}
+    read = vault.get("secret/data/shrunk").json()["data"]
+    assert (read["metadata"]["version"], read["data"]) == (4, data(4))

@@ -167,7 +167,9 @@ class SecretRecord:
         for number in dropped:
             info = self.versions.pop(number)
             if info.slot is not None:
-                if info.slot >= keep:  # never the smallest free slot again
+                # Beyond the window a slot is never the smallest free one again; with one
+                # version kept nothing is archived again, so no write would reuse it.
+                if info.slot >= keep or keep == 1:
                     self.scrub.append(info.slot)
             # The previous current version never got an item: its data lived in the record.
             elif number != previous and not info.destroyed:

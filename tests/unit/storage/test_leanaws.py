@@ -667,3 +667,28 @@ def test_connection_is_kept_alive(credentials):
         server.server_close()
     assert all(answer["Item"]["v"] == {"B": b"\0\1"} for answer in answers)
     assert server.connections == 1  # type: ignore[attr-defined]
+
+
+def test_a_retried_transaction_carries_one_idempotency_token(dynamodb, sleeps):
+    """As botocore fills TransactWriteItems' ClientRequestToken: DynamoDB then takes a retry
+    of a transaction that had committed (its answer lost) as the same request, instead of
+    failing its conditions against its own first attempt."""
+    bodies: list[dict[str, Any]] = []
+
+    def first_fails(n: int) -> AWSResponse | None:
+        if n == 0:
+            return http_answer(500, error_body("InternalServerError", "try again"))
+        return http_answer(200, {})
+
+    def record(request: Any, **_: Any) -> None:
+        bodies.append(json.loads(request.body))
+
+    with answering(dynamodb, first_fails):
+        # Registered first after the answering hook, so it sees every attempt.
+        dynamodb.meta.events.register_first("before-send", record, unique_id="token-test")
+        try:
+            lean(dynamodb).call("TransactWriteItems", _transaction("0"))
+        finally:
+            dynamodb.meta.events.unregister("before-send", unique_id="token-test")
+    tokens = {body.get("ClientRequestToken") for body in bodies}
+    assert len(bodies) == 2 and len(tokens) == 1 and None not in tokens

@@ -279,16 +279,12 @@ class ServedVault(NamedTuple):
 @contextlib.contextmanager
 def served_vault() -> Iterator[ServedVault]:
     """moto with an initialised, unsealed vault in it, and a worker serving the dev HTTP
-    adapter over it, whose AWS connection is kept alive as Lambda's (moto's server closes
-    every connection: a keep-alive proxy in this process, whose CPU is not the worker's,
-    stands between them)."""
-    from bench.awsproxy import RecordingProxy
-
-    with MotoServer() as moto, RecordingProxy(moto.url, 1) as front:
+    adapter over it."""
+    with MotoServer() as moto:
         env = aws_environ(moto.url)
         with worker(env) as setup:
             setup.call("setup")
-        with worker({**env, "AWS_ENDPOINT_URL": front.urls[0]}) as ours:
+        with worker(env) as ours:
             ours.call("start")
             yield ServedVault(ours, ours.call("serve")["url"], moto.url)
 

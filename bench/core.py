@@ -71,15 +71,12 @@ CALL_REQUESTS: tuple[tuple[str, str, str | None], ...] = (
 
 def run(argv: list[str], config: Config = Config()) -> str:
     """Run every core benchmark; returns the Markdown section."""
-    from bench.awsproxy import RecordingProxy  # it imports bench.cost, which imports us
-
     header = run_header(TITLE, argv)  # date and load average as the run starts
     deadline = Deadline(config.budget_seconds)
     with (
         MotoServer() as moto,
         tempfile.TemporaryDirectory() as cached,
         tempfile.TemporaryDirectory() as empty,
-        RecordingProxy(moto.url, 1) as front,
     ):
         env = bytecode_environ(aws_environ(moto.url), cached, write=True)
         with worker(env) as setup:
@@ -90,11 +87,7 @@ def run(argv: list[str], config: Config = Config()) -> str:
             "source": measure_cold(source_env, config.source_cold_runs),
         }
         imports = import_offenders(env, config.importtime_runs)
-        # moto's server closes every connection, so each call would open a new one; Lambda
-        # keeps its connection to DynamoDB alive. The warm workers reach moto through a
-        # keep-alive proxy in this (the driver's) process, whose CPU is never counted.
-        warm = {**env, "AWS_ENDPOINT_URL": front.urls[0]}
-        with worker(warm) as pipe, worker(warm) as served, OpenBaoDev() as bao:
+        with worker(env) as pipe, worker(env) as served, OpenBaoDev() as bao:
             pipe.call("start")
             served.call("start")
             url = served.call("serve")["url"]
@@ -574,11 +567,11 @@ SUMMARY_KINDS = (
     ("waited", "replayed after an idle wait"),
 )
 CPU_LABELS = {
-    "pipeline": "ours: `pipeline.handle`, live moto (kept-alive connection)",
+    "pipeline": "ours: `pipeline.handle`, live moto",
     "replayed": "ours: `pipeline.handle`, AWS replayed",
     "waited": "ours: `pipeline.handle`, AWS replayed after an idle wait as long as a live call",
-    "lambda": "ours: Chalice `app(event, context)`, live moto (kept-alive connection)",
-    "adapter": "ours: dev HTTP adapter + Chalice, live moto (kept-alive connection)",
+    "lambda": "ours: Chalice `app(event, context)`, live moto",
+    "adapter": "ours: dev HTTP adapter + Chalice, live moto",
     "openbao": "OpenBao `server -dev` (whole process)",
     "openbao_paced": "OpenBao `server -dev`, each request after an idle gap as long as a live "
     "call of ours",

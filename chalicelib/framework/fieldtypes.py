@@ -31,20 +31,25 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 def parse_duration(value: Any) -> int:
     """Seconds from an int, a numeric string or a Go duration ("90s", "1h30m", "2d")."""
+    return int(parse_fine_duration(value))
+
+
+def parse_fine_duration(value: Any) -> float:
+    """As `parse_duration`, keeping fractions of a second ("300ms" is 0.3): for pauses."""
     seconds = _duration_seconds(value)
     if abs(seconds) > _MAX_DURATION_SECONDS:
         raise FieldError(f"time: invalid duration {json.dumps(str(value).strip())}")
     return seconds
 
 
-def _duration_seconds(value: Any) -> int:
+def _duration_seconds(value: Any) -> float:
     if isinstance(value, bool):
         raise FieldError("invalid duration")
     if isinstance(value, int):
         return value
     if isinstance(value, float):
         # inf is not JSON, but a Python caller may pass it; int() would raise OverflowError.
-        return int(value) if abs(value) <= _MAX_DURATION_SECONDS else _MAX_DURATION_SECONDS + 1
+        return value if abs(value) <= _MAX_DURATION_SECONDS else _MAX_DURATION_SECONDS + 1
     if not isinstance(value, str):
         raise FieldError("invalid duration")
     text = value.strip()
@@ -62,7 +67,7 @@ def _duration_seconds(value: Any) -> int:
         position = match.end()
     if position != len(body) or not body:
         raise FieldError(f"time: invalid duration {json.dumps(text)}")
-    return sign * int(min(total, _MAX_DURATION_SECONDS + 1))
+    return sign * min(total, _MAX_DURATION_SECONDS + 1)
 
 
 def _to_string(value: Any) -> str:

@@ -35,7 +35,7 @@ from chalicelib.engines.pki.acme import state as acme_state
 from chalicelib.engines.pki.acme import tidy as acme_tidy
 from chalicelib.engines.pki.validity import rfc3339
 from chalicelib.engines.pki.x509build import load_pem
-from chalicelib.framework.fieldtypes import go_duration, parse_duration
+from chalicelib.framework.fieldtypes import go_duration, parse_duration, parse_fine_duration
 from chalicelib.observability import logger
 from chalicelib.storage.physical import ConditionFailed, Delete, Put, WriteOp
 
@@ -188,7 +188,7 @@ def run(view: StorageView, deadline: float, *, now: float | None = None) -> bool
     except ConditionFailed:
         return False
     config = TidyConfig.from_storage(status.config)
-    pause = parse_duration(config.pause_duration)
+    pause = parse_fine_duration(config.pause_duration)  # "300ms" pauses 0.3 s
     while status.phase != "done":
         fresh, fresh_version = read_status(view)
         if fresh is None or fresh_version != version:  # a cancel landed meanwhile
@@ -203,7 +203,10 @@ def run(view: StorageView, deadline: float, *, now: float | None = None) -> bool
         _step(view, status, config, now)
         version = _save(view, status, version)
         if pause and status.phase != "done":
-            time.sleep(min(pause, max(0.0, deadline - time.time())))
+            left = deadline - time.time()
+            time.sleep(max(0.0, min(pause, left)))
+            if pause >= left:  # the pause took the rest of the run: stop, resumable
+                deadline = 0.0  # (a sleep to the deadline may wake a hair before it)
     if read_auto_tidy(view).maintain_stored_certificate_counts:
         counts.recount(view)
     _finish(status, "Finished", time.time())

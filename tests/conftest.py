@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +58,26 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Fake credentials, no real AWS config, and moto's mock around the test."""
     with _fake_aws(monkeypatch, tmp_path):
         yield
+
+
+@pytest.fixture
+def atomic_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make each DynamoDB call atomic, as the real service is, for tests with threads.
+
+    moto's TransactWriteItems checks conditions and applies writes without a lock (and
+    deep-copies tables other threads are changing); DynamoDB itself serialises each call
+    on the items it touches. Our own read-validate-write steps still interleave freely.
+    """
+    from chalicelib.storage.dynamodb import DynamoDBPhysical
+
+    lock = threading.Lock()
+    original = DynamoDBPhysical._call  # every DynamoDB call of the runtime goes through it
+
+    def serialised(self: DynamoDBPhysical, operation_name: str, operation_kwargs: dict) -> dict:
+        with lock:
+            return original(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(DynamoDBPhysical, "_call", serialised)
 
 
 @pytest.fixture

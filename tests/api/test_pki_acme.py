@@ -520,6 +520,7 @@ def test_thumbprint_is_rfc7638s() -> None:
     assert thumbprint(key) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 
 
+@pytest.mark.usefixtures("atomic_calls")  # moto's transactions are not thread-safe
 def test_racing_requests_spend_a_nonce_once(acme_base: str, server: str) -> None:
     """The same signed request sent at once from eight threads through two adapters:
     exactly one is served, the others get badNonce."""

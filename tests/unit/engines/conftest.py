@@ -1,6 +1,5 @@
 """Fixtures for engine tests: a moto-backed table and backends mounted over it."""
 
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -10,25 +9,6 @@ from chalicelib.engines.cubbyhole.backend import backend as cubbyhole_backend
 from chalicelib.engines.kv.backend import backend as kv_backend
 from chalicelib.framework.testing import BackendHarness
 from chalicelib.storage.dynamodb import DynamoDBPhysical
-
-
-@pytest.fixture
-def atomic_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make each DynamoDB call atomic, as the real service is, for tests with threads.
-
-    moto's TransactWriteItems checks conditions and applies writes without a lock (and
-    deep-copies tables other threads are changing); DynamoDB itself serialises each call
-    on the items it touches. Our own read-validate-write steps still interleave freely.
-    """
-    lock = threading.Lock()
-    original = DynamoDBPhysical._call  # every DynamoDB call of the runtime goes through it
-
-    def serialised(self: DynamoDBPhysical, operation_name: str, operation_kwargs: dict) -> dict:
-        with lock:
-            return original(self, operation_name, operation_kwargs)
-
-    monkeypatch.setattr(DynamoDBPhysical, "_call", serialised)
-
 
 MountFactory = Callable[..., BackendHarness]
 BACKENDS = {"kv": kv_backend, "cubbyhole": cubbyhole_backend}

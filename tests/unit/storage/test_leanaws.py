@@ -34,6 +34,7 @@ from botocore.exceptions import (
 
 from chalicelib.core import awsfaults
 from chalicelib.core.leanaws import lean
+from tests import rabbitmq_support
 from tests.aws_auth_support import moto_server
 
 REGION = "us-east-1"
@@ -67,6 +68,9 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[str | None]:
         else:
             with moto_server() as url:
                 yield url
+
+
+silent_port = rabbitmq_support.silent_port  # a port that accepts and never answers
 
 
 def _client(service: str, endpoint: str | None, **options: Any) -> Any:
@@ -596,37 +600,15 @@ def test_refused_connection_agrees(credentials, sleeps):
     assert awsfaults.unavailable(EndpointConnectionError(endpoint_url="x")) is not None
 
 
-def test_read_timeout_agrees(credentials, sleeps):
+def test_read_timeout_agrees(credentials, sleeps, silent_port):
     """A server that accepts and never answers: ReadTimeoutError after every attempt, at
     the client's read timeout."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        accepted: list[socket.socket] = []
-        stop = threading.Event()
-
-        def accept() -> None:
-            listener.settimeout(0.05)
-            while not stop.is_set():
-                try:
-                    accepted.append(listener.accept()[0])
-                except TimeoutError:
-                    continue
-
-        thread = threading.Thread(target=accept, daemon=True)
-        thread.start()
-        try:
-            client = botocore.session.get_session().create_client(
-                "dynamodb", region_name=REGION,
-                endpoint_url=f"http://127.0.0.1:{listener.getsockname()[1]}",
-                config=Config(**{**awsfaults.CLIENT_CONFIG, "read_timeout": 0.1}),
-            )  # fmt: skip
-            botocore_failure, lean_failure = _failures(client, sleeps)
-        finally:
-            stop.set()
-            thread.join()
-            for connection in accepted:
-                connection.close()
+    client = botocore.session.get_session().create_client(
+        "dynamodb", region_name=REGION,
+        endpoint_url=f"http://127.0.0.1:{silent_port}",
+        config=Config(**{**awsfaults.CLIENT_CONFIG, "read_timeout": 0.1}),
+    )  # fmt: skip
+    botocore_failure, lean_failure = _failures(client, sleeps)
     assert botocore_failure == lean_failure
     assert botocore_failure[0] is ReadTimeoutError
     assert botocore_failure[2] == _attempts(client)

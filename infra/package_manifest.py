@@ -86,8 +86,9 @@ DIST_INFO_KEPT_FILES: tuple[str, ...] = ("METADATA",)
 LICENCE_PREFIXES: tuple[str, ...] = ("licenses/", "LICENSE", "LICENCE", "COPYING", "NOTICE")
 
 # Files no function reads, wherever they are: type stubs, typing markers, stale bytecode
-# (everything is compiled again), and wheel `.data` folders (scripts chalice left unpacked).
-DROPPED_SUFFIXES: tuple[str, ...] = (".pyi", "/py.typed", ".pyc")
+# (everything is compiled again), Cython sources beside their compiled modules (httptools),
+# and wheel `.data` folders (scripts chalice left unpacked).
+DROPPED_SUFFIXES: tuple[str, ...] = (".pyi", "/py.typed", ".pyc", ".pyx", ".pxd")
 DROPPED_TOP_LEVEL_GLOB = "*.data"
 
 # Where sources stay beside their bytecode: our own code, so that a traceback logged in

@@ -10,10 +10,11 @@ and does the rest directly:
   too): a malformed request is the service's ValidationException;
 * signed with botocore's ``SigV4Auth`` and the botocore client's own credentials (the
   storage session's provider chain, refreshed as botocore refreshes them);
-* sent on a kept-alive urllib3 pool to the client's endpoint (settings' endpoint_url or the
-  regional one: the client resolved it) with the client's timeouts (core/awsfaults' for the
-  runtime's clients), and no proxy (botocore's proxy settings are not read);
-  urllib3's failures become botocore's connection errors, mapped as botocore maps them;
+* sent over kept-alive connections (core/leanhttp: one ``sendall``, the answer parsed by
+  httptools) to the client's endpoint (settings' endpoint_url or the regional one: the
+  client resolved it) with the client's timeouts (core/awsfaults' for the runtime's
+  clients), and no proxy (botocore's proxy settings are not read); failures become
+  botocore's connection errors, mapped as botocore maps urllib3's;
 * a success is parsed by orjson, and only the blobs the output shape holds are decoded
   (numbers stay strings in AttributeValues, as botocore leaves them). An error answer is
   rare and parsed by botocore's own parser, modeled fields included (CancellationReasons),
@@ -32,6 +33,7 @@ here), ``before-parse`` and ``response-received``; no ``amz-sdk-*`` headers are 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 import uuid
@@ -43,20 +45,12 @@ from urllib.parse import urlsplit
 import botocore
 import orjson
 import pybase64
-import urllib3
 from botocore.auth import SigV4Auth, _host_from_url
-from botocore.awsrequest import AWSPreparedRequest
-from botocore.exceptions import (
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    HTTPClientError,
-    ReadTimeoutError,
-    SSLError,
-)
+from botocore.awsrequest import AWSPreparedRequest, HeadersDict
 from botocore.hooks import first_non_none_response
 from botocore.parsers import create_parser
-from urllib3 import exceptions as urllib3_errors
+
+from chalicelib.core.leanhttp import Endpoint
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -195,7 +189,7 @@ class LeanClient:
         self._host = _host_from_url(self._url)
         # The CA bundle botocore resolved for this client (AWS_CA_BUNDLE, its config file).
         verify = client._endpoint.http_session._verify
-        self._pool = _pool(self._url, meta.config, verify)
+        self._endpoint = _endpoint(self._url, meta.config, verify)
         self._parser = create_parser(service.resolved_protocol)
         self._decoders = _BlobDecoders()
         self._operations: dict[str, _Operation] = {}
@@ -306,37 +300,15 @@ class LeanClient:
             return None, error
 
     def _transmit(self, request: _Request) -> _Response:
-        url = request.url
-        try:
-            answer = self._pool.urlopen(
-                "POST",
-                self._path,
-                body=request.body,
-                headers=request.headers,
-                retries=False,
-                assert_same_host=False,
-                preload_content=True,
-                decode_content=False,
-            )
-        # botocore's URLLib3Session.send maps urllib3's failures so (awsfaults reads them).
-        except urllib3_errors.SSLError as error:
-            raise SSLError(endpoint_url=url, error=error) from error
-        except urllib3_errors.NewConnectionError as error:
-            raise EndpointConnectionError(endpoint_url=url, error=error) from error
-        except urllib3_errors.ConnectTimeoutError as error:
-            raise ConnectTimeoutError(endpoint_url=url, error=error) from error
-        except urllib3_errors.ReadTimeoutError as error:
-            raise ReadTimeoutError(endpoint_url=url, error=error) from error
-        except urllib3_errors.ProtocolError as error:
-            raise ConnectionClosedError(error=error, request=request, endpoint_url=url) from error
-        except Exception as error:
-            raise HTTPClientError(error=error) from error
-        return _Response(url, answer.status, answer.headers, answer.data)
+        answer = self._endpoint.post(request.headers, request.body)
+        return _Response(request.url, answer.status, answer.headers, answer.body)
 
     def _parsed(self, op: _Operation, http: Any) -> dict[str, Any]:
         status, headers, body = http.status_code, http.headers, http.content
         if status >= 300:
-            return self._error(op, {"status_code": status, "headers": headers, "body": body})
+            # botocore's parser looks modeled headers up in any case: a case-blind mapping.
+            answer = {"status_code": status, "headers": HeadersDict(headers), "body": body}
+            return self._error(op, answer)
         parsed: dict[str, Any] = orjson.loads(body) if body else {}
         if not op.members.issuperset(parsed):  # as botocore: only the modeled members
             parsed = {name: value for name, value in parsed.items() if name in op.members}
@@ -362,24 +334,29 @@ class LeanClient:
         return parsed
 
 
-def _pool(url: str, config: Config, verify: bool | str) -> urllib3.HTTPConnectionPool:
-    """A kept-alive pool to the endpoint with the client's timeouts and pool size (the
+def _endpoint(url: str, config: Config, verify: bool | str) -> Endpoint:
+    """Kept-alive connections to the endpoint with the client's timeouts and pool size (the
     runtime's clients take awsfaults' timeouts), checking certificates as botocore does
     (URLLib3Session._setup_ssl_cert)."""
     from botocore.httpsession import create_urllib3_context, get_cert_path
 
-    timeout = urllib3.Timeout(connect=config.connect_timeout, read=config.read_timeout)
-    options: dict[str, Any] = {
-        "maxsize": config.max_pool_connections, "timeout": timeout, "retries": False,
-    }  # fmt: skip
+    tls = None
     if url.startswith("https:"):
-        options["ssl_context"] = create_urllib3_context()
+        tls = create_urllib3_context()
         if verify:
-            options["cert_reqs"] = "CERT_REQUIRED"
-            options["ca_certs"] = get_cert_path(verify)
+            tls.load_verify_locations(get_cert_path(verify))
+            tls.verify_mode = ssl.CERT_REQUIRED
+            tls.check_hostname = True
         else:
-            options["cert_reqs"] = "CERT_NONE"
-    return urllib3.connection_from_url(url, **options)
+            tls.check_hostname = False
+            tls.verify_mode = ssl.CERT_NONE
+    return Endpoint(
+        url,
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
+        keep=config.max_pool_connections,
+        tls=tls,
+    )
 
 
 _LEAN: weakref.WeakKeyDictionary[BaseClient, LeanClient] = weakref.WeakKeyDictionary()

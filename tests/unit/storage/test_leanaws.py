@@ -1,6 +1,6 @@
 """The lean AWS path (core/leanaws) against botocore: every hot operation through both, same
 results and same exceptions -- under in-process moto (``mock_aws``) and over real HTTP to a
-moto server (signing, the urllib3 pool, urllib3's failures).
+moto server (signing, core/leanhttp's connections, its failures).
 
 Each scenario runs once per path on a freshly created table, so both see the same state.
 Faults are injected at ``before-send`` (the raw HTTP answer, below the retry loop): both paths

@@ -1,0 +1,200 @@
+"""The lean AWS path's transport (core/leanhttp) against small local HTTP/1.1 servers:
+connection reuse, connections the server let go, chunked answers, TLS, and failures raised
+as botocore's connection errors."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, SSLError
+
+from chalicelib.core.leanaws import lean
+from chalicelib.core.leanhttp import Endpoint, _alive
+from tests.ldap_support import _pki
+
+BODY = json.dumps({"Item": {"pk": {"S": "/f/"}}}).encode()
+
+
+class _Stub(BaseHTTPRequestHandler):
+    """Answers every POST with BODY as the server's ``mode`` says: ``plain`` (kept alive),
+    ``close`` (then closes without saying so), ``announce`` (``Connection: close``),
+    ``chunked`` (transfer-encoding chunked) or ``cut`` (half a body, then closes)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections += 1  # type: ignore[attr-defined]
+
+    def do_POST(self) -> None:
+        mode = self.server.mode  # type: ignore[attr-defined]
+        self.server.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("X-Amzn-RequestId", "stub")
+        if mode == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (BODY[:7], BODY[7:]):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if mode == "announce":
+            self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(BODY)))
+        self.end_headers()
+        self.wfile.write(BODY[: len(BODY) // 2] if mode == "cut" else BODY)
+        if mode in ("close", "cut"):
+            self.close_connection = True
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def _serving(
+    mode: str, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1"
+) -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer((host, 0), _Stub)
+    server.daemon_threads = True
+    server.mode, server.connections, server.bodies = mode, 0, []  # type: ignore[attr-defined]
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _endpoint(server: ThreadingHTTPServer, scheme: str = "http", **options: Any) -> Endpoint:
+    url = f"{scheme}://localhost:{server.server_address[1]}/"
+    return Endpoint(url, connect_timeout=2, read_timeout=2, keep=options.pop("keep", 4), **options)
+
+
+def _post(endpoint: Endpoint, body: bytes = b"{}") -> Any:
+    return endpoint.post({"Host": "localhost", "Content-Length": str(len(body))}, body)
+
+
+def test_one_connection_carries_every_call():
+    with _serving("plain") as server:
+        endpoint = _endpoint(server)
+        answers = [_post(endpoint, b'{"n": %d}' % n) for n in range(5)]
+    assert [answer.body for answer in answers] == [BODY] * 5
+    assert answers[0].status == 200 and answers[0].headers["x-amzn-requestid"] == "stub"
+    assert server.bodies == [b'{"n": %d}' % n for n in range(5)]  # type: ignore[attr-defined]
+    assert server.connections == 1  # type: ignore[attr-defined]
+
+
+def test_a_connection_the_server_let_go_is_not_reused():
+    """The server closes after each answer without saying so (an idle timeout, a Lambda
+    frozen for minutes): the next call sees it and opens a new one instead of failing."""
+    with _serving("close") as server:
+        endpoint = _endpoint(server)
+        answers = []
+        for _ in range(3):
+            answers.append(_post(endpoint))
+            # Once the server's close has arrived (before it, a reuse races the close and
+            # fails as ConnectionClosedError, which the client's retry handler retries).
+            (idle,) = endpoint._idle
+            deadline = time.monotonic() + 5
+            while _alive(idle) and time.monotonic() < deadline:
+                time.sleep(0.01)
+    assert [answer.body for answer in answers] == [BODY] * 3
+    assert server.connections == 3  # type: ignore[attr-defined]
+
+
+def test_connection_close_is_honoured():
+    with _serving("announce") as server:
+        endpoint = _endpoint(server)
+        _post(endpoint)
+        assert endpoint._idle == []
+
+
+def test_a_chunked_answer_is_joined():
+    with _serving("chunked") as server:
+        endpoint = _endpoint(server)
+        assert [_post(endpoint).body for _ in range(2)] == [BODY] * 2
+    assert server.connections == 1  # type: ignore[attr-defined]
+
+
+def test_an_answer_cut_short_is_a_closed_connection():
+    with _serving("cut") as server:
+        endpoint = _endpoint(server)
+        with pytest.raises(ConnectionClosedError):
+            _post(endpoint)
+        assert endpoint._idle == []
+
+
+def test_a_refused_connection_is_an_endpoint_error():
+    with _serving("plain") as server:
+        endpoint = _endpoint(server)
+    with pytest.raises(EndpointConnectionError):
+        _post(endpoint)
+
+
+def test_idle_connections_are_capped():
+    with _serving("plain") as server:
+        endpoint = _endpoint(server, keep=2)
+        held = [endpoint._checkout() for _ in range(4)]  # four calls in flight at once
+        for sock in held:
+            endpoint._checkin(sock)
+        assert len(endpoint._idle) == 2
+        endpoint.close()
+        assert endpoint._idle == []
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("pki")
+    _pki(home)
+    return home
+
+
+def _server_tls(pki: Path) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki / "server.pem", pki / "server.key")
+    return context
+
+
+def test_tls_checks_the_certificate_against_the_bundle(pki):
+    trusting = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    with _serving("plain", _server_tls(pki)) as server:
+        assert _post(_endpoint(server, "https", tls=trusting)).body == BODY
+        with pytest.raises(SSLError):  # the system's roots do not know our CA
+            _post(_endpoint(server, "https", tls=ssl.create_default_context()))
+
+
+def test_the_lean_client_verifies_with_the_clients_bundle(pki, monkeypatch):
+    """leanaws builds its TLS context from the botocore client's ``verify`` (a CA bundle
+    path here, AWS_CA_BUNDLE in a deployment), and checks the host name."""
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_CONFIG_FILE", "/dev/null")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+    session = botocore.session.get_session()
+
+    def call(host: str) -> Any:
+        with _serving("plain", _server_tls(pki), host) as server:
+            client = session.create_client(
+                "dynamodb", region_name="us-east-1",
+                endpoint_url=f"https://{host}:{server.server_address[1]}",
+                verify=str(pki / "ca.pem"),
+                config=Config(retries={"mode": "standard", "max_attempts": 1}),
+            )  # fmt: skip
+            return lean(client).call("GetItem", {"TableName": "t", "Key": {}})
+
+    assert call("127.0.0.1")["Item"] == {"pk": {"S": "/f/"}}
+    with pytest.raises(SSLError):  # the certificate names localhost and 127.0.0.1 only
+        call("127.0.0.2")

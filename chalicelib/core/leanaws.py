@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 import botocore
 import orjson
 import pybase64
-from botocore.auth import SigV4Auth, _host_from_url
+from botocore.auth import SIGNED_HEADERS_BLACKLIST, SigV4Auth, _host_from_url
 from botocore.awsrequest import AWSPreparedRequest, HeadersDict
 from botocore.hooks import first_non_none_response
 from botocore.parsers import create_parser
@@ -67,6 +67,51 @@ class _Request(AWSPreparedRequest):
     reads ``params``: the query, empty in the JSON protocols)."""
 
     params: dict[str, str] = {}
+
+
+class _SignedHeaders(dict[str, str]):
+    """The header map SigV4Auth signs, as a plain dict: it reads only the names and
+    ``get_all``, and a lean request never repeats a header (botocore builds an
+    email.message for it, twice per signing: ~40% of the signer's CPU)."""
+
+    def get_all(self, name: str) -> list[str]:
+        return [self[name]]
+
+
+class _Signer(SigV4Auth):
+    """botocore's SigV4 signer (its canonical request, string to sign and signature), with
+    a cheaper header map and the day's signing key kept: it changes only with the date, the
+    secret, the region and the service (four HMACs per call saved)."""
+
+    _keys: dict[tuple[str, str, str, str], bytes] = {}
+
+    def headers_to_sign(self, request: Any) -> _SignedHeaders:
+        signed = _SignedHeaders(
+            (name.lower(), value)
+            for name, value in request.headers.items()
+            if name.lower() not in SIGNED_HEADERS_BLACKLIST
+        )
+        if "host" not in signed:
+            signed["host"] = _host_from_url(request.url)
+        return signed
+
+    def signature(self, string_to_sign: str, request: Any) -> str:
+        scope = (
+            self.credentials.secret_key,
+            request.context["timestamp"][0:8],
+            self._region_name,
+            self._service_name,
+        )
+        key = self._keys.get(scope)
+        if key is None:
+            key = f"AWS4{scope[0]}".encode()
+            for part in (*scope[1:], "aws4_request"):
+                key = self._sign(key, part)
+            if len(self._keys) > 16:  # old days and rotated secrets
+                self._keys.clear()
+            self._keys[scope] = key
+        signature: str = self._sign(key, string_to_sign, hex=True)
+        return signature
 
 
 class _Response:
@@ -289,7 +334,7 @@ class LeanClient:
         prepared = _Request("POST", request["url"], headers, body, False, {})
         credentials = self._credentials
         frozen = credentials.get_frozen_credentials() if credentials is not None else None
-        SigV4Auth(frozen, *self._signing).add_auth(prepared)
+        _Signer(frozen, *self._signing).add_auth(prepared)
         prepared.headers["Content-Length"] = str(len(body))  # unsigned, as botocore's
         try:
             http = first_non_none_response(self._events.emit(op.before_send, request=prepared))

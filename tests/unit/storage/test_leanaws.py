@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import io
 import json
 import socket
@@ -674,3 +675,32 @@ def test_a_retried_transaction_carries_one_idempotency_token(dynamodb, sleeps):
             dynamodb.meta.events.unregister("before-send", unique_id="token-test")
     tokens = {body.get("ClientRequestToken") for body in bodies}
     assert len(bodies) == 2 and len(tokens) == 1 and None not in tokens
+
+
+@pytest.mark.parametrize("token", ["session-token", None])
+def test_the_lean_signer_signs_as_botocore_signs(monkeypatch, token):
+    """Its header map and its kept signing key change nothing: the same Authorization as
+    botocore's SigV4Auth for the same request and instant, across two days and after the
+    secret changed."""
+    from botocore import auth
+    from botocore.credentials import Credentials
+
+    from chalicelib.core.leanaws import _Request, _Signer
+
+    body = b'{"TableName": "t"}'
+    signed = []
+    for day, secret in (("20261206", "one"), ("20261207", "one"), ("20261207", "two")):
+        now = datetime.datetime.strptime(day + "T120000", "%Y%m%dT%H%M%S")
+        monkeypatch.setattr(auth, "get_current_datetime", lambda now=now: now)
+        credentials = Credentials("AKID", secret, token).get_frozen_credentials()
+        headers = []
+        for signer in (auth.SigV4Auth, _Signer, _Signer):  # the second _Signer: key kept
+            request = _Request("POST", "https://dynamodb.us-east-1.amazonaws.com/", {
+                "X-Amz-Target": "DynamoDB_20120810.GetItem", "User-Agent": "test",
+                "Content-Type": "application/x-amz-json-1.0",
+            }, body, False, {})  # fmt: skip
+            signer(credentials, "dynamodb", "us-east-1").add_auth(request)
+            headers.append(dict(request.headers))
+        assert headers[0] == headers[1] == headers[2]
+        signed.append(headers[0]["Authorization"])
+    assert len(set(signed)) == 3

@@ -17,6 +17,7 @@ import http.client
 import json
 import math
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -82,9 +83,15 @@ class RecordingProxy:
             thread.join(10)
 
 
-def _server(calls: list[RawCall], container: int, host: str, port: int) -> ThreadingHTTPServer:
+def _server(
+    calls: list[RawCall] | None, container: int, host: str, port: int, listen: int = 0
+) -> ThreadingHTTPServer:
     class Forward(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs use it
+        # Each answer leaves in one segment (buffered, flushed once, no Nagle): split, the
+        # client's delayed ACK would hold its second half for ~40 ms.
+        disable_nagle_algorithm = True
+        wbufsize = -1
 
         def setup(self) -> None:
             super().setup()
@@ -106,13 +113,14 @@ def _server(calls: list[RawCall], container: int, host: str, port: int) -> Threa
             data = reply.read()
             # Recorded before the answer leaves: a container that has its answer finds its
             # call in the record.
-            calls.append(  # list.append is atomic: handler threads share the list
-                RawCall(
-                    container, arrived, self.command, self.path,
-                    self.headers.get("X-Amz-Target", ""),
-                    self.headers.get("Authorization", ""), body, reply.status, data,
-                )
-            )  # fmt: skip
+            if calls is not None:
+                calls.append(  # list.append is atomic: handler threads share the list
+                    RawCall(
+                        container, arrived, self.command, self.path,
+                        self.headers.get("X-Amz-Target", ""),
+                        self.headers.get("Authorization", ""), body, reply.status, data,
+                    )
+                )  # fmt: skip
             self.send_response_only(reply.status, reply.reason)
             for name, value in reply.getheaders():
                 if name.lower() not in _HOP_BY_HOP:
@@ -123,9 +131,21 @@ def _server(calls: list[RawCall], container: int, host: str, port: int) -> Threa
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
 
-    server = ThreadingHTTPServer((LOOPBACK, 0), Forward)
+    server = ThreadingHTTPServer((LOOPBACK, listen), Forward)
     server.daemon_threads = True
     return server
+
+
+def main() -> None:
+    """``python -m bench.awsproxy UPSTREAM PORT``: a front on PORT that keeps its clients'
+    connections alive, as DynamoDB and Firehose do, in front of moto, which closes every
+    connection (a new TCP connection per call is not what production pays). Records nothing."""
+    host, port = sys.argv[1].removeprefix("http://").split(":")
+    _server(None, 0, host, int(port), int(sys.argv[2])).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
 
 
 # --- what a call does ---------------------------------------------------------------------

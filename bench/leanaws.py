@@ -11,7 +11,8 @@ of the calling thread's CPU per call. Three columns each:
   moto's server (werkzeug) closes every connection, so each call also pays a TCP connect that
   a kept-alive connection to DynamoDB would not;
 * kept alive: the same exchange with a local HTTP/1.1 server that keeps the connection open
-  and answers with the bytes moto sent (the closest to Lambda -> DynamoDB, TLS aside);
+  and answers with the bytes moto sent, in microseconds (bench/replayhttp: the closest to
+  Lambda -> DynamoDB, TLS aside);
 * no HTTP: each call answered at ``before-send`` with those bytes, so only the SDK's own work
   is left: building, signing, retry checks, parsing.
 
@@ -32,14 +33,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from multiprocessing import get_context
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
 from bench.common import PYTHON, REGION, ROOT, BenchError, MotoServer, aws_environ
+from bench.replayhttp import replaying
 
 VALUE = os.urandom(1024)  # a ~1 KB sealed entry
 RECORD = os.urandom(1400)  # an audit record (two per request)
@@ -50,46 +50,10 @@ def _thread_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-class _Replayer(BaseHTTPRequestHandler):
-    """Answers every POST with the server's ``answer`` (status, headers, body), keeping the
-    connection open (HTTP/1.1)."""
-
-    protocol_version = "HTTP/1.1"
-    _HOP = frozenset({"content-length", "connection", "transfer-encoding", "date", "server"})
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        status, headers, body = self.server.answer  # type: ignore[attr-defined]
-        self.send_response(status)
-        for name, value in headers.items():
-            if name.lower() not in self._HOP:
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def _serve(server: ThreadingHTTPServer) -> None:
-    server.serve_forever()
-
-
-@contextmanager
-def _replaying(answer: Any) -> Iterator[str]:
-    """A kept-alive HTTP server answering ``answer`` (a botocore http response), in its own
-    process so that none of its CPU or GIL time falls on the measured thread."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Replayer)
-    server.answer = (answer.status_code, dict(answer.headers), answer.content)  # type: ignore[attr-defined]
-    process = get_context("fork").Process(target=_serve, args=(server,), daemon=True)
-    process.start()
-    server.server_close()  # the child holds the listening socket
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        process.terminate()
-        process.join()
+def _replaying(answer: Any) -> AbstractContextManager[str]:
+    """A kept-alive local server answering ``answer`` (a botocore http response) to every
+    call, in its own process (bench/replayhttp)."""
+    return replaying([(answer.status_code, dict(answer.headers), answer.content)])
 
 
 def _client(service: str, url: str) -> Any:

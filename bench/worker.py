@@ -8,6 +8,7 @@ The AWS endpoint and resource names come from the environment (bench.common.aws_
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import json
 import os
@@ -15,7 +16,7 @@ import pstats
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bench.common import (
@@ -29,6 +30,7 @@ from bench.common import (
     TABLE,
 )
 from bench.meter import ApiCallMeter
+from bench.replayhttp import Recorded, replaying
 
 Reply = dict[str, Any]
 
@@ -140,38 +142,82 @@ def calls(method: str, path: str, body: str | None = None, token: str = ROOT_TOK
 
 def round_(
     method: str, path: str, count: int, replay: bool = False, entry: str = "pipeline",
-    wait: float = 0.0,
+    wait: float = 0.0, over_http: bool = False,
 ) -> Reply:
     """``count`` requests (``entry``: pipeline.handle or the Chalice app on a proxy event);
     the calling thread's CPU, the CPU inside botocore, wall time, and the wall time spent
     inside AWS calls. ``replay`` answers every AWS call from a recording, after an idle
-    ``wait`` (seconds) standing for the round trip, when one is given."""
+    ``wait`` (seconds) standing for the round trip, when one is given. ``over_http`` sends
+    every lean AWS call, SDK and HTTP exchange included, to a local server answering with
+    the recorded bytes (bench/replayhttp)."""
     meter, call = _meter(), _entry(entry, method, path)
-    ttl = _runtime_state_ttl(float("inf") if replay else None)
+    ttl = _runtime_state_ttl(float("inf") if replay or over_http else None)
+    # Replayed requests must all make the recorded calls: none rereads the cluster state
+    # (most requests do not; one per container-second does, see the scale bench).
     if replay:
-        # Replayed requests must all make the recorded calls: none rereads the cluster
-        # state (most requests do not; one per container-second does, see the scale bench).
         meter.record()
         call()
         meter.replay(wait)
     try:
-        failures = 0
-        cpu_before, boto_before = time.thread_time(), meter.cpu
-        wall_before, aws_wall_before = time.perf_counter(), meter.wall
-        calls_before = sum(meter.calls.values())
-        for _ in range(count):
-            failures += not 200 <= call() < 300
-        return {
-            "thread_cpu": time.thread_time() - cpu_before,
-            "botocore_cpu": meter.cpu - boto_before,
-            "wall": time.perf_counter() - wall_before,
-            "aws_wall": meter.wall - aws_wall_before,
-            "aws_calls": sum(meter.calls.values()) - calls_before,
-            "failures": failures,
-        }
+        with contextlib.ExitStack() as stack:
+            if over_http:
+                stack.enter_context(_answered_over_http(call))
+            return _timed_round(meter, call, count)
     finally:
         meter.live()
         _runtime_state_ttl(ttl)
+
+
+def _timed_round(meter: ApiCallMeter, call: Callable[[], int], count: int) -> Reply:
+    failures = 0
+    cpu_before, boto_before = time.thread_time(), meter.cpu
+    wall_before, aws_wall_before = time.perf_counter(), meter.wall
+    calls_before = sum(meter.calls.values())
+    for _ in range(count):
+        failures += not 200 <= call() < 300
+    return {
+        "thread_cpu": time.thread_time() - cpu_before,
+        "botocore_cpu": meter.cpu - boto_before,
+        "wall": time.perf_counter() - wall_before,
+        "aws_wall": meter.wall - aws_wall_before,
+        "aws_calls": sum(meter.calls.values()) - calls_before,
+        "failures": failures,
+    }
+
+
+@contextlib.contextmanager
+def _answered_over_http(call: Callable[[], int]) -> Iterator[None]:
+    """While open, every lean client's calls go to a bench.replayhttp server answering
+    with what one ``call()`` received, in order."""
+    from chalicelib.core import leanaws, leanhttp
+
+    recorded: list[Recorded] = []
+    post = leanhttp.Endpoint.post
+
+    def recording(endpoint: leanhttp.Endpoint, headers: dict[str, str], body: bytes) -> Any:
+        answer = post(endpoint, headers, body)
+        recorded.append((answer.status, answer.headers, answer.body))
+        return answer
+
+    leanhttp.Endpoint.post = recording  # type: ignore[method-assign]
+    try:
+        call()
+    finally:
+        leanhttp.Endpoint.post = post  # type: ignore[method-assign]
+    clients = list(leanaws._LEAN.values())
+    kept = [client._endpoint for client in clients]
+    with replaying(recorded) as url:
+        try:
+            for client, endpoint in zip(clients, kept, strict=True):
+                client._endpoint = leanhttp.Endpoint(
+                    url, connect_timeout=5, read_timeout=30, keep=endpoint._keep
+                )
+            call()  # the first connection is made outside the measured round
+            yield
+        finally:
+            for client, endpoint in zip(clients, kept, strict=True):
+                client._endpoint.close()
+                client._endpoint = endpoint
 
 
 def _runtime_state_ttl(ttl: float | None) -> float | None:

@@ -12,10 +12,8 @@ workers using the same servers at the same time.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -162,32 +160,6 @@ def redis_server() -> Iterator[RedisServer]:
     finally:
         server.drop_tagged()
         admin.close()
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A listening socket that accepts and never says a word (a hung database)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        with contextlib.suppress(OSError):
-            listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
-        listener.close()
-        for conn in accepted:
-            conn.close()
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ import time
 import boto3
 import pytest
 
-from tests import rabbitmq_support
+from tests import rabbitmq_support, support
 from tests.rabbitmq_support import MANAGEMENT_URL, Broker
 from tests.support import REGION, VaultHTTP, free_port
 
 broker = rabbitmq_support.broker
-silent_port = rabbitmq_support.silent_port
+silent_port = support.silent_port
 
 VHOSTS = '{"/": {"configure": ".*", "write": ".*", "read": ".*"}}'
 TOPICS = '{"/": {"amq.topic": {"write": ".*", "read": ".*"}}}'

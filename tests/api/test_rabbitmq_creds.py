@@ -12,7 +12,7 @@ from functools import partial
 import pytest
 
 from chalicelib.engines.rabbitmq import management
-from tests import rabbitmq_support
+from tests import rabbitmq_support, support
 from tests.api.test_leases import sweep
 from tests.api.test_rabbitmq import errors, table_dump
 from tests.rabbitmq_support import Broker, amqp_open, amqp_refused
@@ -20,7 +20,7 @@ from tests.support import VaultHTTP, free_port
 from tests.support import creds as dynamic_creds
 
 broker = rabbitmq_support.broker
-silent_port = rabbitmq_support.silent_port
+silent_port = support.silent_port
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from botocore.exceptions import (
 
 from chalicelib.core import awsfaults
 from chalicelib.core.leanaws import lean
-from tests import rabbitmq_support
+from tests import support
 from tests.aws_auth_support import moto_server
 
 REGION = "us-east-1"
@@ -71,7 +71,7 @@ def endpoint(request: pytest.FixtureRequest) -> Iterator[str | None]:
                 yield url
 
 
-silent_port = rabbitmq_support.silent_port  # a port that accepts and never answers
+silent_port = support.silent_port  # a port that accepts and never answers
 
 
 def _client(service: str, endpoint: str | None, **options: Any) -> Any:

@@ -53,7 +53,7 @@ def _thread_cpu() -> float:
 def _replaying(answer: Any) -> AbstractContextManager[str]:
     """A kept-alive local server answering ``answer`` (a botocore http response) to every
     call, in its own process (bench/replayhttp)."""
-    return replaying([(answer.status_code, dict(answer.headers), answer.content)])
+    return replaying([("", answer.status_code, dict(answer.headers), answer.content)])
 
 
 def _client(service: str, url: str) -> Any:

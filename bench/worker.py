@@ -16,7 +16,7 @@ import pstats
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from bench.common import (
@@ -30,7 +30,7 @@ from bench.common import (
     TABLE,
 )
 from bench.meter import ApiCallMeter
-from bench.replayhttp import Recorded, replaying
+from bench.replayhttp import answered_over_http
 
 Reply = dict[str, Any]
 
@@ -149,9 +149,9 @@ def round_(
     inside AWS calls. ``replay`` answers every AWS call from a recording, after an idle
     ``wait`` (seconds) standing for the round trip, when one is given. ``over_http`` sends
     every lean AWS call, SDK and HTTP exchange included, to a local server answering with
-    the recorded bytes (bench/replayhttp)."""
+    the recorded bytes (bench/replayhttp.answered_over_http)."""
     meter, call = _meter(), _entry(entry, method, path)
-    ttl = _runtime_state_ttl(float("inf") if replay or over_http else None)
+    ttl = _runtime_state_ttl(float("inf") if replay else None)
     # Replayed requests must all make the recorded calls: none rereads the cluster state
     # (most requests do not; one per container-second does, see the scale bench).
     if replay:
@@ -161,7 +161,7 @@ def round_(
     try:
         with contextlib.ExitStack() as stack:
             if over_http:
-                stack.enter_context(_answered_over_http(call))
+                stack.enter_context(answered_over_http(call))
             return _timed_round(meter, call, count)
     finally:
         meter.live()
@@ -183,41 +183,6 @@ def _timed_round(meter: ApiCallMeter, call: Callable[[], int], count: int) -> Re
         "aws_calls": sum(meter.calls.values()) - calls_before,
         "failures": failures,
     }
-
-
-@contextlib.contextmanager
-def _answered_over_http(call: Callable[[], int]) -> Iterator[None]:
-    """While open, every lean client's calls go to a bench.replayhttp server answering
-    with what one ``call()`` received, in order."""
-    from chalicelib.core import leanaws, leanhttp
-
-    recorded: list[Recorded] = []
-    post = leanhttp.Endpoint.post
-
-    def recording(endpoint: leanhttp.Endpoint, headers: dict[str, str], body: bytes) -> Any:
-        answer = post(endpoint, headers, body)
-        recorded.append((answer.status, answer.headers, answer.body))
-        return answer
-
-    leanhttp.Endpoint.post = recording  # type: ignore[method-assign]
-    try:
-        call()
-    finally:
-        leanhttp.Endpoint.post = post  # type: ignore[method-assign]
-    clients = list(leanaws._LEAN.values())
-    kept = [client._endpoint for client in clients]
-    with replaying(recorded) as url:
-        try:
-            for client, endpoint in zip(clients, kept, strict=True):
-                client._endpoint = leanhttp.Endpoint(
-                    url, connect_timeout=5, read_timeout=30, keep=endpoint._keep
-                )
-            call()  # the first connection is made outside the measured round
-            yield
-        finally:
-            for client, endpoint in zip(clients, kept, strict=True):
-                client._endpoint.close()
-                client._endpoint = endpoint
 
 
 def _runtime_state_ttl(ttl: float | None) -> float | None:

@@ -26,6 +26,16 @@ def reset_process_state() -> None:
 
 
 
+class FakeClock:
+    """A monotonic clock the test moves by hand (``clock.now += seconds``)."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class VaultHTTP:
     """A thin HTTP client for API tests: status and parsed JSON, nothing hidden."""
 

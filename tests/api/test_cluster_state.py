@@ -13,17 +13,9 @@ from typing import Any
 import pytest
 
 from chalicelib.storage.dynamodb import DynamoDBPhysical
-from tests.support import VaultHTTP
+from tests.support import FakeClock, VaultHTTP
 
 STATE_PK = "#cluster"  # the reserved partition key of the cluster-state item
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -72,7 +64,7 @@ def _token_key(rt: Any, token: str) -> str:
 def test_the_state_is_read_at_most_once_per_ttl(
     vault: VaultHTTP, container: Callable[[FakeClock], Any], batch_gets: list[list[str]]
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     other = container(clock)
     token = vault.post("auth/token/create", {"ttl": "1h"}).json()["auth"]["client_token"]
     key = _token_key(other, token)
@@ -116,7 +108,7 @@ def test_a_change_reaches_another_container_within_the_ttl(
     vault: VaultHTTP, container: Callable[[FakeClock], Any], change: str
 ) -> None:
     make_change, seen = CHANGES[change]
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     other = container(clock)
     before = other.state
     make_change(vault)
@@ -131,7 +123,7 @@ def test_a_change_reaches_another_container_within_the_ttl(
 def test_a_seal_reaches_another_container_within_the_ttl(
     vault: VaultHTTP, container: Callable[[FakeClock], Any]
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     other = container(clock)
     assert not other.sealed
     assert vault.put("sys/seal", {}).status_code == 204
@@ -143,7 +135,7 @@ def test_a_seal_reaches_another_container_within_the_ttl(
 def test_a_revoked_token_is_gone_everywhere_at_once(
     vault: VaultHTTP, container: Callable[[FakeClock], Any]
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     other = container(clock)
     token = vault.post("auth/token/create", {"ttl": "1h"}).json()["auth"]["client_token"]
     key = _token_key(other, token)
@@ -156,7 +148,7 @@ def test_a_revoked_token_is_gone_everywhere_at_once(
 def test_a_containers_own_change_applies_to_its_next_request(
     vault: VaultHTTP, container: Callable[[FakeClock], Any]
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     other = container(clock)
     other.update_state(bump=["policies"])
     generation = other.state.generation("policies")

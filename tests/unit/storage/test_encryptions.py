@@ -10,14 +10,7 @@ from chalicelib.storage import Barrier, Keyring
 from chalicelib.storage.dynamodb import DynamoDBPhysical
 from chalicelib.storage.encryptions import FLUSH_OPERATIONS, FLUSH_SECONDS, EncryptionTally
 from chalicelib.storage.physical import Put
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import FakeClock
 
 
 @pytest.fixture
@@ -26,12 +19,12 @@ def flushed() -> list[tuple[int, int]]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def tally(flushed: list[tuple[int, int]], clock: Clock) -> EncryptionTally:
+def tally(flushed: list[tuple[int, int]], clock: FakeClock) -> EncryptionTally:
     return EncryptionTally(lambda term, count: flushed.append((term, count)), clock)
 
 
@@ -44,7 +37,7 @@ def test_flushes_at_the_operation_threshold(tally: EncryptionTally, flushed: lis
 
 
 def test_flushes_on_the_first_encryption_after_the_interval(
-    tally: EncryptionTally, flushed: list, clock: Clock
+    tally: EncryptionTally, flushed: list, clock: FakeClock
 ) -> None:
     tally.add(1, 3)
     clock.now += FLUSH_SECONDS
@@ -61,7 +54,7 @@ def test_a_new_term_drops_what_the_old_one_lacked(tally: EncryptionTally, flushe
     assert flushed == [(2, 1)]
 
 
-def test_a_failed_flush_keeps_the_tally_and_waits_before_trying_again(clock: Clock) -> None:
+def test_a_failed_flush_keeps_the_tally_and_waits_before_trying_again(clock: FakeClock) -> None:
     attempts: list[int] = []
 
     def failing(term: int, count: int) -> None:

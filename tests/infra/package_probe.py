@@ -110,6 +110,7 @@ def _natives() -> dict[str, str]:
     import io
 
     import bcrypt
+    import httptools
     import orjson
     import psycopg
     import pybase64
@@ -125,7 +126,12 @@ def _natives() -> dict[str, str]:
     written = io.StringIO()
     Logger(service="probe", stream=written).warning("packaged")
     assert orjson.loads(written.getvalue())["message"] == "packaged"
+    body: list[bytes] = []
+    callbacks = type("Answer", (), {"on_body": staticmethod(body.append)})
+    parser = httptools.HttpResponseParser(callbacks)
+    parser.feed_data(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
     return {
+        "httptools": f"{parser.get_status_code()} {b''.join(body).decode()}",
         "psycopg": psycopg.pq.__impl__,
         "orjson": orjson.dumps({"a": 1}).decode(),
         "pybase64": pybase64.b64encode(b"x").decode(),

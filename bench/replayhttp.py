@@ -87,7 +87,7 @@ def answered_over_http(call: Callable[[], int]) -> Iterator[None]:
         call()
     finally:
         leanhttp.Endpoint.post = post  # type: ignore[method-assign]
-    clients = list(leanaws._LEAN.values())  # those the recorded call used included
+    clients = list(leanaws.MADE)  # those the recorded call used included
     kept = [client._endpoint for client in clients]
     try:
         with replaying(recorded) as url:

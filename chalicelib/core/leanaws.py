@@ -335,7 +335,9 @@ class LeanClient:
         credentials = self._credentials
         frozen = credentials.get_frozen_credentials() if credentials is not None else None
         _Signer(frozen, *self._signing).add_auth(prepared)
-        prepared.headers["Content-Length"] = str(len(body))  # unsigned, as botocore's
+        # Unsigned, as botocore's HTTP client adds them: no compressed answer is wanted.
+        prepared.headers["Content-Length"] = str(len(body))
+        prepared.headers["Accept-Encoding"] = "identity"
         try:
             http = first_non_none_response(self._events.emit(op.before_send, request=prepared))
             if http is None:
@@ -404,12 +406,18 @@ def _endpoint(url: str, config: Config, verify: bool | str) -> Endpoint:
     )
 
 
-_LEAN: weakref.WeakKeyDictionary[BaseClient, LeanClient] = weakref.WeakKeyDictionary()
+_TWIN = "_lambdavault_lean"
+# Every live lean client (the benchmarks redirect them); weak, so it keeps none alive.
+MADE: weakref.WeakSet[LeanClient] = weakref.WeakSet()
 
 
 def lean(client: BaseClient) -> LeanClient:
-    """The lean twin of a botocore client (one per client, made on first use)."""
-    made = _LEAN.get(client)
+    """The lean twin of a botocore client (one per client, made on first use). It lives on
+    the client, so both are freed together (a cache keyed by the client would hold it: the
+    twin refers to its client)."""
+    made: LeanClient | None = client.__dict__.get(_TWIN)
     if made is None:
-        made = _LEAN[client] = LeanClient(client)
+        made = LeanClient(client)
+        setattr(client, _TWIN, made)
+        MADE.add(made)
     return made

@@ -44,24 +44,50 @@ class Answer:
 class _Reader:
     """httptools' callbacks for one answer, and its parser."""
 
-    __slots__ = ("chunks", "done", "headers", "keep_alive", "parser")
+    __slots__ = ("chunks", "done", "headers", "keep_alive", "parser", "status", "until_close")
 
     def __init__(self) -> None:
         self.headers: dict[str, str] = {}
         self.chunks: list[bytes] = []
-        self.done = self.keep_alive = False
+        self.status = 0
+        self.done = self.keep_alive = self.until_close = False
         self.parser: httptools.HttpResponseParser | None = None
 
+    def on_message_begin(self) -> None:
+        if self.done:  # bytes nobody asked for after the answer: do not reuse the connection
+            self.keep_alive = False
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        if not self.done:
+            self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        # Framed by neither a length nor chunks, a body runs until the server closes
+        # (RFC 9112 section 6.3); llhttp cannot know the close without being told.
+        framing = self.headers.get("transfer-encoding", "").lower()
+        self.until_close = "content-length" not in self.headers and "chunked" not in framing
 
     def on_body(self, body: bytes) -> None:
-        self.chunks.append(body)
+        if not self.done:
+            self.chunks.append(body)
 
     def on_message_complete(self) -> None:
+        if self.done:
+            return
+        assert self.parser is not None
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != 101:  # an interim answer; the final one follows
+            self.headers, self.chunks, self.until_close = {}, [], False
+            return
         # Asked here: once the callback returns, llhttp has reset for the next message.
-        self.keep_alive = self.parser is not None and self.parser.should_keep_alive()
-        self.done = True
+        self.status, self.keep_alive, self.done = status, self.parser.should_keep_alive(), True
+
+    def closed(self) -> None:
+        """The server closed the connection: the end of a body framed by the close, else a
+        broken answer."""
+        if not self.until_close or self.parser is None:
+            raise ConnectionResetError("the server closed the connection mid-answer")
+        self.status, self.keep_alive, self.done = self.parser.get_status_code(), False, True
 
 
 class Endpoint:
@@ -151,11 +177,17 @@ class Endpoint:
             while not reader.done:
                 data = sock.recv(_READ_SIZE)
                 if not data:
-                    raise ConnectionResetError("the server closed the connection mid-answer")
-                parser.feed_data(data)
+                    reader.closed()
+                    break
+                try:
+                    parser.feed_data(data)
+                except httptools.HttpParserError:
+                    if not reader.done:  # else: bytes after an answer that ends the connection
+                        raise
+                    reader.keep_alive = False
         finally:
             reader.parser = None  # no reference cycle left for the garbage collector
-        answer = Answer(parser.get_status_code(), reader.headers, b"".join(reader.chunks))
+        answer = Answer(reader.status, reader.headers, b"".join(reader.chunks))
         return answer, reader.keep_alive
 
     def _failure(self, error: Exception) -> Exception:
@@ -164,7 +196,8 @@ class Endpoint:
             return SSLError(endpoint_url=self.url, error=error)
         if isinstance(error, TimeoutError):
             return ReadTimeoutError(endpoint_url=self.url, error=error)
-        if isinstance(error, ConnectionError):
+        if isinstance(error, ConnectionError | httptools.HttpParserError):
+            # urllib3 reports a malformed answer as a ProtocolError, which botocore maps so.
             return ConnectionClosedError(endpoint_url=self.url, error=error)
         return HTTPClientError(error=error)
 

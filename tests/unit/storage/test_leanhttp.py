@@ -4,10 +4,12 @@ as botocore's connection errors."""
 
 from __future__ import annotations
 
+import gc
 import json
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,7 +31,10 @@ BODY = json.dumps({"Item": {"pk": {"S": "/f/"}}}).encode()
 class _Stub(BaseHTTPRequestHandler):
     """Answers every POST with BODY as the server's ``mode`` says: ``plain`` (kept alive),
     ``close`` (then closes without saying so), ``announce`` (``Connection: close``),
-    ``chunked`` (transfer-encoding chunked) or ``cut`` (half a body, then closes)."""
+    ``chunked`` (transfer-encoding chunked), ``cut`` (half a body, then closes),
+    ``unframed`` (no length: the body ends when the server closes), ``interim`` (a
+    ``100 Continue`` first, sent on its own) or ``trailing`` (``Connection: close`` and bytes
+    after the answer)."""
 
     protocol_version = "HTTP/1.1"
 
@@ -40,6 +45,15 @@ class _Stub(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         mode = self.server.mode  # type: ignore[attr-defined]
         self.server.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))  # type: ignore[attr-defined]
+        self.server.requests.append(dict(self.headers))  # type: ignore[attr-defined]
+        if mode == "interim":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n")
+            self.wfile.flush()
+            time.sleep(0.05)  # a recv of its own
+        if mode == "unframed":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Amzn-RequestId: stub\r\n\r\n" + BODY)
+            self.close_connection = True
+            return
         self.send_response(200)
         self.send_header("X-Amzn-RequestId", "stub")
         if mode == "chunked":
@@ -49,11 +63,13 @@ class _Stub(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
             return
-        if mode == "announce":
+        if mode in ("announce", "trailing"):
             self.send_header("Connection", "close")
         self.send_header("Content-Length", str(len(BODY)))
         self.end_headers()
         self.wfile.write(BODY[: len(BODY) // 2] if mode == "cut" else BODY)
+        if mode == "trailing":
+            self.wfile.write(b"unasked bytes")
         if mode in ("close", "cut"):
             self.close_connection = True
 
@@ -67,7 +83,8 @@ def _serving(
 ) -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer((host, 0), _Stub)
     server.daemon_threads = True
-    server.mode, server.connections, server.bodies = mode, 0, []  # type: ignore[attr-defined]
+    server.mode, server.connections = mode, 0  # type: ignore[attr-defined]
+    server.bodies, server.requests = [], []  # type: ignore[attr-defined]
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -127,6 +144,27 @@ def test_a_chunked_answer_is_joined():
     with _serving("chunked") as server:
         endpoint = _endpoint(server)
         assert [_post(endpoint).body for _ in range(2)] == [BODY] * 2
+    assert server.connections == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", ["unframed", "trailing"])
+def test_an_answer_ended_by_the_close_is_whole_and_not_reused(mode):
+    """No length: the body is what came before the close (as http.client reads it). Bytes
+    after an answer that announced the close are ignored. Either way the connection goes."""
+    with _serving(mode) as server:
+        endpoint = _endpoint(server)
+        answers = [_post(endpoint) for _ in range(2)]
+        assert endpoint._idle == []
+    assert [(answer.status, answer.body) for answer in answers] == [(200, BODY)] * 2
+    assert answers[0].headers["x-amzn-requestid"] == "stub"
+
+
+def test_an_interim_answer_is_skipped():
+    with _serving("interim") as server:
+        endpoint = _endpoint(server)
+        answers = [_post(endpoint) for _ in range(2)]
+    assert [(answer.status, answer.body) for answer in answers] == [(200, BODY)] * 2
+    assert "x-interim" not in answers[0].headers
     assert server.connections == 1  # type: ignore[attr-defined]
 
 
@@ -198,3 +236,23 @@ def test_the_lean_client_verifies_with_the_clients_bundle(pki, monkeypatch):
     assert call("127.0.0.1")["Item"] == {"pk": {"S": "/f/"}}
     with pytest.raises(SSLError):  # the certificate names localhost and 127.0.0.1 only
         call("127.0.0.2")
+
+
+def test_the_lean_client_asks_for_uncompressed_answers_and_dies_with_its_client(monkeypatch):
+    """``Accept-Encoding: identity`` as botocore's HTTP client sends it (an answer in another
+    coding would not parse); the twin lives on its botocore client and goes with it."""
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_CONFIG_FILE", "/dev/null")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+    with _serving("plain") as server:
+        client = botocore.session.get_session().create_client(
+            "dynamodb", region_name="us-east-1",
+            endpoint_url=f"http://127.0.0.1:{server.server_address[1]}",
+        )  # fmt: skip
+        twin = weakref.ref(lean(client))
+        assert lean(client) is twin()
+        lean(client).call("GetItem", {"TableName": "t", "Key": {}})
+        del client
+        gc.collect()
+    assert server.requests[0]["Accept-Encoding"] == "identity"  # type: ignore[attr-defined]
+    assert twin() is None

@@ -250,7 +250,7 @@ def _run(argv: list[str]) -> str:
     from chalicelib.core.mounts import MountEntry
     from chalicelib.core.runtime import runtime
     from chalicelib.engines import registry
-    from chalicelib.storage.dynamodb import create_table
+    from chalicelib.storage.dynamotable import create_table
 
     registry.SECRETS_ENGINES[ENGINE] = f"{__name__}:backend"
     create_table()

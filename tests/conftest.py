@@ -83,7 +83,8 @@ def atomic_calls(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def physical(aws: None) -> DynamoDBPhysical:
     """The storage layer over a fresh moto table."""
-    from chalicelib.storage.dynamodb import DynamoDBPhysical, create_table
+    from chalicelib.storage.dynamodb import DynamoDBPhysical
+    from chalicelib.storage.dynamotable import create_table
 
     create_table()
     return DynamoDBPhysical()
@@ -111,7 +112,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 def _create_resources() -> None:
     import boto3
 
-    from chalicelib.storage.dynamodb import create_table
+    from chalicelib.storage.dynamotable import create_table
 
     create_table()
     kms = boto3.client("kms", region_name=REGION)

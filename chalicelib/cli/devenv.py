@@ -164,7 +164,7 @@ def create_resources(resources: DevResources, endpoint_url: str) -> None:
     import boto3
 
     from chalicelib.audit.devices.s3 import numbered_streams
-    from chalicelib.storage.dynamodb import create_table
+    from chalicelib.storage.dynamotable import create_table
 
     create_table(resources.table_name)
 

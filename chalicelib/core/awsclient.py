@@ -36,7 +36,7 @@ class ClientSpec:
 def client_for(spec: ClientSpec) -> BaseClient:
     from botocore.config import Config
 
-    from chalicelib.storage.dynamodb import botocore_session
+    from chalicelib.storage.dynamotable import botocore_session
 
     options: dict[str, object] = {}
     if spec.max_retries >= 0:  # the retry count Vault's SDK takes

@@ -67,7 +67,7 @@ def kms_client() -> "BaseClient":
     """
     from botocore.config import Config
 
-    from chalicelib.storage.dynamodb import botocore_session
+    from chalicelib.storage.dynamotable import botocore_session
 
     s = settings()
     # The storage connection's session: its models are already loaded (boto3 is not needed).

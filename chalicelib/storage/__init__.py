@@ -19,7 +19,8 @@ from chalicelib.storage.physical import (
 from chalicelib.storage.view import StorageView
 
 if TYPE_CHECKING:
-    from chalicelib.storage.dynamodb import DynamoDBPhysical, create_table
+    from chalicelib.storage.dynamodb import DynamoDBPhysical
+    from chalicelib.storage.dynamotable import create_table
 
 __all__ = [
     "Barrier",
@@ -37,12 +38,12 @@ __all__ = [
     "create_table",
 ]
 
-_LAZY = frozenset({"DynamoDBPhysical", "create_table"})
+_LAZY = {"DynamoDBPhysical": "dynamodb", "create_table": "dynamotable"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from chalicelib.storage import dynamodb
+        from importlib import import_module
 
-        return getattr(dynamodb, name)
+        return getattr(import_module(f"chalicelib.storage.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

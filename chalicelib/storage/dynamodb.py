@@ -15,7 +15,9 @@ Layout (pk: S, hash key; sk: S, range key)
              listed, copied or deleted as storage: the cluster state (pk "#cluster", sk
              "state": sealed, term, gens), the encryption counters (pk "#cluster", sk
              "encryptions#<term>": enc, the barrier encryptions of each keyring term over
-             all containers) and the rate-limit counters (pk "#quota/<key>").
+             all containers) and the rate-limit counters (pk "#quota/<key>"); their
+             methods are in storage/dynamoreserved, the table's declaration (keys, the
+             due index) in storage/dynamotable.
 An entry's pk is never a folder's: keys never end with "/", folder pks always do.
 
 Why entries are not kept under their folder's pk: every read of a key is a read of its
@@ -96,20 +98,17 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.connection import Connection
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
 
 from chalicelib.core import awsfaults
 from chalicelib.core.errors import Unavailable
 from chalicelib.core.leanaws import lean
 from chalicelib.observability import logger
 from chalicelib.settings import settings
-from chalicelib.storage.awsmodels import use_lean_loader
+from chalicelib.storage.dynamoreserved import STATE_PK, STATE_SK, ReservedItems
+from chalicelib.storage.dynamotable import DUE_INDEX, connection_of, item_class
 from chalicelib.storage.dynamowire import (
     EXISTS,
     MAX_TRANSACT_BYTES,
@@ -148,21 +147,11 @@ from chalicelib.storage.physical import (
     Entry,
     Physical,
     Put,
-    QuotaClaim,
-    QuotaCounter,
     WriteOp,
     check_prefix,
     parent_folder,
 )
 
-if TYPE_CHECKING:
-    from botocore.session import Session as BotocoreSession
-
-_STATE_PK = "#cluster"
-_STATE_SK = "state"
-_QUOTA_PK = "#quota/"  # + a rate-limit counter's key
-_QUOTA_SK = "counter"
-_ENCRYPTIONS_SK = "encryptions#"  # + the keyring term
 _BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 # Batch rounds per chunk while DynamoDB leaves requests unprocessed (throttled), and the
 # backoff base in seconds: full jitter up to 50, 100, 200, 400 ms before rounds 2-5.
@@ -174,78 +163,6 @@ _DUE_PAGE = 1000  # index keys per Query page of the due index
 # or delete) goes round at most this often, with full-jitter backoff of 10, 20, 40... ms.
 _CONTENDED_ROUNDS = 6
 _CONTENDED_BACKOFF = 0.005
-
-
-DUE_INDEX = "lease-due"
-
-
-class DueIndex(GlobalSecondaryIndex["Item"]):
-    """Entries by time bucket and due time; keys only, so a sweep reads no values here."""
-
-    class Meta:
-        index_name = DUE_INDEX
-        projection = KeysOnlyProjection()
-
-    due = UnicodeAttribute(hash_key=True)
-    exp = NumberAttribute(range_key=True)
-
-
-class Item(Model):
-    """The table's schema: its keys and the due index (create_table). Items are read and
-    written as DynamoDB's wire format through `DynamoDBPhysical._call`, not as models."""
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    due = UnicodeAttribute(null=True)
-    exp = NumberAttribute(null=True)
-    due_index = DueIndex()
-
-
-@functools.cache
-def _item_class(table_name: str, region: str, host: str | None) -> type[Item]:
-    """The Item model bound to one table; built on first use (the table is only known then)."""
-    meta = type(
-        "Meta",
-        (),
-        {
-            "table_name": table_name,
-            "region": region,
-            "host": host,
-            "billing_mode": "PAY_PER_REQUEST",
-            # botocore's standard retries, the same policy as every AWS client (awsfaults).
-            "connect_timeout_seconds": awsfaults.CONNECT_TIMEOUT,
-            "read_timeout_seconds": awsfaults.READ_TIMEOUT,
-            "max_retry_attempts": awsfaults.MAX_ATTEMPTS - 1,
-        },
-    )
-    model = type(f"Item_{table_name}", (Item,), {"Meta": meta, "__module__": __name__})
-    use_lean_loader(_connection(model).session)  # before pynamodb builds its client
-    return model
-
-
-def _connection(model: type[Item]) -> Connection:
-    # The model's low-level Connection (private accessor): DynamoDBPhysical._call uses its
-    # botocore client, and other clients share its session.
-    return model._get_connection().connection
-
-
-def botocore_session() -> BotocoreSession:
-    """The botocore session behind the table's connection, with the lean model loader.
-
-    Other AWS clients (KMS) are built from it: a second session would load botocore's
-    models and endpoints again, ~100 ms more on every cold start.
-    """
-    config = settings()
-    model = _item_class(config.table_name, config.region, config.endpoint_url)
-    return use_lean_loader(_connection(model).session)
-
-
-def create_table(table_name: str | None = None) -> None:
-    """Create the table (on demand) when missing: for the dev server and tests."""
-    config = settings()
-    model = _item_class(table_name or config.table_name, config.region, config.endpoint_url)
-    if not model.exists():
-        model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
 
 
 # Why DynamoDB cancels a transaction it throttled, item by item.
@@ -292,7 +209,7 @@ def _upkeep(
     return kept
 
 
-class DynamoDBPhysical(Physical):
+class DynamoDBPhysical(ReservedItems, Physical):
     """The `Physical` protocol over one DynamoDB table. Safe to share within a container.
 
     Every request goes through :meth:`_call`, in DynamoDB's wire format: pynamodb's model
@@ -309,14 +226,14 @@ class DynamoDBPhysical(Physical):
         endpoint_url: str | None = None,
     ) -> None:
         config = settings()
-        self._model = _item_class(
+        self._model = item_class(
             table_name or config.table_name,
             region or config.region,
             endpoint_url if endpoint_url is not None else config.endpoint_url,
         )
         # The model's low-level Connection, whose botocore client _call uses (a second one
         # would build a second botocore client on a cold start).
-        self._connection = _connection(self._model)
+        self._connection = connection_of(self._model)
         self._last_state: tuple[dict[str, Any], ClusterState] | None = None
 
     @property
@@ -351,13 +268,13 @@ class DynamoDBPhysical(Physical):
         in one round trip (None for the state when not asked)."""
         wanted = [raw_key(pk, sk) for pk, sk in map(checked_location, keys)]
         if with_state:
-            wanted.append(raw_key(_STATE_PK, _STATE_SK))
+            wanted.append(raw_key(STATE_PK, STATE_SK))
         elif not wanted:
             return {}, None
         entries: dict[str, Entry] = {}
         state = NO_STATE if with_state else None
         for raw in self._raw_batch_get(wanted):
-            if raw["pk"]["S"] == _STATE_PK:
+            if raw["pk"]["S"] == STATE_PK:
                 state = self._parsed_state(raw)
             else:
                 entry = raw_entry(raw)
@@ -714,165 +631,3 @@ class DynamoDBPhysical(Physical):
             if len(keys) >= limit:
                 break
         return keys[:limit], read
-
-    # --- cluster state -------------------------------------------------------------------
-
-    def cluster_state(self) -> ClusterState:
-        params = {
-            "TableName": self.table_name,
-            "Key": raw_key(_STATE_PK, _STATE_SK),
-            "ConsistentRead": True,
-        }
-        item = self._call("GetItem", params).get("Item")
-        return NO_STATE if item is None else raw_state(item)
-
-    def add_encryptions(self, term: int, count: int) -> int:
-        # ADD creates the item and the attribute at 0 when missing: a new term needs no setup.
-        answer = self._call(
-            "UpdateItem",
-            {
-                "TableName": self.table_name,
-                "Key": raw_key(_STATE_PK, f"{_ENCRYPTIONS_SK}{term}"),
-                "UpdateExpression": "ADD enc :count",
-                "ExpressionAttributeValues": {":count": number_value(count)},
-                "ReturnValues": "UPDATED_NEW",
-            },
-        )
-        return int(answer["Attributes"]["enc"]["N"])
-
-    def encryptions(self, term: int) -> int:
-        params = {
-            "TableName": self.table_name,
-            "Key": raw_key(_STATE_PK, f"{_ENCRYPTIONS_SK}{term}"),
-            "ConsistentRead": True,
-        }
-        item = self._call("GetItem", params).get("Item", {})
-        return int(item["enc"]["N"]) if "enc" in item else 0
-
-    def update_cluster_state(
-        self,
-        *,
-        sealed: bool | None = None,
-        term: int | None = None,
-        bump: Sequence[str] = (),
-    ) -> ClusterState:
-        sets: builtins.list[str] = []
-        values: dict[str, Any] = {}
-        if sealed is not None:
-            sets.append("sealed = :sealed")
-            values[":sealed"] = {"BOOL": sealed}
-        state = self._raise_term(term) if term is not None else None
-        names = sorted(set(bump))
-        if names:
-            return self._update_with_bumps(sets, values, names)
-        if sets:
-            return self._update_state(sets, values)
-        return state or self.cluster_state()
-
-    def _update_state(
-        self,
-        sets: builtins.list[str],
-        values: dict[str, Any],
-        condition: str | None = None,
-        names: dict[str, str] | None = None,
-    ) -> ClusterState:
-        """One UpdateItem of the state item (`SET` each of `sets`); the new state.
-        ConditionFailed when `condition` does not hold."""
-        params: dict[str, Any] = {
-            "UpdateExpression": "SET " + ", ".join(sets),
-            "ExpressionAttributeValues": values,
-        }
-        if condition is not None:
-            params["ConditionExpression"] = condition
-        if names:
-            params["ExpressionAttributeNames"] = names
-        return raw_state(self._update(_STATE_PK, _STATE_SK, params, returns="ALL_NEW"))
-
-    def _raise_term(self, term: int) -> ClusterState:
-        """Set the keyring term unless the state already names a newer one: two racing
-        rotations' updates may land out of order, and the older term landing last would
-        leave the first rotator encrypting under a superseded term (containers reload the
-        keyring only for a newer term)."""
-        newer = "attribute_not_exists(term) OR term < :term"
-        try:
-            return self._update_state(["term = :term"], {":term": number_value(term)}, newer)
-        except ConditionFailed:
-            return self.cluster_state()
-
-    def _update_with_bumps(
-        self, sets: builtins.list[str], values: dict[str, Any], names: builtins.list[str]
-    ) -> ClusterState:
-        placeholders = {f"#g{index}": name for index, name in enumerate(names)}
-        bumps = [
-            *sets,
-            *(f"gens.{name} = if_not_exists(gens.{name}, :zero) + :one" for name in placeholders),
-        ]
-        bump_values = {**values, ":zero": number_value(0), ":one": number_value(1)}
-        try:
-            return self._update_state(bumps, bump_values, "attribute_exists(gens)", placeholders)
-        except ConditionFailed:
-            pass
-        # DynamoDB cannot SET inside a map that does not exist yet, so the very first bump
-        # creates the map whole (a second call, once per table lifetime). Losing that
-        # creation race means the map exists now: the first form then succeeds.
-        first = {**values, ":gens": {"M": dict.fromkeys(names, number_value(1))}}
-        try:
-            return self._update_state([*sets, "gens = :gens"], first, "attribute_not_exists(gens)")
-        except ConditionFailed:
-            return self._update_state(bumps, bump_values, "attribute_exists(gens)", placeholders)
-
-    # --- rate-limit quota counters -------------------------------------------------------
-    # Plain items at pk "#quota/<key>" (never a storage pk, which starts with "/"; one pk
-    # per counter, so counters spread over partitions): w (N) the window, n (N) requests
-    # claimed in it, bu (N) blocked until, expires_at (N) the table's TTL attribute.
-
-    def claim_quota(self, key: str, claim: QuotaClaim, *, opens: bool) -> int | None:
-        not_blocked = "(attribute_not_exists(bu) OR bu <= :now)"
-        values = {
-            ":w": number_value(claim.window),
-            ":a": number_value(claim.amount),
-            ":now": number_value(claim.now),
-            ":e": number_value(claim.expires_at),
-        }
-        if opens:
-            update = "SET w = :w, n = :a, expires_at = :e"
-            condition = f"(attribute_not_exists(w) OR w < :w) AND {not_blocked}"
-        else:
-            update = "ADD n :a SET expires_at = :e"
-            condition = f"w = :w AND n <= :most AND {not_blocked}"
-            values[":most"] = number_value(claim.limit - claim.amount)
-        params = {
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-        }
-        try:
-            return int(self._update(_QUOTA_PK + key, _QUOTA_SK, params)["n"]["N"])
-        except ConditionFailed:
-            return None
-
-    def quota_counter(self, key: str) -> QuotaCounter:
-        params = {
-            "TableName": self.table_name,
-            "Key": raw_key(_QUOTA_PK + key, _QUOTA_SK),
-            "ConsistentRead": True,
-        }
-        item = self._call("GetItem", params).get("Item", {})
-        w, n, bu = (int(item[name]["N"]) if name in item else 0 for name in ("w", "n", "bu"))
-        return QuotaCounter(w, n, bu)
-
-    def block_quota(self, key: str, until: int, now: int, expires_at: int) -> int:
-        params = {
-            "UpdateExpression": "SET bu = :until, expires_at = :e",
-            "ConditionExpression": "attribute_not_exists(bu) OR bu <= :now",
-            "ExpressionAttributeValues": {
-                ":until": number_value(until),
-                ":now": number_value(now),
-                ":e": number_value(expires_at),
-            },
-        }
-        try:
-            self._update(_QUOTA_PK + key, _QUOTA_SK, params, returns="NONE")
-        except ConditionFailed:
-            return self.quota_counter(key).blocked_until  # someone blocked first: theirs stands
-        return until

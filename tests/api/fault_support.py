@@ -166,11 +166,11 @@ def _runtime_emitters() -> list[Any]:
     """The event emitters of the runtime's storage and KMS clients (one per process)."""
     from chalicelib.seal.kms import kms_client
     from chalicelib.settings import settings
-    from chalicelib.storage.dynamodb import _connection, _item_class
+    from chalicelib.storage.dynamotable import connection_of, item_class
 
     config = settings()
-    model = _item_class(config.table_name, config.region, config.endpoint_url)
-    return [_connection(model).client.meta.events, kms_client().meta.events]
+    model = item_class(config.table_name, config.region, config.endpoint_url)
+    return [connection_of(model).client.meta.events, kms_client().meta.events]
 
 
 @pytest.fixture(name="injector")

@@ -188,11 +188,11 @@ def throttled(stored: VaultHTTP, monkeypatch: pytest.MonkeyPatch) -> Iterator[Th
     from botocore.retries.standard import ExponentialBackoff
 
     from chalicelib.settings import settings
-    from chalicelib.storage.dynamodb import _connection, _item_class
+    from chalicelib.storage.dynamotable import connection_of, item_class
 
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
     config = settings()
-    client = _connection(_item_class(config.table_name, config.region, config.endpoint_url)).client
+    client = connection_of(item_class(config.table_name, config.region, config.endpoint_url)).client
     sends = ThrottledSends()
     client.meta.events.register_first("before-send.dynamodb", sends.send, unique_id="throttle")
     try:

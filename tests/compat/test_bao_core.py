@@ -88,7 +88,7 @@ def deployment(tmp_path: Path):
     os.environ.update(env)
     try:
         from chalicelib.settings import settings
-        from chalicelib.storage.dynamodb import create_table
+        from chalicelib.storage.dynamotable import create_table
 
         settings.cache_clear()
         create_table()

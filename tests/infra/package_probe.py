@@ -78,7 +78,7 @@ def _stop(request: object, **_: object) -> None:
 def _clients(services: list[str]) -> dict[str, dict[str, object]]:
     """Each client from the storage layer's session (as the functions build them), its
     paginators, and one call each up to the wire: endpoint rules, serialising, signing."""
-    from chalicelib.storage.dynamodb import botocore_session
+    from chalicelib.storage.dynamotable import botocore_session
 
     session = botocore_session()
     session.register("before-send", _stop)

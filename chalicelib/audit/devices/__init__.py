@@ -78,7 +78,7 @@ class Context:
         if client is None:
             from botocore.config import Config
 
-            from chalicelib.storage.dynamodb import botocore_session
+            from chalicelib.storage.dynamotable import botocore_session
 
             current = settings()
             # The storage connection's session: botocore's models are loaded once.

@@ -55,6 +55,6 @@ def test_session_clients_are_built_with_it_once() -> None:
 
 
 def test_the_storage_session_has_it() -> None:
-    from chalicelib.storage.dynamodb import botocore_session
+    from chalicelib.storage.dynamotable import botocore_session
 
     assert isinstance(botocore_session().get_component("data_loader"), LeanLoader)

@@ -60,7 +60,7 @@ def test_without_keys_clients_use_the_default_chain_and_environment(
     aws, monkeypatch: pytest.MonkeyPatch
 ):
     from chalicelib.settings import settings
-    from chalicelib.storage.dynamodb import botocore_session
+    from chalicelib.storage.dynamotable import botocore_session
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:2")
     settings.cache_clear()

@@ -1,10 +1,11 @@
 """Kept-alive HTTP/1.1 POSTs to one endpoint: the transport of the lean AWS path.
 
 A call's HTTP exchange through urllib3 (over http.client, which parses every answer's
-headers with the email package) cost ~200 µs of CPU, more than signing and parsing the JSON
-together (bench/RESULTS.md, "The lean AWS path"). Here a request is one ``sendall`` of bytes
+headers with the email package) cost ~225-260 µs of CPU, more than signing and parsing the
+JSON together (README, "The lean AWS path"). Here a request is one ``sendall`` of bytes
 built in one go, and the answer is parsed by httptools (llhttp, the C parser uvicorn uses):
-~25 µs per exchange, most of it the two system calls.
+~25-35 µs per exchange, most of it the two system calls. Like http.client, it skips interim
+1xx answers and reads a body framed by neither a length nor chunks until the server closes.
 
 Connections are kept in a small LIFO stack, checked before reuse (an idle one the server or
 a frozen Lambda let go reads as closed) and closed on any failure. Failures are raised as

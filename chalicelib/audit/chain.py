@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from chalicelib.audit.record import to_json
+from chalicelib.observability import logger
 
 CHAIN_ID = "chain_id"
 CHAIN_SEQ = "chain_seq"
@@ -36,7 +37,8 @@ class Chain:
     """The records one container writes to one device, linked by hash."""
 
     def __init__(self, chain_id: str) -> None:
-        self.id = chain_id
+        self.id = self._first_id = chain_id
+        self._restarts = 0
         self.seq = 0
         self.prev = GENESIS
         # Lambda serves one request at a time, but the dev server and tests use threads.
@@ -46,7 +48,11 @@ class Chain:
                write: Callable[[bytes], None]) -> None:
         """Write ``entries`` as the chain's next lines, in one ``write`` (all or nothing:
         a request's request and response records together); the chain advances only if it
-        was written. A failed write leaves no gap: the next record reuses the numbers."""
+        was written. A refused write leaves no gap: the next record reuses the numbers. A
+        write whose outcome is unknown (an exception with a true ``uncertain``: the answer
+        was lost) may have been taken: reusing its numbers could put two different records
+        under one number, which verify reports as tampering, so a new chain starts (see
+        :meth:`_restart`)."""
         with self._lock:
             lines, prev = [], self.prev
             for offset, entry in enumerate(entries, start=1):
@@ -55,6 +61,20 @@ class Chain:
                 line = (prefix + to_json(linked)).encode()
                 prev = line_digest(line)
                 lines.append(line + b"\n")
-            write(b"".join(lines))
+            try:
+                write(b"".join(lines))
+            except Exception as error:
+                if getattr(error, "uncertain", False):
+                    self._restart()
+                raise
             self.seq += len(lines)
             self.prev = prev
+
+    def _restart(self) -> None:
+        """Continue as a new chain (``<first id>.<n>``, from sequence 1): the old one ends
+        with its last record taken, or with the lines whose fate is unknown, and a chain
+        proves nothing about its tail anyway (see the module docstring)."""
+        self._restarts += 1
+        self.id = f"{self._first_id}.{self._restarts}"
+        self.seq, self.prev = 0, GENESIS
+        logger.warning("audit chain restarted after an unknown outcome", extra={"chain": self.id})

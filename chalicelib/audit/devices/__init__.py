@@ -31,7 +31,13 @@ _GO_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 
 
 class DeviceError(Exception):
-    """A device cannot be built or cannot take a record; the message names no secret."""
+    """A device cannot be built or cannot take a record; the message names no secret.
+    ``uncertain``: the destination may have taken the record all the same (its answer was
+    lost), so the chain must not reuse its numbers."""
+
+    def __init__(self, message: str, *, uncertain: bool = False) -> None:
+        super().__init__(message)
+        self.uncertain = uncertain
 
 
 def parse_bool(value: str) -> bool:

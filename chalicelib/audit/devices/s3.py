@@ -116,12 +116,21 @@ class Device(devices.Device):
 def _refusals(where: str) -> Iterator[None]:
     """botocore's errors as a DeviceError saying ``where``, with the error's code or class
     only (its text could quote the record)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionClosedError,
+        ReadTimeoutError,
+    )
 
     try:
         yield
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "Unknown")
-        raise devices.DeviceError(f"{where}: {code}") from None
+        # A 5xx after the retries: the service may have taken the records before failing.
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        raise devices.DeviceError(f"{where}: {code}", uncertain=status >= 500) from None
     except BotoCoreError as error:
-        raise devices.DeviceError(f"{where}: {type(error).__name__}") from None
+        # Sent, and the answer lost (a connection refused or not made sent nothing).
+        uncertain = isinstance(error, ReadTimeoutError | ConnectionClosedError)
+        raise devices.DeviceError(f"{where}: {type(error).__name__}", uncertain=uncertain) from None

@@ -59,6 +59,34 @@ def test_a_failed_write_does_not_advance_the_chain(tmp_path: Path) -> None:
     assert verify(Line("x", i, line) for i, line in enumerate(lines)).ok
 
 
+@pytest.mark.parametrize("taken", [True, False])
+def test_a_write_of_unknown_outcome_starts_a_new_chain(taken: bool) -> None:
+    """The destination may or may not hold the lines whose answer was lost: either way the
+    log verifies, where reusing their numbers would have put two records under one."""
+    from chalicelib.audit.devices import DeviceError
+
+    chain = Chain("c/dev")
+    written: list[bytes] = []
+
+    def lost_answer(data: bytes) -> None:
+        if taken:
+            written.append(data)
+        raise DeviceError("PutRecordBatch: ReadTimeoutError", uncertain=True)
+
+    chain.append([{"n": 0}], "", written.append)
+    with pytest.raises(DeviceError):
+        chain.append([{"n": 1}, {"n": 2}], "", lost_answer)
+    chain.append([{"n": 3}], "", written.append)
+    records = [json.loads(line) for line in b"".join(written).splitlines()]
+    assert chain.id == "c/dev.1"
+    assert [(r[CHAIN_ID], r[CHAIN_SEQ], r["n"]) for r in records] == [
+        ("c/dev", 1, 0), *([("c/dev", 2, 1), ("c/dev", 3, 2)] if taken else []),
+        ("c/dev.1", 1, 3),
+    ]  # fmt: skip
+    lines = b"".join(written).splitlines()
+    assert verify(Line("x", i, line) for i, line in enumerate(lines)).ok
+
+
 def test_an_intact_log_verifies(tmp_path: Path) -> None:
     log = tmp_path / "audit.log"
     _write_chain(log, 5, device="one")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import botocore.exceptions
 import pytest
 
 from chalicelib.audit.devices import (
@@ -113,3 +114,29 @@ def test_a_container_writes_to_one_stream_of_its_device() -> None:
     assert len(set(picked)) > 1  # 40 containers on one stream: 1 chance in 4**39
     # Stable in a container: the device built again (a reloaded table) keeps its stream.
     assert [build_device(spread, context).stream for context in containers] == picked
+
+
+@pytest.mark.parametrize(
+    ("raised", "uncertain"),
+    [
+        (lambda: botocore.exceptions.ReadTimeoutError(endpoint_url="u"), True),
+        (lambda: botocore.exceptions.ConnectionClosedError(endpoint_url="u"), True),
+        (lambda: botocore.exceptions.EndpointConnectionError(endpoint_url="u"), False),
+        (lambda: botocore.exceptions.ConnectTimeoutError(endpoint_url="u"), False),
+        (lambda: _client_error(500, "InternalFailure"), True),
+        (lambda: _client_error(400, "ResourceNotFoundException"), False),
+    ],
+)
+def test_s3_device_errors_say_whether_firehose_may_hold_the_records(raised, uncertain) -> None:
+    """Sent with the answer lost, or a 5xx: the records may be in the stream (the chain
+    must not reuse their numbers); refused, or never sent: they are not."""
+    from chalicelib.audit.devices.s3 import _refusals
+
+    with pytest.raises(DeviceError) as caught, _refusals("PutRecordBatch"):
+        raise raised()
+    assert caught.value.uncertain is uncertain
+
+
+def _client_error(status: int, code: str) -> botocore.exceptions.ClientError:
+    answer = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return botocore.exceptions.ClientError(answer, "PutRecordBatch")  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
     from chalicelib.storage.dynamodb import DynamoDBPhysical
 
 from tests.support import REGION, ROOT_TOKEN, VaultHTTP, reset_process_state
+
+# A read that writes storage without declaring side_effects fails instead of logging (in
+# this process and the dev servers the tests start: see chalicelib/storage/writeguard.py).
+os.environ["LAMBDAVAULT_STRICT_SIDE_EFFECTS"] = "1"
 
 # lambda:Invoke of the app answered in-process (invoke_hook, lambda_client fixtures);
 # a real OpenLDAP directory (ldap_support: the slapd fixture).

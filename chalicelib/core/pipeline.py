@@ -26,6 +26,7 @@ from chalicelib.framework import Backend, Path, PathMatch
 from chalicelib.leases import manager as leases
 from chalicelib.observability import logger
 from chalicelib.quotas import QUOTAS_GENERATION
+from chalicelib.storage import writeguard
 from chalicelib.storage.view import StorageView
 from chalicelib.system.mount_config import LOCKOUT_TYPES
 from chalicelib.tokens.cubbyhole import CUBBYHOLE_TYPE, require_service_token
@@ -221,15 +222,19 @@ def _dispatch(request: Request, rt: Runtime, backend: Backend, match: PathMatch)
     assert request.mount is not None
     # Fail closed: no request record, no operation (for an operation that only answers,
     # no answer: its request record goes out with the response record, in one call).
-    audit.log_request(rt, request, changes=_changes_something(request, match.path))
+    changes = _changes_something(request, match.path)
+    audit.log_request(rt, request, changes=changes)
     if match.path.lockout_alias is not None and request.mount.type in LOCKOUT_TYPES:
         alias = match.path.lockout_alias(match.path.parse(match.captures, request.data))
         assert request.storage is not None
         response = lockout.guarded(
             request.storage, request.mount, alias, lambda: backend.handle(request, match)
         )
-    else:
+    elif changes:
         response = backend.handle(request, match)
+    else:  # audited after it runs: it must not write (storage/writeguard)
+        with writeguard.answering_only(match.path.pattern):
+            response = backend.handle(request, match)
     if response is not None and response.login is not None:
         response = login.complete(rt, request, response)
     if response is not None and response.secret is not None:

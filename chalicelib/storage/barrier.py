@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from chalicelib.core.errors import Sealed
 from chalicelib.storage.encryptions import EncryptionTally
 from chalicelib.storage.physical import Due, Entry, Physical, Put, WriteOp
+from chalicelib.storage.writeguard import check_write
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -191,6 +192,7 @@ class Barrier:
         self, key: str, value: bytes, *, expected_version: int | None = None, due: Due | None = None
     ) -> int:
         ring = self._ring()
+        check_write(key)
         sealed = ring.encrypt(key, value)
         version = self.physical.put(key, sealed, expected_version=expected_version, due=due)
         self._counted(ring, 1)
@@ -198,14 +200,19 @@ class Barrier:
 
     def delete(self, key: str, *, expected_version: int | None = None) -> None:
         self._ring()
+        check_write(key)
         self.physical.delete(key, expected_version=expected_version)
 
     def delete_many(self, keys: Sequence[str]) -> None:
         self._ring()
+        if keys:
+            check_write(keys[0])
         self.physical.delete_many(keys)
 
     def transact(self, ops: Sequence[WriteOp]) -> None:
         ring = self._ring()
+        if ops:
+            check_write(ops[0].key)
         self.physical.transact([self._seal_op(ring, op) for op in ops])
         self._counted(ring, sum(isinstance(op, Put) for op in ops))
 
@@ -221,4 +228,5 @@ class Barrier:
 
     def delete_prefix(self, prefix: str) -> int:
         self._ring()
+        check_write(prefix)
         return self.physical.delete_prefix(prefix)

@@ -34,6 +34,7 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.engines.kv.layout import UPGRADE_KEY, V1_PREFIX, meta_key
 from chalicelib.engines.kv.versioning import KvConfig, SecretRecord, now_ns
 from chalicelib.settings import settings
+from chalicelib.storage import writeguard
 from chalicelib.storage.physical import ConditionFailed, Delete, Entry, Put
 from chalicelib.storage.view import StorageView
 
@@ -103,11 +104,12 @@ class UpgradeGate:
             if since is None:
                 return
         started = now_ns()
-        if not upgrade_v1_to_v2(view, time.monotonic() + REQUEST_BUDGET_SECONDS):
-            raise BadRequest(UPGRADING)
-        if started - since >= _window_ns():
-            view.put_json(UPGRADE_KEY, {"since_ns": since, "settled": True})
-            self._settle(view.prefix)
+        with writeguard.upkeep():  # the mount's migration, whatever the request asks
+            if not upgrade_v1_to_v2(view, time.monotonic() + REQUEST_BUDGET_SECONDS):
+                raise BadRequest(UPGRADING)
+            if started - since >= _window_ns():
+                view.put_json(UPGRADE_KEY, {"since_ns": since, "settled": True})
+                self._settle(view.prefix)
 
     def _pending(self, view: StorageView) -> int | None:
         """The pending upgrade's start, from storage; None (and remembered) if settled."""

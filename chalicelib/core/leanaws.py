@@ -47,6 +47,7 @@ import orjson
 import pybase64
 from botocore.auth import SIGNED_HEADERS_BLACKLIST, SigV4Auth, _host_from_url
 from botocore.awsrequest import AWSPreparedRequest, HeadersDict
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 from botocore.hooks import first_non_none_response
 from botocore.parsers import create_parser
 
@@ -275,13 +276,18 @@ class LeanClient:
             request_signer=client._request_signer,
             context=context,
         )
-        http, parsed = answered if answered is not None else self._send(op, request)
+        try:
+            http, parsed = answered if answered is not None else self._send(op, request)
+        except Exception as error:
+            _noting_maybe_taken(error, context)
+            raise
         self._events.emit(
             op.after_call, http_response=http, parsed=parsed, model=op.model, context=context
         )
         if http.status_code >= 300:
             code = context.get("error_code_override") or parsed.get("Error", {}).get("Code")
-            raise client.exceptions.from_code(code)(parsed, operation)
+            failure = client.exceptions.from_code(code)(parsed, operation)
+            raise _noting_maybe_taken(failure, context)
         return parsed
 
     def _operation(self, name: str) -> _Operation:
@@ -301,6 +307,8 @@ class LeanClient:
         request["context"]["retries"] = {"attempt": attempts}
         while True:
             answer, error = self._attempt(op, request)
+            if _maybe_taken(answer, error):
+                request["context"][_MAYBE_TAKEN] = True
             responses = self._events.emit(
                 op.needs_retry,
                 response=answer,
@@ -379,6 +387,27 @@ class LeanClient:
         if shape is not None:
             parsed.update(self._parser.parse(response, shape))
         return parsed
+
+
+# Failures after which the service cannot have had the request: nothing was sent.
+_NOT_SENT = (ConnectTimeoutError, EndpointConnectionError)
+_MAYBE_TAKEN = "lean_maybe_taken"
+
+
+def _maybe_taken(answer: Answer | None, error: Exception | None) -> bool:
+    """Whether the service may have carried out a failed attempt: sent with its answer lost
+    (a read timeout, a closed connection, a broken answer) or answered by a 5xx."""
+    if error is not None:
+        return not isinstance(error, _NOT_SENT)
+    return answer is not None and answer[0].status_code >= 500
+
+
+def _noting_maybe_taken(error: Exception, context: dict[str, Any]) -> Exception:
+    """``error`` with ``maybe_taken``: whether any attempt of the failed call may have been
+    carried out all the same (a caller that must not repeat the call's effect under a new
+    identity, such as an audit chain, reads it; botocore's exceptions do not say)."""
+    error.maybe_taken = bool(context.get(_MAYBE_TAKEN))  # type: ignore[attr-defined]
+    return error
 
 
 def _endpoint(url: str, config: Config, verify: bool | str) -> Endpoint:

@@ -206,6 +206,7 @@ def _resolve_write(request: Request, backend: Backend, match: PathMatch, exempt:
 
 
 _NO_USE_SPENT = nullcontext()
+_NO_GUARD = nullcontext()
 
 
 def _spending_a_use(rt: Runtime, request: Request) -> AbstractContextManager[None]:
@@ -224,19 +225,18 @@ def _dispatch(request: Request, rt: Runtime, backend: Backend, match: PathMatch)
     # no answer: its request record goes out with the response record, in one call).
     changes = _changes_something(request, match.path)
     audit.log_request(rt, request, changes=changes)
-    if match.path.lockout_alias is not None and request.mount.type in LOCKOUT_TYPES:
-        alias = match.path.lockout_alias(match.path.parse(match.captures, request.data))
-        assert request.storage is not None
-        response = lockout.guarded(
-            request.storage, request.mount, alias, lambda: backend.handle(request, match)
-        )
-    elif changes:
-        response = backend.handle(request, match)
-    else:  # audited after it runs: it must not write (storage/writeguard)
-        with writeguard.answering_only(match.path.pattern):
+    # An operation audited after it runs must not write (storage/writeguard).
+    with _NO_GUARD if changes else writeguard.answering_only(match.path.pattern):
+        if match.path.lockout_alias is not None and request.mount.type in LOCKOUT_TYPES:
+            alias = match.path.lockout_alias(match.path.parse(match.captures, request.data))
+            assert request.storage is not None
+            response = lockout.guarded(
+                request.storage, request.mount, alias, lambda: backend.handle(request, match)
+            )
+        else:
             response = backend.handle(request, match)
-    if response is not None and response.login is not None:
-        response = login.complete(rt, request, response)
-    if response is not None and response.secret is not None:
-        leases.register(rt, request, response)  # before wrapping: the wrapped copy has it
+        if response is not None and response.login is not None:
+            response = login.complete(rt, request, response)
+        if response is not None and response.secret is not None:
+            leases.register(rt, request, response)  # before wrapping: the wrapped copy has it
     return wrapping.respond(rt, request, response)

@@ -116,21 +116,17 @@ class Device(devices.Device):
 def _refusals(where: str) -> Iterator[None]:
     """botocore's errors as a DeviceError saying ``where``, with the error's code or class
     only (its text could quote the record)."""
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        ConnectionClosedError,
-        ReadTimeoutError,
-    )
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         yield
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "Unknown")
-        # A 5xx after the retries: the service may have taken the records before failing.
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        raise devices.DeviceError(f"{where}: {code}", uncertain=status >= 500) from None
-    except BotoCoreError as error:
-        # Sent, and the answer lost (a connection refused or not made sent nothing).
-        uncertain = isinstance(error, ReadTimeoutError | ConnectionClosedError)
-        raise devices.DeviceError(f"{where}: {type(error).__name__}", uncertain=uncertain) from None
+    except (ClientError, BotoCoreError) as error:
+        what = (
+            error.response.get("Error", {}).get("Code", "Unknown")
+            if isinstance(error, ClientError)
+            else type(error).__name__
+        )
+        # Whether any attempt may have delivered the records (an answer lost, a 5xx), as
+        # the lean path notes it on what it raises; unknown counts as maybe.
+        uncertain = bool(getattr(error, "maybe_taken", True))
+        raise devices.DeviceError(f"{where}: {what}", uncertain=uncertain) from None

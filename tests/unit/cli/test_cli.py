@@ -90,7 +90,7 @@ def stubs(monkeypatch, isolated_environ):
     )
     monkeypatch.setitem(
         sys.modules,
-        "chalicelib.storage.dynamodb",
+        "chalicelib.storage.dynamotable",
         types.SimpleNamespace(create_table=fake_create_table),
     )
 
@@ -337,7 +337,7 @@ STUBBED_MAIN = textwrap.dedent(
     import test_cli as t
     sys.modules["app"] = types.SimpleNamespace(app=t.tiny_app())
     sys.modules["chalicelib.core.dev"] = types.SimpleNamespace(bootstrap_dev=t.fake_bootstrap_dev)
-    sys.modules["chalicelib.storage.dynamodb"] = types.SimpleNamespace(
+    sys.modules["chalicelib.storage.dynamotable"] = types.SimpleNamespace(
         create_table=t.fake_create_table
     )
     from chalicelib.cli.main import main

@@ -704,3 +704,31 @@ def test_the_lean_signer_signs_as_botocore_signs(monkeypatch, token):
         assert headers[0] == headers[1] == headers[2]
         signed.append(headers[0]["Authorization"])
     assert len(set(signed)) == 3
+
+
+def _lost(n: int) -> None:
+    raise ReadTimeoutError(endpoint_url="https://x.invalid/")
+
+
+def _unreachable(n: int) -> None:
+    raise EndpointConnectionError(endpoint_url="https://x.invalid/")
+
+
+@pytest.mark.parametrize(
+    ("attempt", "maybe_taken"),
+    [
+        (lambda n: _lost(n) if n == 0 else _unreachable(n), True),  # lost, then not sent
+        (_unreachable, False),
+        (lambda n: http_answer(500, error_body("InternalServerError")), True),
+        (lambda n: http_answer(400, error_body("ValidationException")), False),
+    ],
+)
+def test_a_failed_call_notes_whether_any_attempt_may_have_been_carried_out(
+    dynamodb, sleeps, attempt, maybe_taken
+):
+    """The last attempt's exception alone cannot say it (an answer lost on the first
+    attempt, then a refused connection): the lean call notes it on what it raises, for
+    callers that must not repeat an effect under a new identity (the audit chain)."""
+    with answering(dynamodb, attempt), pytest.raises(Exception) as raised:
+        lean(dynamodb).call("GetItem", {"TableName": TABLE, "Key": _key("a")})
+    assert raised.value.maybe_taken is maybe_taken  # type: ignore[attr-defined]

@@ -29,6 +29,9 @@ class Settings(NamedTuple):
     # as OpenBao's disable_unauthed_generate_root_endpoints: anyone could cancel an
     # operator's attempt (CVE-2026-5807). sys/generate-root-token/* needs a token.
     unauthed_generate_root: bool = False
+    # A read that writes without declaring side_effects raises instead of being logged
+    # (storage/writeguard); the test suite sets it.
+    strict_side_effects: bool = False
 
     @classmethod
     def from_environ(cls, environ: os._Environ[str] | dict[str, str] = os.environ) -> "Settings":
@@ -61,6 +64,7 @@ class Settings(NamedTuple):
             unauthed_generate_root=(
                 get("LAMBDAVAULT_UNAUTHED_GENERATE_ROOT", "false").lower() == "true"
             ),
+            strict_side_effects=get("LAMBDAVAULT_STRICT_SIDE_EFFECTS", "0") == "1",
         )
 
 

@@ -12,12 +12,12 @@ suite) it raises, so a path that forgets its declaration fails its tests.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from chalicelib.observability import logger
+from chalicelib.settings import settings
 
 _ANSWERING: ContextVar[str | None] = ContextVar("answering_only", default=None)
 
@@ -52,6 +52,6 @@ def check_write(key: str) -> None:
     path = _ANSWERING.get()
     if path is None:
         return
-    if os.environ.get("LAMBDAVAULT_STRICT_SIDE_EFFECTS") == "1":
+    if settings().strict_side_effects:
         raise UndeclaredWrite(f"{path} wrote {key!r}: declare side_effects on its Path")
     logger.error("undeclared side effect: a read wrote to storage", extra={"path": path})

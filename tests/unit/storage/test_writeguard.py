@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.settings import Settings
 from chalicelib.storage import writeguard
 
 
@@ -21,6 +22,7 @@ def test_a_write_under_an_answer_only_operation_raises_in_strict_mode() -> None:
 
 def test_outside_strict_mode_it_is_logged(monkeypatch) -> None:
     monkeypatch.delenv("LAMBDAVAULT_STRICT_SIDE_EFFECTS")
+    monkeypatch.setattr(writeguard, "settings", Settings.from_environ)  # read now, not cached
     logged: list[tuple[str, dict]] = []
     monkeypatch.setattr(
         writeguard.logger, "error", lambda message, extra: logged.append((message, extra))

@@ -128,7 +128,10 @@ class Endpoint:
         except BaseException:
             sock.close()
             raise
-        self._checkin(sock) if keep_alive else sock.close()
+        if keep_alive:
+            self._checkin(sock)
+        else:
+            sock.close()
         return answer
 
     def close(self) -> None:

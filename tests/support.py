@@ -115,3 +115,27 @@ def silent_port() -> Iterator[int]:
         for sock in held:
             sock.close()
         listener.close()
+
+
+def conflict_on(operation: str, times: int) -> Any:
+    """A `DynamoDBPhysical._call` that refuses `operation` the first `times` times as
+    DynamoDB does while another transaction holds its items: a transaction is cancelled
+    with TransactionConflict reasons, a plain write gets TransactionConflictException."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.storage.dynamodb import DynamoDBPhysical
+
+    original = DynamoDBPhysical._call
+    left = [times]
+
+    def refusing(self: Any, name: str, params: dict[str, Any]) -> Any:
+        if name == operation and left[0] > 0:
+            left[0] -= 1
+            if name == "TransactWriteItems":
+                reasons = [{"Code": "TransactionConflict"} for _ in params["TransactItems"]]
+                error = {"Code": "TransactionCanceledException"}
+                raise ClientError({"Error": error, "CancellationReasons": reasons}, name)
+            raise ClientError({"Error": {"Code": "TransactionConflictException"}}, name)
+        return original(self, name, params)
+
+    return refusing

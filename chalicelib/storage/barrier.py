@@ -209,11 +209,11 @@ class Barrier:
             check_write(keys[0])
         self.physical.delete_many(keys)
 
-    def transact(self, ops: Sequence[WriteOp]) -> None:
+    def transact(self, ops: Sequence[WriteOp], *, bump: Sequence[str] = ()) -> None:
         ring = self._ring()
         if ops:
             check_write(ops[0].key)
-        self.physical.transact([self._seal_op(ring, op) for op in ops])
+        self.physical.transact([self._seal_op(ring, op) for op in ops], bump=bump)
         self._counted(ring, sum(isinstance(op, Put) for op in ops))
 
     @staticmethod

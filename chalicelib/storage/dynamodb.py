@@ -54,7 +54,8 @@ existence carries its index item's change in the same TransactWriteItems:
     and succeeds, and any index change after that finds the same state, so it agrees.
     A crash before a follow-up (or one AWS fails: best effort, the write stands) leaves
     the key missing from, or lingering in, its folder's LIST until the key is next
-    created or deleted.
+    created or deleted. `transact(..., bump=names)` puts the cluster-state item's
+    generation increments first in the same transaction (they count against the 100).
   * `delete_many` and `delete_prefix` batch-delete without conditions (BatchWriteItem is
     not atomic): they are for keys no one else writes (a sweeper's claimed leases, an
     unmounted mount). `delete_many` deletes the index items first, so a crash leaves
@@ -163,6 +164,7 @@ _DUE_PAGE = 1000  # index keys per Query page of the due index
 # or delete) goes round at most this often, with full-jitter backoff of 10, 20, 40... ms.
 _CONTENDED_ROUNDS = 6
 _CONTENDED_BACKOFF = 0.005
+_IN_TRANSACTION = "TransactionConflictException"
 
 
 # Why DynamoDB cancels a transaction it throttled, item by item.
@@ -367,16 +369,23 @@ class DynamoDBPhysical(ReservedItems, Physical):
         """UpdateItem of (pk, sk); the attributes it returns. ConditionFailed when its
         condition failed, EntryTooLarge when DynamoDB refused the item's size."""
         request = {"TableName": self.table_name, "Key": raw_key(pk, sk), **params}
-        try:
-            answer = self._call("UpdateItem", {**request, "ReturnValues": returns})
-        except ClientError as error:
-            if lost_condition(error):
-                raise ConditionFailed("condition failed") from None
-            if refused_size(error):
-                raise too_large() from None
-            raise
-        attributes: dict[str, Any] = answer.get("Attributes", {})
-        return attributes
+        for attempt in range(_CONTENDED_ROUNDS):
+            _pause(attempt)
+            try:
+                answer = self._call("UpdateItem", {**request, "ReturnValues": returns})
+            except ClientError as error:
+                if lost_condition(error):
+                    raise ConditionFailed("condition failed") from None
+                if refused_size(error):
+                    raise too_large() from None
+                # A transaction in flight holds the item (the cluster state's, while an
+                # admin write commits with its bump): this update was refused, not applied.
+                if error.response.get("Error", {}).get("Code") == _IN_TRANSACTION:
+                    continue
+                raise
+            attributes: dict[str, Any] = answer.get("Attributes", {})
+            return attributes
+        raise _contended()
 
     def put(
         self, key: str, value: bytes, *, expected_version: int | None = None, due: Due | None = None
@@ -485,11 +494,13 @@ class DynamoDBPhysical(ReservedItems, Physical):
                 raise too_large() from None
             raise
 
-    def transact(self, ops: Sequence[WriteOp]) -> None:
+    def transact(self, ops: Sequence[WriteOp], *, bump: Sequence[str] = ()) -> None:
         if not ops:
+            if bump:
+                self.update_cluster_state(bump=bump)
             return
-        size = check_transaction_size(ops)
-        items: builtins.list[dict[str, Any]] = []
+        items: builtins.list[dict[str, Any]] = [self._bump_item(bump)] if bump else []
+        size = check_transaction_size(ops, reserved=len(items))
         for op in ops:
             target = self._target(entry_location(op.key))
             condition = version_condition(op.expected_version)
@@ -507,7 +518,10 @@ class DynamoDBPhysical(ReservedItems, Physical):
                 self._index_put(op.key) if isinstance(op, Put) else self._index_delete(op.key)
                 for op in following
             )
-        self._transaction(items)
+        if bump:
+            self._bumping_transaction(items)
+        else:
+            self._transaction(items)
         # What did not fit follows, each key on its own; markers after the commit, as for
         # single writes (see the module docstring).
         for op in [] if inline else following:
@@ -519,6 +533,17 @@ class DynamoDBPhysical(ReservedItems, Physical):
             self._mark(folder)
         for folder in folders_to_prune(ops):
             self._prune(folder)
+
+    def _bumping_transaction(self, items: builtins.list[dict[str, Any]]) -> None:
+        """`_transaction` of a write that bumps generations. Every bump shares the state
+        item, so a conflict there is another admin write: sent again (settled). A failed
+        condition is the caller's version check, or the generation map that only a table
+        never unsealed lacks (created, then sent again)."""
+        settled = self._transaction_settled(items) or (
+            self._create_generations() and self._transaction_settled(items)
+        )
+        if not settled:
+            raise ConditionFailed("transaction condition failed")
 
     def _transaction_settled(self, items: builtins.list[dict[str, Any]]) -> bool:
         """`_transaction`, sent again while only transactions in flight cancel it (writes

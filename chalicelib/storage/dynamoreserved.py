@@ -17,6 +17,19 @@ _QUOTA_SK = "counter"
 _ENCRYPTIONS_SK = "encryptions#"  # + the keyring term
 
 
+GENS_EXIST = "attribute_exists(gens)"
+
+
+def bump_expression(
+    names: Sequence[str],
+) -> tuple[list[str], dict[str, Any], dict[str, str]]:
+    """The SET clauses, values and name placeholders that add 1 to each generation in
+    `names` (a missing one counts as 0) inside an existing `gens` map."""
+    placeholders = {f"#g{index}": name for index, name in enumerate(names)}
+    sets = [f"gens.{name} = if_not_exists(gens.{name}, :zero) + :one" for name in placeholders]
+    return sets, {":zero": number_value(0), ":one": number_value(1)}, placeholders
+
+
 class ReservedItems:
     """The `Physical` methods over the reserved items, for DynamoDBPhysical: they send
     through its one entry point `_call` and its conditional `_update`."""
@@ -112,14 +125,11 @@ class ReservedItems:
     def _update_with_bumps(
         self, sets: list[str], values: dict[str, Any], names: list[str]
     ) -> ClusterState:
-        placeholders = {f"#g{index}": name for index, name in enumerate(names)}
-        bumps = [
-            *sets,
-            *(f"gens.{name} = if_not_exists(gens.{name}, :zero) + :one" for name in placeholders),
-        ]
-        bump_values = {**values, ":zero": number_value(0), ":one": number_value(1)}
+        bumps, bump_values, placeholders = bump_expression(names)
+        bumps = [*sets, *bumps]
+        bump_values = {**values, **bump_values}
         try:
-            return self._update_state(bumps, bump_values, "attribute_exists(gens)", placeholders)
+            return self._update_state(bumps, bump_values, GENS_EXIST, placeholders)
         except ConditionFailed:
             pass
         # DynamoDB cannot SET inside a map that does not exist yet, so the very first bump
@@ -129,7 +139,30 @@ class ReservedItems:
         try:
             return self._update_state([*sets, "gens = :gens"], first, "attribute_not_exists(gens)")
         except ConditionFailed:
-            return self._update_state(bumps, bump_values, "attribute_exists(gens)", placeholders)
+            return self._update_state(bumps, bump_values, GENS_EXIST, placeholders)
+
+    def _bump_item(self, names: Sequence[str]) -> dict[str, Any]:
+        """The state item's part of a transaction that bumps `names` (see `transact`)."""
+        sets, values, placeholders = bump_expression(sorted(set(names)))
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": raw_key(STATE_PK, STATE_SK),
+                "UpdateExpression": "SET " + ", ".join(sets),
+                "ConditionExpression": GENS_EXIST,
+                "ExpressionAttributeNames": placeholders,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    def _create_generations(self) -> bool:
+        """Create the empty generation map unless it exists; whether it did not.
+        (The first unseal creates it, so only a table never unsealed lacks it.)"""
+        try:
+            self._update_state(["gens = :gens"], {":gens": {"M": {}}}, "attribute_not_exists(gens)")
+        except ConditionFailed:
+            return False
+        return True
 
     # --- rate-limit quota counters -------------------------------------------------------
     # Plain items at pk "#quota/<key>" (never a storage pk, which starts with "/"; one pk

@@ -110,11 +110,13 @@ def check_entry_size(size: int) -> None:
         )
 
 
-def check_transaction_size(ops: Sequence[WriteOp]) -> int:
-    """Validate a transaction before sending it; returns its entries' size in bytes."""
-    if len(ops) > MAX_TRANSACT_ITEMS:
+def check_transaction_size(ops: Sequence[WriteOp], reserved: int = 0) -> int:
+    """Validate a transaction before sending it (`reserved`: items it adds beside the
+    entries); returns its entries' size in bytes."""
+    if len(ops) + reserved > MAX_TRANSACT_ITEMS:
         raise BadRequest(
-            f"transaction has {len(ops)} operations; DynamoDB allows {MAX_TRANSACT_ITEMS}"
+            f"transaction has {len(ops) + reserved} operations;"
+            f" DynamoDB allows {MAX_TRANSACT_ITEMS}"
         )
     keys: set[str] = set()
     total = 0

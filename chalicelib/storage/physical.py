@@ -134,8 +134,10 @@ class Physical(Protocol):
 
     def delete(self, key: str, *, expected_version: int | None = None) -> None: ...
 
-    def transact(self, ops: Sequence[WriteOp]) -> None:
-        """All or nothing; ConditionFailed if any condition fails."""
+    def transact(self, ops: Sequence[WriteOp], *, bump: Sequence[str] = ()) -> None:
+        """All or nothing; ConditionFailed if any condition fails. Each name in `bump` has
+        its generation incremented in the same transaction (see `update_cluster_state`),
+        so no write lands without the bump that tells other containers of it."""
         ...
 
     def delete_many(self, keys: Sequence[str]) -> None:

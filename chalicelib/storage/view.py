@@ -77,11 +77,11 @@ class StorageView:
         self._prefetched.pop(absolute, None)
         self._barrier.delete(absolute, expected_version=expected_version)
 
-    def transact(self, ops: Sequence[WriteOp]) -> None:
+    def transact(self, ops: Sequence[WriteOp], *, bump: Sequence[str] = ()) -> None:
         absolute = [self._absolute(op) for op in ops]
         for op in absolute:
             self._prefetched.pop(op.key, None)
-        self._barrier.transact(absolute)
+        self._barrier.transact(absolute, bump=bump)
 
     def _absolute(self, op: WriteOp) -> WriteOp:
         if isinstance(op, Put):

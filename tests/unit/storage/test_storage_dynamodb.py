@@ -4,10 +4,11 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.core.errors import BadRequest, EntryTooLarge
+from chalicelib.core.errors import BadRequest, EntryTooLarge, Unavailable
 from chalicelib.storage import ClusterState, ConditionFailed, Delete, Entry, Put
 from chalicelib.storage.dynamodb import DynamoDBPhysical
 from chalicelib.storage.dynamowire import MAX_ITEM_BYTES, entry_size
+from tests.support import conflict_on
 
 
 def markers(raw_items) -> set[tuple[str, str]]:
@@ -323,6 +324,38 @@ def test_cluster_state_defaults_and_updates(physical, calls):
     assert state.generations == {"policy": 2, "mounts": 1, "new": 1}
     assert state.sealed is False
     assert physical.cluster_state() == state
+
+
+def test_a_transaction_bumps_generations_with_its_writes(physical, calls):
+    physical.transact([Put("policy/a", b"1", 0)], bump=["policies"])  # no map yet: made
+    assert physical.cluster_state().generations == {"policies": 1}
+    calls.clear()
+    physical.transact([Put("policy/a", b"2", 1), Delete("policy/b")], bump=["policies", "x"])
+    assert calls == Counter(TransactWriteItems=1)
+    assert physical.cluster_state().generations == {"policies": 2, "x": 1}
+    assert physical.get("policy/a") == Entry("policy/a", b"2", 2)
+    # A failed check leaves both the entry and the generations as they were.
+    with pytest.raises(ConditionFailed):
+        physical.transact([Put("policy/a", b"3", 1)], bump=["policies"])
+    assert physical.cluster_state().generations == {"policies": 2, "x": 1}
+    assert physical.get("policy/a") == Entry("policy/a", b"2", 2)
+    physical.transact([], bump=["x"])  # nothing to write: the bump alone
+    assert physical.cluster_state().generation("x") == 2
+
+
+def test_a_bumping_transaction_outlasts_other_admin_writes(physical, monkeypatch):
+    """Every bump shares the state item: a conflict there is sent again, and a plain
+    UpdateItem of the state item refused while a transaction holds it is too."""
+    monkeypatch.setattr("chalicelib.storage.dynamodb._CONTENDED_BACKOFF", 0)
+    physical.update_cluster_state(bump=["policies"])
+    monkeypatch.setattr(DynamoDBPhysical, "_call", conflict_on("TransactWriteItems", 2))
+    physical.transact([Put("policy/a", b"1", 0)], bump=["policies"])
+    assert physical.cluster_state().generation("policies") == 2
+    monkeypatch.setattr(DynamoDBPhysical, "_call", conflict_on("UpdateItem", 2))
+    assert physical.update_cluster_state(bump=["policies"]).generation("policies") == 3
+    monkeypatch.setattr(DynamoDBPhysical, "_call", conflict_on("UpdateItem", 6))
+    with pytest.raises(Unavailable):
+        physical.update_cluster_state(bump=["policies"])
 
 
 def test_cluster_state_is_not_a_storage_key(physical):

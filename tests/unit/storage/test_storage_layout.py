@@ -7,15 +7,14 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from botocore.exceptions import ClientError
 
 from chalicelib.core.errors import Unavailable
 from chalicelib.storage import ConditionFailed, Delete, Entry, Put
 from chalicelib.storage.dynamodb import DynamoDBPhysical
 from chalicelib.storage.physical import parent_folder
+from tests.support import conflict_on
 
 
 def layout(raw_items) -> tuple[set[str], set[str], set[str]]:
@@ -106,44 +105,26 @@ def test_an_unconditional_put_that_loses_the_creation_overwrites(physical, monke
     assert physical.list("r/") == ["k"]
 
 
-def _conflict_on(operation: str, times: int) -> Callable:
-    """A _call that answers `operation` with a TransactionConflict the first `times` times."""
-    original = DynamoDBPhysical._call
-    left = [times]
-
-    def conflicting(self, name, params):
-        if name == operation and left[0] > 0:
-            left[0] -= 1
-            reasons = [{"Code": "TransactionConflict"} for _ in params["TransactItems"]]
-            raise ClientError(
-                {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": reasons},
-                name,
-            )
-        return original(self, name, params)
-
-    return conflicting
-
-
 def test_unconditional_writes_retry_a_transaction_conflict(physical, monkeypatch):
     monkeypatch.setattr("chalicelib.storage.dynamodb._CONTENDED_BACKOFF", 0)
-    monkeypatch.setattr(DynamoDBPhysical, "_call", _conflict_on("TransactWriteItems", 2))
+    monkeypatch.setattr(DynamoDBPhysical, "_call", conflict_on("TransactWriteItems", 2))
     assert physical.put("q/k", b"v") == 1
-    monkeypatch.setattr(DynamoDBPhysical, "_call", _conflict_on("TransactWriteItems", 2))
+    monkeypatch.setattr(DynamoDBPhysical, "_call", conflict_on("TransactWriteItems", 2))
     physical.delete("q/k")
     assert physical.get("q/k") is None
     assert physical.list("") == []
     # A conflict with a transaction in flight is no failed check: a conditional write is
     # sent again too, and only its own condition can make it a lost race.
     physical.put("q/k", b"v")
-    monkeypatch.setattr(DynamoDBPhysical, "_call", _conflict_on("TransactWriteItems", 1))
+    monkeypatch.setattr(DynamoDBPhysical, "_call", conflict_on("TransactWriteItems", 1))
     physical.delete("q/k", expected_version=1)
     assert physical.get("q/k") is None
-    monkeypatch.setattr(DynamoDBPhysical, "_call", _conflict_on("TransactWriteItems", 1))
+    monkeypatch.setattr(DynamoDBPhysical, "_call", conflict_on("TransactWriteItems", 1))
     assert physical.put("q/k", b"v", expected_version=0) == 1
     with pytest.raises(ConditionFailed):
         physical.delete("q/k", expected_version=2)
     # Contention that never ends is a 503, not a silent loss.
-    monkeypatch.setattr(DynamoDBPhysical, "_call", _conflict_on("TransactWriteItems", 99))
+    monkeypatch.setattr(DynamoDBPhysical, "_call", conflict_on("TransactWriteItems", 99))
     with pytest.raises(Unavailable):
         physical.delete("q/k")
     assert physical.get("q/k") == Entry("q/k", b"v", 1)

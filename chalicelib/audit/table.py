@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from chalicelib.audit.hashing import new_salt
 from chalicelib.core import jsonio
 from chalicelib.core.errors import PreconditionFailed
-from chalicelib.storage.physical import ConditionFailed
+from chalicelib.storage.physical import ConditionFailed, Put
 
 if TYPE_CHECKING:
     from chalicelib.core.runtime import Runtime
@@ -69,7 +69,8 @@ def load(barrier: Barrier) -> Table:
 
 
 def update(rt: Runtime, change: Callable[[Table], Table]) -> tuple[Table, int]:
-    """Read-modify-write of the table with a version check, then the generation bump.
+    """Read-modify-write of the table with a version check, committed with the generation
+    bump.
 
     Returns the new table and the generation that names it.
     """
@@ -77,12 +78,11 @@ def update(rt: Runtime, change: Callable[[Table], Table]) -> tuple[Table, int]:
         current = rt.barrier.get(AUDIT_KEY)
         updated = change(_decode(current.value if current else None))
         stored = [{**e._asdict(), "options": dict(e.options)} for e in updated]
-        body = jsonio.dumpb(stored)
+        put = Put(AUDIT_KEY, jsonio.dumpb(stored), current.version if current else 0)
         try:
-            rt.barrier.put(AUDIT_KEY, body, expected_version=current.version if current else 0)
+            state = rt.commit(rt.barrier, [put], [AUDIT_GENERATION])
         except ConditionFailed:
             continue
-        state = rt.update_state(bump=[AUDIT_GENERATION])
         return updated, state.generation(AUDIT_GENERATION)
     raise PreconditionFailed("the audit table is being changed concurrently; retry")
 

@@ -91,8 +91,9 @@ def _entity_for(
     rt.identity.remember_alias(mount.accessor, auth.alias_name, entity.id)
     graph = rt.identity.graph(rt)
     if sync_external_groups(store, graph, entity.id, mount.accessor, auth.group_aliases):
-        # Every container (this one too) rebuilds its group graph on its next request.
-        rt.update_state(bump=[IDENTITY_GENERATION])
+        # The commit bumped the identity generation: every container (this one too)
+        # rebuilds its group graph on its next request.
+        rt.after_commit([IDENTITY_GENERATION])
     identity = rt.identity.of_entity(rt, entity)
     if identity.disabled:
         raise PermissionDenied()

@@ -30,12 +30,21 @@ from chalicelib.seal.rootkey import open_with_root, seal_with_root
 from chalicelib.settings import settings
 from chalicelib.storage.barrier import Barrier, Keyring
 from chalicelib.storage.encryptions import EncryptionTally
-from chalicelib.storage.physical import ClusterState, ConditionFailed, Entry, Physical
+from chalicelib.storage.physical import (
+    ClusterState,
+    ConditionFailed,
+    Entry,
+    Physical,
+    Put,
+    WriteOp,
+    frozen_generations,
+)
 from chalicelib.tokens.acl_cache import ACLCache
 from chalicelib.tokens.ids import BATCH_KEY, SALT_KEY
 
 if TYPE_CHECKING:
     from chalicelib.audit.broker import Broker
+    from chalicelib.storage.view import StorageView
 
 TABLE_KEYS = {"mounts": MOUNTS_KEY, "auth": AUTH_KEY}
 # Loaded with the keyring at unseal, like the tables: what the token store needs per request.
@@ -292,8 +301,30 @@ class Runtime:
         self.state = self.physical.update_cluster_state(sealed=sealed, term=term, bump=bump)
         return self.state
 
+    def commit(
+        self, store: Barrier | StorageView, ops: Sequence[WriteOp], bump: Sequence[str]
+    ) -> ClusterState:
+        """Write `ops` and bump these generations in one transaction, so a Lambda stopped
+        halfway cannot leave a change that other containers never hear of."""
+        store.transact(ops, bump=bump)
+        return self.after_commit(bump)
+
+    def after_commit(self, bump: Sequence[str]) -> ClusterState:
+        """This container's copy of the state after its own transaction bumped `bump`.
+
+        A transaction answers nothing, so each generation counts one more than held here:
+        never more than the table now has (others may have bumped too, and a later read
+        that shows more reloads what they changed), so nothing is ever marked loaded that
+        was not; a read after a bump of someone else's costs one reload too many at worst.
+        """
+        counts = dict(self.state.generations)
+        for name in set(bump):
+            counts[name] = counts.get(name, 0) + 1
+        self.state = self.state._replace(generations=frozen_generations(counts))
+        return self.state
+
     def update_table(self, name: str, change: Callable[[MountTable], MountTable]) -> MountTable:
-        """Read-modify-write of a mount table with a version check, then a generation bump."""
+        """Read-modify-write of a mount table with a version check and a generation bump."""
         updated = self.update_entry(
             TABLE_KEYS[name], name, lambda raw: MountTable.from_storage(raw or []),
             lambda table: table.to_storage(), change,
@@ -313,17 +344,16 @@ class Runtime:
         change: Callable[[T], T],
     ) -> T | None:
         """Read-modify-write of one JSON barrier entry every container caches, conditional
-        on the version read, then the cluster-state bump that tells the others to reread;
-        None when every attempt lost a race."""
+        on the version read and committed with the cluster-state bump that tells the others
+        to reread; None when every attempt lost a race."""
         for _ in range(5):
             entry = self.barrier.get(key)
             updated = change(load(jsonio.loads(entry.value) if entry else None))
-            body = jsonio.dumpb(dump(updated))
+            put = Put(key, jsonio.dumpb(dump(updated)), entry.version if entry else 0)
             try:
-                self.barrier.put(key, body, expected_version=entry.version if entry else 0)
+                self.commit(self.barrier, [put], [generation])
             except ConditionFailed:
                 continue
-            self.update_state(bump=[generation])
             return updated
         return None
 

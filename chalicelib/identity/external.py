@@ -42,7 +42,7 @@ def sync_external_groups(
     alias_names: Iterable[str],
 ) -> bool:  # fmt: skip
     """Bring the entity's external groups of this mount in line with the login; True
-    when a group changed (the caller then bumps the identity generation)."""
+    when a group changed (its commit bumped the identity generation)."""
     join, leave = membership_changes(graph, entity_id, mount_accessor, alias_names)
     if not join and not leave:
         return False

@@ -223,8 +223,8 @@ class IdentityStore:
         return [open_group(entry) for entry in self._all(GROUP)]
 
     def write_group(self, group: Group, previous: Group | None) -> Group:
-        """Create or replace a group and its indexes in one transaction (as write_entity);
-        the caller bumps the identity generation."""
+        """Create or replace a group and its indexes in one transaction (as write_entity),
+        which bumps the identity generation (see `commit`)."""
         self.commit(groups=[(previous, group)])
         return group._replace(version=_next_version(previous))
 
@@ -242,7 +242,9 @@ class IdentityStore:
         deletes. Each record is checked against the version it was read at, and the index
         entries follow: a name or alias claimed anew must be free (412 if not), one that
         moves between records of this transaction (a merge, an alias moved to another
-        entity) is rewritten, one no longer held is released."""
+        entity) is rewritten, one no longer held is released. A commit that changes a
+        group bumps the identity generation in the same transaction (the caller then
+        tells its runtime: `Runtime.after_commit`)."""
         ops: list[WriteOp] = []
         before: dict[str, dict[str, str]] = {}
         after: dict[str, dict[str, str]] = {}
@@ -263,7 +265,7 @@ class IdentityStore:
                 ops.append(_put(key, value, None))
         ops += [Delete(key) for key in before.keys() - after.keys()]
         try:
-            self.view.transact(ops)
+            self.view.transact(ops, bump=[IDENTITY_GENERATION] if groups else ())
         except ConditionFailed:
             raise PreconditionFailed(
                 "an identity record, a name or an alias changed concurrently; retry"

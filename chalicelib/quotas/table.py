@@ -42,7 +42,7 @@ def _load(rt: Runtime) -> QuotaSet:
 
 
 def update(rt: Runtime, change: Callable[[QuotaSet], QuotaSet]) -> QuotaSet:
-    """Read-modify-write with a version check, then the generation bump."""
+    """Read-modify-write with a version check, committed with the generation bump."""
     updated = rt.update_entry(
         QUOTAS_KEY, QUOTAS_GENERATION,
         lambda raw: QuotaSet.from_storage(raw) if raw is not None else EMPTY,

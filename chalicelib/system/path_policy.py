@@ -15,7 +15,7 @@ from chalicelib.core.request import Request, Response
 from chalicelib.core.runtime import now_iso, runtime
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.path import Handler
-from chalicelib.storage.physical import ConditionFailed
+from chalicelib.storage.physical import ConditionFailed, Delete, Put
 from chalicelib.storage.view import StorageView
 
 # The policy engine is imported by the handlers that use it, not here: every request loads
@@ -97,11 +97,11 @@ def _write(request: Request, data: FieldData) -> None:
     version = record["version"] + 1 if record else 1
     cas_required = data["cas_required"] or bool(record and record["cas_required"])
     body = jsonio.dumpb(policy_record(name, text, version, cas_required))
+    put = Put(policy_key(name), body, current.version if current else 0)
     try:
-        view.put(policy_key(name), body, expected_version=current.version if current else 0)
+        runtime().commit(view, [put], [POLICIES_GENERATION])
     except ConditionFailed:
         raise BadRequest("policy was changed concurrently; retry") from None
-    runtime().update_state(bump=[POLICIES_GENERATION])
 
 
 def _check_cas(record: dict[str, Any] | None, data: FieldData) -> None:
@@ -124,8 +124,7 @@ def _delete(request: Request, data: FieldData) -> None:
         raise BadRequest("cannot delete default policy")
     if name == ROOT_POLICY_NAME:
         raise BadRequest('cannot delete "root" policy')
-    _view(request).delete(policy_key(name))
-    runtime().update_state(bump=[POLICIES_GENERATION])
+    runtime().commit(_view(request), [Delete(policy_key(name))], [POLICIES_GENERATION])
 
 
 _WRITE_FIELDS = {

@@ -154,3 +154,107 @@ def test_a_containers_own_change_applies_to_its_next_request(
     generation = other.state.generation("policies")
     other.begin([])  # within the TTL: keeps the copy its own write returned
     assert other.state.generation("policies") == generation
+
+
+# -- a change and the bump that announces it commit together ------------------------------
+
+_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+
+
+class _Stopped(Exception):
+    """The Lambda stopped: nothing it would send after this point reaches DynamoDB."""
+
+
+def _pks(params: Any) -> Iterator[str]:
+    """Every partition key named anywhere in a DynamoDB request."""
+    if isinstance(params, dict):
+        if "pk" in params and isinstance(params["pk"], dict):
+            yield params["pk"]["S"]
+        for value in params.values():
+            yield from _pks(value)
+    elif isinstance(params, list):
+        for value in params:
+            yield from _pks(value)
+
+
+@pytest.fixture
+def stop_after_first_entry_write(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
+    """While armed, the first DynamoDB write that touches a storage entry (a pk starting
+    with "/") goes through and every call after it fails, as if the Lambda had died there."""
+    original = DynamoDBPhysical._call
+    armed = {"on": False, "stopped": False}
+
+    def dying(self: DynamoDBPhysical, operation: str, params: dict[str, Any]) -> Any:
+        if armed["stopped"]:
+            raise _Stopped
+        answer = original(self, operation, params)
+        if armed["on"] and operation in _WRITES and any(p.startswith("/") for p in _pks(params)):
+            armed["stopped"] = True
+        return answer
+
+    def arm(on: bool) -> None:
+        armed.update(on=on, stopped=False)
+
+    monkeypatch.setattr(DynamoDBPhysical, "_call", dying)
+    return arm
+
+
+_POLICY = {"policy": 'path "secret/*" { capabilities = ["read"] }'}
+_AUDIT = {"type": "file", "options": {"file_path": "discard"}}
+Call = tuple[str, str, dict[str, Any] | None]  # method, path, body
+
+# name: (a request to set up, the change, a read that shows it, its generation)
+ANNOUNCED: dict[str, tuple[Call | None, Call, Call, str]] = {
+    "mount": (None, ("POST", "sys/mounts/kv-late", {"type": "kv"}),
+              ("GET", "sys/mounts/kv-late/tune", None), "mounts"),
+    "policy write": (None, ("PUT", "sys/policies/acl/late", _POLICY),
+                     ("GET", "sys/policies/acl/late", None), "policies"),
+    "policy delete": (("PUT", "sys/policies/acl/late", _POLICY),
+                      ("DELETE", "sys/policies/acl/late", None),
+                      ("GET", "sys/policies/acl/late", None), "policies"),
+    "audit device": (None, ("POST", "sys/audit/late", _AUDIT), ("GET", "sys/audit", None),
+                     "audit"),
+    "kv config": (("POST", "sys/mounts/kv-late", {"type": "kv-v2"}),
+                  ("POST", "kv-late/config", {"max_versions": 3}),
+                  ("GET", "kv-late/config", None), "kv-config"),
+    "transit key": (("POST", "sys/mounts/transit-late", {"type": "transit"}),
+                    ("POST", "transit-late/keys/late", {}),
+                    ("GET", "transit-late/keys/late", None), "transit"),
+    "group": (None, ("POST", "identity/group", {"name": "late"}),
+              ("GET", "identity/group/name/late", None), "identity"),
+    "rate-limit quota": (None, ("POST", "sys/quotas/rate-limit/late", {"rate": 10}),
+                         ("GET", "sys/quotas/rate-limit/late", None), "quotas"),
+}  # fmt: skip
+
+
+def _send(vault: VaultHTTP, call: Call) -> Any:
+    """The answer's status and body (None when it has none)."""
+    method, path, body = call
+    answer = vault.request(method, path, body)
+    return answer.status_code, answer.json() if answer.content else None
+
+
+@pytest.mark.parametrize("change", sorted(ANNOUNCED))
+def test_a_change_never_lands_without_its_announcement(
+    vault: VaultHTTP,
+    container: Callable[[FakeClock], Any],
+    stop_after_first_entry_write: Callable[[bool], None],
+    change: str,
+) -> None:
+    """A Lambda that dies right after its first write of the change (before anything it
+    would send next) leaves a change that other containers still learn of within the TTL:
+    the write and its generation bump are one transaction."""
+    setup, make_change, show, generation = ANNOUNCED[change]
+    if setup is not None:
+        assert _send(vault, setup)[0] in (200, 204)
+    shown_before = _send(vault, show)
+    clock = FakeClock(1000.0)
+    other = container(clock)
+    before = other.state.generation(generation)
+    stop_after_first_entry_write(True)
+    _send(vault, make_change)  # the client gets an error: the Lambda died after that write
+    stop_after_first_entry_write(False)
+    assert _send(vault, show) != shown_before  # the change landed
+    clock.now += 1.0
+    other.begin([])
+    assert other.state.generation(generation) > before

@@ -18,10 +18,10 @@ def identity_store() -> IdentityStore:
 
 
 def groups_changed() -> None:
-    """After any write that changes group membership, group policies or group aliases:
-    every container rebuilds its group graph on its next request (identity.resolve)."""
-    rt = runtime()
-    rt.update_state(bump=[IDENTITY_GENERATION])
+    """After a commit that changed a group (and bumped the identity generation with it):
+    this container rebuilds its group graph on its next request, as every other does
+    once it sees the bump (identity.resolve)."""
+    runtime().after_commit([IDENTITY_GENERATION])
 
 
 def group_graph() -> GroupGraph:

@@ -11,9 +11,12 @@ memory too, dropped when the config key is written.)
 
 from __future__ import annotations
 
+from chalicelib.core import jsonio
 from chalicelib.core.runtime import runtime
+from chalicelib.engines.kv.layout import CONFIG_KEY
 from chalicelib.engines.kv.store import read_config
 from chalicelib.engines.kv.versioning import KvConfig
+from chalicelib.storage.physical import Put
 from chalicelib.storage.view import StorageView
 
 KV_CONFIG_GENERATION = "kv-config"
@@ -46,6 +49,8 @@ def mount_config(view: StorageView) -> KvConfig:
     return CONFIGS.get(view)
 
 
-def config_changed() -> None:
-    """After a config write: every container rereads its configs (this one at once)."""
-    runtime().update_state(bump=[KV_CONFIG_GENERATION])
+def store_config(view: StorageView, config: KvConfig) -> None:
+    """Write the mount's config with the bump that makes every container reread its
+    configs (this one at once), in one transaction."""
+    put = Put(CONFIG_KEY, jsonio.dumpb(config.to_storage()))
+    runtime().commit(view, [put], [KV_CONFIG_GENERATION])

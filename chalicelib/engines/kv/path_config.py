@@ -6,7 +6,6 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.operation import Operation
 from chalicelib.core.request import Request, Response
 from chalicelib.engines.kv import configs, store
-from chalicelib.engines.kv.layout import CONFIG_KEY
 from chalicelib.engines.kv.versioning import DVA_DISABLED
 from chalicelib.framework import Field, FieldData, FieldType, Path
 from chalicelib.framework.storage import view_of
@@ -32,8 +31,7 @@ def path_config_write(request: Request, data: FieldData) -> None:
     if data.is_set("delete_version_after"):
         # OpenBao: negative switches the feature off for every secret, 0 clears it.
         config.delete_version_after = max(data["delete_version_after"], DVA_DISABLED)
-    view.put_json(CONFIG_KEY, config.to_storage())
-    configs.config_changed()
+    configs.store_config(view, config)
     return None
 
 

@@ -34,8 +34,9 @@ POLICY_PREFIX = "policy/"
 VERSION_PREFIX = "version/"
 WRAPPING_KEY = "wrapping_key"
 CACHE_CONFIG_KEY = "config/cache"
-# One transaction carries at most 100 writes: the policy item plus this many versions.
-_VERSIONS_PER_TRANSACTION = 99
+# One transaction carries at most 100 writes: the policy item and the generation bump plus
+# this many versions.
+_VERSIONS_PER_TRANSACTION = 98
 _MAX_CACHED = 10_000
 _ATTEMPTS = 5
 
@@ -155,33 +156,32 @@ class KeyStore:
         while len(puts) > _VERSIONS_PER_TRANSACTION:
             self.view.transact(puts[:_VERSIONS_PER_TRANSACTION])
             puts = puts[_VERSIONS_PER_TRANSACTION:]
-        self.view.transact([*puts, head])
+        self._commit([*puts, head])
         self._delete_versions(policy.name, removed)
         stored = replace(policy, stored_as=policy.stored_as + 1)
-        self._changed(stored.name, stored)
+        CACHE.remember((self.mount_uuid, stored.name), stored)
         return stored
 
     def delete(self, policy: KeyPolicy) -> None:
         try:
-            self.view.delete(POLICY_PREFIX + policy.name, expected_version=policy.stored_as)
+            self._commit([Delete(POLICY_PREFIX + policy.name, policy.stored_as)])
         except ConditionFailed:
             raise PreconditionFailed(
                 f"key {policy.name!r} is being changed concurrently; retry"
             ) from None
         self._delete_versions(policy.name, list(policy.versions))
-        self._changed(policy.name, None)
+        CACHE.remember((self.mount_uuid, policy.name), None)
 
     def _delete_versions(self, name: str, numbers: Iterable[int]) -> None:
         doomed: list[WriteOp] = [Delete(version_key(name, n)) for n in numbers]
         for start in range(0, len(doomed), 100):
             self.view.transact(doomed[start:start + 100])
 
-    def _changed(self, name: str, policy: KeyPolicy | None) -> None:
-        """Tell every container (generation bump), then cache what we just stored."""
-        rt = runtime()
-        rt.update_state(bump=[GENERATION])
-        CACHE.after_bump(rt.state.generation(GENERATION))
-        CACHE.remember((self.mount_uuid, name), policy)
+    def _commit(self, ops: list[WriteOp]) -> None:
+        """Write the settings item's change with the generation bump that tells every
+        container (one transaction); this container's cache keeps the rest if it can."""
+        state = runtime().commit(self.view, ops, [GENERATION])
+        CACHE.after_bump(state.generation(GENERATION))
 
     # -- small mount-wide items ------------------------------------------------------------------
 

@@ -82,9 +82,10 @@ class _SignedHeaders(dict[str, str]):
 class _Signer(SigV4Auth):
     """botocore's SigV4 signer (its canonical request, string to sign and signature), with
     a cheaper header map and the day's signing key kept: it changes only with the date, the
-    secret, the region and the service (four HMACs per call saved)."""
+    secret, the region and the service (four HMACs per call saved). Kept under the secret's
+    hash, so no secret outlives its credentials here (a rotated one would otherwise stay)."""
 
-    _keys: dict[tuple[str, str, str, str], bytes] = {}
+    _keys: dict[tuple[int, str, str, str], bytes] = {}
 
     def headers_to_sign(self, request: Any) -> _SignedHeaders:
         signed = _SignedHeaders(
@@ -97,15 +98,12 @@ class _Signer(SigV4Auth):
         return signed
 
     def signature(self, string_to_sign: str, request: Any) -> str:
-        scope = (
-            self.credentials.secret_key,
-            request.context["timestamp"][0:8],
-            self._region_name,
-            self._service_name,
-        )
+        secret = self.credentials.secret_key
+        scope = (hash(secret), request.context["timestamp"][0:8], self._region_name,
+                 self._service_name)  # fmt: skip
         key = self._keys.get(scope)
         if key is None:
-            key = f"AWS4{scope[0]}".encode()
+            key = f"AWS4{secret}".encode()
             for part in (*scope[1:], "aws4_request"):
                 key = self._sign(key, part)
             if len(self._keys) > 16:  # old days and rotated secrets

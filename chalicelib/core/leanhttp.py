@@ -59,8 +59,12 @@ class _Reader:
             self.keep_alive = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self.done:
-            self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        if self.done:
+            return
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        # A repeated header joins its values, as http.client (and so botocore) reports it.
+        seen = self.headers.get(key)
+        self.headers[key] = text if seen is None else f"{seen}, {text}"
 
     def on_headers_complete(self) -> None:
         # Framed by neither a length nor chunks, a body runs until the server closes

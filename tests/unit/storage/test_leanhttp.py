@@ -56,6 +56,8 @@ class _Stub(BaseHTTPRequestHandler):
             return
         self.send_response(200)
         self.send_header("X-Amzn-RequestId", "stub")
+        for value in ("a", "b"):
+            self.send_header("X-Repeated", value)
         if mode == "chunked":
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
@@ -145,6 +147,11 @@ def test_a_chunked_answer_is_joined():
         endpoint = _endpoint(server)
         assert [_post(endpoint).body for _ in range(2)] == [BODY] * 2
     assert server.connections == 1  # type: ignore[attr-defined]
+
+
+def test_a_repeated_header_joins_its_values_as_http_client_does():
+    with _serving("plain") as server:
+        assert _post(_endpoint(server)).headers["x-repeated"] == "a, b"
 
 
 @pytest.mark.parametrize("mode", ["unframed", "trailing"])

@@ -10,7 +10,8 @@ Layout (pk: S, hash key; sk: S, range key)
              segment ("c"); no other attribute. LIST of a folder is one Query on its pk.
   marker     pk "/" + the parent folder ("/a/"), sk the sub-folder's name ("b/"); gen (N):
              folder "a/b/" holds something, so it shows up in its parent's LIST as "b/"
-             (as in Vault's own DynamoDB backend).
+             (as in Vault's own DynamoDB backend). A hot folder also has shards, sk
+             "b/#1".."b/#15" (storage/markerheat); LIST shows the folder once.
   reserved   pks starting with "#", which no storage pk does ("/"...), so they are never
              listed, copied or deleted as storage: the cluster state (pk "#cluster", sk
              "state": sealed, term, gens), the encryption counters (pk "#cluster", sk
@@ -63,15 +64,18 @@ existence carries its index item's change in the same TransactWriteItems:
     deletes the entries first, so a crash leaves index items that the next call finds.
 
 Marker protocol, and why it is race-free. The invariant: once every writer has finished,
-a folder has a marker iff it holds an item (an index item or a sub-folder's marker).
+a folder has a marker iff it holds an item (an index item or a sub-folder's marker); "a
+marker" is the marker item or any of its shards, which the argument below treats alike.
   * A writer that created an index item does, AFTER its transaction, `ADD gen 1` on the
-    folder's marker; if that created the marker (gen == 1) it repeats one level up, and
-    stops at the first marker that already existed (its ancestors are marked).
-  * A deleter checks the folder with Query(Limit=1); if it is empty it reads the marker's
-    gen and `born`, queries again, and deletes the marker only if both are unchanged; then
-    it climbs. `born` is a random name the ADD that creates a marker gives it: a marker
-    deleted by another pruner and made again by a creator restarts at gen 1, and without
-    its new name would pass for the one read (an ABA race that left a folder unlisted).
+    folder's marker (or, in a hot folder, one of its shards); if that created the item
+    (gen == 1) it repeats one level up, and stops at the first that already existed.
+  * A deleter checks the folder with Query(Limit=1); if it is empty it reads the gen and
+    `born` of the marker and its shards (one Query), queries the folder again, and deletes
+    them only if all are unchanged (one transaction when there are several; a shard made
+    after the read is not deleted and keeps the folder listed); then it climbs. `born` is
+    a random name the ADD that creates a marker gives it: a marker deleted by another
+    pruner and made again by a creator restarts at gen 1, and without its new name would
+    pass for the one read (an ABA race that left a folder unlisted).
   A deleter removes a marker only when its second Query saw no item. Any item created
   before that Query would have been seen; a creator whose item came after that Query does
   its ADD after it too, hence after the gen read: the ADD either lands before the delete
@@ -131,6 +135,7 @@ from chalicelib.storage.dynamowire import (
     index_location,
     index_size,
     lost_condition,
+    marked_folder,
     marker_location,
     number_value,
     raw_entry,
@@ -141,6 +146,7 @@ from chalicelib.storage.dynamowire import (
     too_large,
     version_condition,
 )
+from chalicelib.storage.markerheat import MarkerHeat
 from chalicelib.storage.physical import (
     ClusterState,
     ConditionFailed,
@@ -237,6 +243,7 @@ class DynamoDBPhysical(ReservedItems, Physical):
         # would build a second botocore client on a cold start).
         self._connection = connection_of(self._model)
         self._last_state: tuple[dict[str, Any], ClusterState] | None = None
+        self._heat = MarkerHeat()
 
     @property
     def table_name(self) -> str:
@@ -359,7 +366,12 @@ class DynamoDBPhysical(ReservedItems, Physical):
 
     def list(self, prefix: str) -> builtins.list[str]:
         check_prefix(prefix)
-        return builtins.list(self._sort_keys(folder_pk(prefix)))
+        names: builtins.list[str] = []
+        for sk in self._sort_keys(folder_pk(prefix)):
+            name = marked_folder(sk) or sk
+            if not names or names[-1] != name:  # a folder's marker shards sort together
+                names.append(name)
+        return names
 
     # --- single writes ---------------------------------------------------------------------
 
@@ -577,7 +589,8 @@ class DynamoDBPhysical(ReservedItems, Physical):
 
     @_upkeep
     def _mark(self, folder: str) -> None:
-        """Ensure `folder` and its ancestors have markers (after a key was created in it)."""
+        """Ensure `folder` and its ancestors have markers (after a key was created in it);
+        a hot folder's ADD goes to one of its marker's shards (storage/markerheat)."""
         while folder:
             add = {
                 # `born` names this marker's life: gen restarts at 1 when a marker is
@@ -585,7 +598,10 @@ class DynamoDBPhysical(ReservedItems, Physical):
                 "UpdateExpression": "ADD gen :one SET born = if_not_exists(born, :born)",
                 "ExpressionAttributeValues": {**ONE, ":born": {"S": uuid.uuid4().hex}},
             }
-            if self._update(*marker_location(folder), add)["gen"]["N"] != "1":
+            shard = self._heat.shard(folder)
+            gen = int(self._update(*marker_location(folder, shard), add)["gen"]["N"])
+            self._heat.saw(folder, shard, gen)
+            if gen != 1:
                 return  # it already existed, so its ancestors are marked
             folder = parent_folder(folder)
 
@@ -593,21 +609,39 @@ class DynamoDBPhysical(ReservedItems, Physical):
     def _prune(self, folder: str) -> None:
         """Remove the markers of `folder` and its ancestors while they are empty."""
         while folder and self._is_empty(folder):
-            pk, sk = marker_location(folder)
-            params = {"TableName": self.table_name, "Key": raw_key(pk, sk), "ConsistentRead": True}
-            marker = self._call("GetItem", params).get("Item")
-            if marker is None:
+            shards = self._marker_shards(folder)
+            if not shards:
                 return  # another deleter removed it and climbs for us
             # The second Query must follow the gen read: see the module docstring.
             if not self._is_empty(folder):
                 return
-            unchanged = {
-                "ConditionExpression": "gen = :gen AND born = :born",
-                "ExpressionAttributeValues": {":gen": marker["gen"], ":born": marker["born"]},
-            }
-            if not self._delete_item(pk, sk, unchanged):
-                return  # a creator touched it: the folder is in use again
+            unchanged = [
+                (shard["pk"]["S"], shard["sk"]["S"], {
+                    "ConditionExpression": "gen = :gen AND born = :born",
+                    "ExpressionAttributeValues": {":gen": shard["gen"], ":born": shard["born"]},
+                })
+                for shard in shards
+            ]  # fmt: skip
+            if len(unchanged) == 1:
+                deleted = self._delete_item(*unchanged[0])
+            else:  # all of them or none: one touched shard keeps the folder listed
+                deleted = self._transaction_settled([
+                    {"Delete": {**self._target((pk, sk)), **condition}}
+                    for pk, sk, condition in unchanged
+                ])  # fmt: skip
+            if not deleted:
+                return  # a creator touched one: the folder is in use again
             folder = parent_folder(folder)
+
+    def _marker_shards(self, folder: str) -> builtins.list[dict[str, Any]]:
+        """The marker of `folder` and its shards as they stand (gen and born included)."""
+        pk, name = marker_location(folder)
+        params = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :name)",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":name": {"S": name}},
+            "ConsistentRead": True,
+        }
+        return [item for page in self._query(params) for item in page["Items"]]
 
     def _is_empty(self, folder: str) -> bool:
         return next(self._sort_keys(folder_pk(folder), limit=1), None) is None
@@ -616,9 +650,12 @@ class DynamoDBPhysical(ReservedItems, Physical):
         """The (pk, sk) of every item under `folder`, depth first, each folder's marker
         after its contents."""
         pk = folder_pk(folder)
+        entered = None
         for sk in self._sort_keys(pk):
-            if sk.endswith("/"):
-                yield from self._walk(folder + sk)
+            sub = marked_folder(sk)
+            if sub is not None and sub != entered:  # once per folder, not per shard
+                entered = sub
+                yield from self._walk(folder + sub)
             yield pk, sk
 
     # --- prefix operations -----------------------------------------------------------------
@@ -632,7 +669,7 @@ class DynamoDBPhysical(ReservedItems, Physical):
         check_prefix(prefix)
         listed = builtins.list(self._walk(prefix))
         entries = [
-            entry_location(storage_key(pk, sk)) for pk, sk in listed if not sk.endswith("/")
+            entry_location(storage_key(pk, sk)) for pk, sk in listed if marked_folder(sk) is None
         ]
         self._raw_batch_delete(entries)
         self._raw_batch_delete(listed)

@@ -59,10 +59,23 @@ def index_location(key: str) -> tuple[str, str]:
     return folder_pk(f"{head}/" if head else ""), name
 
 
-def marker_location(folder: str) -> tuple[str, str]:
-    """(pk, sk) of the marker of a non-root `folder` ("a/b/" -> ("/a/", "b/"))."""
+# A folder whose marker takes more creations than one item absorbs spreads them over
+# shards "b/#1".."b/#15" beside "b/" (see storage/markerheat and the marker protocol).
+MARKER_SHARDS = 16
+
+
+def marker_location(folder: str, shard: int = 0) -> tuple[str, str]:
+    """(pk, sk) of the marker (or marker shard) of a non-root `folder` ("a/b/" ->
+    ("/a/", "b/"); shard 3: ("/a/", "b/#3"))."""
     pk, name = index_location(folder[:-1])
-    return pk, name + "/"
+    return pk, f"{name}/#{shard}" if shard else name + "/"
+
+
+def marked_folder(sk: str) -> str | None:
+    """The sub-folder name ("b/") that a sort key in a folder's pk marks, whether the
+    marker or one of its shards; None for an index item (whose names hold no "/")."""
+    cut = sk.find("/")
+    return None if cut < 0 else sk[: cut + 1]
 
 
 def storage_key(pk: str, name: str = "") -> str:

@@ -455,12 +455,12 @@ def test_call_counts(physical, calls):
     assert count(physical.delete, "nope") == {"TransactWriteItems": 1}
     # Folder still holds a/b/d: one Query shows it is not empty.
     assert count(physical.delete, "a/b/c") == {"TransactWriteItems": 1, "Query": 1}
-    # Emptying a/b/ (Query, GetItem gen, Query, DeleteItem) then a/ (Query: empty, ...).
+    # Emptying a/b/ (Query, Query of the marker and its shards, Query, DeleteItem) then a/
+    # (the same).
     assert count(physical.delete, "a/b/d") == {
         "TransactWriteItems": 1,
         "DeleteItem": 2,
-        "Query": 4,
-        "GetItem": 2,
+        "Query": 6,
     }
     # The root has no marker.
     assert count(physical.delete, "root") == {"TransactWriteItems": 1}

@@ -13,12 +13,15 @@ import pytest
 from chalicelib.core.errors import Unavailable
 from chalicelib.storage import ConditionFailed, Delete, Entry, Put
 from chalicelib.storage.dynamodb import DynamoDBPhysical
+from chalicelib.storage.dynamowire import MARKER_SHARDS
+from chalicelib.storage.markerheat import SPREAD_SECONDS, MarkerHeat
 from chalicelib.storage.physical import parent_folder
-from tests.support import conflict_on
+from tests.support import FakeClock, conflict_on
 
 
 def layout(raw_items) -> tuple[set[str], set[str], set[str]]:
-    """(keys with an entry item, keys with an index item, folders with a marker)."""
+    """(keys with an entry item, keys with an index item, folders with a marker: the
+    marker item or any of its shards)."""
     entries, index, markers = set(), set(), set()
     for item in raw_items():
         pk, sk = item["pk"]["S"], item["sk"]["S"]
@@ -26,8 +29,8 @@ def layout(raw_items) -> tuple[set[str], set[str], set[str]]:
             continue  # cluster state, counters
         if sk == "$":
             entries.add(pk[1:])
-        elif sk.endswith("/"):
-            markers.add(pk[1:] + sk)
+        elif "/" in sk:
+            markers.add(pk[1:] + sk[: sk.index("/") + 1])
         else:
             index.add(pk[1:] + sk)
     return entries, index, markers
@@ -158,6 +161,58 @@ def test_delete_prefix_removes_entries_index_items_and_markers(physical, raw_ite
     assert layout(raw_items) == ({"n/x"}, {"n/x"}, {"n/"})
 
 
+def _spread(lowest: int):
+    """A `MarkerHeat.shard` that finds every folder hot: a random shard, or the marker
+    itself too when `lowest` is 0."""
+    return lambda self, folder: random.randrange(lowest, MARKER_SHARDS)
+
+
+def test_a_hot_folder_spreads_its_marker_and_still_lists_once(physical, raw_items, monkeypatch):
+    """Creations in a folder the container found hot ADD to the marker's shards; the parent
+    lists the folder once, and the folder's last deletion (or delete_prefix) removes every
+    shard, so the folder leaves its parent's listing as with one marker."""
+    physical.put("hot/f/first", b"v")  # the marker itself
+    monkeypatch.setattr(MarkerHeat, "shard", _spread(lowest=1))
+    for n in range(30):
+        physical.put(f"hot/f/k{n}", b"v")
+    physical.put("hot/g/only", b"v")
+    shards = {i["sk"]["S"] for i in raw_items() if i["pk"]["S"] == "/hot/"}
+    assert len(shards - {"f/", "g/"}) > 1 and all(sk.startswith(("f/", "g/")) for sk in shards)
+    assert physical.list("hot/") == ["f/", "g/"]
+    assert_consistent(physical, raw_items)
+    for n in range(30):
+        physical.delete(f"hot/f/k{n}")
+    physical.delete("hot/f/first")
+    assert physical.list("hot/") == ["g/"]
+    assert {i["sk"]["S"] for i in raw_items() if i["pk"]["S"] == "/hot/"} <= {"g/"} | {
+        f"g/#{n}" for n in range(MARKER_SHARDS)
+    }
+    assert physical.delete_prefix("hot/") == 1
+    assert physical.list("") == [] and layout(raw_items) == (set(), set(), set())
+
+
+def test_a_container_finds_a_folder_hot_from_what_every_container_created(
+    physical, raw_items
+):
+    """The marker's count tells a container about the other containers' creations: after
+    a hundred of theirs within 0.1 s between two of its own, its next ADD goes to a shard."""
+    clock = FakeClock(50.0)
+    physical._heat = MarkerHeat(clock)
+    others = DynamoDBPhysical()  # another container on the same table
+    physical.put("busy/mine-0", b"v")
+    for n in range(100):
+        others.put(f"busy/theirs-{n}", b"v")
+    clock.now += 0.1
+    physical.put("busy/mine-1", b"v")  # the marker's gen moved by 101: 1,010 creations/s
+    assert {i["sk"]["S"] for i in raw_items() if i["pk"]["S"] == "/"} == {"busy/"}
+    physical.put("busy/mine-2", b"v")
+    assert len({i["sk"]["S"] for i in raw_items() if i["pk"]["S"] == "/"}) == 2
+    assert physical.list("") == ["busy/"]
+    clock.now += SPREAD_SECONDS
+    physical.put("busy/mine-3", b"v")  # a minute on: the marker itself, to measure again
+    assert assert_consistent(physical, raw_items) >= {"busy/mine-3"}
+
+
 def test_delete_many_removes_entries_and_index_items(physical, raw_items):
     physical.transact([Put(f"d/{i}", b"v", 0) for i in range(30)])
     physical.delete_many([f"d/{i}" for i in range(29)] + ["d/missing"])
@@ -189,9 +244,15 @@ def _random_writes(physical: DynamoDBPhysical, seed: int) -> None:
             pass  # a lost race: the invariants must hold all the same
 
 
-def test_concurrent_creators_and_deleters_of_the_same_keys(physical, raw_items, monkeypatch):
+@pytest.mark.parametrize("spread", [False, True], ids=["one marker", "marker shards"])
+def test_concurrent_creators_and_deleters_of_the_same_keys(
+    physical, raw_items, monkeypatch, spread
+):
     """Index items equal entries after every request (each existence change carries its
-    index item's in one transaction), and markers follow once every writer is done."""
+    index item's in one transaction), and markers follow once every writer is done: with
+    one marker per folder, and with every folder hot (each ADD to a random shard)."""
+    if spread:
+        monkeypatch.setattr(MarkerHeat, "shard", _spread(lowest=0))
     # DynamoDB applies each request atomically; moto's transactions do not lock. A pause
     # after each request lets the other threads' requests in between (moto answers in a
     # few ms, so without it one writer's steps would rarely interleave with another's).

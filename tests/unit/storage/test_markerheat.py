@@ -1,5 +1,6 @@
-"""A container spreads a folder's marker ADDs over shards once it sees, from the marker's
-own count, more creations per second there than HOT_RATE, and measures again later."""
+"""A container spreads a folder's marker ADDs over shards once the marker's own count shows
+more creations per second there than HOT_RATE (all containers together), and measures again
+later."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def test_a_folder_is_cold_until_the_marker_counts_a_fast_rate() -> None:
     assert heat.shard("f/") == 0
     heat.saw("f/", 0, 10)
     clock.now += 1.0
-    heat.saw("f/", 0, 10 + int(HOT_RATE) - 1)  # just under the rate: still one item
+    heat.saw("f/", 0, 10 + int(HOT_RATE) - 1)  # just under the rate over a second: cold
     assert heat.shard("f/") == 0
     clock.now += 1.0
     heat.saw("f/", 0, 10 + 3 * int(HOT_RATE))  # every container together: over it
@@ -25,6 +26,19 @@ def test_a_folder_is_cold_until_the_marker_counts_a_fast_rate() -> None:
     assert heat.shard("f/") == 0  # back on the marker, to measure again
 
 
+def test_a_few_busy_containers_are_seen_over_a_window() -> None:
+    """Ten containers at 100 creations/s each: one container's consecutive ADDs are ten
+    creations apart, so the rate is judged once its window holds enough of them."""
+    clock = FakeClock(0.0)
+    heat = MarkerHeat(clock)
+    for step in range(6):
+        heat.saw("f/", 0, 1 + 10 * step)
+        clock.now += 0.01
+        if step < 5:
+            assert heat.shard("f/") == 0
+    assert heat.shard("f/") != 0  # 50 creations in 0.05 s: 1,000/s
+
+
 def test_noise_and_a_remade_marker_never_count_as_hot() -> None:
     clock = FakeClock(0.0)
     heat = MarkerHeat(clock)
@@ -33,4 +47,8 @@ def test_noise_and_a_remade_marker_never_count_as_hot() -> None:
     heat.saw("f/", 0, 3)  # two creations a millisecond apart: too few to be a rate
     assert heat.shard("f/") == 0
     heat.saw("f/", 0, 1)  # pruned and made again: gen restarted
+    assert heat.shard("f/") == 0
+    for gen in range(2, 62):  # one container alone, 60 creations over 1.2 s: 50/s
+        clock.now += 0.02
+        heat.saw("f/", 0, gen)
     assert heat.shard("f/") == 0

@@ -42,6 +42,8 @@ from bench.core import _fmt_calls, _table
 from bench.cost import PRICES, UnitMeter, _quiet_stdout, dollars_per_million
 from bench.openbao import OpenBaoDev
 from bench.results import run_header
+from chalicelib.storage.dynamowire import MARKER_SHARDS
+from chalicelib.storage.markerheat import HOT_RATE
 
 SECTION = "logins"
 TITLE = "Logins: DynamoDB calls, request units and CPU per login"
@@ -149,13 +151,19 @@ class LoginMeter(UnitMeter):
         return reply
 
 
+_MARKER = re.compile(r"/(?:#\d+)?$")  # a folder marker's name, or one of its shards'
 _OPAQUE = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|[0-9a-f]{32,}")
 
 
 def _item_name(pk: str, sk: str) -> str:
-    """A storage key as it reads in the table (ids and hashes elided); a name ending in "/"
-    is a folder marker, one item shared by every write that creates a key in the folder."""
-    return "cluster state" if pk.startswith("#") else _OPAQUE.sub("…", pk.lstrip("/") + sk)
+    """A storage key as it reads in the table (ids and hashes elided): an entry by its key,
+    an index item as "<key> (index)"; a name ending in "/" (or "/#n", a shard) is a folder
+    marker, one item shared by every write that creates a key in the folder."""
+    if pk.startswith("#"):
+        return "cluster state"
+    if sk == "$":  # an entry: its pk is its key
+        return _OPAQUE.sub("…", pk[1:])
+    return _OPAQUE.sub("…", pk[1:] + sk) + ("" if "/" in sk else " (index)")
 
 
 def _items(params: dict[str, Any]) -> list[str]:
@@ -168,7 +176,7 @@ def _items(params: dict[str, Any]) -> list[str]:
     names = [_item_name(key["pk"]["S"], key["sk"]["S"]) for key in keys]
     if "KeyConditionExpression" in params:  # a Query: one folder
         values = params["ExpressionAttributeValues"].values()
-        names.append(_item_name(next(v["S"] for v in values if "S" in v), "*"))
+        names.append(_OPAQUE.sub("…", next(v["S"] for v in values if "S" in v)[1:]) + "*")
     return names
 
 
@@ -425,9 +433,11 @@ def run(argv: list[str], config: Config = Config()) -> str:
 
 
 def _markers(row: Counted) -> list[str]:
-    """The folder markers a row writes (an ADD or a delete on one shared item each)."""
+    """The folder markers a row writes (an ADD or a delete on one shared item each; a
+    marker's shards, "…/#3", count as the marker)."""
     written = [item for op, items in row["trace"] if op in WRITES for item in items]
-    return [f"`{name}`" for name in dict.fromkeys(written) if name.endswith("/")]
+    marked = (_MARKER.sub("/", name) for name in written if _MARKER.search(name))
+    return [f"`{name}`" for name in dict.fromkeys(marked)]
 
 
 def _sequence(row: Counted) -> str:
@@ -537,8 +547,9 @@ def _render_reading(rows: dict[str, Counted], cpu: Body) -> str:
         + (f"An AppRole login: {_dollars(rows['approle'], median(kinds['approle']['total']))}. "
            if approle else "")
         + f"A warm KV v2 read by a login token: {_dollars(rows['read_login'], None)}. "
-        "A login's writes are the token's transaction (its entry, accessor and lease, "
-        "doubled) and one ADD per folder marker; bcrypt is nearly all of its CPU.",
+        "A login's writes are the token's transaction (its entry, accessor and lease, each "
+        "with its folder's index item, all billed double) and one ADD per folder marker; "
+        "bcrypt is nearly all of its CPU.",
         "",
         "*Where the round trips go.* A steady userpass login waits on "
         f"{_trips(rows['steady'])} calls in turn: the prefetched read (user, lockout counter, "
@@ -559,19 +570,24 @@ def _render_reading(rows: dict[str, Counted], cpu: Body) -> str:
         "generation) and the KV mount's upgrade entry; from the next request on, one.",
         "",
         "*Hot items.* One DynamoDB item lives in one partition: at most 3,000 read units and "
-        "1,000 write units per second, whatever the on-demand capacity. A steady userpass "
-        f"login writes these single items: {', '.join(_markers(rows['steady']))}. The "
-        "markers `sys/token/id/` and `sys/token/accessor/` are shared by every service "
-        "token the cluster creates (the storage layer ADDs 1 to a folder's marker after "
-        "each transaction that creates a key in it, to stay safe against a concurrent "
-        f"pruner), so at {RATE:,} logins/s each takes {RATE:,} writes/s, ten times what one "
-        "item can: the cluster would be throttled near 1,000 service-token logins/s. The "
-        "lease folder's marker is per login path: per user for userpass (one user logged in "
-        "from a whole fleet has the same ceiling) and per mount for AppRole (its login path "
-        "names no role). Every request also reads the cluster-state item: "
-        f"{RATE:,} strongly consistent reads/s of it are over the 3,000 one item serves "
-        "(ARCHITECTURE §3 names this limit; the code still reads it on every request). "
-        "Batch tokens are written nowhere, so neither token marker limits them.",
+        "1,000 write units per second, whatever the on-demand capacity, and DynamoDB never "
+        "splits an item. A steady userpass login ADDs to these folder markers: "
+        f"{', '.join(_markers(rows['steady']))}. The storage layer ADDs 1 to a folder's "
+        "marker after each transaction that creates a key in it (to stay safe against a "
+        "concurrent pruner), so `sys/token/id/` and `sys/token/accessor/` take one write per "
+        "service token the cluster creates. Once a container sees, from a marker's own "
+        f"count, more than {HOT_RATE:,.0f} creations/s in its folder cluster-wide, its ADDs "
+        f"there go to one of the marker's {MARKER_SHARDS - 1} shards for a minute "
+        f"(storage/markerheat): at {RATE:,} logins/s each shard takes about "
+        f"{RATE // (MARKER_SHARDS - 1):,} writes/s, under one item's 1,000, and the marker "
+        "itself only the containers' measuring ADDs. The folder's index items (one per "
+        "token, under the folder's one partition-key value, with random sort keys) take "
+        f"{RATE:,} writes/s together: DynamoDB splits such a collection by sort key as it "
+        "heats, but gradually, so a cluster reaches that rate by ramping up, not in one "
+        "burst. The lease folder's marker is per login path, per user for userpass and per "
+        "mount for AppRole (its login path names no role), and spreads the same way. The "
+        "cluster-state item is read at most once per container per second (see the scale "
+        "section). Batch tokens are written nowhere, so neither token folder limits them.",
         "",
         "*The lockout counter under attack.* A wrong password writes the alias's counter "
         f"({rows['fail_again']['wru']:g} WRU; the alias's first failure also ADDs to "
@@ -588,8 +604,9 @@ def _render_reading(rows: dict[str, Counted], cpu: Body) -> str:
         "DynamoDB throttles them (the alias is locked out anyway). Password spraying (one "
         "password, many names; an unknown name costs the same calls) makes one counter per "
         "name, spread over the table, but each new name ADDs to the mount's `lockout/` "
-        "folder marker: ~1,000 new names/s per mount is that item's ceiling. A later "
-        "successful login deletes its counter (a DeleteItem and a Query).",
+        "folder marker, which spreads over its shards as the token folders' do. A later "
+        "successful login deletes its counter (a transaction with its index item, and a "
+        "Query of the folder).",
         "",
     ])  # fmt: skip
 

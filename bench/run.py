@@ -28,6 +28,7 @@ MODULES: dict[str, str] = {
     "database": "bench.database",
     "pki": "bench.pki",
     "scale": "bench.scale",
+    "markers": "bench.markers",
 }
 
 

@@ -1,8 +1,8 @@
 """Folder markers under a fleet: the writes each marker item takes when many containers
 create keys in one folder, with a busy folder's marker spread over shards (issue 20).
 
-Every creation of a key ADDs 1 to its folder's marker; `sys/token/id/` and
-`sys/token/accessor/` take one per service token the cluster creates, and one DynamoDB item
+Every creation of a key ADDs 1 to its folder's marker; `sys/token/accessor/` takes one per
+service token the cluster creates, and one DynamoDB item
 takes at most 1,000 writes/s. Here CONTAINERS simulated containers (each its own
 DynamoDBPhysical, so its own MarkerHeat) in a worker process, on one moto table in its
 own process, make the marker updates of CREATIONS key creations in one folder (each what

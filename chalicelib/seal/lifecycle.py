@@ -94,7 +94,8 @@ def initialize(
         sealed(AUTH_KEY, default_tables["auth"].to_storage()),
         sealed(SALT_KEY, salt),
         sealed(BATCH_KEY, batch_key),
-        *(sealed(put.key, put.value) for put in root_token),
+        # As written for any token (unlisted ID entry, due mark), only sealed here.
+        *(put._replace(value=keyring.encrypt(put.key, put.value)) for put in root_token),
         _default_policy(sealed),
     ]
     try:

@@ -219,7 +219,7 @@ class Barrier:
     @staticmethod
     def _seal_op(ring: Keyring, op: WriteOp) -> WriteOp:
         if isinstance(op, Put):
-            return Put(op.key, ring.encrypt(op.key, op.value), op.expected_version, op.due)
+            return op._replace(value=ring.encrypt(op.key, op.value))
         return op
 
     def list(self, prefix: str) -> list[str]:

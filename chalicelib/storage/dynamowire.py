@@ -151,9 +151,11 @@ def check_transaction_size(ops: Sequence[WriteOp], reserved: int = 0) -> int:
 
 
 def changes_existence(op: WriteOp) -> bool:
-    """Whether `op` may create or delete its key, so its index item must follow: a Put
-    with expected_version 0 or None (creation or overwrite: unknown), any Delete but one
-    with 0 (which succeeds only when there is nothing to delete)."""
+    """Whether `op` may create or delete a listed key, so its index item must follow: a
+    Put with expected_version 0 or None (creation or overwrite: unknown), any Delete but
+    one with 0 (which succeeds only when there is nothing to delete)."""
+    if not op.listed:
+        return False
     if isinstance(op, Put):
         return op.expected_version in (None, 0)
     return op.expected_version != 0

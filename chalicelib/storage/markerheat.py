@@ -2,7 +2,7 @@
 
 Every creation of a key ADDs 1 to its folder's marker (storage/dynamodb, the marker
 protocol): one item, which DynamoDB serves at most 1,000 writes/s. A folder that every
-login or lease creates a key in (``sys/token/id/``, a login path's lease folder) would cap
+login or lease creates a key in (``sys/token/accessor/``, a login path's lease folder) would cap
 the cluster there. The marker's ``gen`` counts creations from every container, so this
 container's own ADDs to it, over a window of at least `_MIN_SEEN` creations or `_WINDOW`
 seconds, tell it the folder's rate cluster-wide; above `HOT_RATE` its creations there go to

@@ -43,19 +43,24 @@ class Put(NamedTuple):
     expected_version: None writes unconditionally, 0 requires that the key does not
     exist, N > 0 requires that it is currently at version N.
     due: None leaves the entry's due mark as it is; a `Due` sets it (NOT_DUE clears it).
+    listed: False for a key whose folder nothing ever lists (`transact` gives it no index
+    item and its folder no marker): one write less per creation, and no collection that
+    every creation in the folder writes. Its Delete must say so too.
     """
 
     key: str
     value: bytes
     expected_version: int | None = None
     due: Due | None = None
+    listed: bool = True
 
 
 class Delete(NamedTuple):
-    """Delete `key` (expected_version as for `Put`)."""
+    """Delete `key` (expected_version and listed as for `Put`)."""
 
     key: str
     expected_version: int | None = None
+    listed: bool = True
 
 
 WriteOp = Put | Delete

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib.core import jsonio
 from chalicelib.storage.barrier import Barrier
-from chalicelib.storage.physical import Delete, Entry, Put, WriteOp, check_key, check_prefix
+from chalicelib.storage.physical import Entry, WriteOp, check_key, check_prefix
 
 
 class StorageView:
@@ -84,9 +84,7 @@ class StorageView:
         self._barrier.transact(absolute, bump=bump)
 
     def _absolute(self, op: WriteOp) -> WriteOp:
-        if isinstance(op, Put):
-            return Put(self._key(op.key), op.value, op.expected_version)
-        return Delete(self._key(op.key), op.expected_version)
+        return op._replace(key=self._key(op.key))
 
     def list(self, prefix: str = "") -> list[str]:
         check_prefix(prefix)

@@ -70,7 +70,7 @@ def _delete(store: TokenStore, salted: str, entry: TokenEntry | None) -> None:
         return
     for hook in store.revoke_hooks:  # the cubbyhole first: the most sensitive part
         hook(entry)
-    ops = [Delete(ids.salted_key(salted))]
+    ops = [Delete(ids.salted_key(salted), listed=False)]  # see service_token_writes
     if entry.accessor:
         ops.append(Delete(ids.accessor_key(store.salt, entry.accessor)))
     if entry.parent:

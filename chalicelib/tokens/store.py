@@ -84,12 +84,14 @@ def service_token_writes(salt: bytes, token_id: str, entry: TokenEntry) -> list[
     """The items of a new service token, in plaintext (the barrier seals them).
 
     Its entry, its accessor index and, with a parent, the parent's child index; each
-    must be new, so a duplicate custom ID fails the whole write.
+    must be new, so a duplicate custom ID fails the whole write. Nothing lists the token
+    IDs (tidy and sys/leases go by accessor and lease), so the entry is unlisted: no index
+    item or folder marker that every login in the cluster would write.
     """
     salted = ids.salted_id(salt, token_id)
     key = ids.salted_key(salted)
     writes = [
-        Put(key, encode(entry), expected_version=0, due=expiry_mark(key, entry)),
+        Put(key, encode(entry), expected_version=0, due=expiry_mark(key, entry), listed=False),
         Put(
             ids.accessor_key(salt, entry.accessor),
             AccessorRecord(entry.accessor, salted).to_bytes(),

@@ -195,3 +195,33 @@ def test_tidy_revokes_expired_tokens_and_their_children(vault: VaultHTTP) -> Non
     assert parent["accessor"] not in keys and child["accessor"] not in keys
     assert lookup(vault, parent["client_token"]).json() == {"errors": ["bad token"]}
     assert vault.get("auth/token/lookup-self", token=child["client_token"]).json() == DENIED
+
+
+def _scan() -> list[tuple[str, str]]:
+    """Every (pk, sk) of the table (the test's moto, shared with the dev server)."""
+    import os
+
+    import boto3
+
+    client = boto3.client("dynamodb")
+    pages = client.get_paginator("scan").paginate(
+        TableName=os.environ["LAMBDAVAULT_TABLE"], ConsistentRead=True
+    )
+    return [(item["pk"]["S"], item["sk"]["S"]) for page in pages for item in page["Items"]]
+
+
+def test_token_ids_are_unlisted_storage(vault: VaultHTTP) -> None:
+    """Nothing lists token IDs, so their entries get no folder index item and no folder
+    marker (every login would write both); accessors stay listed for tidy and LIST."""
+    tokens = [create(vault, {"ttl": "1h"})["client_token"] for _ in range(3)]
+    items = _scan()
+    entries = [pk for pk, sk in items if pk.startswith("/sys/token/id/") and sk == "$"]
+    assert len(entries) >= 4  # the root token's and ours
+    assert not [item for item in items if item[0] == "/sys/token/id/"]  # no index items
+    assert ("/sys/token/", "id/") not in items and ("/sys/token/", "accessor/") in items
+    assert len(vault.request("LIST", "auth/token/accessors").json()["data"]["keys"]) >= 4
+    for token in tokens:
+        assert vault.post("auth/token/revoke", {"token": token}).status_code == 204
+        assert lookup(vault, token).status_code != 200
+    left = {pk for pk, sk in _scan() if pk.startswith("/sys/token/id/")}
+    assert len(left) == len(entries) - 3

@@ -213,6 +213,24 @@ def test_a_container_finds_a_folder_hot_from_what_every_container_created(
     assert assert_consistent(physical, raw_items) >= {"busy/mine-3"}
 
 
+def test_an_unlisted_key_has_its_entry_only(physical, raw_items, calls):
+    """A key written with listed=False (whose folder nothing lists) gets no index item and
+    its folder no marker: its creation is the transaction alone, beside listed keys too."""
+    physical.transact([Put("u/id/a", b"v", 0, listed=False)])
+    assert calls == Counter(TransactWriteItems=1)
+    physical.transact([Put("u/id/b", b"v", 0, listed=False), Put("u/acc/b", b"w", 0)])
+    assert layout(raw_items) == ({"u/id/a", "u/id/b", "u/acc/b"}, {"u/acc/b"}, {"u/", "u/acc/"})
+    assert physical.get("u/id/b") == Entry("u/id/b", b"v", 1) and physical.list("u/id/") == []
+    assert physical.list("u/") == ["acc/"]
+    calls.clear()
+    physical.transact([Delete("u/id/a", listed=False), Delete("u/id/b", 1, listed=False)])
+    assert calls == Counter(TransactWriteItems=1)  # no index item, no folder to prune
+    assert physical.get("u/id/a") is None and physical.get("u/id/b") is None
+    with pytest.raises(ConditionFailed):  # conditions hold as for any key
+        physical.transact([Put("u/id/c", b"v", 0, listed=False), Put("u/acc/b", b"x", 0)])
+    assert physical.get("u/id/c") is None
+
+
 def test_delete_many_removes_entries_and_index_items(physical, raw_items):
     physical.transact([Put(f"d/{i}", b"v", 0) for i in range(30)])
     physical.delete_many([f"d/{i}" for i in range(29)] + ["d/missing"])

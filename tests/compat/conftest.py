@@ -64,33 +64,53 @@ class BaoResult:
         return json.loads(self.out)
 
 
-def _wait_ready(address: str, process: subprocess.Popen[str], log: Path) -> None:
+class _PortTaken(RuntimeError):
+    """Another test's server got the free port first (workers pick ports independently)."""
+
+
+def _wait_ready(
+    address: str, process: subprocess.Popen[str], log: Path, banner: str | None = None
+) -> None:
+    """Until the server answers; with ``banner``, also until its own log says it is
+    listening, so an answer from another worker's server on the same port never counts."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited early: {log.read_text()}")
+            output = log.read_text()
+            if "listen-address" in output:
+                raise _PortTaken(output)
+            raise RuntimeError(f"server exited early: {output}")
         try:
-            requests.get(f"{address}/v1/sys/seal-status", timeout=2)
-            return
+            if banner is None or banner in log.read_text():
+                requests.get(f"{address}/v1/sys/seal-status", timeout=2)
+                return
         except requests.ConnectionError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise RuntimeError("server did not start in 60 s")
 
 
 def start_server(args: list[str], log: Path, env: dict[str, str] | None = None) -> Server:
-    port = free_port()
-    address = f"http://127.0.0.1:{port}"
     flag = "-dev-listen-address" if "-dev" in args else "-listen-address"
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [str(BIN / "lambdavault"), "server", *args, f"{flag}=127.0.0.1:{port}"],
-            env={**os.environ, **(env or {})},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    _wait_ready(address, process, log)
-    return Server(address, process, log)
+    for attempt in range(3):
+        port = free_port()
+        address = f"http://127.0.0.1:{port}"
+        with log.open("w") as sink:
+            process = subprocess.Popen(
+                [str(BIN / "lambdavault"), "server", *args, f"{flag}=127.0.0.1:{port}"],
+                env={**os.environ, **(env or {})},
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        try:
+            _wait_ready(address, process, log, banner="Lambdavault server started!")
+        except _PortTaken:
+            if attempt == 2:
+                raise
+            continue
+        return Server(address, process, log)
+    raise AssertionError("unreachable")
 
 
 def stop_server(server: Server) -> int:

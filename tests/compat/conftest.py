@@ -91,26 +91,28 @@ def _wait_ready(
 
 
 def start_server(args: list[str], log: Path, env: dict[str, str] | None = None) -> Server:
-    flag = "-dev-listen-address" if "-dev" in args else "-listen-address"
-    for attempt in range(3):
-        port = free_port()
-        address = f"http://127.0.0.1:{port}"
-        with log.open("w") as sink:
-            process = subprocess.Popen(
-                [str(BIN / "lambdavault"), "server", *args, f"{flag}=127.0.0.1:{port}"],
-                env={**os.environ, **(env or {})},
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
+    for _ in range(2):  # a port lost to another worker's server: again on a new one
         try:
-            _wait_ready(address, process, log, banner="Lambdavault server started!")
+            return _started(args, log, env)
         except _PortTaken:
-            if attempt == 2:
-                raise
             continue
-        return Server(address, process, log)
-    raise AssertionError("unreachable")
+    return _started(args, log, env)
+
+
+def _started(args: list[str], log: Path, env: dict[str, str] | None) -> Server:
+    flag = "-dev-listen-address" if "-dev" in args else "-listen-address"
+    port = free_port()
+    address = f"http://127.0.0.1:{port}"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [str(BIN / "lambdavault"), "server", *args, f"{flag}=127.0.0.1:{port}"],
+            env={**os.environ, **(env or {})},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    _wait_ready(address, process, log, banner="Lambdavault server started!")
+    return Server(address, process, log)
 
 
 def stop_server(server: Server) -> int:

@@ -49,6 +49,7 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) \
 		--merge-template infra/template.yaml $(PACKAGE)
 	$(BIN)/python -m infra.pin_stage $(PACKAGE)/sam.yaml $(STAGE)
+	$(BIN)/python -m infra.audit_streams $(PACKAGE)/sam.yaml
 	$(BIN)/python -m infra.package $(PACKAGE)
 	$(BIN)/cfn-lint $(PACKAGE)/sam.yaml
 

@@ -17,6 +17,7 @@ INPUTS = [
     ROOT / "chalicelib" / "jobs.py",
     ROOT / "infra" / "template.yaml",
     ROOT / "infra" / "pin_stage.py",
+    ROOT / "infra" / "audit_streams.py",
     *sorted((ROOT / ".chalice").glob("*.json")),
 ]
 

@@ -100,6 +100,30 @@ def test_extra_audit_streams_are_the_first_again_when_counted(template: dict[str
         and "firehose:PutRecordBatch" in statement["Action"] for statement in allowed)
 
 
+def _holds(condition: Any, template: dict[str, Any], count: str) -> bool:
+    """Evaluate the few condition functions the stream conditions use, for a stack made
+    with ``AuditStreams`` = ``count``."""
+    ((function, argument),) = condition.items()
+    if function == "Condition":
+        return _holds(template["Conditions"][argument], template, count)
+    if function == "Fn::Not":
+        return not _holds(argument[0], template, count)
+    if function == "Fn::And":
+        return all(_holds(part, template, count) for part in argument)
+    if function == "Fn::Equals":
+        return [count if side == {"Ref": "AuditStreams"} else side for side in argument] == [
+            count, count]
+    raise AssertionError(f"unexpected condition function {function}")
+
+
+def test_audit_streams_counts_the_streams_made(template: dict[str, Any]) -> None:
+    for count in template["Parameters"]["AuditStreams"]["AllowedValues"]:
+        made = [n for n in range(2, 9) if _holds(
+            {"Condition": template["Resources"][f"AuditStream{n}"]["Condition"]},
+            template, str(count))]
+        assert made == list(range(2, count + 1))
+
+
 def test_alarms_cover_every_function(template: dict[str, Any]) -> None:
     functions = {
         name for name, r in template["Resources"].items()

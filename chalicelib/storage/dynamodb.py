@@ -129,6 +129,7 @@ from chalicelib.storage.dynamowire import (
     entry_location,
     entry_size,
     entry_write,
+    failed_conditions,
     folder_pk,
     folders_to_mark,
     folders_to_prune,
@@ -175,6 +176,15 @@ _IN_TRANSACTION = "TransactionConflictException"
 
 # Why DynamoDB cancels a transaction it throttled, item by item.
 _THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
+class _ConditionsFailed(ConditionFailed):
+    """A transaction cancelled by a failed condition; `positions`: the items whose
+    condition failed, as DynamoDB gave them (empty if it gave none)."""
+
+    def __init__(self, positions: frozenset[int]) -> None:
+        super().__init__("transaction condition failed")
+        self.positions = positions
 
 
 class _Contended(ConditionFailed):
@@ -494,7 +504,7 @@ class DynamoDBPhysical(ReservedItems, Physical):
         except ClientError as error:
             codes = cancellation_codes(error)
             if "ConditionalCheckFailed" in codes:
-                raise ConditionFailed("transaction condition failed") from None
+                raise _ConditionsFailed(failed_conditions(error)) from None
             if "TransactionConflict" in codes:
                 raise _Contended("transaction conflict") from None
             if codes & _THROTTLED_REASONS:
@@ -547,30 +557,38 @@ class DynamoDBPhysical(ReservedItems, Physical):
             self._prune(folder)
 
     def _bumping_transaction(self, items: builtins.list[dict[str, Any]]) -> None:
-        """`_transaction` of a write that bumps generations. Every bump shares the state
-        item, so a conflict there is another admin write: sent again (settled). A failed
-        condition is the caller's version check, or the generation map that only a table
-        never unsealed lacks (created, then sent again)."""
-        settled = self._transaction_settled(items) or (
-            self._create_generations() and self._transaction_settled(items)
-        )
-        if not settled:
-            raise ConditionFailed("transaction condition failed")
+        """`_transaction` of a write that bumps generations (the state item first). Every
+        bump shares the state item, so a conflict there is another admin write: sent again
+        (settled). A failed condition elsewhere is the caller's version check; on the state
+        item, the generation map that only a table never unsealed lacks (created, then the
+        transaction is sent again)."""
+        try:
+            self._settle(items)
+        except _ConditionsFailed as failed:
+            if failed.positions and 0 not in failed.positions:
+                raise
+            self._create_generations()
+            self._settle(items)
 
-    def _transaction_settled(self, items: builtins.list[dict[str, Any]]) -> bool:
+    def _settle(self, items: builtins.list[dict[str, Any]]) -> None:
         """`_transaction`, sent again while only transactions in flight cancel it (writes
-        without a version to check, whose callers expect no lost race); False when a
-        condition failed."""
+        without a version to check, whose callers expect no lost race)."""
         for attempt in range(_CONTENDED_ROUNDS):
             _pause(attempt)
             try:
                 self._transaction(items)
-                return True
+                return
             except _Contended:
                 continue
-            except ConditionFailed:
-                return False
         raise _contended()
+
+    def _transaction_settled(self, items: builtins.list[dict[str, Any]]) -> bool:
+        """`_settle`; False when a condition failed."""
+        try:
+            self._settle(items)
+        except ConditionFailed:
+            return False
+        return True
 
     @_upkeep
     def _index_created(self, key: str) -> None:

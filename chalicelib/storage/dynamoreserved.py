@@ -4,6 +4,7 @@ cluster state, the barrier's encryption counters and the rate-limit quota counte
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -155,14 +156,11 @@ class ReservedItems:
             }
         }
 
-    def _create_generations(self) -> bool:
-        """Create the empty generation map unless it exists; whether it did not.
-        (The first unseal creates it, so only a table never unsealed lacks it.)"""
-        try:
+    def _create_generations(self) -> None:
+        """Create the empty generation map unless it exists (the first unseal creates it,
+        so only a table never unsealed lacks it)."""
+        with contextlib.suppress(ConditionFailed):
             self._update_state(["gens = :gens"], {":gens": {"M": {}}}, "attribute_not_exists(gens)")
-        except ConditionFailed:
-            return False
-        return True
 
     # --- rate-limit quota counters -------------------------------------------------------
     # Plain items at pk "#quota/<key>" (never a storage pk, which starts with "/"; one pk

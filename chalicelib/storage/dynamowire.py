@@ -184,6 +184,15 @@ def cancellation_codes(error: ClientError) -> set[str]:
     return {reason.get("Code", "") for reason in error.response.get("CancellationReasons", [])}
 
 
+def failed_conditions(error: ClientError) -> frozenset[int]:
+    """The positions of a cancelled transaction's items whose condition failed (empty when
+    DynamoDB gave no reasons)."""
+    reasons = error.response.get("CancellationReasons", [])
+    return frozenset(
+        n for n, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"
+    )
+
+
 def too_large() -> EntryTooLarge:
     return EntryTooLarge(
         f"entry too large: DynamoDB refused the item; it stores at most {MAX_ITEM_BYTES} bytes"

@@ -334,9 +334,12 @@ def test_a_transaction_bumps_generations_with_its_writes(physical, calls):
     assert calls == Counter(TransactWriteItems=1)
     assert physical.cluster_state().generations == {"policies": 2, "x": 1}
     assert physical.get("policy/a") == Entry("policy/a", b"2", 2)
-    # A failed check leaves both the entry and the generations as they were.
+    # A failed check leaves both the entry and the generations as they were, and costs
+    # no call more (the cancellation reasons say the state item's condition held).
+    calls.clear()
     with pytest.raises(ConditionFailed):
         physical.transact([Put("policy/a", b"3", 1)], bump=["policies"])
+    assert calls == Counter(TransactWriteItems=1)
     assert physical.cluster_state().generations == {"policies": 2, "x": 1}
     assert physical.get("policy/a") == Entry("policy/a", b"2", 2)
     physical.transact([], bump=["x"])  # nothing to write: the bump alone

@@ -101,8 +101,18 @@ def _metadata_cas(data: FieldData) -> int | None:
 
 def path_metadata_write(request: Request, data: FieldData) -> Response | None:
     """Create or replace the given settings; custom_metadata is replaced as a whole."""
+    return _change_settings(request, data, patch=False)
+
+
+def path_metadata_patch(request: Request, data: FieldData) -> Response | None:
+    """Change only the settings given of an existing secret; custom_metadata merges (null
+    removes a key)."""
+    return _change_settings(request, data, patch=True)
+
+
+def _change_settings(request: Request, data: FieldData, *, patch: bool) -> Response | None:
     path = check_writable(data["path"])
-    given = _checked_settings(data, patch=False)
+    given = _checked_settings(data, patch=patch)
     if not given:
         return None
     view = view_of(request)
@@ -110,38 +120,17 @@ def path_metadata_write(request: Request, data: FieldData) -> Response | None:
 
     def attempt() -> Response | None:
         loaded = store.load(view, path)
-        warnings = _warnings(given, config)
+        if loaded is None and patch:
+            return Response(status=HTTPStatus.NOT_FOUND)
         check_metadata_cas(_metadata_cas(data), config, loaded.record if loaded else None)
         now = now_ns()
         record = loaded.record if loaded else SecretRecord(created_ns=now)
-        if "custom_metadata" in given:
+        if "custom_metadata" in given and not patch:
             record.custom_metadata = None
         _apply(record, given, now)
         record.metadata_version += 1
         store.commit(view, path, loaded, record)
-        return Response(warnings=warnings) if warnings else None
-
-    return store.retrying(attempt)
-
-
-def path_metadata_patch(request: Request, data: FieldData) -> Response | None:
-    """Change only the settings given; custom_metadata merges (null removes a key)."""
-    path = check_writable(data["path"])
-    given = _checked_settings(data, patch=True)
-    if not given:
-        return None
-    view = view_of(request)
-    config = configs.mount_config(view)
-
-    def attempt() -> Response | None:
-        loaded = store.load(view, path)
-        if loaded is None:
-            return Response(status=HTTPStatus.NOT_FOUND)
-        check_metadata_cas(_metadata_cas(data), config, loaded.record)
         warnings = _warnings(given, config)
-        _apply(loaded.record, given, now_ns())
-        loaded.record.metadata_version += 1
-        store.commit(view, path, loaded, loaded.record)
         return Response(warnings=warnings) if warnings else None
 
     return store.retrying(attempt)

@@ -6,6 +6,6 @@ write); sys/audit* manage the devices (``chalicelib.system.path_audit``) and
 ``lambdavault audit verify`` checks what they wrote (:mod:`chalicelib.audit.verify`).
 """
 
-from chalicelib.audit.trail import log_request, log_response
+from chalicelib.audit.trail import log_request, log_response, log_waiting_request
 
-__all__ = ["log_request", "log_response"]
+__all__ = ["log_request", "log_response", "log_waiting_request"]

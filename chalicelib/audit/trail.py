@@ -67,10 +67,35 @@ def log_request(rt: Runtime, request: Request, *, changes: bool = True) -> None:
     if not changes:
         _CURRENT.set(_Trail(request.request_id, subject, admitted=now_ns()))
         return
+    _send_request(rt, request.request_id, subject, devices)
+
+
+def log_waiting_request(rt: Runtime, request: Request) -> None:
+    """Before the first storage write of an operation whose request record was waiting for
+    its response record (its path declares that it changes nothing, wrongly): the request
+    record now, so the change still follows it; InternalError when no device took it."""
+    trail = _CURRENT.get()
+    if trail is None or trail.admitted is None or trail.request_id != request.request_id:
+        return
+    _send_request(rt, request.request_id, trail.subject, _devices(rt, request), trail.admitted)
+
+
+def _send_request(
+    rt: Runtime,
+    request_id: str,
+    subject: Subject | None,
+    devices: list[Device],
+    admitted: int | None = None,
+) -> None:
+    if subject is None or not devices:
+        _CURRENT.set(_Trail(request_id, subject))
+        return
     accepted = broker_for(rt).log(
-        "request", lambda d: (request_entry(subject, d.config, d.entry.salt),), devices
+        "request",
+        lambda d: (request_entry(subject, d.config, d.entry.salt, at=admitted),),
+        devices,
     )
-    _CURRENT.set(_Trail(request.request_id, subject, refused=not accepted))
+    _CURRENT.set(_Trail(request_id, subject, refused=not accepted))
     if not accepted:
         raise InternalError()
 

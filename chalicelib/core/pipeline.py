@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from chalicelib import audit, observability
@@ -187,15 +187,16 @@ def _handle(request: Request, rt: Runtime) -> HttpReply:
 
 def _changes_something(request: Request, path: Path) -> bool:
     """Whether the operation may change anything but its answer, decided from declarations
-    before it runs: a write, a read its path declares (``side_effects``: dynamic
-    credentials, a login by GET), a wrapped response, a use-limited token's use."""
+    before it runs: a write unless its path declares that its UPDATE ``computes``, a read its
+    path declares (``side_effects``: dynamic credentials, a login by GET), a wrapped
+    response, a use-limited token's use."""
     token = request.token
-    return (
-        request.operation not in _ANSWER_ONLY
-        or path.side_effects
-        or bool(request.wrap_ttl)
-        or (token is not None and token.num_uses != 0)
-    )
+    operation = request.operation
+    if operation in _ANSWER_ONLY:
+        declared = path.side_effects
+    else:
+        declared = not (path.computes and operation is Operation.UPDATE)
+    return declared or bool(request.wrap_ttl) or (token is not None and token.num_uses != 0)
 
 
 def _resolve_write(request: Request, backend: Backend, match: PathMatch, exempt: bool) -> None:
@@ -225,8 +226,14 @@ def _dispatch(request: Request, rt: Runtime, backend: Backend, match: PathMatch)
     # no answer: its request record goes out with the response record, in one call).
     changes = _changes_something(request, match.path)
     audit.log_request(rt, request, changes=changes)
-    # An operation audited after it runs must not write (storage/writeguard).
-    with _NO_GUARD if changes else writeguard.answering_only(match.path.pattern):
+    # An operation audited after it runs must not write; one that does anyway sends its
+    # request record first (storage/writeguard).
+    waiting: AbstractContextManager[None] = _NO_GUARD
+    if not changes:
+        waiting = writeguard.request_record_waiting(
+            match.path.pattern, partial(audit.log_waiting_request, rt, request)
+        )
+    with waiting:
         if match.path.lockout_alias is not None and request.mount.type in LOCKOUT_TYPES:
             alias = match.path.lockout_alias(match.path.parse(match.captures, request.data))
             assert request.storage is not None

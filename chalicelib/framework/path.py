@@ -89,6 +89,10 @@ class Path:
         # credentials, a login completed by GET). Writes always count as changes. Audit
         # then accepts the request record before the operation runs, as for a write.
         side_effects: bool = False,
+        # Its UPDATE only computes an answer (transit's encrypt with an existing key, a
+        # token lookup): audited after it runs, as a READ is, so it must not write
+        # (storage/writeguard). Its CREATE (an upsert) still counts as a change.
+        computes: bool = False,
     ) -> None:
         self.pattern = pattern
         self.operations = operations
@@ -99,6 +103,7 @@ class Path:
         self.lockout_alias = lockout_alias
         self.description = description
         self.side_effects = side_effects
+        self.computes = computes
 
     @cached_property
     def regex(self) -> re.Pattern[str]:

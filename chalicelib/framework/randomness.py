@@ -54,13 +54,13 @@ def paths(prefix: str, *, hash_requires_input: bool) -> list[Path]:
     hashing = _hash_handler(hash_requires_input)
     return [
         Path(f"{prefix}random", {Operation.UPDATE: _random_write}, random_fields,
-             synopsis="Generate random bytes."),
+             synopsis="Generate random bytes.", computes=True),
         Path(f"{prefix}random/{{url_tail:path}}", {Operation.UPDATE: _random_write}, random_fields,
-             synopsis="Generate random bytes."),
+             synopsis="Generate random bytes.", computes=True),
         Path(f"{prefix}hash", {Operation.UPDATE: hashing}, hash_fields,
-             synopsis="Generate a hash sum for input data."),
+             synopsis="Generate a hash sum for input data.", computes=True),
         Path(f"{prefix}hash/{{url_algorithm:path}}", {Operation.UPDATE: hashing}, hash_fields,
-             synopsis="Generate a hash sum for input data."),
+             synopsis="Generate a hash sum for input data.", computes=True),
     ]
 
 

@@ -131,5 +131,6 @@ def paths() -> list[Path]:
             {op.UPDATE: _hash},
             _HASH_FIELDS,
             synopsis="Hash a value with an audit device's HMAC key, as its log shows it.",
+            computes=True,
         ),
     ]

@@ -110,17 +110,20 @@ def paths() -> list[Path]:
             {op.UPDATE: _capabilities_accessor},
             {"accessor": Field(FieldType.STRING, ""), **_PATH_FIELDS},
             synopsis="The capabilities of the token with this accessor on paths.",
+            computes=True,
         ),
         Path(
             "capabilities",
             {op.UPDATE: _capabilities},
             _TOKEN_FIELDS,
             synopsis="The capabilities of a token on paths.",
+            computes=True,
         ),
         Path(
             "capabilities-self",
             {op.UPDATE: _capabilities_self},
             _TOKEN_FIELDS,
             synopsis="The capabilities of the calling token on paths.",
+            computes=True,
         ),
     ]

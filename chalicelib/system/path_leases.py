@@ -155,6 +155,7 @@ def paths() -> list[Path]:
             {Operation.UPDATE: _lookup},
             {"lease_id": Field()},
             synopsis="Read a lease's properties.",
+            computes=True,
         ),
         Path(
             "leases/lookup/{prefix:any}",

@@ -136,6 +136,7 @@ def paths() -> list[Path]:
             {op.READ: _lookup, op.UPDATE: _lookup},
             _TOKEN,
             synopsis="Looks up the properties of a response-wrapped token.",
+            computes=True,
         ),
         Path(
             "wrapping/unwrap",

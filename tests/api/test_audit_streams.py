@@ -18,6 +18,9 @@ from botocore.awsrequest import AWSResponse
 
 from chalicelib.cli.devenv import firehose_keys_as_aws
 from chalicelib.cli.main import main
+from chalicelib.engines.transit.store import KeyStore
+from chalicelib.settings import Settings
+from chalicelib.storage import writeguard
 from tests.api.audit_support import BUCKET, CANARY, INTERNAL, STREAM, create_stream, enable
 from tests.api.fault_support import (
     FIREHOSE,
@@ -114,6 +117,25 @@ def test_a_read_puts_its_two_records_in_one_call_after_the_operation(
     assert kinds(delivered(s3)[before:], path) == [["request", "response"]]
 
 
+@pytest.mark.parametrize("path, body", [
+    ("transit/encrypt/k", {"plaintext": "aGk="}),
+    ("transit/hmac/k", {"input": "aGk="}),
+    ("auth/token/lookup", {"token": "root"}),
+    ("sys/capabilities-self", {"paths": [SECRET]}),
+    ("sys/tools/random", {}),
+])
+def test_an_update_that_only_computes_puts_its_two_records_in_one_call(
+    vault: VaultHTTP, s3: Any, audited: Injector, path: str, body: dict[str, Any]
+) -> None:
+    _transit_key(vault)
+    audited.restart()
+    reply = vault.post(path, body)
+    assert reply.status_code == 200, reply.text
+    assert [call for call in audited.calls if call.service == "firehose"] == [PUT_BATCH]
+    assert audited.calls[-1] == PUT_BATCH
+    assert kinds(delivered(s3), path) == [["request", "response"]]
+
+
 def test_a_refused_request_is_logged_in_one_call(
     vault: VaultHTTP, s3: Any, audited: Injector
 ) -> None:
@@ -155,6 +177,46 @@ def test_a_change_has_its_request_record_accepted_before_it_happens(
     assert reply.status_code == 200, reply.text
     assert _around_the_change(audited) == ["PutRecordBatch", "write", "PutRecordBatch"]
     assert kinds(delivered(s3), path)[-2:] == [["request"], ["response"]]
+
+
+def _transit_key(vault: VaultHTTP) -> None:
+    assert vault.post("sys/mounts/transit", {"type": "transit"}).status_code == 204
+    assert vault.post("transit/keys/k", {}).status_code in (200, 204)
+
+
+def test_encrypt_creating_its_key_has_its_request_record_accepted_first(
+    vault: VaultHTTP, s3: Any, audited: Injector
+) -> None:
+    assert vault.post("sys/mounts/transit", {"type": "transit"}).status_code == 204
+    audited.restart()
+    assert vault.post("transit/encrypt/new", {"plaintext": "aGk="}).status_code == 200
+    assert _around_the_change(audited) == ["PutRecordBatch", "write", "PutRecordBatch"]
+    assert kinds(delivered(s3), "transit/encrypt/new") == [["request"], ["response"]]
+
+
+def test_an_undeclared_write_in_production_follows_its_request_record(
+    vault: VaultHTTP, s3: Any, audited: Injector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A path declared to change nothing that writes anyway (here transit's encrypt, made
+    to write a probe key as its handler loads the key; the existence check before it loads
+    it too): outside strict mode the waiting request record goes out before that write,
+    the response record after it."""
+    _transit_key(vault)
+    monkeypatch.delenv("LAMBDAVAULT_STRICT_SIDE_EFFECTS")
+    monkeypatch.setattr(writeguard, "settings", Settings.from_environ)  # read now
+    load, loads = KeyStore.load, []
+
+    def writing_load(store: KeyStore, name: str) -> Any:
+        loads.append(name)
+        if len(loads) == 2:  # the handler's
+            store.view.put("probe", b"x")
+        return load(store, name)
+
+    monkeypatch.setattr(KeyStore, "load", writing_load)
+    audited.restart()
+    assert vault.post("transit/encrypt/k", {"plaintext": "aGk="}).status_code == 200
+    assert _around_the_change(audited) == ["PutRecordBatch", "write", "PutRecordBatch"]
+    assert kinds(delivered(s3), "transit/encrypt/k") == [["request"], ["response"]]
 
 
 def test_a_token_on_its_last_use_is_revoked_after_the_request_record(

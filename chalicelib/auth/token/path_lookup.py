@@ -58,17 +58,20 @@ def paths() -> list[Path]:
             {op.READ: _lookup, op.UPDATE: _lookup},
             _TOKEN,
             synopsis="Look up a token's properties.",
+            computes=True,
         ),
         Path(
             "lookup-self",
             {op.READ: _lookup_self, op.UPDATE: _lookup_self},
             _TOKEN,
             synopsis="Look up the calling token's properties.",
+            computes=True,
         ),
         Path(
             "lookup-accessor",
             {op.UPDATE: _lookup_accessor},
             {"accessor": Field(FieldType.STRING, "")},
             synopsis="Look up a token's properties by its accessor.",
+            computes=True,
         ),
     ]

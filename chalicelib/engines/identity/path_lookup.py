@@ -78,10 +78,10 @@ def paths() -> list[Path]:
     return [
         Path(
             "lookup/entity", {op.UPDATE: path_lookup_entity}, LOOKUP_FIELDS,
-            synopsis="Find an entity by one criterion.",
+            synopsis="Find an entity by one criterion.", computes=True,
         ),
         Path(
             "lookup/group", {op.UPDATE: path_lookup_group}, LOOKUP_FIELDS,
-            synopsis="Find a group by one criterion.",
+            synopsis="Find a group by one criterion.", computes=True,
         ),
     ]  # fmt: skip

@@ -63,5 +63,6 @@ def paths() -> list[Path]:
                 "nonce": Field(FieldType.STRING, "", "Ignored, as in current Vault."),
             },
             synopsis="Generate a data key.",
+            computes=True,
         )
     ]

@@ -136,7 +136,8 @@ def paths() -> list[Path]:
     fields["ciphertext"] = Field(FieldType.STRING, "", "The ciphertext, vault:v<N>:...")
     return [
         Path("decrypt/{name}", {Operation.UPDATE: path_decrypt_write}, fields=fields,
-             synopsis="Decrypt ciphertext with the named key."),
+             synopsis="Decrypt ciphertext with the named key.", computes=True),
         Path("rewrap/{name}", {Operation.UPDATE: path_rewrap_write}, fields=fields,
-             synopsis="Re-encrypt ciphertext under the latest version of the named key."),
+             synopsis="Re-encrypt ciphertext under the latest version of the named key.",
+             computes=True),
     ]

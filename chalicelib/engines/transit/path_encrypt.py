@@ -159,5 +159,6 @@ def paths() -> list[Path]:
             },
             exists=key_exists,
             synopsis="Encrypt plaintext with the named key.",
+            computes=True,  # a CREATE (the key is missing: an upsert) is still a change
         )
     ]

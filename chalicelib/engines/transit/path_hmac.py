@@ -135,11 +135,12 @@ def paths() -> list[Path]:
     }
     handlers = {Operation.UPDATE: path_hmac_write}
     return [
-        Path("hmac/{name}", handlers, fields=fields, synopsis="HMAC input data."),
+        Path("hmac/{name}", handlers, fields=fields, synopsis="HMAC input data.", computes=True),
         Path(
             "hmac/{name}/{urlalgorithm}",
             handlers,
             fields=fields,
             synopsis="HMAC input data with the hash algorithm in the path.",
+            computes=True,
         ),
     ]

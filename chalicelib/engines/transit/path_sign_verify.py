@@ -136,18 +136,22 @@ def paths() -> list[Path]:
     signing = {Operation.UPDATE: path_sign_write}
     verifying = {Operation.UPDATE: path_verify_write}
     return [
-        Path("sign/{name}", signing, fields=sign_fields, synopsis="Sign input data."),
+        Path("sign/{name}", signing, fields=sign_fields, synopsis="Sign input data.",
+             computes=True),
         Path(
             "sign/{name}/{urlalgorithm}",
             signing,
             fields=sign_fields,
             synopsis="Sign input data with the hash algorithm in the path.",
+            computes=True,
         ),
-        Path("verify/{name}", verifying, fields=verify_fields, synopsis="Verify a signature."),
+        Path("verify/{name}", verifying, fields=verify_fields, synopsis="Verify a signature.",
+             computes=True),
         Path(
             "verify/{name}/{urlalgorithm}",
             verifying,
             fields=verify_fields,
             synopsis="Verify a signature with the hash algorithm in the path.",
+            computes=True,
         ),
     ]

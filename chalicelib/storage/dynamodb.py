@@ -129,6 +129,7 @@ from chalicelib.storage.dynamowire import (
     entry_location,
     entry_size,
     entry_write,
+    error_code,
     failed_conditions,
     folder_pk,
     folders_to_mark,
@@ -402,7 +403,7 @@ class DynamoDBPhysical(ReservedItems, Physical):
                     raise too_large() from None
                 # A transaction in flight holds the item (the cluster state's, while an
                 # admin write commits with its bump): this update was refused, not applied.
-                if error.response.get("Error", {}).get("Code") == _IN_TRANSACTION:
+                if error_code(error) == _IN_TRANSACTION:
                     continue
                 raise
             attributes: dict[str, Any] = answer.get("Attributes", {})
